@@ -1,0 +1,185 @@
+"""The ledger's read side: projections kept up to date, and the queries reports and commands ask.
+
+Every query first brings the projections up to the end of the log, so what it answers is
+never behind what the ledger has recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
+from jamsos_ledger.projections.database import ViewDatabase
+from jamsos_ledger.projections.quota import (
+    CLAIMS,
+    ENROLMENTS,
+    WORKERS,
+    ClaimsProjection,
+    QuotaProjection,
+)
+from jamsos_ledger.projections.quota import PROGRAMS as QUOTA_PROGRAMS
+from jamsos_ledger.projections.runner import ProjectionStatus, Runner
+
+if TYPE_CHECKING:
+    from jamsos_ledger.application import Ledger
+
+GROUPINGS = ("kecamatan", "occupation", "decile")
+
+
+@dataclass(frozen=True)
+class RankingInput:
+    """What ranking needs of one worker.
+
+    Attributes:
+        worker_id: the worker's aggregate id.
+        decile: current DTSEN decile.
+        registered_position: where the registration stands in the log (the tie-break).
+        ruleset, rank: the current rank, if any.
+    """
+
+    worker_id: UUID
+    decile: int
+    registered_position: int
+    ruleset: str | None
+    rank: int | None
+
+
+class Views:
+    """The projections of one ledger and the questions they answer."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.db = runner.db
+
+    @classmethod
+    def for_ledger(cls, ledger: Ledger) -> Views:
+        db = ViewDatabase.beside(ledger.recorder)
+        runner = Runner(
+            db,
+            ledger.recorder,
+            ledger.mapper,
+            [BudgetProjection(), QuotaProjection(), ClaimsProjection()],
+        )
+        return cls(runner)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.runner.projections)
+
+    def catch_up(self) -> int:
+        return self.runner.catch_up()
+
+    def rebuild(self, *names: str) -> int:
+        return self.runner.rebuild(names)
+
+    def status(self) -> list[ProjectionStatus]:
+        return self.runner.status()
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        self.catch_up()
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(sql, params)
+            columns = cursor.columns()
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- ranking and enrolment -----------------------------------------------------------
+
+    def ranking_inputs(self) -> list[RankingInput]:
+        rows = self._rows(
+            f"SELECT worker_id, decile, registered_position, ruleset, rank "
+            f"FROM {self.db.table(WORKERS)}"
+        )
+        return [
+            RankingInput(UUID(r["worker_id"]), int(r["decile"]), int(r["registered_position"]),
+                         r["ruleset"], None if r["rank"] is None else int(r["rank"]))
+            for r in rows
+        ]
+
+    def candidates(self, program_id: UUID, ruleset: str, limit: int) -> list[UUID]:
+        """The best-ranked workers under the rule set who were never enrolled in the program."""
+        rows = self._rows(
+            f"SELECT w.worker_id FROM {self.db.table(WORKERS)} w "
+            f"WHERE w.ruleset = ? AND w.rank IS NOT NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM {self.db.table(ENROLMENTS)} e "
+            "WHERE e.program_id = ? AND e.worker_id = w.worker_id) "
+            "ORDER BY w.rank LIMIT ?",
+            (ruleset, str(program_id), limit),
+        )
+        return [UUID(r["worker_id"]) for r in rows]
+
+    # -- budget --------------------------------------------------------------------------
+
+    def programs(self) -> list[dict[str, Any]]:
+        return self._rows(f"SELECT * FROM {self.db.table(PROGRAMS)} ORDER BY opened_position")
+
+    def budget(self, program_id: UUID) -> dict[str, Any]:
+        rows = self._rows(
+            f"SELECT * FROM {self.db.table(PROGRAMS)} WHERE program_id = ?", (str(program_id),)
+        )
+        if not rows:
+            raise LookupError(f"no program {program_id} in the budget projection")
+        row = rows[0]
+        row["committed"] = row["committed_jkk"] + row["committed_jkm"]
+        row["paid"] = row["paid_jkk"] + row["paid_jkm"]
+        row["overpaid"] = row["overpaid_jkk"] + row["overpaid_jkm"]
+        row["available"] = row["allocation"] - row["committed"] - row["paid"]
+        return row
+
+    def budget_months(self, program_id: UUID) -> list[dict[str, Any]]:
+        return self._rows(
+            f"SELECT * FROM {self.db.table(MONTHS)} WHERE program_id = ? ORDER BY month",
+            (str(program_id),),
+        )
+
+    def payments(self, program_id: UUID) -> list[dict[str, Any]]:
+        return self._rows(
+            f"SELECT * FROM {self.db.table(PAYMENTS)} WHERE program_id = ? ORDER BY position",
+            (str(program_id),),
+        )
+
+    # -- quota ---------------------------------------------------------------------------
+
+    def quota(self, program_id: UUID) -> dict[str, Any]:
+        rows = self._rows(
+            f"SELECT p.code, p.quota, (SELECT COUNT(*) FROM {self.db.table(ENROLMENTS)} e "
+            "WHERE e.program_id = p.program_id AND e.ended_month IS NULL) AS enrolled, "
+            f"(SELECT COUNT(*) FROM {self.db.table(ENROLMENTS)} e "
+            "WHERE e.program_id = p.program_id AND e.ended_month IS NOT NULL) AS ended, "
+            f"(SELECT COUNT(*) FROM {self.db.table(WORKERS)}) AS registered "
+            f"FROM {self.db.table(QUOTA_PROGRAMS)} p WHERE p.program_id = ?",
+            (str(program_id),),
+        )
+        if not rows:
+            raise LookupError(f"no program {program_id} in the quota projection")
+        row = rows[0]
+        row["available"] = row["quota"] - row["enrolled"]
+        return row
+
+    def quota_by(self, program_id: UUID, by: str) -> list[dict[str, Any]]:
+        """Enrolled (holding a place), ended and registered workers per group."""
+        if by not in GROUPINGS:
+            raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+        return self._rows(
+            f"SELECT w.{by} AS {by}, COUNT(*) AS registered, "
+            "SUM(CASE WHEN e.worker_id IS NOT NULL AND e.ended_month IS NULL "
+            "THEN 1 ELSE 0 END) AS enrolled, "
+            "SUM(CASE WHEN e.ended_month IS NOT NULL THEN 1 ELSE 0 END) AS ended "
+            f"FROM {self.db.table(WORKERS)} w LEFT JOIN {self.db.table(ENROLMENTS)} e "
+            "ON e.worker_id = w.worker_id AND e.program_id = ? "
+            f"GROUP BY w.{by} ORDER BY w.{by}",
+            (str(program_id),),
+        )
+
+    # -- claims --------------------------------------------------------------------------
+
+    def claims(self, program_id: UUID | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE c.program_id = ?", (str(program_id),)) if program_id else ("", ())
+        return self._rows(
+            f"SELECT c.reference, c.scheme, c.incident_date, c.month, c.recorded_at, c.actor, "
+            f"w.kecamatan, w.occupation, w.decile FROM {self.db.table(CLAIMS)} c "
+            f"LEFT JOIN {self.db.table(WORKERS)} w ON w.worker_id = c.worker_id "
+            f"{where} ORDER BY c.position",
+            params,
+        )

@@ -1,0 +1,473 @@
+"""The ledger's application service: one verb a command, each one atomic.
+
+Commands load the aggregates they touch, let the domain decide, and save every new event of
+the command in one transaction, so a refusal writes nothing and a crash leaves all or none.
+When another process changed the program in between (the store refuses the stale version),
+the command is tried again against the new state a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import reduce
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    PersistenceError,
+    RecordConflictError,
+    Transcoder,
+)
+
+from jamsos_ledger.domainmodel import (
+    Program,
+    Reference,
+    Registration,
+    Worker,
+    duplicate_reference,
+    program_id,
+    reference_id,
+    worker_id,
+)
+from jamsos_ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation
+from jamsos_ledger.money import count
+from jamsos_ledger.months import Month
+from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.persistence import StoreURL, mark_as_ledger, select_events_of
+from jamsos_ledger.rules import (
+    DEFAULT_JKK_MONTHLY,
+    DEFAULT_JKM_MONTHLY,
+    DEFAULT_RULESET,
+    ruleset,
+)
+from jamsos_ledger.transcoding import MsgpackTranscoder
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+# A batch is one transaction (ENGINEERING.md): large enough to be fast, small enough to keep
+# each write short, since PostgreSQL serialises writers on the events table.
+SAVE_BATCH = 2_000
+# How often a command is tried again when a concurrent command changed what it read.
+CONFLICT_ATTEMPTS = 10
+# Pages of the event log read at once; the library's default of 10 is far too small.
+PAGE = 1_000
+
+
+def default_actor() -> str:
+    """Who acts when nobody says: the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    """What an import did.
+
+    Attributes:
+        registered: workers newly registered.
+        already: rows whose NIK was already registered (nobody is registered twice).
+    """
+
+    registered: int
+    already: int
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    """What an enrolment did.
+
+    Attributes:
+        workers: how many were enrolled.
+        start, end: the coverage months.
+        committed: rupiah committed by this enrolment.
+        nik_masked: the enrolled workers' masked NIKs, in rank or given order.
+    """
+
+    workers: int
+    start: Month
+    end: Month
+    committed: int
+    nik_masked: list[str]
+
+
+class Ledger(Application):
+    """The ledger of one store: programs, workers, and what happens to them."""
+
+    name = "jamsos"  # fixed: the library derives table names and settings from it
+
+    def __init__(self, store: str | StoreURL = "memory://", actor: str | None = None) -> None:
+        self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
+        self.store.check_reachable()
+        self.actor = actor or default_actor()
+        try:
+            super().__init__(env=self.store.environment())
+            mark_as_ledger(self.recorder)
+        except PersistenceError as e:
+            from jamsos_ledger.errors import StoreUnavailable
+
+            raise StoreUnavailable(f"cannot open the ledger at {self.store.text}: {e}") from e
+        from jamsos_ledger.projections import Views
+
+        self.views = Views.for_ledger(self)
+
+    def construct_transcoder(self) -> Transcoder:
+        return MsgpackTranscoder()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def program(self, code: str | None = None) -> Program:
+        """The program of that id; without one, the only program in the ledger."""
+        if code is None:
+            codes = self.program_codes()
+            if not codes:
+                raise NotFound("the ledger has no program yet: open one with `program open`")
+            if len(codes) > 1:
+                raise InvalidInput(
+                    f"the ledger holds {len(codes)} programs ({', '.join(codes)}): "
+                    "choose one with --program"
+                )
+            code = codes[0]
+        try:
+            program: Program = self.repository.get(program_id(code))
+        except AggregateNotFoundError:
+            known = ", ".join(self.program_codes()) or "none"
+            raise NotFound(f"no program {code!r} in this ledger (programs: {known})") from None
+        assert isinstance(program, Program)
+        return program
+
+    def program_codes(self) -> list[str]:
+        """Every program's id, in the order they were opened."""
+        topic = _topic(Program.Opened)
+        codes = []
+        for n in self.read_log(topics=[topic]):
+            codes.append(self.mapper.transcoder.decode(n.state)["code"])
+        return codes
+
+    def worker(self, nik: str) -> Worker:
+        """The worker registered with this NIK."""
+        try:
+            worker: Worker = self.repository.get(worker_id(nik))
+        except AggregateNotFoundError:
+            raise NotFound(f"no worker with NIK {mask_nik(nik)} is registered") from None
+        assert isinstance(worker, Worker)
+        return worker
+
+    def aggregates(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
+        """Many aggregates at once, read in a few queries; missing ones are left out."""
+        stored = select_events_of(self.recorder, ids)
+        found = {}
+        for oid, events in stored.items():
+            domain_events: list[Any] = [self.mapper.to_domain_event(s) for s in events]
+            found[oid] = reduce(lambda agg, e: e.mutate(agg), domain_events, None)
+        return found
+
+    def read_log(
+        self, start: int = 0, topics: Sequence[str] = (), stop: int | None = None
+    ) -> Iterator[Notification]:
+        """The event log after position `start`, in pages."""
+        position = start
+        while True:
+            page = self.recorder.select_notifications(
+                start=position, limit=PAGE, stop=stop, topics=topics, inclusive_of_start=False
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            position = page[-1].id
+
+    # -- programs ------------------------------------------------------------------------
+
+    def open_program(
+        self,
+        *,
+        year: int,
+        allocation: int,
+        quota: int,
+        start: Month | None = None,
+        end: Month | None = None,
+        jkk_monthly: int = DEFAULT_JKK_MONTHLY,
+        jkm_monthly: int = DEFAULT_JKM_MONTHLY,
+        name: str | None = None,
+        code: str | None = None,
+        ruleset_name: str = DEFAULT_RULESET,
+    ) -> Program:
+        """Open a program for a fiscal year (by default January to December)."""
+        code = code or (name.replace(" ", "-") if name else str(year))
+        if program_id(code) in self.repository:
+            raise RuleViolation(f"program {code!r} is already open in this ledger")
+        program = Program.open(
+            code=code,
+            name=name or f"Program {year}",
+            year=year,
+            start=start or Month(year, 1),
+            end=end or Month(year, 12),
+            allocation=allocation,
+            quota=quota,
+            jkk_monthly=jkk_monthly,
+            jkm_monthly=jkm_monthly,
+            ruleset_name=ruleset_name,
+            actor=self.actor,
+        )
+        self._save_or_refuse([program], f"program {code!r} is already open in this ledger")
+        return program
+
+    def amend_program(
+        self,
+        code: str | None = None,
+        *,
+        allocation: int | None = None,
+        quota: int | None = None,
+        reason: str,
+    ) -> Program:
+        """Change the allocation or the quota by amendment, with its reason."""
+
+        def attempt() -> Program:
+            program = self.program(code)
+            program.amend(allocation=allocation, quota=quota, reason=reason, actor=self.actor)
+            self.save(program)
+            return program
+
+        return self._retrying(attempt)
+
+    # -- workers -------------------------------------------------------------------------
+
+    def register(
+        self,
+        registrations: Iterable[Registration],
+        progress: Callable[[int], None] | None = None,
+    ) -> RegisterResult:
+        """Register every worker not registered yet, in batches; repeat rows are counted.
+
+        Each batch is one transaction: an import stopped half-way keeps whole batches, and
+        running it again registers the rest without registering anyone twice.
+        """
+        registered = already = 0
+        batch: list[Registration] = []
+
+        def flush() -> None:
+            nonlocal registered, already
+            new, old = self._register_batch(batch)
+            registered += new
+            already += old
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+        for registration in registrations:
+            batch.append(registration)
+            if len(batch) >= SAVE_BATCH:
+                flush()
+        if batch:
+            flush()
+        return RegisterResult(registered=registered, already=already)
+
+    def _register_batch(self, batch: Sequence[Registration]) -> tuple[int, int]:
+        for _ in range(CONFLICT_ATTEMPTS):
+            ids = [worker_id(r.nik) for r in batch]
+            existing = set(select_events_of(self.recorder, ids))
+            seen: set[UUID] = set()
+            workers = []
+            for r, wid in zip(batch, ids, strict=True):
+                if wid in existing or wid in seen:
+                    continue
+                seen.add(wid)
+                workers.append(Worker.register(r, actor=self.actor))
+            try:
+                if workers:
+                    self.save(*workers)
+                return len(workers), len(batch) - len(workers)
+            except (IntegrityError, RecordConflictError):
+                continue  # another import registered some of them meanwhile: look again
+        raise RuleViolation("registrations kept conflicting with another import; try again")
+
+    def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
+        """Rank every eligible worker under a rule set; record only ranks that changed.
+
+        Returns (ranked, changed).
+        """
+        name = ruleset_name or DEFAULT_RULESET
+        rules = ruleset(name)
+        self.views.catch_up()
+        rows = self.views.ranking_inputs()
+        eligible = [r for r in rows if rules.is_eligible(r.decile)]
+        eligible.sort(key=lambda r: rules.sort_key(r.decile, r.registered_position))
+        changes = []
+        for rank, row in enumerate(eligible, start=1):
+            tier = rules.tier_of(row.decile)
+            if (row.ruleset, row.rank) != (name, rank):
+                changes.append((row.worker_id, rank, tier))
+        for i in range(0, len(changes), SAVE_BATCH):
+            chunk = changes[i : i + SAVE_BATCH]
+            workers = self.aggregates([wid for wid, _, _ in chunk])
+            for wid, rank, tier in chunk:
+                assert tier is not None
+                workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor)
+            self.save(*workers.values())
+        return len(eligible), len(changes)
+
+    # -- enrolment -----------------------------------------------------------------------
+
+    def enrol(
+        self,
+        code: str | None = None,
+        *,
+        start: Month,
+        niks: Sequence[str] = (),
+        top: int | None = None,
+        decree: str | None = None,
+    ) -> EnrolResult:
+        """Enrol the workers named by NIK, or the `top` best-ranked waiting ones: all or none."""
+        if bool(niks) == (top is not None):
+            raise InvalidInput("enrol either --top N or one or more --nik, not both or neither")
+        if top is not None and top < 1:
+            raise InvalidInput(f"--top must be 1 or more, not {top}")
+
+        def attempt() -> EnrolResult:
+            program = self.program(code)
+            if niks:
+                workers = self._workers_by_nik(niks)
+            else:
+                assert top is not None
+                workers = self._top_candidates(program, top)
+            references = self._new_references("decree", [decree] if decree else [], program.id)
+            before = program.committed.total
+            program.enrol(workers, start=start, decree=decree, actor=self.actor)
+            self.save(program, *workers, *references)
+            return EnrolResult(
+                workers=len(workers),
+                start=start,
+                end=program.end,
+                committed=program.committed.total - before,
+                nik_masked=[w.masked_nik for w in workers],
+            )
+
+        return self._retrying(attempt)
+
+    def _workers_by_nik(self, niks: Sequence[str]) -> list[Worker]:
+        ids = [worker_id(n) for n in niks]
+        found = self.aggregates(ids)
+        missing = [mask_nik(n) for n, i in zip(niks, ids, strict=True) if i not in found]
+        if missing:
+            raise NotFound(
+                f"{count(len(missing))} NIK(s) not registered: {', '.join(missing[:20])}"
+                "; nobody was enrolled"
+            )
+        return [found[i] for i in ids]
+
+    def _top_candidates(self, program: Program, top: int) -> list[Worker]:
+        self.views.catch_up()
+        ids = self.views.candidates(program.id, program.ruleset, top)
+        if len(ids) < top:
+            raise RuleViolation(
+                f"only {count(len(ids))} eligible, ranked workers are waiting for {program.code} "
+                f"under {program.ruleset}, not {count(top)}: run `workers prioritize` after "
+                "importing registrations, or enrol fewer; nobody was enrolled"
+            )
+        found = self.aggregates(ids)
+        return [found[i] for i in ids]
+
+    def end_coverage(
+        self, nik: str, *, month: Month, reason: str, code: str | None = None
+    ) -> Program:
+        """End a worker's coverage at the end of a month (died, moved, formal, ineligible)."""
+
+        def attempt() -> Program:
+            program = self.program(code)
+            worker = self.worker(nik)
+            program.end_coverage(worker, month=month, reason=reason, actor=self.actor)
+            self.save(program, worker)
+            return program
+
+        return self._retrying(attempt)
+
+    # -- money ---------------------------------------------------------------------------
+
+    def pay_premiums(
+        self, *, month: Month, sp2d: str, amount: int | None = None, code: str | None = None
+    ) -> tuple[int, int]:
+        """Pay a month's bill for every participant not yet paid for it, under one SP2D.
+
+        Returns (participants, rupiah paid).
+        """
+
+        def attempt() -> tuple[int, int]:
+            program = self.program(code)
+            references = self._new_references("sp2d", [sp2d], program.id)
+            bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
+            self.save(program, *references)
+            return bill.total // program.premium.total, bill.total
+
+        return self._retrying(attempt)
+
+    def capacity(self, start: Month | None = None, code: str | None = None) -> int:
+        """How many more workers the money and the places can cover from `start`."""
+        program = self.program(code)
+        return program.capacity(start or program.start)
+
+    # -- claims --------------------------------------------------------------------------
+
+    def file_claim(self, nik: str, *, scheme: str, incident_date: date, reference: str) -> UUID:
+        """Record a JKK or JKM claim of a covered worker; returns the covering program's id."""
+
+        def attempt() -> UUID:
+            worker = self.worker(nik)
+            if reference_id("claim", reference) in self.repository:
+                raise duplicate_reference("claim", reference)
+            pid = worker.file_claim(
+                scheme=scheme, incident_date=incident_date, reference=reference, actor=self.actor
+            )
+            (used,) = self._new_references("claim", [reference], pid)
+            self.save(worker, used)
+            return pid
+
+        return self._retrying(attempt)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _new_references(
+        self, kind: str, values: Sequence[str], pid: UUID | None
+    ) -> list[Reference]:
+        references = []
+        for value in values:
+            if reference_id(kind, value) in self.repository:
+                raise duplicate_reference(kind, value)
+            references.append(Reference(kind=kind, value=value, program_id=pid, actor=self.actor))
+        return references
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run a command again when a concurrent one changed what it read (optimistic locking)."""
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                return attempt()
+            except (IntegrityError, RecordConflictError):
+                continue
+        raise RuleViolation(
+            f"the ledger was changed by other commands {CONFLICT_ATTEMPTS} times while this one "
+            "ran; nothing was written; try again"
+        )
+
+    def _save_or_refuse(self, aggregates: Sequence[Aggregate], message: str) -> None:
+        try:
+            self.save(*aggregates)
+        except (IntegrityError, RecordConflictError):
+            raise RuleViolation(message) from None
+
+
+def _topic(cls: type) -> str:
+    from eventsourcing.utils import get_topic
+
+    return get_topic(cls)
+
+
+__all__ = ["EnrolResult", "Ledger", "LedgerError", "RegisterResult", "default_actor"]

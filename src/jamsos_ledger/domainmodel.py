@@ -1,0 +1,837 @@
+"""The program, its workers and the references that may be used once: aggregates and events.
+
+Every rule of the program that guards money or places lives here, once. Public methods check
+and refuse; the private `@event` methods only record, so replaying history never re-runs a
+check (the `eventsourcing` library's own advice). The events' names and this module's path are
+stored in every event's topic: they are never renamed.
+
+The `Program` is the consistency boundary of the budget and the quota: every command that
+commits, releases or pays money, or takes or frees a place, records an event on it, so two
+concurrent commands conflict on its version and one of them is retried against the new state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from jamsos_ledger.errors import (
+    DuplicateReference,
+    InvalidInput,
+    NotFound,
+    OverBudget,
+    OverQuota,
+    RuleViolation,
+)
+from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.months import Month
+from jamsos_ledger.nik import mask_nik, nik_problems
+from jamsos_ledger.regions import kecamatan_name
+from jamsos_ledger.rules import DECILES, Premium, premium_problems, ruleset
+
+# Fixed forever: aggregate ids are derived from it, so a NIK, a program code or a reference
+# maps to the same aggregate in every process, and the store's unique key refuses a second one.
+LEDGER_NAMESPACE = UUID("6f1c9b0e-3a57-4d2b-9a47-2d0c8f3b5e61")
+
+END_REASONS = ("died", "moved", "formal", "ineligible")
+SCHEMES = ("JKK", "JKM")
+SEXES = ("L", "P")
+
+
+def program_id(code: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"program:{code}")
+
+
+def worker_id(nik: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"worker:{nik}")
+
+
+def reference_id(kind: str, value: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"reference:{kind}:{value}")
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What Disnaker or Dinsos supplies about one worker, already typed.
+
+    Attributes:
+        nik: the 16-digit identity number.
+        name: full name.
+        birth_date: consistent with the NIK's date part.
+        sex: `L` or `P`, consistent with the NIK (women's day + 40).
+        kecamatan: official name of the kecamatan of domicile.
+        kelurahan: kelurahan of domicile, as written.
+        occupation: e.g. ojol driver, street vendor, day labourer.
+        decile: DTSEN decile 1-10, 1 the poorest.
+        source: who supplied the row.
+    """
+
+    nik: str
+    name: str
+    birth_date: date
+    sex: str
+    kecamatan: str
+    kelurahan: str
+    occupation: str
+    decile: int
+    source: str
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every (field, reason) that makes this registration unacceptable."""
+        found: list[tuple[str, str]] = [
+            ("nik", p) for p in nik_problems(self.nik, self.birth_date, self.sex)
+        ]
+        if not self.name.strip():
+            found.append(("name", "name is empty"))
+        if self.sex not in SEXES:
+            found.append(("sex", f"sex must be L or P, not {self.sex!r}"))
+        if kecamatan_name(self.kecamatan) is None:
+            found.append(("kecamatan", f"{self.kecamatan!r} is not a kecamatan of the city"))
+        if self.decile not in DECILES:
+            found.append(("decile", f"DTSEN decile must be 1-10, not {self.decile}"))
+        if not self.source.strip():
+            found.append(("source", "source is empty"))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """A worker's coverage in one program, from its start month to the program's end.
+
+    Attributes:
+        start: first covered month.
+        end: last covered month unless ended earlier.
+        ended: the last covered month when coverage was ended, else None.
+        decree: the decree that enrolled the worker, if any.
+    """
+
+    start: Month
+    end: Month
+    ended: Month | None = None
+    decree: str | None = None
+
+    @property
+    def last(self) -> Month:
+        """The last month covered: the end month, or the month it was ended in."""
+        return self.ended if self.ended is not None else self.end
+
+    def covers(self, month: Month) -> bool:
+        return self.start <= month <= self.last
+
+
+def unpaid_participants(active: int, paid: int) -> int:
+    """Participants covered in a month and not yet paid for: their premium is committed.
+
+    A month paid for more participants than are now covered (coverage ended after the bill)
+    holds an overpayment, which offsets the premiums of workers enrolled into it later.
+    """
+    return max(0, active - paid)
+
+
+def overpaid_participants(active: int, paid: int) -> int:
+    """Participants paid for in a month who are no longer covered in it."""
+    return max(0, paid - active)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthBooks:
+    """One month of a program's books, from its participant counts.
+
+    Attributes:
+        active: participants covered in the month.
+        paid_participants: participants paid for.
+        planned: premium of every covered participant.
+        committed: premium still to pay.
+        paid: premium paid.
+        overpaid: premium paid for participants no longer covered.
+    """
+
+    active: int
+    paid_participants: int
+    planned: Premium
+    committed: Premium
+    paid: Premium
+    overpaid: Premium
+
+    @classmethod
+    def of(cls, active: int, paid: int, premium: Premium) -> MonthBooks:
+        return cls(
+            active=active,
+            paid_participants=paid,
+            planned=premium.times(active),
+            committed=premium.times(unpaid_participants(active, paid)),
+            paid=premium.times(paid),
+            overpaid=premium.times(overpaid_participants(active, paid)),
+        )
+
+
+class Program(Aggregate):
+    """A city's program for one period: allocation (pagu), quota, premium rates and the books.
+
+    The books are participant counts per month: `active[i]` workers are covered in the i-th
+    month of the period and `paid[i]` of them have been paid for. Money follows from the
+    counts and the rates, so it can never drift from who is covered.
+    """
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return program_id(code)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        code: str,
+        name: str,
+        year: int,
+        start: Month,
+        end: Month,
+        allocation: int,
+        quota: int,
+        jkk_monthly: int,
+        jkm_monthly: int,
+        ruleset_name: str,
+        actor: str,
+    ) -> Program:
+        """Open a program; refuse terms that cannot be right."""
+        problems = []
+        if not code.strip() or any(c.isspace() for c in code):
+            problems.append(f"program id must be a word without spaces, not {code!r}")
+        if end < start:
+            problems.append(f"the period ends ({end}) before it starts ({start})")
+        if end - start >= 120:
+            problems.append(f"the period {start} to {end} is longer than ten years")
+        if allocation <= 0:
+            problems.append(f"allocation must be positive, not {rupiah(allocation)}")
+        if quota <= 0:
+            problems.append(f"quota must be positive, not {quota}")
+        problems += premium_problems(jkk_monthly, jkm_monthly)
+        try:
+            ruleset(ruleset_name)
+        except KeyError as e:
+            problems.append(str(e.args[0]))
+        if problems:
+            raise InvalidInput("; ".join(problems))
+        return cls(
+            code=code,
+            name=name or code,
+            year=year,
+            start=start,
+            end=end,
+            allocation=allocation,
+            quota=quota,
+            jkk_monthly=jkk_monthly,
+            jkm_monthly=jkm_monthly,
+            ruleset=ruleset_name,
+            actor=actor,
+        )
+
+    class Opened(Aggregate.Created):
+        code: str
+        name: str
+        year: int
+        start: Month
+        end: Month
+        allocation: int
+        quota: int
+        jkk_monthly: int
+        jkm_monthly: int
+        ruleset: str
+        actor: str
+
+    @event(Opened)
+    def __init__(
+        self,
+        *,
+        code: str,
+        name: str,
+        year: int,
+        start: Month,
+        end: Month,
+        allocation: int,
+        quota: int,
+        jkk_monthly: int,
+        jkm_monthly: int,
+        ruleset: str,
+        actor: str,
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.year = year
+        self.start = start
+        self.end = end
+        self.allocation = allocation
+        self.quota = quota
+        self.premium = Premium(jkk_monthly, jkm_monthly)
+        self.ruleset = ruleset
+        self.enrolled = 0
+        self.active = [0] * (end - start + 1)
+        self.paid = [0] * (end - start + 1)
+        self.payments: list[tuple[Month, str]] = []
+
+    # -- figures -------------------------------------------------------------------------
+
+    @property
+    def months(self) -> int:
+        return len(self.active)
+
+    def month_books(self, month: Month) -> MonthBooks:
+        i = self.slot(month)
+        return MonthBooks.of(self.active[i], self.paid[i], self.premium)
+
+    @property
+    def committed(self) -> Premium:
+        """Premiums promised to covered workers for months not yet paid (the encumbrance)."""
+        return self.premium.times(
+            sum(unpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True))
+        )
+
+    @property
+    def paid_total(self) -> Premium:
+        """Premiums actually paid (realisasi), overpayments included."""
+        return self.premium.times(sum(self.paid))
+
+    @property
+    def overpaid(self) -> Premium:
+        """Premiums paid for months after coverage ended: to offset or recover."""
+        return self.premium.times(
+            sum(overpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True))
+        )
+
+    @property
+    def available(self) -> int:
+        """Pagu - committed - paid: the invariant is that it never goes below zero."""
+        return self.allocation - self.committed.total - self.paid_total.total
+
+    @property
+    def places_left(self) -> int:
+        return self.quota - self.enrolled
+
+    def slot(self, month: Month) -> int:
+        """Index of a month in the period; refuse a month outside it."""
+        if not self.start <= month <= self.end:
+            raise RuleViolation(
+                f"{month} is outside program {self.code}'s period {self.start} to {self.end}"
+            )
+        return month - self.start
+
+    def commitment_for(self, workers: int, start: Month) -> Premium:
+        """What covering that many more workers from `start` to the end would commit.
+
+        Months already paid for ended workers (overpaid) offset new commitments first.
+        """
+        first = self.slot(start)
+        active = self.active
+        months = sum(
+            unpaid_participants(active[i] + workers, self.paid[i])
+            - unpaid_participants(active[i], self.paid[i])
+            for i in range(first, self.months)
+        )
+        return self.premium.times(months)
+
+    def capacity(self, start: Month) -> int:
+        """How many more workers fit from `start`: the money and the places both allow it."""
+        low, high = 0, max(0, self.places_left)
+        while low < high:  # the largest k whose commitment fits the money
+            mid = (low + high + 1) // 2
+            if self.commitment_for(mid, start).total <= self.available:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    # -- amendments ----------------------------------------------------------------------
+
+    def amend(self, *, allocation: int | None, quota: int | None, reason: str, actor: str) -> None:
+        """Raise or cut the allocation or the quota (APBD-Perubahan); never below what is used."""
+        if allocation is None and quota is None:
+            raise InvalidInput("an amendment needs a new allocation or a new quota")
+        if not reason.strip():
+            raise InvalidInput("an amendment needs a reason (the decree or budget document)")
+        used = self.committed.total + self.paid_total.total
+        if allocation is not None:
+            if allocation <= 0:
+                raise InvalidInput(f"allocation must be positive, not {rupiah(allocation)}")
+            if allocation < used:
+                raise OverBudget(
+                    f"cannot amend the allocation of {self.code} to {rupiah(allocation)}: "
+                    f"{rupiah(used)} is already committed ({rupiah(self.committed.total)}) "
+                    f"and paid ({rupiah(self.paid_total.total)}); the lowest possible "
+                    f"allocation is {rupiah(used)}"
+                )
+        if quota is not None:
+            if quota <= 0:
+                raise InvalidInput(f"quota must be positive, not {quota}")
+            if quota < self.enrolled:
+                raise OverQuota(
+                    f"cannot amend the quota of {self.code} to {count(quota)}: "
+                    f"{count(self.enrolled)} workers are enrolled; the lowest possible "
+                    f"quota is {count(self.enrolled)}"
+                )
+        if allocation is not None and allocation != self.allocation:
+            self._allocation_amended(
+                allocation=allocation, previous=self.allocation, reason=reason, actor=actor
+            )
+        if quota is not None and quota != self.quota:
+            self._quota_amended(quota=quota, previous=self.quota, reason=reason, actor=actor)
+
+    class AllocationAmended(Aggregate.Event):
+        allocation: int
+        previous: int
+        reason: str
+        actor: str
+
+    @event(AllocationAmended)
+    def _allocation_amended(self, allocation: int, previous: int, reason: str, actor: str) -> None:
+        self.allocation = allocation
+
+    class QuotaAmended(Aggregate.Event):
+        quota: int
+        previous: int
+        reason: str
+        actor: str
+
+    @event(QuotaAmended)
+    def _quota_amended(self, quota: int, previous: int, reason: str, actor: str) -> None:
+        self.quota = quota
+
+    # -- enrolment -----------------------------------------------------------------------
+
+    def enrol(
+        self, workers: Sequence[Worker], *, start: Month, decree: str | None, actor: str
+    ) -> None:
+        """Enrol all of these workers from `start` to the end of the period, or none of them.
+
+        A mayoral decree lists the recipients, so a batch is all-or-nothing: any worker who
+        cannot be enrolled, or a batch the money or the places cannot carry, refuses it whole.
+        """
+        self.slot(start)
+        if not workers:
+            raise InvalidInput("no workers to enrol")
+        ids = [w.id for w in workers]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("the same worker is listed twice in one enrolment")
+        problems = [p for p in (w.enrolment_problem(self) for w in workers) if p]
+        if problems:
+            shown = "; ".join(problems[:20])
+            more = f" (and {count(len(problems) - 20)} more)" if len(problems) > 20 else ""
+            raise RuleViolation(
+                f"{count(len(problems))} of {count(len(workers))} workers cannot be enrolled "
+                f"in {self.code}: {shown}{more}; nobody was enrolled"
+            )
+        self._check_fits(len(workers), start)
+        cost = self.commitment_for(len(workers), start)
+        self._premiums_committed(
+            workers=len(workers),
+            start=start,
+            end=self.end,
+            decree=decree,
+            jkk=cost.jkk,
+            jkm=cost.jkm,
+            actor=actor,
+        )
+        for worker in workers:
+            worker._enrolled(
+                program_id=self.id, start=start, end=self.end, decree=decree, actor=actor
+            )
+
+    def _check_fits(self, workers: int, start: Month) -> None:
+        cost = self.commitment_for(workers, start)
+        over_quota = workers > self.places_left
+        over_budget = cost.total > self.available
+        if not (over_quota or over_budget):
+            return
+        months = self.end - start + 1
+        fit = self.capacity(start)
+        reasons = []
+        if over_budget:
+            reasons.append(
+                f"they would commit {rupiah(cost.total)} ({count(months)} months x "
+                f"{rupiah(self.premium.total)}) but {rupiah(self.available)} is available "
+                f"(allocation {rupiah(self.allocation)}, committed "
+                f"{rupiah(self.committed.total)}, paid {rupiah(self.paid_total.total)}): "
+                f"{rupiah(cost.total - self.available)} is missing"
+            )
+        if over_quota:
+            reasons.append(
+                f"they would need {count(workers)} places but {count(self.places_left)} of the "
+                f"quota of {count(self.quota)} are left"
+            )
+        error = OverBudget if over_budget else OverQuota
+        raise error(
+            f"refused: enrolling {count(workers)} workers in {self.code} from {start} to "
+            f"{self.end}: {'; and '.join(reasons)}. {count(fit)} workers fit from {start}; "
+            "nobody was enrolled"
+        )
+
+    class PremiumsCommitted(Aggregate.Event):
+        workers: int
+        start: Month
+        end: Month
+        decree: str | None
+        jkk: int
+        jkm: int
+        actor: str
+
+    @event(PremiumsCommitted)
+    def _premiums_committed(
+        self,
+        workers: int,
+        start: Month,
+        end: Month,
+        decree: str | None,
+        jkk: int,
+        jkm: int,
+        actor: str,
+    ) -> None:
+        self.enrolled += workers
+        for i in range(start - self.start, end - self.start + 1):
+            self.active[i] += workers
+
+    # -- ending coverage -----------------------------------------------------------------
+
+    def end_coverage(self, worker: Worker, *, month: Month, reason: str, actor: str) -> None:
+        """End a worker's coverage at the end of `month`: release the unpaid months after it,
+        and show the paid ones as an overpayment."""
+        if reason not in END_REASONS:
+            raise InvalidInput(f"reason must be one of {', '.join(END_REASONS)}, not {reason!r}")
+        coverage = worker.coverages.get(self.id)
+        if coverage is None:
+            raise NotFound(f"worker {worker.masked_nik} is not enrolled in {self.code}")
+        if coverage.ended is not None:
+            raise RuleViolation(
+                f"worker {worker.masked_nik}'s coverage in {self.code} already ended in "
+                f"{coverage.ended}"
+            )
+        if month < coverage.start:
+            raise RuleViolation(
+                f"coverage of {worker.masked_nik} cannot end in {month}, before it starts "
+                f"in {coverage.start}"
+            )
+        self.slot(month)
+        released = self.premium.times(self._released_months(month, coverage.end))
+        overpaid = self.premium.times(self._overpaid_months_after(month, coverage.end))
+        self._coverage_released(
+            worker_id=worker.id,
+            last_month=month,
+            jkk=released.jkk,
+            jkm=released.jkm,
+            overpaid_jkk=overpaid.jkk,
+            overpaid_jkm=overpaid.jkm,
+            reason=reason,
+            actor=actor,
+        )
+        worker._coverage_ended(program_id=self.id, month=month, reason=reason, actor=actor)
+
+    def _released_months(self, last: Month, end: Month) -> int:
+        """Unpaid participant-months no longer needed when one worker's coverage stops."""
+        first = last - self.start + 1
+        stop = end - self.start + 1
+        return sum(1 for i in range(first, stop) if self.active[i] > self.paid[i])
+
+    def _overpaid_months_after(self, last: Month, end: Month) -> int:
+        first = last - self.start + 1
+        stop = end - self.start + 1
+        return sum(1 for i in range(first, stop) if self.active[i] <= self.paid[i])
+
+    class CoverageReleased(Aggregate.Event):
+        worker_id: UUID
+        last_month: Month
+        jkk: int
+        jkm: int
+        overpaid_jkk: int
+        overpaid_jkm: int
+        reason: str
+        actor: str
+
+    @event(CoverageReleased)
+    def _coverage_released(
+        self,
+        worker_id: UUID,
+        last_month: Month,
+        jkk: int,
+        jkm: int,
+        overpaid_jkk: int,
+        overpaid_jkm: int,
+        reason: str,
+        actor: str,
+    ) -> None:
+        self.enrolled -= 1
+        for i in range(last_month - self.start + 1, self.months):
+            self.active[i] -= 1
+
+    # -- payments ------------------------------------------------------------------------
+
+    def pay(self, *, month: Month, sp2d: str, amount: int | None, actor: str) -> Premium:
+        """Pay BPJS's bill of a month for every covered participant not yet paid for it."""
+        if not sp2d.strip():
+            raise InvalidInput("a payment needs its SP2D number")
+        if amount is not None and amount <= 0:
+            raise InvalidInput(f"amount must be positive, not {rupiah(amount)}")
+        i = self.slot(month)
+        unpaid = self.active[i] - self.paid[i]
+        if unpaid <= 0:
+            sp2ds = [ref for m, ref in self.payments if m == month]
+            already = f" (SP2D {', '.join(sp2ds)})" if sp2ds else ""
+            raise RuleViolation(
+                f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
+                f"participants covered, {count(self.paid[i])} already paid{already}"
+            )
+        bill = self.premium.times(unpaid)
+        if amount is not None and amount != bill.total:
+            raise RuleViolation(
+                f"the bill for {month} is {rupiah(bill.total)} ({count(unpaid)} participants x "
+                f"{rupiah(self.premium.total)}), not {rupiah(amount)}; nothing was paid"
+            )
+        self._premium_paid(
+            month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
+        )
+        return bill
+
+    class PremiumPaid(Aggregate.Event):
+        month: Month
+        sp2d: str
+        participants: int
+        jkk: int
+        jkm: int
+        actor: str
+
+    @event(PremiumPaid)
+    def _premium_paid(
+        self, month: Month, sp2d: str, participants: int, jkk: int, jkm: int, actor: str
+    ) -> None:
+        self.paid[month - self.start] += participants
+        self.payments.append((month, sp2d))
+
+
+class Worker(Aggregate):
+    """A registered worker: one per NIK, ever; ranked, enrolled, ended, claiming."""
+
+    @staticmethod
+    def create_id(nik: str) -> UUID:
+        return worker_id(nik)
+
+    @classmethod
+    def register(cls, registration: Registration, *, actor: str) -> Worker:
+        """Register a worker whose registration passes every check."""
+        problems = registration.problems()
+        if problems:
+            raise InvalidInput("; ".join(f"{field}: {reason}" for field, reason in problems))
+        r = registration
+        return cls(
+            nik=r.nik,
+            name=r.name.strip(),
+            birth_date=r.birth_date,
+            sex=r.sex,
+            kecamatan=kecamatan_name(r.kecamatan) or r.kecamatan,
+            kelurahan=r.kelurahan.strip(),
+            occupation=r.occupation.strip(),
+            decile=r.decile,
+            source=r.source.strip(),
+            actor=actor,
+        )
+
+    class Registered(Aggregate.Created):
+        nik: str
+        name: str
+        birth_date: date
+        sex: str
+        kecamatan: str
+        kelurahan: str
+        occupation: str
+        decile: int
+        source: str
+        actor: str
+
+    @event(Registered)
+    def __init__(
+        self,
+        *,
+        nik: str,
+        name: str,
+        birth_date: date,
+        sex: str,
+        kecamatan: str,
+        kelurahan: str,
+        occupation: str,
+        decile: int,
+        source: str,
+        actor: str,
+    ) -> None:
+        self.nik = nik
+        self.name = name
+        self.birth_date = birth_date
+        self.sex = sex
+        self.kecamatan = kecamatan
+        self.kelurahan = kelurahan
+        self.occupation = occupation
+        self.decile = decile
+        self.source = source
+        self.rank: int | None = None
+        self.tier: int | None = None
+        self.ruleset: str | None = None
+        self.coverages: dict[UUID, Coverage] = {}
+        self.claims: list[dict[str, Any]] = []
+
+    @property
+    def masked_nik(self) -> str:
+        return mask_nik(self.nik)
+
+    # -- priority ------------------------------------------------------------------------
+
+    def prioritize(self, *, ruleset_name: str, rank: int, tier: int, actor: str) -> None:
+        """Record the worker's rank under a rule set (a re-ranking is a new event)."""
+        if rank < 1:
+            raise InvalidInput(f"rank must be 1 or more, not {rank}")
+        if ruleset(ruleset_name).tier_of(self.decile) != tier:
+            raise RuleViolation(
+                f"decile {self.decile} is not in tier {tier} of rule set {ruleset_name}"
+            )
+        if (self.ruleset, self.rank, self.tier) == (ruleset_name, rank, tier):
+            return
+        self._prioritized(
+            ruleset=ruleset_name, rank=rank, tier=tier, decile=self.decile, actor=actor
+        )
+
+    class Prioritized(Aggregate.Event):
+        ruleset: str
+        rank: int
+        tier: int
+        decile: int
+        actor: str
+
+    @event(Prioritized)
+    def _prioritized(self, ruleset: str, rank: int, tier: int, decile: int, actor: str) -> None:
+        self.ruleset = ruleset
+        self.rank = rank
+        self.tier = tier
+
+    # -- enrolment and its end -----------------------------------------------------------
+
+    def enrolment_problem(self, program: Program) -> str | None:
+        """Why this worker cannot be enrolled in the program, or None."""
+        coverage = self.coverages.get(program.id)
+        if coverage is not None:
+            state = f"ended {coverage.ended}" if coverage.ended else f"from {coverage.start}"
+            return f"{self.masked_nik} is already enrolled in {program.code} ({state})"
+        if not ruleset(program.ruleset).is_eligible(self.decile):
+            return (
+                f"{self.masked_nik} has DTSEN decile {self.decile}, not eligible under "
+                f"{program.ruleset}"
+            )
+        return None
+
+    class Enrolled(Aggregate.Event):
+        program_id: UUID
+        start: Month
+        end: Month
+        decree: str | None
+        actor: str
+
+    @event(Enrolled)
+    def _enrolled(
+        self, program_id: UUID, start: Month, end: Month, decree: str | None, actor: str
+    ) -> None:
+        self.coverages[program_id] = Coverage(start=start, end=end, decree=decree)
+
+    class CoverageEnded(Aggregate.Event):
+        program_id: UUID
+        month: Month
+        reason: str
+        actor: str
+
+    @event(CoverageEnded)
+    def _coverage_ended(self, program_id: UUID, month: Month, reason: str, actor: str) -> None:
+        c = self.coverages[program_id]
+        self.coverages[program_id] = Coverage(c.start, c.end, ended=month, decree=c.decree)
+
+    # -- claims --------------------------------------------------------------------------
+
+    def covering_program(self, month: Month) -> UUID | None:
+        """The program that covers the worker in that month, if any."""
+        for pid, coverage in self.coverages.items():
+            if coverage.covers(month):
+                return pid
+        return None
+
+    def file_claim(
+        self, *, scheme: str, incident_date: date, reference: str, actor: str
+    ) -> UUID:
+        """Record a JKK or JKM claim; BPJS pays benefits, so the budget is never touched."""
+        if scheme not in SCHEMES:
+            raise InvalidInput(f"scheme must be JKK or JKM, not {scheme!r}")
+        if not reference.strip():
+            raise InvalidInput("a claim needs its BPJS reference")
+        month = Month.of(incident_date)
+        pid = self.covering_program(month)
+        if pid is None:
+            periods = ", ".join(
+                f"{c.start} to {c.last}" for c in self.coverages.values()
+            ) or "never enrolled"
+            raise RuleViolation(
+                f"worker {self.masked_nik} was not covered in {month} (coverage: {periods}); "
+                "the claim was not recorded"
+            )
+        self._claim_filed(
+            program_id=pid,
+            scheme=scheme,
+            incident_date=incident_date,
+            reference=reference,
+            actor=actor,
+        )
+        return pid
+
+    class ClaimFiled(Aggregate.Event):
+        program_id: UUID
+        scheme: str
+        incident_date: date
+        reference: str
+        actor: str
+
+    @event(ClaimFiled)
+    def _claim_filed(
+        self, program_id: UUID, scheme: str, incident_date: date, reference: str, actor: str
+    ) -> None:
+        self.claims.append(
+            {"program_id": program_id, "scheme": scheme, "date": incident_date,
+             "reference": reference}
+        )
+
+
+class Reference(Aggregate):
+    """A decree, SP2D or claim reference, used once in the whole ledger.
+
+    Its id is derived from the reference, so the store's unique key refuses a second use even
+    when two processes race for it.
+    """
+
+    KINDS = ("decree", "sp2d", "claim")
+
+    @staticmethod
+    def create_id(kind: str, value: str) -> UUID:
+        return reference_id(kind, value)
+
+    class Used(Aggregate.Created):
+        kind: str
+        value: str
+        program_id: UUID | None
+        actor: str
+
+    @event(Used)
+    def __init__(self, *, kind: str, value: str, program_id: UUID | None, actor: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.program_id = program_id
+
+
+def duplicate_reference(kind: str, value: str) -> DuplicateReference:
+    """The refusal for a reference that was used before."""
+    names = {"decree": "decree", "sp2d": "SP2D number", "claim": "claim reference"}
+    return DuplicateReference(
+        f"{names.get(kind, kind)} {value!r} was already used in this ledger; nothing was written"
+    )

@@ -1,0 +1,73 @@
+"""Calendar months: the unit of coverage and billing.
+
+BPJS Ketenagakerjaan bills non-wage-earner participants by whole months with no daily
+proration (Permenaker 5/2021), so the ledger counts in months, never in days.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    """A calendar month, ordered and countable.
+
+    Attributes:
+        year: the calendar year, e.g. 2026.
+        month: 1 (January) to 12 (December).
+    """
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month must be 1-12, not {self.month}")
+        if not 1900 <= self.year <= 9999:
+            raise ValueError(f"year must be 1900-9999, not {self.year}")
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """Read `YYYY-MM`; raise ValueError naming the text otherwise."""
+        match = _MONTH.match(text.strip())
+        if match is None:
+            raise ValueError(f"not a month (YYYY-MM): {text!r}")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        """The month a date falls in."""
+        return cls(day.year, day.month)
+
+    @property
+    def index(self) -> int:
+        """Months since year 0: differences of indexes count months."""
+        return self.year * 12 + self.month - 1
+
+    @classmethod
+    def from_index(cls, index: int) -> Month:
+        """The month with the given index."""
+        return cls(index // 12, index % 12 + 1)
+
+    def __add__(self, months: int) -> Month:
+        return Month.from_index(self.index + months)
+
+    def __sub__(self, other: Month) -> int:
+        return self.index - other.index
+
+    def first_day(self) -> date:
+        """The first day of the month."""
+        return date(self.year, self.month, 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def months_between(first: Month, last: Month) -> list[Month]:
+    """Every month from first to last, both included (empty when last < first)."""
+    return [first + i for i in range(last - first + 1)]
