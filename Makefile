@@ -1,0 +1,28 @@
+# The test command is `make test` (what CI runs through .ci/run); see scripts/test.
+.PHONY: venv test demo lint clean
+
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+venv: $(STAMP)
+
+# Reinstalled only when pyproject.toml changes (or the venv is gone). The install is editable,
+# so changes to the code need no reinstall; a new package in pyproject.toml does.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+test: venv
+	scripts/test
+
+demo: venv
+	$(VENV)/bin/python -m jamsos_ledger.demo
+
+lint: venv
+	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests
+	scripts/typecheck
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

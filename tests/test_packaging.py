@@ -1,0 +1,56 @@
+"""The package is installed as users get it: the `jamsos` command, and one import name.
+
+The wheel itself is built, installed in a fresh venv and run by scripts/test; these checks are
+the quick ones that run with every `pytest`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_jamsos_console_script_points_at_the_click_group() -> None:
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    (jamsos,) = [ep for ep in scripts if ep.name == "jamsos"]
+    assert jamsos.value == "jamsos_ledger.cli:main"
+    assert jamsos.dist is not None and jamsos.dist.name == "jamsos-ledger"
+
+
+def test_jamsos_help_runs() -> None:
+    # The script installed beside this interpreter, not whichever `jamsos` is first on PATH.
+    jamsos = Path(sys.executable).parent / "jamsos"
+    result = subprocess.run(
+        [str(jamsos), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage: jamsos" in result.stdout
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    """A subpackage missing from `packages` works in development and vanishes from the wheel."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {"jamsos_ledger": ROOT / "src" / "jamsos_ledger"}
+    folders |= {name: ROOT / path for name, path in config["package-dir"].items() if name}
+    found = set()
+    for name, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            parts = init.parent.relative_to(folder).parts
+            found.add(".".join((name, *parts)))
+    listed = set(config["packages"])
+    assert found <= listed, f"add to pyproject.toml's packages: {sorted(found - listed)}"
+    assert listed <= found, f"listed in packages but no such folder: {sorted(listed - found)}"
+
+
+def test_repository_folders_are_not_importable_under_their_own_names() -> None:
+    for name in ("cli", "projections"):
+        assert importlib.util.find_spec(name) is None, (
+            f"`import {name}` works: the repository root is on sys.path. Run the tests with "
+            "scripts/test or .venv/bin/pytest, not `python -m pytest`."
+        )
