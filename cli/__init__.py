@@ -1,12 +1,77 @@
-"""The `jamsos` command line."""
+"""The `jamsos` command line: one root group, a command a function, the docstring its help.
+
+The global options (`--store`, `--actor`, `--program`) come before the command and build one
+`LedgerContext`; the ledger itself is opened on first use, so `--help` and usage errors never
+touch the store. The ledger's errors become exit codes (CLI.md) in `errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 import click
 
+from jamsos_ledger.cli.claims import claims
+from jamsos_ledger.cli.context import LedgerContext
+from jamsos_ledger.cli.enrolment import end_command, enroll_command
+from jamsos_ledger.cli.errors import translated_errors
+from jamsos_ledger.cli.premiums import premiums
+from jamsos_ledger.cli.program import program
+from jamsos_ledger.cli.projections_cmd import projections
+from jamsos_ledger.cli.reports import report
+from jamsos_ledger.cli.workers import workers
+from jamsos_ledger.persistence import DEFAULT_STORE
 
-@click.group()
-def main() -> None:
+
+class LedgerGroup(click.Group):
+    """The root group: every command runs with the ledger's errors turned into exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with translated_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="JAMSOS_STORE",
+    default=DEFAULT_STORE,
+    show_default=True,
+    metavar="URL",
+    help="Where the ledger lives: sqlite:///FILE, postgresql://user@host:port/db or memory:// "
+    "(env JAMSOS_STORE).",
+)
+@click.option(
+    "--actor",
+    envvar="JAMSOS_ACTOR",
+    metavar="NAME",
+    help="Who acts, recorded on everything written (env JAMSOS_ACTOR) [default: the OS user].",
+)
+@click.option(
+    "--program",
+    "program_code",
+    envvar="JAMSOS_PROGRAM",
+    metavar="ID",
+    help="The program, when the ledger holds more than one (env JAMSOS_PROGRAM).",
+)
+@click.version_option(package_name="jamsos-ledger")
+@click.pass_context
+def main(ctx: click.Context, store: str, actor: str | None, program_code: str | None) -> None:
     """jamsos: the ledger of a city-paid BPJS Ketenagakerjaan program."""
+    ctx.obj = LedgerContext(store=store, actor=actor, program_code=program_code)
+    ctx.call_on_close(ctx.obj.close)
 
+
+main.add_command(program)
+main.add_command(workers)
+main.add_command(enroll_command)
+main.add_command(end_command)
+main.add_command(premiums)
+main.add_command(claims)
+main.add_command(report)
+main.add_command(projections)
+
+__all__ = ["LedgerContext", "main"]
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,130 @@
+"""Rendering for people (rich tables, rupiah with dots) and for scripts (CSV, JSON, integers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jamsos_ledger.money import count, rupiah
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a report.
+
+    Attributes:
+        key: the key in each row, in CSV headers and in JSON.
+        title: the heading in tables.
+        kind: `text`, `count` (9.920) or `money` (Rp 1.999.872.000) in tables.
+    """
+
+    key: str
+    title: str
+    kind: str = "text"
+
+
+def plain(value: Any) -> Any:
+    """A value as scripts get it: integers stay integers (PostgreSQL sums come as Decimal)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def human(value: Any, kind: str) -> str:
+    """A value as people read it in a table."""
+    if value is None:
+        return "-"
+    if kind == "money":
+        return rupiah(int(value))
+    if kind == "count":
+        return count(int(value))
+    return str(value)
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console on the stream click writes to (so tests capture it), wide enough for tables."""
+    stream = sys.stderr if stderr else sys.stdout  # CliRunner swaps these, so tests see it
+    terminal = stream.isatty()
+    width = shutil.get_terminal_size((120, 24)).columns if terminal else 160
+    return Console(file=stream, width=width, force_terminal=terminal, no_color=not terminal,
+                   highlight=False)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(plain(data), indent=2, ensure_ascii=False))
+
+
+def echo_csv(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for row in rows:
+        writer.writerow(["" if row.get(c.key) is None else plain(row.get(c.key)) for c in columns])
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def echo_table(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    for c in columns:
+        table.add_column(c.title, justify="left" if c.kind == "text" else "right")
+    for row in rows:
+        table.add_row(*(human(row.get(c.key), c.kind) for c in columns))
+    console().print(table)
+
+
+def echo_fields(fields: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
+    """A two-column table of names and values."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("")
+    for name, value in fields:
+        table.add_row(name, value)
+    console().print(table)
+
+
+def render(
+    fmt: str,
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    data: Any = None,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    """Rows as a table, CSV or JSON (`data` when JSON should be more than the rows)."""
+    if fmt == "json":
+        echo_json(rows if data is None else data)
+    elif fmt == "csv":
+        echo_csv(columns, rows)
+    else:
+        echo_table(columns, rows, title=title, caption=caption)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr: it never mixes into output that scripts parse."""
+    click.echo(f"Warning: {message}", err=True)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

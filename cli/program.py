@@ -1,0 +1,197 @@
+"""`jamsos program`: open a program, amend it, read its terms, figures and capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option
+from jamsos_ledger.cli.output import Column, echo_fields, echo_json, render
+from jamsos_ledger.domainmodel import Program
+from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
+
+
+@click.group()
+def program() -> None:
+    """Open, amend and read a program: its allocation (pagu), quota and premiums."""
+
+
+@program.command("open")
+@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="Fiscal year.")
+@rupiah_option("--allocation", "The allocation (pagu) in rupiah.", required=True)
+@click.option("--quota", type=click.IntRange(min=1), required=True, help="Workers it may cover.")
+@click.option("--start", type=MONTH, help="First month of the period [default: January].")
+@click.option("--end", type=MONTH, help="Last month of the period [default: December].")
+@rupiah_option("--jkk-monthly", f"JKK premium a month [default: {DEFAULT_JKK_MONTHLY}].")
+@rupiah_option("--jkm-monthly", f"JKM premium a month [default: {DEFAULT_JKM_MONTHLY}].")
+@click.option("--name", help="Name of the program, e.g. 'SIGAP 2026'.")
+@click.option(
+    "--code", metavar="ID", help="Its id for --program [default: the name, else the year]."
+)
+@pass_ledger
+def open_command(
+    obj: LedgerContext,
+    year: int,
+    allocation: int,
+    quota: int,
+    start: Month | None,
+    end: Month | None,
+    jkk_monthly: int | None,
+    jkm_monthly: int | None,
+    name: str | None,
+    code: str | None,
+) -> None:
+    """Open a program for a fiscal year (by default January to December)."""
+    p = obj.ledger.open_program(
+        year=year,
+        allocation=allocation,
+        quota=quota,
+        start=start,
+        end=end,
+        jkk_monthly=DEFAULT_JKK_MONTHLY if jkk_monthly is None else jkk_monthly,
+        jkm_monthly=DEFAULT_JKM_MONTHLY if jkm_monthly is None else jkm_monthly,
+        name=name,
+        code=code,
+    )
+    click.echo(
+        f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
+        f"{rupiah(p.allocation)}, quota {count(p.quota)}, premium {rupiah(p.premium.total)} a "
+        f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)})"
+    )
+    click.echo(f"{count(p.capacity(p.start))} workers fit for the whole period")
+
+
+@program.command("amend")
+@rupiah_option("--allocation", "The new allocation (pagu) in rupiah.")
+@click.option("--quota", type=click.IntRange(min=1), help="The new quota.")
+@click.option("--reason", required=True, help="Why: the decree or budget document (APBD-P).")
+@pass_ledger
+def amend_command(
+    obj: LedgerContext, allocation: int | None, quota: int | None, reason: str
+) -> None:
+    """Raise or cut the allocation or the quota by amendment, never below what is used."""
+    if allocation is None and quota is None:
+        raise click.UsageError("give --allocation, --quota or both")
+    before = obj.program()
+    after = obj.ledger.amend_program(
+        obj.program_code, allocation=allocation, quota=quota, reason=reason
+    )
+    changes = []
+    if after.allocation != before.allocation:
+        changes.append(f"allocation {rupiah(before.allocation)} -> {rupiah(after.allocation)}")
+    if after.quota != before.quota:
+        changes.append(f"quota {count(before.quota)} -> {count(after.quota)}")
+    if not changes:
+        click.echo(f"Program {after.code} already has these terms: nothing was recorded")
+        return
+    click.echo(f"Amended program {after.code}: {', '.join(changes)} ({reason})")
+    click.echo(f"Available {rupiah(after.available)}, places left {count(after.places_left)}")
+
+
+def figures(p: Program) -> dict[str, Any]:
+    """A program's terms and figures, as plain integers."""
+    return {
+        "program": p.code,
+        "name": p.name,
+        "year": p.year,
+        "start": str(p.start),
+        "end": str(p.end),
+        "months": p.months,
+        "ruleset": p.ruleset,
+        "jkk_monthly": p.premium.jkk,
+        "jkm_monthly": p.premium.jkm,
+        "premium_monthly": p.premium.total,
+        "allocation": p.allocation,
+        "committed": p.committed.total,
+        "paid": p.paid_total.total,
+        "overpaid": p.overpaid.total,
+        "available": p.available,
+        "quota": p.quota,
+        "enrolled": p.enrolled,
+        "places_left": p.places_left,
+    }
+
+
+@program.command("show")
+@format_option("table", "json")
+@pass_ledger
+def show_command(obj: LedgerContext, fmt: str) -> None:
+    """Show a program's terms and its figures now."""
+    p = obj.program()
+    data = figures(p)
+    if fmt == "json":
+        echo_json(data)
+        return
+    echo_fields(
+        [
+            ("Program", f"{p.code} ({p.name}), fiscal year {p.year}"),
+            ("Period", f"{p.start} to {p.end} ({count(p.months)} months)"),
+            ("Premium", f"{rupiah(p.premium.total)} a month: JKK {rupiah(p.premium.jkk)} + "
+                        f"JKM {rupiah(p.premium.jkm)}"),
+            ("Priority", p.ruleset),
+            ("Allocation", rupiah(p.allocation)),
+            ("Committed", rupiah(data["committed"])),
+            ("Paid", rupiah(data["paid"])),
+            ("Overpaid", rupiah(data["overpaid"])),
+            ("Available", rupiah(p.available)),
+            ("Quota", count(p.quota)),
+            ("Enrolled", count(p.enrolled)),
+            ("Places left", count(p.places_left)),
+        ],
+        title=f"Program {p.code}",
+    )
+
+
+CAPACITY_COLUMNS = [
+    Column("start", "Start"),
+    Column("months", "Months", "count"),
+    Column("cost_per_worker", "Cost a worker", "money"),
+    Column("workers", "Workers that fit", "count"),
+    Column("commits", "Would commit", "money"),
+]
+
+
+@program.command("capacity")
+@click.option(
+    "--start", type=MONTH, help="Coverage starting this month [default: the program's start]."
+)
+@format_option()
+@pass_ledger
+def capacity_command(obj: LedgerContext, start: Month | None, fmt: str) -> None:
+    """How many more workers the money and the places can cover from a start month.
+
+    The table shows the given start and every later start month of the period.
+    """
+    p = obj.program()
+    first = start or p.start
+    p.slot(first)  # refuses a month outside the period
+    rows: list[dict[str, Any]] = []
+    for month in months_between(first, p.end):
+        workers = p.capacity(month)
+        rows.append({
+            "start": str(month),
+            "months": p.end - month + 1,
+            "cost_per_worker": p.premium.total * (p.end - month + 1),
+            "workers": workers,
+            "commits": p.commitment_for(workers, month).total,
+        })
+    head = rows[0]
+    data = {
+        "program": p.code,
+        "start": head["start"],
+        "months": head["months"],
+        "workers": head["workers"],
+        "commits": head["commits"],
+        "available": p.available,
+        "places_left": p.places_left,
+        "by_start": rows,
+    }
+    caption = (
+        f"{count(head['workers'])} more workers fit from {head['start']}: "
+        f"{rupiah(p.available)} available, {count(p.places_left)} places left"
+    )
+    render(fmt, CAPACITY_COLUMNS, rows, data=data, title=f"Capacity of {p.code}", caption=caption)

@@ -1,0 +1,183 @@
+"""`jamsos workers`: import registrations, rank them, look one up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.errors import Malformed
+from jamsos_ledger.cli.options import format_option
+from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
+from jamsos_ledger.domainmodel import program_id
+from jamsos_ledger.money import count
+from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.registration import read_registrations, write_rejects
+from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
+
+
+@click.group()
+def workers() -> None:
+    """Registrations of workers: import, prioritize, show."""
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield lambda _n: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@workers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Import the good rows and write the bad ones, with their reasons, to this CSV file.",
+)
+@pass_ledger
+def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
+    """Register the workers of a registration CSV file (UTF-8; columns in CLI.md).
+
+    Every row is checked before anything is written. A file with any bad row is refused whole,
+    listing every bad row with its line, field and reason, unless --rejects is given. Workers
+    already registered are counted and never registered twice.
+    """
+    registrations = read_registrations(file)
+    if registrations.rejected and rejects is None:
+        raise Malformed(registrations.refusal())
+    ledger = obj.ledger  # the store is opened only for a file worth importing
+    with progress_bar(len(registrations.accepted), f"Registering {file.name}") as advance:
+        result = ledger.register(registrations.accepted, progress=advance)
+    parts = [f"Registered {count(result.registered)} workers from {file}"]
+    if result.already:
+        parts.append(f"{count(result.already)} were already registered")
+    click.echo("; ".join(parts))
+    if rejects is not None:
+        written = write_rejects(rejects, registrations)
+        click.echo(
+            f"Rejected {count(written)} of {count(registrations.rows)} rows: written with their "
+            f"reasons to {rejects}"
+        )
+
+
+@workers.command("prioritize")
+@click.option(
+    "--ruleset",
+    type=click.Choice(sorted(RULESETS)),
+    default=DEFAULT_RULESET,
+    show_default=True,
+    help="The named, versioned priority rule set.",
+)
+@pass_ledger
+def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
+    """Rank every eligible registered worker; only ranks that changed are recorded."""
+    ranked, changed = obj.ledger.prioritize(ruleset)
+    click.echo(
+        f"Ranked {count(ranked)} eligible workers under {ruleset}: {RULESETS[ruleset].description}"
+    )
+    click.echo(f"{count(changed)} ranks recorded, {count(ranked - changed)} unchanged")
+
+
+COVERAGE_COLUMNS = [
+    Column("program", "Program"),
+    Column("start", "From"),
+    Column("end", "To"),
+    Column("ended", "Ended"),
+    Column("decree", "Decree"),
+]
+CLAIM_COLUMNS = [
+    Column("reference", "Reference"),
+    Column("scheme", "Scheme"),
+    Column("date", "Date"),
+    Column("program", "Program"),
+]
+
+
+@workers.command("show")
+@click.argument("nik")
+@format_option("table", "json")
+@pass_ledger
+def show_command(obj: LedgerContext, nik: str, fmt: str) -> None:
+    """Show a registered worker: rank, coverages and claims (the NIK masked)."""
+    ledger = obj.ledger
+    worker = ledger.worker(nik.strip())
+    codes = {program_id(c): c for c in ledger.program_codes()}
+    coverages = [
+        {
+            "program": codes.get(pid, str(pid)),
+            "start": str(c.start),
+            "end": str(c.end),
+            "ended": None if c.ended is None else str(c.ended),
+            "decree": c.decree,
+        }
+        for pid, c in worker.coverages.items()
+    ]
+    claims = [
+        {
+            "reference": c["reference"],
+            "scheme": c["scheme"],
+            "date": c["date"].isoformat(),
+            "program": codes.get(c["program_id"], str(c["program_id"])),
+        }
+        for c in worker.claims
+    ]
+    data: dict[str, Any] = {
+        "nik": mask_nik(worker.nik),
+        "name": worker.name,
+        "sex": worker.sex,
+        "kecamatan": worker.kecamatan,
+        "kelurahan": worker.kelurahan,
+        "occupation": worker.occupation,
+        "decile": worker.decile,
+        "source": worker.source,
+        "ruleset": worker.ruleset,
+        "rank": worker.rank,
+        "tier": worker.tier,
+        "coverages": coverages,
+        "claims": claims,
+    }
+    if fmt == "json":
+        echo_json(data)
+        return
+    rank = (
+        f"{count(worker.rank)} under {worker.ruleset} (tier {worker.tier})"
+        if worker.rank is not None
+        else "not ranked (run `workers prioritize`; deciles 6-10 are not eligible)"
+    )
+    echo_fields(
+        [
+            ("NIK", data["nik"]),
+            ("Name", worker.name),
+            ("Sex", worker.sex),
+            ("Domicile", f"{worker.kelurahan}, {worker.kecamatan}"),
+            ("Occupation", worker.occupation),
+            ("DTSEN decile", str(worker.decile)),
+            ("Source", worker.source),
+            ("Rank", rank),
+        ],
+        title=f"Worker {data['nik']}",
+    )
+    if coverages:
+        echo_table(COVERAGE_COLUMNS, coverages, title="Coverages")
+    else:
+        click.echo("Never enrolled")
+    if claims:
+        echo_table(CLAIM_COLUMNS, claims, title="Claims")

@@ -1,0 +1,349 @@
+"""Registration files (CLI.md, `workers import`): CSV rows read into `Registration`s.
+
+Only the file's form is checked here: encoding, delimiter, columns, types and dates. Whether a
+NIK, a decile or a kecamatan is acceptable is the domain's rule (`Registration.problems()`),
+asked of every row, so an operator gets every problem of every row at once. Line numbers are
+the file's own, the header being line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, cast
+
+from jamsos_ledger.domainmodel import Registration
+from jamsos_ledger.errors import InvalidInput
+from jamsos_ledger.money import count
+
+COLUMNS = (
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "kecamatan",
+    "kelurahan",
+    "occupation",
+    "decile",
+    "source",
+)
+# The field named when a problem is about the whole row rather than one of its columns.
+ROW = "row"
+
+_BOM = b"\xef\xbb\xbf"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
+
+
+class RegistrationFileError(InvalidInput):
+    """The file as a whole cannot be read as registrations: no row is usable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one row.
+
+    Attributes:
+        line: the row's line in the file, the header being line 1.
+        field: the column at fault, or `row` for the row as a whole.
+        reason: what is wrong, in words an operator can act on.
+    """
+
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.field}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row refused, with its values as written and every problem found in it.
+
+    Attributes:
+        line: the row's line in the file.
+        values: the row's fields as read, in the file's column order.
+        problems: every problem of the row (at least one).
+    """
+
+    line: int
+    values: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def reasons(self) -> str:
+        return "; ".join(f"{p.field}: {p.reason}" for p in self.problems)
+
+
+@dataclass
+class RegistrationFile:
+    """What a registration file holds: the good rows, typed, and the bad ones with reasons.
+
+    Attributes:
+        name: the file's name, for messages.
+        columns: the header's columns, as written.
+        accepted: the good rows, in file order, each NIK once.
+        rejected: the bad rows, in file order.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    accepted: list[Registration] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.rejected for p in r.problems]
+
+    def refusal(self) -> str:
+        """The message refusing the whole file: every bad row with line, field and reason."""
+        lines = [
+            f"{self.name}: {count(len(self.rejected))} of {count(self.rows)} rows are malformed; "
+            "nothing was imported:"
+        ]
+        lines += [f"  {self.name}: {p}" for p in self.problems]
+        lines.append(
+            "Correct these rows, or import the good rows and set the bad ones aside with "
+            "--rejects FILE."
+        )
+        return "\n".join(lines)
+
+
+def read_registrations(path: str | Path) -> RegistrationFile:
+    """Read a registration file whole: every row checked, every problem collected.
+
+    Raises RegistrationFileError when the file cannot be read as registrations at all (not
+    UTF-8, empty, another delimiter, missing or unknown columns).
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return read_registration_lines(f, name=str(path))
+    except OSError as e:
+        raise RegistrationFileError(f"{path}: cannot be read: {e.strerror or e}") from e
+
+
+def read_registration_lines(binary: IO[bytes], *, name: str) -> RegistrationFile:
+    """Read registrations from an open binary file (see `read_registrations`)."""
+    lines = _decoded_lines(binary, name)
+    undecodable: dict[int, str] = {}
+    header_line = next(lines, None)
+    if header_line is None:
+        raise RegistrationFileError(
+            f"{name} is empty: expected a header row {','.join(COLUMNS)} and one worker a row"
+        )
+    if not header_line[1].strip():
+        raise RegistrationFileError(
+            f"{name} line 1 is blank: expected the header row {','.join(COLUMNS)} first"
+        )
+    columns = _header(header_line[1], name)
+    result = RegistrationFile(name=name, columns=columns)
+
+    def text_lines() -> Iterator[str]:
+        for number, text, problem in lines:
+            if problem:
+                undecodable[number] = problem
+            yield text
+
+    reader = csv.reader(text_lines(), strict=False)
+    first_niks: dict[str, int] = {}
+    last_line = 1
+    while True:
+        line = last_line + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise RegistrationFileError(
+                f"{name} line {line}: cannot be read as CSV ({e}); is a quote left open?"
+            ) from e
+        last_line = 1 + reader.line_num
+        if not values or all(not v.strip() for v in values):
+            continue  # blank lines carry nothing
+        encoding = [
+            undecodable[n] for n in range(line, last_line + 1) if n in undecodable
+        ]
+        registration, problems = _parse_row(line, columns, values, encoding)
+        nik = values[columns.index("nik")].strip() if len(values) > columns.index("nik") else ""
+        if nik:
+            earlier = first_niks.setdefault(nik, line)
+            if earlier != line:
+                problems.append(
+                    Problem(line, "nik", f"the same NIK is already on line {earlier} of this file")
+                )
+        if problems:
+            result.rejected.append(Rejection(line, tuple(values), tuple(problems)))
+        else:
+            assert registration is not None
+            result.accepted.append(registration)
+    if result.rows == 0:
+        raise RegistrationFileError(f"{name} has a header but no rows")
+    return result
+
+
+def _decoded_lines(binary: IO[bytes], name: str) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, encoding problem or None) for each physical line.
+
+    Lines are decoded one by one, so a file can be read as it streams and a stray byte is
+    reported on its own line; a header that is not UTF-8 means the whole file is not.
+    """
+    for number, raw in enumerate(binary, start=1):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]  # a UTF-8 byte-order mark, as spreadsheet programs write
+        try:
+            yield number, raw.decode("utf-8"), None
+        except UnicodeDecodeError as e:
+            byte = raw[e.start : e.start + 1].hex().upper()
+            if number == 1:
+                guess = (
+                    " (it looks like UTF-16)"
+                    if raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+                    else ""
+                )
+                raise RegistrationFileError(
+                    f"{name} is not UTF-8 text{guess}: byte 0x{byte} on line 1; save it as "
+                    "CSV UTF-8"
+                ) from None
+            problem = (
+                f"line is not UTF-8 text (byte 0x{byte} at column {e.start + 1}); "
+                "save the file as CSV UTF-8"
+            )
+            yield number, raw.decode("utf-8", errors="replace"), problem
+
+
+def _header(text: str, name: str) -> tuple[str, ...]:
+    stripped = text.strip("\r\n")
+    if "," not in stripped:
+        for delimiter, described in _OTHER_DELIMITERS.items():
+            if delimiter in stripped:
+                raise RegistrationFileError(
+                    f"{name} line 1: the columns are separated by {described}; "
+                    "',' (comma) is expected"
+                )
+    columns = tuple(c.strip() for c in next(csv.reader([stripped])))
+    normalised = tuple(c.lower() for c in columns)
+    missing = [c for c in COLUMNS if c not in normalised]
+    unknown = [c for c in columns if c.lower() not in COLUMNS]
+    repeated = sorted({c for c in normalised if normalised.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(repr(c) for c in unknown)}")
+    if repeated:
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        raise RegistrationFileError(
+            f"{name} line 1 (header): {'; '.join(problems)}; expected {','.join(COLUMNS)}"
+        )
+    return normalised
+
+
+def _parse_row(
+    line: int, columns: Sequence[str], values: Sequence[str], encoding: Sequence[str]
+) -> tuple[Registration | None, list[Problem]]:
+    """The row typed as a Registration (None if it cannot be) and every problem of the row."""
+    problems = [Problem(line, ROW, reason) for reason in encoding]
+    if len(values) != len(columns):
+        if len(values) == 1:
+            for delimiter, described in _OTHER_DELIMITERS.items():
+                if delimiter in values[0]:
+                    problems.append(
+                        Problem(line, ROW, f"the fields are separated by {described}; "
+                                "',' (comma) is expected")
+                    )
+                    return None, problems
+        if len(values) > len(columns):
+            problems.append(
+                Problem(line, ROW, f"{len(values)} fields, the header has {len(columns)}: "
+                        "a stray comma? quote fields that contain commas")
+            )
+            return None, problems
+        for column in columns[len(values):]:
+            problems.append(
+                Problem(line, column, f"missing: the row has {len(values)} fields, the header "
+                        f"{len(columns)}")
+            )
+        return None, problems
+    row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+    parse_failed: set[str] = set()
+
+    birth_date: date | None = None
+    if not _DATE.match(row["birth_date"]):
+        problems.append(
+            Problem(line, "birth_date", f"not a date YYYY-MM-DD: {row['birth_date']!r}")
+        )
+        parse_failed.add("birth_date")
+    else:
+        try:
+            birth_date = date.fromisoformat(row["birth_date"])
+        except ValueError:
+            problems.append(
+                Problem(line, "birth_date", f"no such date: {row['birth_date']!r}")
+            )
+            parse_failed.add("birth_date")
+
+    decile = 0
+    try:
+        decile = int(row["decile"])
+    except ValueError:
+        problems.append(
+            Problem(line, "decile", f"DTSEN decile must be a whole number 1-10, not "
+                    f"{row['decile']!r}")
+        )
+        parse_failed.add("decile")
+
+    registration = Registration(
+        nik=row["nik"],
+        name=row["name"],
+        # Without a readable birth date the domain checks the NIK on its own: the NIK check
+        # compares the date part only when there is a date.
+        birth_date=cast(date, birth_date),
+        sex=row["sex"].upper(),
+        kecamatan=row["kecamatan"],
+        kelurahan=row["kelurahan"],
+        occupation=row["occupation"],
+        decile=decile,
+        source=row["source"],
+    )
+    problems += [
+        Problem(line, f, reason) for f, reason in registration.problems() if f not in parse_failed
+    ]
+    return (registration if not parse_failed else None), problems
+
+
+def write_rejects(path: str | Path, registrations: RegistrationFile) -> int:
+    """Write the refused rows to a CSV file: their columns as read, then `line` and `reasons`.
+
+    Returns how many rows were written (a header alone when none was refused).
+    """
+    width = len(registrations.columns)
+    with Path(path).open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*registrations.columns, "line", "reasons"])
+        for rejection in registrations.rejected:
+            values = list(rejection.values[:width]) + [""] * (width - len(rejection.values))
+            writer.writerow([*values, rejection.line, rejection.reasons])
+    return len(registrations.rejected)
+
+
+__all__ = [
+    "COLUMNS",
+    "Problem",
+    "RegistrationFile",
+    "RegistrationFileError",
+    "Rejection",
+    "read_registration_lines",
+    "read_registrations",
+    "write_rejects",
+]
