@@ -49,10 +49,13 @@ class ViewCursor:
 class ViewDatabase:
     """Where a ledger's projections live: the store's own database, or a private one in memory."""
 
-    def __init__(self, datastore: Any, *, postgres: bool, schema: str = "") -> None:
+    def __init__(
+        self, datastore: Any, *, postgres: bool, schema: str = "", owned: bool = False
+    ) -> None:
         self.datastore = datastore
         self.postgres = postgres
         self.schema = schema
+        self.owned = owned  # a private database this object opened, and so must close
 
     @classmethod
     def beside(cls, recorder: ApplicationRecorder) -> ViewDatabase:
@@ -64,7 +67,12 @@ class ViewDatabase:
         if module.startswith("eventsourcing.sqlite") and datastore is not None:
             return cls(datastore, postgres=False)
         memory = SQLiteDatastore(f"file:jamsos-views-{uuid4().hex}?mode=memory&cache=shared")
-        return cls(memory, postgres=False)
+        return cls(memory, postgres=False, owned=True)
+
+    def close(self) -> None:
+        """Close the private database; the store's own is closed with the store."""
+        if self.owned:
+            self.datastore.close()
 
     def table(self, name: str) -> str:
         """A table's name as SQL, qualified by the store's schema on PostgreSQL."""

@@ -64,6 +64,9 @@ class Views:
         )
         return cls(runner)
 
+    def close(self) -> None:
+        self.db.close()
+
     @property
     def names(self) -> list[str]:
         return list(self.runner.projections)
@@ -97,15 +100,19 @@ class Views:
             for r in rows
         ]
 
-    def candidates(self, program_id: UUID, ruleset: str, limit: int) -> list[UUID]:
-        """The best-ranked workers under the rule set who were never enrolled in the program."""
+    def candidates(
+        self, program_id: UUID, ruleset: str, limit: int, start: str, end: str
+    ) -> list[UUID]:
+        """The best-ranked workers under the rule set who were never enrolled in the program
+        and hold no coverage elsewhere overlapping the months `start` to `end` (YYYY-MM)."""
         rows = self._rows(
             f"SELECT w.worker_id FROM {self.db.table(WORKERS)} w "
             f"WHERE w.ruleset = ? AND w.rank IS NOT NULL AND NOT EXISTS ("
-            f"SELECT 1 FROM {self.db.table(ENROLMENTS)} e "
-            "WHERE e.program_id = ? AND e.worker_id = w.worker_id) "
+            f"SELECT 1 FROM {self.db.table(ENROLMENTS)} e WHERE e.worker_id = w.worker_id "
+            "AND (e.program_id = ? OR (e.start_month <= ? "
+            "AND COALESCE(e.ended_month, e.end_month) >= ?))) "
             "ORDER BY w.rank LIMIT ?",
-            (ruleset, str(program_id), limit),
+            (ruleset, str(program_id), end, start, limit),
         )
         return [UUID(r["worker_id"]) for r in rows]
 

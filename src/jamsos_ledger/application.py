@@ -124,6 +124,12 @@ class Ledger(Application):
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
 
+    def close(self) -> None:
+        views = getattr(self, "views", None)
+        if views is not None:
+            views.close()
+        super().close()
+
     # -- reading -------------------------------------------------------------------------
 
     def program(self, code: str | None = None) -> Program:
@@ -203,9 +209,13 @@ class Ledger(Application):
         ruleset_name: str = DEFAULT_RULESET,
     ) -> Program:
         """Open a program for a fiscal year (by default January to December)."""
-        code = code or (name.replace(" ", "-") if name else str(year))
+        code = code or str(year)
+        taken = (
+            f"program {code!r} is already open in this ledger; give another program of the "
+            "same year its own id (--code)"
+        )
         if program_id(code) in self.repository:
-            raise RuleViolation(f"program {code!r} is already open in this ledger")
+            raise RuleViolation(taken)
         program = Program.open(
             code=code,
             name=name or f"Program {year}",
@@ -219,7 +229,7 @@ class Ledger(Application):
             ruleset_name=ruleset_name,
             actor=self.actor,
         )
-        self._save_or_refuse([program], f"program {code!r} is already open in this ledger")
+        self._save_or_refuse([program], taken)
         return program
 
     def amend_program(
@@ -339,7 +349,7 @@ class Ledger(Application):
                 workers = self._workers_by_nik(niks)
             else:
                 assert top is not None
-                workers = self._top_candidates(program, top)
+                workers = self._top_candidates(program, top, start)
             references = self._new_references("decree", [decree] if decree else [], program.id)
             before = program.committed.total
             program.enrol(workers, start=start, decree=decree, actor=self.actor)
@@ -365,9 +375,11 @@ class Ledger(Application):
             )
         return [found[i] for i in ids]
 
-    def _top_candidates(self, program: Program, top: int) -> list[Worker]:
+    def _top_candidates(self, program: Program, top: int, start: Month) -> list[Worker]:
         self.views.catch_up()
-        ids = self.views.candidates(program.id, program.ruleset, top)
+        ids = self.views.candidates(
+            program.id, program.ruleset, top, str(start), str(program.end)
+        )
         if len(ids) < top:
             raise RuleViolation(
                 f"only {count(len(ids))} eligible, ranked workers are waiting for {program.code} "

@@ -336,6 +336,7 @@ class Program(Aggregate):
 
     def capacity(self, start: Month) -> int:
         """How many more workers fit from `start`: the money and the places both allow it."""
+        self.slot(start)  # refuse a month outside the period even when no place is left
         low, high = 0, max(0, self.places_left)
         while low < high:  # the largest k whose commitment fits the money
             mid = (low + high + 1) // 2
@@ -416,7 +417,7 @@ class Program(Aggregate):
         ids = [w.id for w in workers]
         if len(set(ids)) != len(ids):
             raise InvalidInput("the same worker is listed twice in one enrolment")
-        problems = [p for p in (w.enrolment_problem(self) for w in workers) if p]
+        problems = [p for p in (w.enrolment_problem(self, start) for w in workers) if p]
         if problems:
             shown = "; ".join(problems[:20])
             more = f" (and {count(len(problems) - 20)} more)" if len(problems) > 20 else ""
@@ -713,12 +714,19 @@ class Worker(Aggregate):
 
     # -- enrolment and its end -----------------------------------------------------------
 
-    def enrolment_problem(self, program: Program) -> str | None:
-        """Why this worker cannot be enrolled in the program, or None."""
+    def enrolment_problem(self, program: Program, start: Month) -> str | None:
+        """Why this worker cannot be enrolled in the program from `start`, or None."""
         coverage = self.coverages.get(program.id)
         if coverage is not None:
             state = f"ended {coverage.ended}" if coverage.ended else f"from {coverage.start}"
             return f"{self.masked_nik} is already enrolled in {program.code} ({state})"
+        for other in self.coverages.values():
+            # One premium a month for one person: two programs never pay the same month.
+            if other.start <= program.end and start <= other.last:
+                return (
+                    f"{self.masked_nik} is already covered from {other.start} to {other.last} "
+                    f"by another program, overlapping {start} to {program.end}"
+                )
         if not ruleset(program.ruleset).is_eligible(self.decile):
             return (
                 f"{self.masked_nik} has DTSEN decile {self.decile}, not eligible under "

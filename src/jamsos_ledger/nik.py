@@ -11,6 +11,8 @@ from datetime import date
 
 NIK_LENGTH = 16
 FEMALE_DAY_OFFSET = 40
+# Longest day of each month; February 29 since YY does not say whether the year was a leap year.
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def nik_problems(nik: str, birth_date: date | None, sex: str | None) -> list[str]:
@@ -32,7 +34,7 @@ def nik_problems(nik: str, birth_date: date | None, sex: str | None) -> list[str
     day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     female = day > FEMALE_DAY_OFFSET
     real_day = day - FEMALE_DAY_OFFSET if female else day
-    if not (1 <= real_day <= 31 and 1 <= month <= 12):
+    if not (1 <= month <= 12 and 1 <= real_day <= _MONTH_DAYS[month - 1]):
         problems.append(f"NIK date part {nik[6:12]} is not a date (DDMMYY, women +40)")
     if int(nik[12:16]) == 0:
         problems.append("NIK serial 0000 is not valid")
@@ -53,7 +55,8 @@ def nik_problems(nik: str, birth_date: date | None, sex: str | None) -> list[str
 
 
 def mask_nik(nik: str) -> str:
-    """Hide the birth date and serial: reports and logs never show a whole NIK (UU 27/2022)."""
+    """Hide the birth date and most of the serial: reports and logs never show a whole NIK
+    (UU 27/2022); the region and the last two digits let an operator tell two rows apart."""
     if len(nik) != NIK_LENGTH:
         return "*" * len(nik)
     return nik[:6] + "*" * 8 + nik[14:]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jamsos_ledger.money import rupiah
+
 # Non-wage-earner (BPU) premiums, per participant per month (PP 44/2015 as amended by
 # PP 82/2019; Permenaker 5/2021): JKK is 1% of declared monthly income, declared income at
 # least Rp 1,000,000; JKM is Rp 6,800 flat.
@@ -46,12 +48,12 @@ def premium_problems(jkk_monthly: int, jkm_monthly: int) -> list[str]:
     problems = []
     if jkk_monthly < MINIMUM_JKK_MONTHLY:
         problems.append(
-            f"JKK premium Rp {jkk_monthly:,} a month is below the minimum Rp "
-            f"{MINIMUM_JKK_MONTHLY:,} (1% of declared income of at least Rp "
-            f"{MINIMUM_DECLARED_INCOME:,})"
+            f"JKK premium {rupiah(jkk_monthly)} a month is below the minimum "
+            f"{rupiah(MINIMUM_JKK_MONTHLY)} (1% of declared income of at least "
+            f"{rupiah(MINIMUM_DECLARED_INCOME)})"
         )
     if jkm_monthly <= 0:
-        problems.append(f"JKM premium must be positive, not Rp {jkm_monthly:,}")
+        problems.append(f"JKM premium must be positive, not {rupiah(jkm_monthly)}")
     return problems
 
 

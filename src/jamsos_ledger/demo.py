@@ -1,0 +1,265 @@
+"""A year of Kota Bekasi's 2026 program, run through the `jamsos` command as operators would.
+
+`make demo` (or `python -m jamsos_ledger.demo [FOLDER]`) writes a realistic registration file
+(Disnaker and Dinsos extracts, with the kinds of bad rows real audits find), then opens the
+program, imports, ranks, shows the refusal of 10,000 full-year places, enrols the 9,920 that
+fit, pays twelve monthly bills, records deaths, moves and claims, and prints the reports.
+Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
+
+# A few real kelurahan of each kecamatan of Kota Bekasi, by kecamatan code.
+KELURAHAN = {
+    "01": ["Aren Jaya", "Bekasi Jaya", "Duren Jaya", "Margahayu"],
+    "02": ["Bintara", "Bintara Jaya", "Jakasampurna", "Kranji", "Kota Baru"],
+    "03": ["Harapan Jaya", "Kaliabang Tengah", "Perwira", "Teluk Pucung", "Marga Mulya"],
+    "04": ["Jakamulya", "Jakasetia", "Kayuringin Jaya", "Margajaya", "Pekayon Jaya"],
+    "05": ["Bojong Menteng", "Bojong Rawalumbu", "Pengasinan", "Sepanjang Jaya"],
+    "06": ["Harapan Mulya", "Kalibaru", "Medan Satria", "Pejuang"],
+    "07": ["Bantargebang", "Cikiwul", "Ciketing Udik", "Sumur Batu"],
+    "08": ["Jatibening", "Jatibening Baru", "Jaticempaka", "Jatimakmur", "Jatiwaringin"],
+    "09": ["Jatiasih", "Jatikramat", "Jatimekar", "Jatiluhur", "Jatisari", "Jatirasa"],
+    "10": ["Jatikarya", "Jatiranggon", "Jatiraden", "Jatirangga", "Jatisampurna"],
+    "11": ["Cimuning", "Mustikajaya", "Mustikasari", "Padurenan"],
+    "12": ["Jatimelati", "Jatirahayu", "Jatimurni", "Jatiwarna"],
+}
+OCCUPATIONS = [
+    ("Pengemudi ojol", 30),
+    ("Pedagang kaki lima", 25),
+    ("Buruh harian lepas", 20),
+    ("Kuli bangunan", 8),
+    ("Pemulung", 6),
+    ("Tukang parkir", 5),
+    ("Asisten rumah tangga", 4),
+    ("Penjahit rumahan", 2),
+]
+SOURCES = [("Disnaker", 55), ("Dinsos", 35), ("Mitra aplikasi ojol", 10)]
+# Registered vulnerable workers lean to the poorest deciles; some above 5 are registered too.
+DECILE_WEIGHTS = [16, 18, 18, 16, 14, 6, 4, 3, 3, 2]
+MEN = ["Agus", "Budi", "Dedi", "Eko", "Hendra", "Iwan", "Joko", "Rudi", "Slamet", "Wahyu",
+       "Asep", "Ujang", "Dadang", "Bambang", "Rizki", "Fajar", "Andi", "Yusuf", "Hasan"]
+WOMEN = ["Siti", "Sri", "Dewi", "Rina", "Yuni", "Nur", "Wati", "Ani", "Euis", "Iis",
+         "Lilis", "Ratna", "Fitri", "Ayu", "Nining", "Dian", "Aisyah", "Maya", "Tuti"]
+FAMILY = ["Saputra", "Hidayat", "Nugroho", "Setiawan", "Kurniawan", "Wijaya", "Suryani",
+          "Rahmawati", "Lestari", "Hasanah", "Permana", "Gunawan", "Maulana", "Sulastri",
+          "Firmansyah", "Pratama", "Susanti", "Handayani", "Ramdani", "Kusnadi"]
+
+COLUMNS = ["nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation",
+           "decile", "source"]
+
+
+def generate_registrations(path: Path, workers: int, seed: int = 2026) -> dict[str, int]:
+    """Write a registration file like Disnaker's and Dinsos's extracts; return what it holds.
+
+    About 3% of rows carry a bad NIK and 0.2% repeat a NIK, the rates BPK audits of
+    similar city-paid insurance found.
+    """
+    rnd = random.Random(seed)
+    rows: list[dict[str, str]] = []
+    serials: dict[str, int] = {}
+    bad = duplicates = 0
+    for _ in range(workers):
+        sex = rnd.choice("LP")
+        birth = date(1962, 1, 1) + timedelta(days=rnd.randrange(0, 365 * 43))
+        code = rnd.choice(list(KOTA_BEKASI_KECAMATAN))
+        # Most NIKs were issued in the city, some elsewhere in West Java (32) or in Jakarta (31).
+        issued = rnd.choices(["3275", "3216", "3171", "3201"], weights=[80, 8, 7, 5])[0]
+        day = birth.day + (40 if sex == "P" else 0)
+        prefix = f"{issued}{rnd.randrange(1, 13):02d}{day:02d}{birth:%m}{birth:%y}"
+        serials[prefix] = serials.get(prefix, 0) + 1
+        nik = f"{prefix}{serials[prefix]:04d}"
+        first = rnd.choice(MEN if sex == "L" else WOMEN)
+        row = {
+            "nik": nik,
+            "name": f"{first} {rnd.choice(FAMILY)}",
+            "birth_date": birth.isoformat(),
+            "sex": sex,
+            "kecamatan": KOTA_BEKASI_KECAMATAN[code] if rnd.random() < 0.7 else code,
+            "kelurahan": rnd.choice(KELURAHAN[code]),
+            "occupation": _weighted(rnd, OCCUPATIONS),
+            "decile": str(rnd.choices(range(1, 11), weights=DECILE_WEIGHTS)[0]),
+            "source": _weighted(rnd, SOURCES),
+        }
+        if rnd.random() < 0.03:
+            bad += 1
+            row["nik"] = _spoil(rnd, row["nik"])
+        rows.append(row)
+        if rnd.random() < 0.002:
+            duplicates += 1
+            rows.append(dict(row, source="Dinsos"))
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return {"rows": len(rows), "bad_nik": bad, "duplicates": duplicates}
+
+
+def _weighted(rnd: random.Random, choices: list[tuple[str, int]]) -> str:
+    return rnd.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
+
+
+def _spoil(rnd: random.Random, nik: str) -> str:
+    """A NIK as data entry gets it wrong: a digit lost, a letter O for a zero, a date typo."""
+    kind = rnd.randrange(3)
+    if kind == 0:
+        return nik[:-1]
+    if kind == 1:
+        return nik.replace("0", "O", 1) if "0" in nik else nik[:-1]
+    return nik[:8] + "13" + nik[10:]  # month 13
+
+
+class Operator:
+    """Runs `jamsos` commands as a person at a terminal would, and shows them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        executable = Path(sys.executable).parent / "jamsos"
+        self.command = [str(executable)] if executable.exists() else ["jamsos"]
+        self.env = dict(os.environ, JAMSOS_STORE="sqlite:///jamsos.db", COLUMNS="110")
+        self.env.pop("JAMSOS_PROGRAM", None)
+
+    def run(self, *args: str, actor: str = "disnaker.operator", expect: int = 0,
+            show_lines: int = 40) -> str:
+        shown = " ".join(_quote(a) for a in args)
+        print(f"\n$ jamsos --actor {actor} {shown}", flush=True)
+        result = subprocess.run(
+            [*self.command, "--actor", actor, *args],
+            cwd=self.folder,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output = (result.stdout + result.stderr).rstrip()
+        lines = output.splitlines()
+        print("\n".join(lines[:show_lines]))
+        if len(lines) > show_lines:
+            print(f"... ({len(lines) - show_lines} more lines)")
+        if result.returncode != expect:
+            print(f"[exit {result.returncode}, expected {expect}]")
+            raise SystemExit(f"demo stopped: `jamsos {shown}` exited {result.returncode}")
+        if expect:
+            print(f"[exit {result.returncode}, as expected: nothing was written]")
+        return result.stdout
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if " " in arg else arg
+
+
+def heading(text: str) -> None:
+    print(f"\n{'=' * 100}\n{text}\n{'=' * 100}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo in a fresh folder."""
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0] if args else "demo-ledger").resolve()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    registrations = folder / "registrasi-2026.csv"
+    held = generate_registrations(registrations, 14_000)
+    op = Operator(folder)
+
+    heading("Kota Bekasi, program 2026: Rp 2.000.000.000 for 10.000 vulnerable workers")
+    print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
+    print(f"Registration file: {registrations.name}, {held['rows']} rows "
+          f"({held['bad_nik']} with a bad NIK, {held['duplicates']} repeated NIKs)")
+    op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
+           "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026", actor="bpkad.finance")
+    op.run("program", "show")
+
+    heading("Disnaker imports the registrations: a file with bad rows is refused whole")
+    op.run("workers", "import", registrations.name, expect=2, show_lines=12)
+    op.run("workers", "import", registrations.name, "--rejects", "ditolak.csv")
+    op.run("workers", "import", registrations.name, "--rejects", "ditolak-2.csv")
+    op.run("workers", "prioritize")
+
+    heading("The decree: 10.000 full-year places do not fit in Rp 2.000.000.000")
+    op.run("enroll", "--top", "10000", "--start", "2026-01", "--decree", "KEP-WALI/100/2026",
+           expect=1)
+    op.run("program", "capacity", "--start", "2026-01")
+    op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree", "KEP-WALI/100/2026")
+    op.run("report", "budget")
+
+    heading("A year of BPJS bills, deaths, moves and claims")
+    died, moved, injured = _enrolled_niks(folder, 3)
+    for month in range(1, 13):
+        if month == 5:
+            # A March death, reported in May after the April bill was paid: April is overpaid.
+            op.run("claims", "file", "--nik", died, "--scheme", "JKM", "--date", "2026-03-14",
+                   "--reference", "JKM-2026-000123", actor="dinsos.operator")
+            op.run("end", "--nik", died, "--month", "2026-03", "--reason", "died",
+                   actor="dinsos.operator")
+        if month == 6:
+            op.run("claims", "file", "--nik", injured, "--scheme", "JKK", "--date", "2026-06-10",
+                   "--reference", "JKK-2026-000311", actor="dinsos.operator")
+        if month == 8:
+            op.run("end", "--nik", moved, "--month", "2026-07", "--reason", "moved")
+        if month == 9:
+            op.run("claims", "file", "--nik", moved, "--scheme", "JKK", "--date", "2026-09-02",
+                   "--reference", "JKK-2026-000456", expect=1)
+        op.run("premiums", "pay", "--month", f"2026-{month:02d}",
+               "--sp2d", f"SP2D/{month:02d}/BPKAD/2026", actor="bpkad.finance", show_lines=3)
+    op.run("premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D/03/BPKAD/2026",
+           actor="bpkad.finance", expect=1)
+
+    heading("Reports for finance and oversight")
+    op.run("report", "budget", actor="bpkad.finance")
+    op.run("report", "quota", "--by", "kecamatan", actor="dprd.oversight")
+    op.run("report", "quota", "--by", "decile", actor="dprd.oversight")
+    op.run("report", "claims", actor="inspektorat.audit")
+
+    heading("Projections rebuilt from the events alone give the same figures")
+    before = op.run("report", "budget", "--format", "json", actor="inspektorat.audit",
+                    show_lines=20)
+    op.run("projections", "rebuild", actor="inspektorat.audit")
+    after = op.run("report", "budget", "--format", "json", actor="inspektorat.audit",
+                   show_lines=0)
+    same = "identical" if before == after else "DIFFERENT"
+    print(f"\nreport budget before and after the rebuild: {same}")
+    if before != after:
+        raise SystemExit("demo found a difference after rebuilding the projections")
+    op.run("projections", "status", actor="inspektorat.audit")
+    print(f"\nThe ledger is in {folder / 'jamsos.db'}; try: cd {folder} && jamsos report quota")
+
+
+def _enrolled_niks(folder: Path, wanted: int) -> list[str]:
+    """NIKs of enrolled workers for the story, looked up as an operator would, by NIK."""
+    from jamsos_ledger.application import Ledger
+    from jamsos_ledger.errors import NotFound
+
+    ledger = Ledger(f"sqlite:///{folder / 'jamsos.db'}", actor="demo")
+    try:
+        program = ledger.program()
+        found: list[str] = []
+        with (folder / "registrasi-2026.csv").open(encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                try:
+                    worker = ledger.worker(row["nik"])
+                except NotFound:
+                    continue  # a rejected row
+                if program.id in worker.coverages and row["nik"] not in found:
+                    found.append(row["nik"])
+                if len(found) == wanted:
+                    return found
+        raise SystemExit(f"demo found fewer than {wanted} enrolled workers")
+    finally:
+        ledger.close()
+
+
+if __name__ == "__main__":
+    main()
