@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 
+from jamsos_ledger.cli.audit import audit
 from jamsos_ledger.cli.claims import claims
 from jamsos_ledger.cli.context import LedgerContext
+from jamsos_ledger.cli.corrections import correct_command
 from jamsos_ledger.cli.enrolment import end_command, enroll_command
 from jamsos_ledger.cli.errors import translated_errors
 from jamsos_ledger.cli.premiums import premiums
@@ -63,6 +65,7 @@ def main(ctx: click.Context, store: str, actor: str | None, program_code: str | 
 
 
 main.add_command(program)
+workers.add_command(correct_command)
 main.add_command(workers)
 main.add_command(enroll_command)
 main.add_command(end_command)
@@ -70,6 +73,7 @@ main.add_command(premiums)
 main.add_command(claims)
 main.add_command(report)
 main.add_command(projections)
+main.add_command(audit)
 
 __all__ = ["LedgerContext", "main"]
 

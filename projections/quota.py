@@ -28,8 +28,11 @@ _TOPICS = {
         Worker.Prioritized,
         Worker.Enrolled,
         Worker.CoverageEnded,
+        Worker.Corrected,
     )
 }
+# Registration fields this projection holds; a correction of any other (the name) is not here.
+_CORRECTED_COLUMNS = ("kecamatan", "kelurahan", "occupation", "decile", "source")
 
 
 class QuotaProjection:
@@ -97,6 +100,12 @@ class QuotaProjection:
                     f"UPDATE {db.table(ENROLMENTS)} SET ended_month = ?, end_reason = ? "
                     "WHERE program_id = ? AND worker_id = ?",
                     (str(e.month), e.reason, str(e.program_id), str(e.originator_id)),
+                ))
+            elif isinstance(e, Worker.Corrected) and e.field in _CORRECTED_COLUMNS:
+                unrank = ", ruleset = NULL, rank = NULL, tier = NULL" if e.field == "decile" else ""
+                statements.append((
+                    f"UPDATE {db.table(WORKERS)} SET {e.field} = ?{unrank} WHERE worker_id = ?",
+                    (e.value, str(e.originator_id)),
                 ))
             elif isinstance(e, Program.Opened):
                 statements.append((

@@ -427,6 +427,17 @@ class Ledger(Application):
         program = self.program(code)
         return program.capacity(start or program.start)
 
+    def correct_worker(self, nik: str, *, field: str, value: str, reason: str) -> Worker:
+        """Correct a registration field of a worker; the old value stays in the history."""
+
+        def attempt() -> Worker:
+            worker = self.worker(nik)
+            worker.correct(field=field, value=value, reason=reason, actor=self.actor)
+            self.save(worker)
+            return worker
+
+        return self._retrying(attempt)
+
     # -- claims --------------------------------------------------------------------------
 
     def file_claim(self, nik: str, *, scheme: str, incident_date: date, reference: str) -> UUID:

@@ -41,6 +41,9 @@ LEDGER_NAMESPACE = UUID("6f1c9b0e-3a57-4d2b-9a47-2d0c8f3b5e61")
 END_REASONS = ("died", "moved", "formal", "ineligible")
 SCHEMES = ("JKK", "JKM")
 SEXES = ("L", "P")
+# Registration fields a correction may change. NIK, birth date and sex are the person's
+# identity (the NIK encodes the other two): a wrong one is a different person, registered anew.
+CORRECTABLE = ("name", "kecamatan", "kelurahan", "occupation", "decile", "source")
 
 
 def program_id(code: str) -> UUID:
@@ -678,10 +681,80 @@ class Worker(Aggregate):
         self.ruleset: str | None = None
         self.coverages: dict[UUID, Coverage] = {}
         self.claims: list[dict[str, Any]] = []
+        # The version of the event that set each field's current value: a correction names it.
+        self.set_by: dict[str, int] = dict.fromkeys(CORRECTABLE, 1)
 
     @property
     def masked_nik(self) -> str:
         return mask_nik(self.nik)
+
+    # -- corrections ---------------------------------------------------------------------
+
+    def correct(self, *, field: str, value: str, reason: str, actor: str) -> None:
+        """Correct a registration field, e.g. a DTSEN decile updated by the quarterly release.
+
+        Nothing is edited: the correction is a new event naming the value it replaces and the
+        event that recorded it. A changed decile takes effect on ranks at the next
+        prioritisation.
+        """
+        if field not in CORRECTABLE:
+            raise InvalidInput(
+                f"field must be one of {', '.join(CORRECTABLE)}, not {field!r} (NIK, birth date "
+                "and sex identify the person: register a wrong one anew)"
+            )
+        if not reason.strip():
+            raise InvalidInput("a correction needs a reason (the letter, DTSEN release...)")
+        new: str | int
+        if field == "decile":
+            if not value.strip().isdigit() or int(value) not in DECILES:
+                raise InvalidInput(f"DTSEN decile must be 1-10, not {value!r}")
+            new = int(value)
+        elif field == "kecamatan":
+            name = kecamatan_name(value)
+            if name is None:
+                raise InvalidInput(f"{value!r} is not a kecamatan of the city")
+            new = name
+        else:
+            new = value.strip()
+            if not new:
+                raise InvalidInput(f"{field} cannot be empty")
+        previous = getattr(self, field)
+        if previous == new:
+            raise RuleViolation(
+                f"{field} of {self.masked_nik} is already {new!r}: nothing to correct"
+            )
+        self._corrected(
+            field=field,
+            previous=previous,
+            value=new,
+            corrects=self.set_by[field],
+            reason=reason,
+            actor=actor,
+        )
+
+    class Corrected(Aggregate.Event):
+        field: str
+        previous: str | int
+        value: str | int
+        corrects: int
+        reason: str
+        actor: str
+
+    @event(Corrected)
+    def _corrected(
+        self,
+        field: str,
+        previous: str | int,
+        value: str | int,
+        corrects: int,
+        reason: str,
+        actor: str,
+    ) -> None:
+        setattr(self, field, value)
+        self.set_by[field] = self.version + 1  # this event's version: apply runs before it
+        if field == "decile":
+            # The rank was derived from the old decile: it stands no more until re-ranked.
+            self.rank = self.tier = self.ruleset = None
 
     # -- priority ------------------------------------------------------------------------
 
