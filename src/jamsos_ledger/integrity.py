@@ -1,0 +1,766 @@
+"""Tamper evidence: every stored event chained to the one before it by a SHA-256 hash.
+
+The chain rule: the hash of the event at position `n` is SHA-256 over a fixed label, the hash of
+the event before it in the global order (32 zero bytes for the first), and a canonical,
+length-prefixed encoding of the event's position, originator id, originator version, topic and
+state. Length prefixes and type tags keep fields from being shifted into each other; the
+position ties each event to its place, the previous hash to all of history before it.
+
+The hashes live in a table of their own, `jamsos_event_chain (position, hash)`, beside the
+events, and are written by the application recorder in the same transaction as the events
+(subclasses of the library's SQLite, PostgreSQL and in-memory recorders, chosen by
+`StoreURL.environment()`), so there is never an event without its link or a link without its
+event, whatever crashes. Chain rows follow the notification ids, gaps included (a PostgreSQL
+sequence skips the ids of rolled-back inserts): each links to the previous existing row.
+
+`verify()` walks events and chain together, in pages, and names the first position where a
+stored event was altered, removed, inserted or reordered. A digest (`1234:9f86d0...`, a position
+and the start of its hash) kept outside the system proves that the history up to that position
+was not rewritten or truncated, even by someone who recomputed every hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from jamsos_ledger.errors import InvalidInput, StoreUnavailable
+
+CHAIN_TABLE = "jamsos_event_chain"
+GENESIS = bytes(32)  # the "previous hash" of the first event
+_LABEL = b"jamsos-event-chain/1\x00"
+DIGEST_HEX = 32  # hex characters of a hash kept in a digest: 128 bits
+PAGE = 1_000  # rows read at once by verify (ENGINEERING.md: pages of 1,000 or more)
+_LOWEST = -(2**63)  # below any position, even one an attacker wrote
+
+# Kinds of discrepancy, in the words `audit verify` uses.
+ALTERED = "altered"
+REMOVED = "removed"
+INSERTED = "inserted"
+REORDERED = "reordered"
+TRUNCATED = "truncated"
+REWRITTEN = "rewritten"
+
+
+# --- The chain rule ---------------------------------------------------------------------------
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    return tag + len(payload).to_bytes(8, "big") + payload
+
+
+def _int_field(value: object) -> bytes:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _field(b"i", str(value).encode())
+    return _field(b"!", repr(value).encode())  # never written by a recorder: never matches
+
+
+def _id_field(value: object, uuid_text: bool = False) -> bytes:
+    """An originator id: a UUID as its 16 bytes, a text id as UTF-8.
+
+    With `uuid_text` (SQLite stores UUIDs as 32 hex digits) only the exact text the recorder
+    writes counts as that UUID, so even a change of letter case is an alteration.
+    """
+    if isinstance(value, UUID):
+        return _field(b"u", value.bytes)
+    if isinstance(value, str):
+        if not uuid_text:
+            return _field(b"s", value.encode())
+        try:
+            parsed = UUID(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.hex == value:
+            return _field(b"u", parsed.bytes)
+    return _field(b"!", repr(value).encode())
+
+
+def _text_field(value: object) -> bytes:
+    if isinstance(value, str):
+        return _field(b"s", value.encode())
+    return _field(b"!", repr(value).encode())
+
+
+def _bytes_field(value: object) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _field(b"b", bytes(value))
+    return _field(b"!", repr(value).encode())
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A stored event as read back for verification, values as the database holds them.
+
+    Attributes:
+        position: the notification id.
+        originator_id, originator_version, topic, state: the columns, not yet trusted.
+        uuid_text: the originator id column holds UUIDs as hex text (SQLite).
+    """
+
+    position: int
+    originator_id: object
+    originator_version: object
+    topic: object
+    state: object
+    uuid_text: bool = False
+
+    def encoded(self) -> bytes:
+        """The canonical encoding of this row's content at its position."""
+        return b"".join(
+            (
+                _int_field(self.position),
+                _id_field(self.originator_id, self.uuid_text),
+                _int_field(self.originator_version),
+                _text_field(self.topic),
+                _bytes_field(self.state),
+            )
+        )
+
+
+def link(previous: bytes, encoded_event: bytes) -> bytes:
+    """The chain hash of an event, given the hash before it and its canonical encoding."""
+    return hashlib.sha256(_LABEL + previous + encoded_event).digest()
+
+
+def chain_rows(
+    previous: bytes,
+    positions: Sequence[int],
+    events: Sequence[StoredEvent],
+    as_stored: Callable[[int, StoredEvent], EventRow],
+) -> list[tuple[int, bytes]]:
+    """The chain rows of new events, linked from the hash of the last existing row.
+
+    `as_stored` gives each event as it will read back from the store (an originator id the
+    store keeps as text is hashed as that text), so that writing and verifying agree.
+    """
+    rows = []
+    for position, event in zip(positions, events, strict=True):
+        previous = link(previous, as_stored(position, event).encoded())
+        rows.append((position, previous))
+    return rows
+
+
+class ChainBroken(StoreUnavailable):
+    """A write found the chain ahead of the events: the store was tampered with."""
+
+
+def _broken(last: int, first_new: int) -> ChainBroken:
+    return ChainBroken(
+        f"the event chain already reaches position {last}, but new events were numbered from "
+        f"{first_new}: stored events were removed behind the ledger's back. Nothing was "
+        "written; run `jamsos audit verify`"
+    )
+
+
+# --- What verify needs from a store -----------------------------------------------------------
+
+
+@runtime_checkable
+class ChainedRecorder(Protocol):
+    """An application recorder that writes the chain; what `verify` reads from it."""
+
+    def chain_bound(self) -> int:
+        """The highest position of any event or chain row now stored (0 when none)."""
+
+    def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
+        """Stored events with `after < position <= upto`, in position order."""
+
+    def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
+        """Chain rows with `after < position <= upto`, in position order."""
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing each event's chain row in the same transaction."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.chain_table_name = CHAIN_TABLE
+        self._select_chain_head = (
+            f"SELECT position, hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+        )
+        self._insert_chain = f"INSERT INTO {CHAIN_TABLE} (position, hash) VALUES (?, ?)"
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} "
+            "(position INTEGER PRIMARY KEY, hash BLOB NOT NULL)"
+        )
+        return statements
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The events go first: after its first insert this connection holds SQLite's write
+        # lock, so the chain head read next cannot move before the commit.
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if not ids:
+            return ids
+        c.execute(self._select_chain_head)
+        head = c.fetchone()
+        if head is None:
+            previous = self._genesis(c, before=ids[0])
+        elif head[0] >= ids[0]:
+            raise _broken(head[0], ids[0])
+        else:
+            previous = bytes(head[1])
+        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, self._as_stored))
+        return ids
+
+    def _as_stored(self, position: int, s: StoredEvent) -> EventRow:
+        # As the library writes it: a UUID as 32 hex digits, a text id as it is.
+        oid = s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id
+        return self._event_row((position, oid, s.originator_version, s.topic, s.state))
+
+    def _genesis(self, c: SQLiteCursor, *, before: int) -> bytes:
+        """Chain events stored before the chain existed (a ledger of an earlier version)."""
+        previous, after = GENESIS, _LOWEST
+        while True:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE rowid > ? AND rowid < ? "
+                "ORDER BY rowid LIMIT ?",
+                (after, before, PAGE),
+            )
+            rows = c.fetchall()
+            links = []
+            for r in rows:
+                previous = link(previous, self._event_row(r).encoded())
+                links.append((r[0], previous))
+            c.executemany(self._insert_chain, links)
+            if len(rows) < PAGE:
+                return previous
+            after = rows[-1][0]
+
+    def _event_row(self, r: Sequence[Any]) -> EventRow:
+        return EventRow(
+            r[0], r[1], r[2], r[3], r[4], uuid_text=self.datastore.originator_id_type == "uuid"
+        )
+
+    def chain_bound(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT max(coalesce((SELECT max(rowid) FROM {self.events_table_name}), 0), "
+                f"coalesce((SELECT max(position) FROM {CHAIN_TABLE}), 0))"
+            )
+            return int(c.fetchone()[0])
+
+    def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? "
+                "ORDER BY rowid LIMIT ?",
+                (after, upto, limit),
+            )
+            return [self._event_row(r) for r in c.fetchall()]
+
+    def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position > ? AND position <= ? "
+                "ORDER BY position LIMIT ?",
+                (after, upto, limit),
+            )
+            return [(r[0], _hash_value(r[1])) for r in c.fetchall()]
+
+
+def _hash_value(value: object) -> bytes:
+    # A hash column an attacker filled with text still compares, and never matches.
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return repr(value).encode()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, writing each event's chain row in the same transaction.
+
+    The library inserts events in a pipeline, in one transaction that first takes
+    `LOCK TABLE ... IN EXCLUSIVE MODE` on the events table, so writers are serialised and the
+    chain head read after the insert cannot move before the commit. The chain rows are written
+    in `_fetch_ids_after_insert_events`, the hook the library calls with the same cursor once the
+    insert has succeeded (an IntegrityError of the insert is raised before it, as the library
+    expects); any error in it aborts the whole transaction.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ):
+        super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            # That path inserts through a database function and would skip the chain.
+            msg = "the event chain needs POSTGRES_ENABLE_DB_FUNCTIONS off"
+            raise ProgrammingError(msg)
+        self.chain_table_name = CHAIN_TABLE
+        schema, events, chain = (
+            Identifier(datastore.schema),
+            Identifier(self.events_table_name),
+            Identifier(CHAIN_TABLE),
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{chain} "
+                "(position bigint PRIMARY KEY, hash bytea NOT NULL)"
+            ).format(schema=schema, chain=chain)
+        )
+        self._select_chain_head = SQL(
+            "SELECT position, hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
+        ).format(schema=schema, chain=chain)
+        self._insert_chain = SQL(
+            "INSERT INTO {schema}.{chain} (position, hash) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
+        ).format(schema=schema, chain=chain)
+        self._select_events_between = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{events} WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(schema=schema, events=events)
+        self._select_chain_between = SQL(
+            "SELECT position, hash FROM {schema}.{chain} WHERE position > %s AND position <= %s "
+            "ORDER BY position LIMIT %s"
+        ).format(schema=schema, chain=chain)
+        self._select_bound = SQL(
+            "SELECT greatest((SELECT max(notification_id) FROM {schema}.{events}), "
+            "(SELECT max(position) FROM {schema}.{chain}), 0) AS bound"
+        ).format(schema=schema, events=events, chain=chain)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The library's insert_events, but for one thing: it catches any error after the insert
+        # and raises it only once the transaction is over, so an error while fetching the ids
+        # (here: while writing the chain) would still COMMIT the events. Only the insert's own
+        # errors (an IntegrityError, which already aborted the transaction) are kept for later
+        # here, as the library does, to keep psycopg's pipeline quiet; the rest roll back.
+        error: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if len(stored_events) > 0:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                        except Exception as e:
+                            error = e
+                        else:
+                            ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                            pipeline.sync()  # a failed chain insert raises here, inside
+            if error:
+                raise error
+        return ids
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if not ids:
+            return ids
+        curs.execute(self._select_chain_head, prepare=True)
+        head = curs.fetchone()
+        if head is None:
+            previous = self._genesis(curs, before=ids[0])
+        elif head["position"] >= ids[0]:
+            raise _broken(head["position"], ids[0])
+        else:
+            previous = bytes(head["hash"])
+        self._write_links(curs, chain_rows(previous, ids, stored_events, self._as_stored))
+        return ids
+
+    def _as_stored(self, position: int, s: StoredEvent) -> EventRow:
+        # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a
+        # UUID into the text field of the library's composite type as its 32 hex digits.
+        oid: object = s.originator_id
+        if self.datastore.originator_id_type == "text":
+            oid = oid.hex if isinstance(oid, UUID) else str(oid)
+        elif isinstance(oid, str):
+            oid = UUID(oid)
+        return EventRow(position, oid, s.originator_version, s.topic, s.state)
+
+    def _write_links(self, curs: Cursor[DictRow], links: Sequence[tuple[int, bytes]]) -> None:
+        if links:
+            curs.execute(
+                self._insert_chain, ([p for p, _ in links], [h for _, h in links]), prepare=True
+            )
+
+    def _genesis(self, curs: Cursor[DictRow], *, before: int) -> bytes:
+        """Chain events stored before the chain existed (a ledger of an earlier version)."""
+        previous, after = GENESIS, _LOWEST
+        while True:
+            curs.execute(self._select_events_between, (after, before - 1, PAGE))
+            rows = [_pg_event_row(r) for r in curs.fetchall()]
+            links = []
+            for row in rows:
+                previous = link(previous, row.encoded())
+                links.append((row.position, previous))
+            self._write_links(curs, links)
+            if len(rows) < PAGE:
+                return previous
+            after = rows[-1].position
+
+    def chain_bound(self) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_bound)
+            row = curs.fetchone()
+            return int(row["bound"]) if row else 0
+
+    def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_events_between, (after, upto, limit))
+            return [_pg_event_row(r) for r in curs.fetchall()]
+
+    def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_chain_between, (after, upto, limit))
+            return [(r["position"], _hash_value(r["hash"])) for r in curs.fetchall()]
+
+
+def _pg_event_row(r: DictRow) -> EventRow:
+    state = r["state"]
+    return EventRow(
+        r["notification_id"],
+        r["originator_id"],
+        r["originator_version"],
+        r["topic"],
+        bytes(state) if isinstance(state, memoryview) else state,
+    )
+
+
+# --- In memory --------------------------------------------------------------------------------
+
+
+class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
+    """The library's in-memory recorder, keeping the chain beside its list of events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chain: list[tuple[int, bytes]] = []
+
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Called under the recorder's lock, after the uniqueness checks.
+        ids = super()._update_table(stored_events, **kwargs)
+        if ids:
+            previous = self._chain[-1][1] if self._chain else GENESIS
+            self._chain.extend(chain_rows(previous, ids, stored_events, _as_is))
+        return ids
+
+    def chain_bound(self) -> int:
+        with self._database_lock:
+            return max(len(self._stored_events), self._chain[-1][0] if self._chain else 0)
+
+    def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
+        with self._database_lock:
+            first = max(after, 0)
+            events = self._stored_events[first : min(upto, first + limit)]
+            return [
+                EventRow(first + i + 1, s.originator_id, s.originator_version, s.topic, s.state)
+                for i, s in enumerate(events)
+            ]
+
+    def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
+        with self._database_lock:
+            rows = [(p, h) for p, h in self._chain if after < p <= upto]
+            return rows[:limit]
+
+
+def _as_is(position: int, s: StoredEvent) -> EventRow:
+    return EventRow(position, s.originator_id, s.originator_version, s.topic, s.state)
+
+
+class ChainedPOPOFactory(POPOFactory):
+    """The in-memory store with the chained recorder (the library's POPO factory takes no
+    recorder topic from the environment, so `memory://` names this factory instead)."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return ChainedPOPOApplicationRecorder()
+
+
+def environment_recorder(kind: str) -> dict[str, str]:
+    """The environment settings that make the library build a chained recorder for a store."""
+    from eventsourcing.utils import get_topic
+
+    if kind == "memory":
+        return {"PERSISTENCE_MODULE": get_topic(ChainedPOPOFactory)}
+    recorder = (
+        ChainedSQLiteApplicationRecorder if kind == "sqlite" else ChainedPostgresApplicationRecorder
+    )
+    return {"APPLICATION_RECORDER_TOPIC": get_topic(recorder)}
+
+
+# --- Verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A short digest of the history up to a position, kept by an auditor outside the system.
+
+    Attributes:
+        position: the position of the last event it covers (0: the empty history).
+        hash_hex: the first 32 hex digits of that event's chain hash.
+    """
+
+    position: int
+    hash_hex: str
+
+    _PATTERN = re.compile(r"^(\d{1,19}):([0-9a-f]{32})$")
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Read a digest as `audit digest` prints it; InvalidInput when it is not one."""
+        m = cls._PATTERN.match(text.strip().lower())
+        if m is None:
+            raise InvalidInput(
+                f"{text!r} is not a digest: `jamsos audit digest` prints one as "
+                "POSITION:32-HEX-DIGITS, e.g. 1234:9f86d081884c7d659a2feaa0c55ad015"
+            )
+        return cls(int(m.group(1)), m.group(2))
+
+    @classmethod
+    def of(cls, position: int, chain_hash: bytes) -> Digest:
+        """The digest of the history ending at `position` with that chain hash."""
+        return cls(position, chain_hash.hex()[:DIGEST_HEX])
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash_hex}"
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """The first place where the stored history differs from what was written.
+
+    Attributes:
+        position: the position (notification id) concerned.
+        kind: `altered`, `removed`, `inserted`, `reordered`, `truncated` or `rewritten`.
+        detail: what was found, in words.
+    """
+
+    position: int
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"position {self.position}: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `verify` found.
+
+    Attributes:
+        events_checked: events whose link was checked and held, up to the first discrepancy.
+        head_position: the position of the last event checked (0 when none).
+        head_digest: the digest of the history up to `head_position`.
+        discrepancy: the first discrepancy, or None when the history is intact.
+        digest_checked: the digest the history was also checked against, if any.
+    """
+
+    events_checked: int
+    head_position: int
+    head_digest: Digest
+    discrepancy: Discrepancy | None
+    digest_checked: Digest | None = None
+
+    @property
+    def intact(self) -> bool:
+        """True when no discrepancy was found."""
+        return self.discrepancy is None
+
+
+_Item = tuple[int, EventRow | None, bytes | None]
+
+
+def _paged(fetch: Callable[[int], Sequence[Any]], position: Callable[[Any], int]) -> Iterator[Any]:
+    after = _LOWEST
+    while True:
+        rows = fetch(after)
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        after = position(rows[-1])
+
+
+def _merged(recorder: ChainedRecorder, bound: int) -> Iterator[_Item]:
+    """Events and chain rows side by side in position order, either missing where absent."""
+    events = _paged(lambda a: recorder.select_event_rows(a, bound, PAGE), lambda r: r.position)
+    chain = _paged(lambda a: recorder.select_chain_rows(a, bound, PAGE), lambda r: r[0])
+    event = next(events, None)
+    row = next(chain, None)
+    while event is not None or row is not None:
+        if row is None or (event is not None and event.position < row[0]):
+            assert event is not None
+            yield event.position, event, None
+            event = next(events, None)
+        elif event is None or row[0] < event.position:
+            yield row[0], None, row[1]
+            row = next(chain, None)
+        else:
+            yield row[0], event, row[1]
+            event, row = next(events, None), next(chain, None)
+
+
+def _home_of(recorder: ChainedRecorder, event: EventRow, bound: int) -> int | None:
+    """The position whose chain row this event's content fits, if any (a moved event)."""
+    previous = GENESIS
+    for position, stored in _paged(
+        lambda a: recorder.select_chain_rows(a, bound, PAGE), lambda r: r[0]
+    ):
+        moved = EventRow(position, event.originator_id, event.originator_version, event.topic,
+                         event.state, event.uuid_text)
+        if link(previous, moved.encoded()) == stored:
+            return position
+        previous = stored
+    return None
+
+
+def verify(recorder: ApplicationRecorder, digest: Digest | None = None) -> VerifyReport:
+    """Walk the whole event log and its chain; report the first discrepancy, or none.
+
+    Events written while it runs (after the highest position seen at the start) are left for
+    the next run. With a digest, the chain must also still hold the digest's hash at its
+    position: that catches a history rewritten with every hash recomputed, or cut short.
+    """
+    if not isinstance(recorder, ChainedRecorder):
+        raise StoreUnavailable("this store keeps no event chain")
+    bound = recorder.chain_bound()
+    walk = _Walk()
+    found: Discrepancy | None = None
+    items = _merged(recorder, bound)
+    item = next(items, None)
+    while item is not None and found is None:
+        following = next(items, None)
+        found = walk.step(item, following, lambda event: _home_of(recorder, event, bound))
+        if found is None and digest is not None and walk.position == digest.position:
+            found = walk.check_digest(digest)
+        item = following
+    if found is None and digest is not None and not walk.saw_digest:
+        found = walk.missing_digest(digest)
+    head = walk.position or 0
+    return VerifyReport(walk.checked, head, Digest.of(head, walk.previous), found, digest)
+
+
+class _Walk:
+    """The state of a verification: the last link that held, and the one before it."""
+
+    def __init__(self) -> None:
+        self.previous = GENESIS
+        self.before_previous = GENESIS
+        self.position: int | None = None
+        self.checked = 0
+        self.saw_digest = False
+
+    def step(
+        self,
+        item: _Item,
+        following: _Item | None,
+        home_of: Callable[[EventRow], int | None],
+    ) -> Discrepancy | None:
+        """Check one position; the next one is looked at to tell a lost link from a forgery."""
+        position, event, stored = item
+        if event is None:
+            return Discrepancy(position, REMOVED, "the event was deleted; its chain row remains")
+        if stored is None:
+            return self._unchained(position, event, following)
+        encoded = event.encoded()
+        if link(self.previous, encoded) != stored:
+            if self.position is not None and link(self.before_previous, encoded) == stored:
+                return Discrepancy(
+                    self.position,
+                    INSERTED,
+                    "an event was added here with a forged chain row; the next link skips it",
+                )
+            home = home_of(event)
+            if home is not None and home != position:
+                return Discrepancy(
+                    position, REORDERED, f"this position holds the event written at {home}"
+                )
+            return Discrepancy(
+                position, ALTERED, "the stored event (or its chain row) is not what was written"
+            )
+        self.before_previous, self.previous, self.position = self.previous, stored, position
+        self.checked += 1
+        return None
+
+    def _unchained(
+        self, position: int, event: EventRow, following: _Item | None
+    ) -> Discrepancy:
+        # Its chain row was deleted if the next link runs through it; otherwise the event was
+        # added behind the ledger's back.
+        expected = link(self.previous, event.encoded())
+        if following is not None:
+            _, next_event, next_stored = following
+            if (
+                next_event is not None
+                and next_stored is not None
+                and link(expected, next_event.encoded()) == next_stored
+            ):
+                return Discrepancy(
+                    position, REMOVED, "its chain row was deleted (the event itself is intact)"
+                )
+        detail = "an event with no chain row was added"
+        if self.position is None:
+            detail += (
+                " (when no event has one, the store was written by a jamsos without tamper "
+                "evidence, or the chain was emptied; a new chain starts with the next write)"
+            )
+        return Discrepancy(position, INSERTED, detail)
+
+    def check_digest(self, digest: Digest) -> Discrepancy | None:
+        """At the digest's position: is the hash still the one the digest was taken of?"""
+        self.saw_digest = True
+        if self.previous.hex()[:DIGEST_HEX] == digest.hash_hex:
+            return None
+        return Discrepancy(
+            digest.position,
+            REWRITTEN,
+            f"the history up to here is not the one digest {digest} was taken of",
+        )
+
+    def missing_digest(self, digest: Digest) -> Discrepancy | None:
+        """After the walk, when the digest's position was never reached."""
+        head = self.position or 0
+        if digest.position == 0:
+            return None
+        if digest.position > head:
+            return Discrepancy(
+                head + 1,
+                TRUNCATED,
+                f"the history ends at position {head}, but digest {digest} shows it reached "
+                f"position {digest.position}",
+            )
+        return Discrepancy(
+            digest.position,
+            REWRITTEN,
+            f"position {digest.position} of digest {digest} is no longer in the history",
+        )
