@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.options import MONTH
+from jamsos_ledger.cli.options import MONTH, NIK, workers_range
 from jamsos_ledger.domainmodel import END_REASONS
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.months import Month
@@ -13,8 +13,8 @@ from jamsos_ledger.nik import mask_nik
 
 
 @click.command("enroll")
-@click.option("--top", type=click.IntRange(min=1), help="Enrol the N best-ranked eligible workers.")
-@click.option("--nik", "niks", multiple=True, metavar="NIK", help="Enrol this worker (repeatable).")
+@click.option("--top", type=workers_range(), help="Enrol the N best-ranked eligible workers.")
+@click.option("--nik", "niks", multiple=True, type=NIK, help="Enrol this worker (repeatable).")
 @click.option("--start", type=MONTH, required=True, help="First covered month.")
 @click.option("--decree", metavar="REF", help="The mayoral decree listing the recipients.")
 @pass_ledger
@@ -41,7 +41,7 @@ def enroll_command(
 
 
 @click.command("end")
-@click.option("--nik", required=True, help="The worker's NIK.")
+@click.option("--nik", required=True, type=NIK, help="The worker's NIK.")
 @click.option("--month", type=MONTH, required=True, help="The last covered month.")
 @click.option("--reason", type=click.Choice(END_REASONS), required=True, help="Why coverage ends.")
 @pass_ledger

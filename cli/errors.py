@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, StoreUnavailable
 
@@ -62,8 +62,41 @@ def translated_errors() -> Iterator[None]:
         raise to_click(e) from e
     except (OperationalError, InterfaceError, psycopg.OperationalError,
             psycopg.InterfaceError, sqlite3.OperationalError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if _busy(e):
+            raise StoreFailed(_BUSY) from e
         raise StoreFailed(
-            f"the store stopped answering ({first}); what this command did before is kept "
-            "whole or not at all: check with `report budget` and try again"
+            f"the store stopped answering ({_first_line(e)}); what this command did before is "
+            "kept whole or not at all: check with `report budget` and try again"
         ) from e
+    except (PersistenceError, psycopg.Error, sqlite3.Error) as e:
+        # Not expected (conflicts are retried by the ledger), but never a traceback.
+        raise StoreFailed(
+            f"the store refused a write ({_first_line(e)}); nothing of the unfinished "
+            "transaction was written: check with `report budget` and try again"
+        ) from e
+
+
+# Another command holds the lock longer than the store's lock timeout: SQLite's one writer
+# (`database is locked`), PostgreSQL's lock timeout, or a deadlock PostgreSQL broke.
+_BUSY_SIGNS = ("database is locked", "database table is locked", "lock timeout",
+               "deadlock detected", "could not obtain lock")
+_BUSY = (
+    "the store is busy: other jamsos commands held the ledger's write lock longer than the lock "
+    "timeout (JAMSOS_SQLITE_LOCK_TIMEOUT or JAMSOS_LOCK_TIMEOUT, 30 s by default); nothing of "
+    "the unfinished transaction was written; try again, or raise the timeout"
+)
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+def _busy(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    for _ in range(10):  # the chain of causes, bounded in case it loops
+        if seen is None:
+            break
+        if any(sign in str(seen).lower() for sign in _BUSY_SIGNS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import click
 
+from jamsos_ledger.auditing import parse_when
+from jamsos_ledger.errors import InvalidInput
+from jamsos_ledger.money import MAX_RUPIAH, MAX_WORKERS
 from jamsos_ledger.months import Month
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,8 +55,60 @@ class DateType(click.ParamType):
         self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
 
 
+class WhenType(click.ParamType):
+    """A moment: `YYYY-MM-DD` (the end of that day, Asia/Jakarta) or ISO 8601 with its offset."""
+
+    name = "WHEN"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(str(value))
+        except InvalidInput as e:
+            self.fail(str(e), param, ctx)
+
+
+class NikType(click.ParamType):
+    """A NIK on the command line: 16 ASCII digits (never echoed whole in the message)."""
+
+    name = "NIK"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        if len(text) != 16:
+            self.fail(f"a NIK has 16 digits, this one has {len(text)} characters", param, ctx)
+        if not (text.isascii() and text.isdigit()):
+            self.fail("a NIK is digits only", param, ctx)
+        return text
+
+
+def workers_range() -> click.IntRange:
+    """A number of workers: 1 or more, and no more than any program could hold."""
+    return click.IntRange(min=1, max=MAX_WORKERS)
+
+
 MONTH = MonthType()
 DATE = DateType()
+NIK = NikType()
+WHEN = WhenType()
+
+
+def as_of_option() -> Callable[[F], F]:
+    """`--as-of WHEN`: the figures as the ledger stood then, replayed from the events."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=WHEN,
+        default=None,
+        help="The ledger as it stood at WHEN, replayed from the events recorded up to then: a "
+        "date YYYY-MM-DD (the end of that day, Asia/Jakarta) or an ISO 8601 timestamp with its "
+        "offset (2026-03-31T17:00:00+07:00).",
+    )
 
 
 def format_option(*choices: str) -> Callable[[F], F]:
@@ -71,5 +126,9 @@ def format_option(*choices: str) -> Callable[[F], F]:
 def rupiah_option(name: str, help: str, *, required: bool = False) -> Callable[[F], F]:
     """An amount of whole rupiah, 1 or more."""
     return click.option(
-        name, type=click.IntRange(min=1), required=required, metavar="RUPIAH", help=help
+        name,
+        type=click.IntRange(min=1, max=MAX_RUPIAH),
+        required=required,
+        metavar="RUPIAH",
+        help=help,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +28,7 @@ from eventsourcing.persistence import (
     RecordConflictError,
     Transcoder,
 )
+from eventsourcing.utils import Environment, EnvType
 
 from jamsos_ledger.domainmodel import (
     Program,
@@ -37,11 +40,24 @@ from jamsos_ledger.domainmodel import (
     reference_id,
     worker_id,
 )
-from jamsos_ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation
+from jamsos_ledger.errors import (
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    RuleViolation,
+    StoreUnavailable,
+)
 from jamsos_ledger.money import count
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.persistence import StoreURL, mark_as_ledger, select_events_of
+from jamsos_ledger.persistence import (
+    StoreURL,
+    cipher_key,
+    cipher_marks,
+    ledger_marks,
+    mark_as_ledger,
+    select_events_of,
+)
 from jamsos_ledger.rules import (
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
@@ -58,6 +74,17 @@ A = TypeVar("A", bound=Aggregate)
 SAVE_BATCH = 2_000
 # How often a command is tried again when a concurrent command changed what it read.
 CONFLICT_ATTEMPTS = 10
+# Between attempts a command sleeps a random while, growing with each attempt and never more
+# than this many seconds: racers that collided once spread out instead of colliding again.
+CONFLICT_BACKOFF = 0.05
+CONFLICT_BACKOFF_MAX = 1.0
+# What processes opening one ledger together may meet while the library sets up its tables.
+_OPENING_COLLISIONS = (
+    "database is locked",
+    "tuple concurrently updated",
+    "deadlock detected",
+    "duplicate key value violates unique constraint",
+)
 # Pages of the event log read at once; the library's default of 10 is far too small.
 PAGE = 1_000
 
@@ -110,16 +137,44 @@ class Ledger(Application):
         self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
         self.store.check_reachable()
         self.actor = actor or default_actor()
+        key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
+        for tried in range(CONFLICT_ATTEMPTS):
+            try:
+                self._open(key)
+                return
+            except PersistenceError as e:
+                # The library (re)creates its tables and, on PostgreSQL, its insert function
+                # at every start, and so do the projections: processes starting together can
+                # collide there. Try again.
+                transient = _is_transient(e)
+                if transient and tried + 1 < CONFLICT_ATTEMPTS:
+                    _back_off(tried)
+                    continue
+                busy = " (other commands are opening or writing it): try again" if transient else ""
+                raise StoreUnavailable(
+                    f"cannot open the ledger at {self.store.text}: {e}{busy}"
+                ) from e
+
+    def _open(self, key: str | None) -> None:
+        """Open the store, check the ledger's marks, set up the projections; all or nothing."""
+        super().__init__(env=self.store.environment())
         try:
-            super().__init__(env=self.store.environment())
-            mark_as_ledger(self.recorder)
-        except PersistenceError as e:
-            from jamsos_ledger.errors import StoreUnavailable
+            # Refuse, before any event is read, a ledger the key (or its absence) cannot read.
+            has_events = bool(self.recorder.max_notification_id())
+            marks = cipher_marks(ledger_marks(self.recorder), key, has_events)
+            mark_as_ledger(self.recorder, marks)
+            from jamsos_ledger.projections import Views
 
-            raise StoreUnavailable(f"cannot open the ledger at {self.store.text}: {e}") from e
-        from jamsos_ledger.projections import Views
+            self.views = Views.for_ledger(self)
+        except BaseException:
+            super().close()
+            raise
 
-        self.views = Views.for_ledger(self)
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the store's own settings: the library would otherwise also read the process
+        environment, where a stray `JAMSOS_APPLICATION_RECORDER_TOPIC` or `CIPHER_KEY` could
+        silently switch off the hash chain or encryption."""
+        return Environment(name, dict(env or {}))
 
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
@@ -157,7 +212,10 @@ class Ledger(Application):
         topic = _topic(Program.Opened)
         codes = []
         for n in self.read_log(topics=[topic]):
-            codes.append(self.mapper.transcoder.decode(n.state)["code"])
+            # Through the mapper: the state may be encrypted (JAMSOS_CIPHER_KEY).
+            opened = self.mapper.to_domain_event(n)
+            assert isinstance(opened, Program.Opened)
+            codes.append(opened.code)
         return codes
 
     def worker(self, nik: str) -> Worker:
@@ -283,7 +341,7 @@ class Ledger(Application):
         return RegisterResult(registered=registered, already=already)
 
     def _register_batch(self, batch: Sequence[Registration]) -> tuple[int, int]:
-        for _ in range(CONFLICT_ATTEMPTS):
+        for attempt in range(CONFLICT_ATTEMPTS):
             ids = [worker_id(r.nik) for r in batch]
             existing = set(select_events_of(self.recorder, ids))
             seen: set[UUID] = set()
@@ -298,7 +356,7 @@ class Ledger(Application):
                     self.save(*workers)
                 return len(workers), len(batch) - len(workers)
             except (IntegrityError, RecordConflictError):
-                continue  # another import registered some of them meanwhile: look again
+                _back_off(attempt)  # another import registered some of them meanwhile
         raise RuleViolation("registrations kept conflicting with another import; try again")
 
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
@@ -440,7 +498,15 @@ class Ledger(Application):
 
     # -- claims --------------------------------------------------------------------------
 
-    def file_claim(self, nik: str, *, scheme: str, incident_date: date, reference: str) -> UUID:
+    def file_claim(
+        self,
+        nik: str,
+        *,
+        scheme: str,
+        incident_date: date,
+        reference: str,
+        benefit: int | None = None,
+    ) -> UUID:
         """Record a JKK or JKM claim of a covered worker; returns the covering program's id."""
 
         def attempt() -> UUID:
@@ -448,11 +514,26 @@ class Ledger(Application):
             if reference_id("claim", reference) in self.repository:
                 raise duplicate_reference("claim", reference)
             pid = worker.file_claim(
-                scheme=scheme, incident_date=incident_date, reference=reference, actor=self.actor
+                scheme=scheme,
+                incident_date=incident_date,
+                reference=reference,
+                actor=self.actor,
+                benefit=benefit,
             )
             (used,) = self._new_references("claim", [reference], pid)
             self.save(worker, used)
             return pid
+
+        return self._retrying(attempt)
+
+    def record_benefit(self, nik: str, *, reference: str, amount: int) -> Worker:
+        """Record the benefit BPJS paid on a worker's claim; the budget is never touched."""
+
+        def attempt() -> Worker:
+            worker = self.worker(nik)
+            worker.record_benefit(reference=reference, amount=amount, actor=self.actor)
+            self.save(worker)
+            return worker
 
         return self._retrying(attempt)
 
@@ -469,12 +550,22 @@ class Ledger(Application):
         return references
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run a command again when a concurrent one changed what it read (optimistic locking)."""
-        for _ in range(CONFLICT_ATTEMPTS):
+        """Run a command again when a concurrent one changed what it read (optimistic locking).
+
+        Each attempt reads afresh and the domain decides again, so a command retried after a
+        conflict is judged on the new state (the last places may have gone meanwhile).
+        """
+        for tried in range(CONFLICT_ATTEMPTS):
             try:
                 return attempt()
             except (IntegrityError, RecordConflictError):
-                continue
+                _back_off(tried)
+            except PersistenceError as e:
+                # SQLite may refuse a write at once ("database is locked") rather than wait,
+                # e.g. while another process checkpoints; nothing was written: try again.
+                if not _is_transient(e) or tried + 1 == CONFLICT_ATTEMPTS:
+                    raise
+                _back_off(tried)
         raise RuleViolation(
             f"the ledger was changed by other commands {CONFLICT_ATTEMPTS} times while this one "
             "ran; nothing was written; try again"
@@ -485,6 +576,17 @@ class Ledger(Application):
             self.save(*aggregates)
         except (IntegrityError, RecordConflictError):
             raise RuleViolation(message) from None
+
+
+def _is_transient(error: Exception) -> bool:
+    """Whether a store error is a collision with another process that a retry can pass."""
+    return any(sign in str(error) for sign in _OPENING_COLLISIONS)
+
+
+def _back_off(tried: int) -> None:
+    """Sleep a random, growing, bounded while after the `tried`-th conflict (0 the first)."""
+    ceiling = min(CONFLICT_BACKOFF_MAX, CONFLICT_BACKOFF * 2**tried)
+    time.sleep(random.uniform(0, ceiling))
 
 
 def _topic(cls: type) -> str:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# The largest amount the ledger takes: Rp 1.000 triliun, more than a year of the national
+# budget, so never a city's allocation; larger numbers are typos, and beyond 2**63 no store
+# (SQLite, PostgreSQL BIGINT, msgpack) could even hold them.
+MAX_RUPIAH = 10**15
+# The largest quota: a hundred million workers, a third of Indonesia's population.
+MAX_WORKERS = 10**8
+
 
 def count(n: int) -> str:
     """A whole number with dots between thousands, as Indonesian readers write it."""

@@ -21,10 +21,13 @@ def nik_problems(nik: str, birth_date: date | None, sex: str | None) -> list[str
     Returns an empty list for a good NIK; returns reasons rather than raising so that an
     import can report every problem of every row at once.
     """
+    # The NIK itself is never repeated in a reason: messages and logs show no whole NIK, and a
+    # mistyped NIK is still someone's (UU 27/2022). The line and the field find the row.
     if len(nik) != NIK_LENGTH:
-        return [f"NIK must have {NIK_LENGTH} digits, {nik!r} has {len(nik)} characters"]
+        return [f"NIK must have {NIK_LENGTH} digits, this one has {len(nik)} characters"]
     if not nik.isascii() or not nik.isdigit():
-        return [f"NIK must be digits only: {nik!r}"]
+        position, char = next((i, c) for i, c in enumerate(nik, 1) if c not in "0123456789")
+        return [f"NIK must be digits only, not {char!r} (character {position})"]
     problems = []
     province, regency, kecamatan = int(nik[0:2]), int(nik[2:4]), int(nik[4:6])
     if province < 11:

@@ -7,6 +7,10 @@ storage (recorders, pools, tables) is the `eventsourcing` library's, configured 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import os
 import sqlite3
 from collections import defaultdict
@@ -26,6 +30,20 @@ DEFAULT_STORE = "sqlite:///jamsos.db"
 # never written into, and one written by a newer version is never misread.
 META_TABLE = "jamsos_ledger_meta"
 FORMAT_VERSION = 1
+
+# Personal data at rest (UU 27/2022): with a key in this variable, every stored event's state
+# is encrypted with AES-GCM by the library (base64 of 16, 24 or 32 random bytes).
+CIPHER_KEY_VARIABLE = "JAMSOS_CIPHER_KEY"
+CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
+MAKE_A_KEY = (
+    "make one with: python -c \"from eventsourcing.cipher import AESCipher; "
+    "print(AESCipher.create_key(num_bytes=32))\""
+)
+# The meta table's marks of an encrypted ledger, and the constant whose HMAC under the key
+# tells the right key from a wrong one without storing the key.
+ENCRYPTED_MARK = "encrypted"
+KEY_CHECK_MARK = "key_check"
+_KEY_CHECK_MESSAGE = b"jamsos-ledger key check v1"
 
 # SQLite has a limit on bound parameters per statement; stay well below it.
 _SQLITE_CHUNK = 500
@@ -94,7 +112,13 @@ class StoreURL:
         )
 
     def environment(self) -> dict[str, str]:
-        """The `eventsourcing` settings for this store."""
+        """The `eventsourcing` settings for this store (recorders that chain every event), with
+        the cipher's when JAMSOS_CIPHER_KEY is set."""
+        from jamsos_ledger.integrity import environment_recorder
+
+        return {**self._environment(), **environment_recorder(self.kind), **cipher_environment()}
+
+    def _environment(self) -> dict[str, str]:
         if self.kind == "memory":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.kind == "sqlite":
@@ -210,10 +234,115 @@ def _check_postgres(url: StoreURL) -> None:
     _check_meta(f"{url.text} (schema {url.schema or 'public'})", tables, version)
 
 
-def mark_as_ledger(recorder: ApplicationRecorder) -> None:
-    """Write the ledger's mark beside its events (once; harmless when already there)."""
+def cipher_key() -> str | None:
+    """The key of JAMSOS_CIPHER_KEY, or None; StoreUnavailable when it is not a usable key."""
+    key = os.environ.get(CIPHER_KEY_VARIABLE, "").strip()
+    if not key:
+        return None
+    try:
+        size = len(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        size = -1
+    if size not in (16, 24, 32):
+        raise StoreUnavailable(
+            f"{CIPHER_KEY_VARIABLE} is not a key (base64 of 16, 24 or 32 bytes); {MAKE_A_KEY}"
+        )
+    return key
+
+
+def cipher_environment() -> dict[str, str]:
+    """The library's cipher settings: with a key it encrypts every event's state; without one,
+    none, whatever else the environment holds.
+
+    The library also reads each setting under the application's name (`JAMSOS_CIPHER_KEY` is
+    its name for `CIPHER_KEY`, and wins over it), so both spellings are set, to what
+    `cipher_key()` accepted.
+    """
+    key = cipher_key() or ""
+    topic = CIPHER_TOPIC if key else ""
+    return {"CIPHER_KEY": key, "JAMSOS_CIPHER_KEY": key,
+            "CIPHER_TOPIC": topic, "JAMSOS_CIPHER_TOPIC": topic}
+
+
+def key_check(key: str) -> str:
+    """A value that tells whether a key is the ledger's, and nothing about the key."""
+    secret = base64.b64decode(key)
+    return hmac.new(secret, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def cipher_marks(marks: dict[str, str], key: str | None, has_events: bool) -> dict[str, str]:
+    """Refuse a key that cannot read the ledger; the marks to add for a newly encrypted one.
+
+    An encrypted ledger needs its key; a ledger with events written in clear refuses a key,
+    since a history half in clear and half encrypted could not be read by either.
+    """
+    if marks.get(ENCRYPTED_MARK) == "1":
+        if key is None:
+            raise StoreUnavailable(
+                "this ledger's personal data is encrypted: set JAMSOS_CIPHER_KEY to the key "
+                "it was written with"
+            )
+        if not hmac.compare_digest(marks.get(KEY_CHECK_MARK, ""), key_check(key)):
+            raise StoreUnavailable(
+                "JAMSOS_CIPHER_KEY is not the key this ledger's personal data is encrypted "
+                "with: set it to the key the ledger was written with"
+            )
+        return {}
+    if key is None:
+        return {}
+    if has_events:
+        raise StoreUnavailable(
+            "this ledger was written without encryption, so it cannot be encrypted now: unset "
+            "JAMSOS_CIPHER_KEY to use it, or start a new ledger with the key"
+        )
+    return {ENCRYPTED_MARK: "1", KEY_CHECK_MARK: key_check(key)}
+
+
+def ledger_marks(recorder: ApplicationRecorder) -> dict[str, str]:
+    """The marks in the ledger's meta table (none for an in-memory store or a new ledger)."""
     datastore = getattr(recorder, "datastore", None)
     if datastore is None:
+        return {}
+    with datastore.transaction(commit=False) as cursor:
+        if _is_postgres(recorder):
+            from psycopg import sql
+
+            cursor.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_name = %s",
+                (datastore.schema, META_TABLE),
+            )
+            if cursor.fetchone() is None:
+                return {}
+            cursor.execute(
+                sql.SQL("SELECT key, value FROM {}.{}").format(
+                    sql.Identifier(datastore.schema), sql.Identifier(META_TABLE)
+                )
+            )
+            return {row["key"]: row["value"] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
+        )
+        if cursor.fetchone() is None:
+            return {}
+        cursor.execute(f"SELECT key, value FROM {META_TABLE}")
+        return {row[0]: row[1] for row in cursor.fetchall()}
+
+
+def mark_as_ledger(recorder: ApplicationRecorder, extra: dict[str, str] | None = None) -> None:
+    """Write the ledger's marks beside its events (once; nothing is written when they are there).
+
+    Reading first matters on SQLite: a transaction that reads and then writes is refused at
+    once with `database is locked` when another process wrote in between, so processes that
+    open the same ledger together must not all write.
+    """
+    datastore = getattr(recorder, "datastore", None)
+    if datastore is None:
+        return
+    wanted = {"format": str(FORMAT_VERSION), **(extra or {})}
+    present = ledger_marks(recorder)
+    missing = {k: v for k, v in wanted.items() if k not in present}
+    if not missing:
         return
     with datastore.transaction(commit=True) as cursor:
         if _is_postgres(recorder):
@@ -227,28 +356,33 @@ def mark_as_ledger(recorder: ApplicationRecorder) -> None:
                     "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value text NOT NULL)"
                 ).format(table)
             )
-            cursor.execute(
-                sql.SQL(
-                    "INSERT INTO {} VALUES ('format', %s) ON CONFLICT (key) DO NOTHING"
-                ).format(table),
-                (str(FORMAT_VERSION),),
-            )
+            for key, value in missing.items():
+                cursor.execute(
+                    sql.SQL(
+                        "INSERT INTO {} VALUES (%s, %s) ON CONFLICT (key) DO NOTHING"
+                    ).format(table),
+                    (key, value),
+                )
         else:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
                 "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
-            cursor.execute(
-                f"INSERT OR IGNORE INTO {META_TABLE} VALUES ('format', ?)", (str(FORMAT_VERSION),)
-            )
+            for key, value in missing.items():
+                cursor.execute(f"INSERT OR IGNORE INTO {META_TABLE} VALUES (?, ?)", (key, value))
 
 
 def _is_postgres(recorder: ApplicationRecorder) -> bool:
-    return type(recorder).__module__.startswith("eventsourcing.postgres")
+    return is_recorder_of(recorder, "eventsourcing.postgres")
 
 
 def _is_sqlite(recorder: ApplicationRecorder) -> bool:
-    return type(recorder).__module__.startswith("eventsourcing.sqlite")
+    return is_recorder_of(recorder, "eventsourcing.sqlite")
+
+
+def is_recorder_of(recorder: object, module: str) -> bool:
+    """Whether the recorder is (a subclass of) one of that library module's recorders."""
+    return any(c.__module__.startswith(module) for c in type(recorder).__mro__)
 
 
 def select_events_of(

@@ -36,6 +36,9 @@ ROW = "row"
 
 _BOM = b"\xef\xbb\xbf"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Control characters (NUL and the like) have no place in a name or an address: a sign of a
+# binary file or a broken export, never of data to keep.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 
 
@@ -223,6 +226,12 @@ def _decoded_lines(binary: IO[bytes], name: str) -> Iterator[tuple[int, str, str
 
 def _header(text: str, name: str) -> tuple[str, ...]:
     stripped = text.strip("\r\n")
+    control = _CONTROL.search(stripped)
+    if control:
+        raise RegistrationFileError(
+            f"{name} line 1 holds control character 0x{ord(control.group()):02X}: it is not a "
+            "CSV text file; expected the header row " + ",".join(COLUMNS)
+        )
     if "," not in stripped:
         for delimiter, described in _OTHER_DELIMITERS.items():
             if delimiter in stripped:
@@ -255,6 +264,11 @@ def _parse_row(
     """The row typed as a Registration (None if it cannot be) and every problem of the row."""
     problems = [Problem(line, ROW, reason) for reason in encoding]
     if len(values) != len(columns):
+        if any("\n" in v for v in values):
+            problems.append(
+                Problem(line, ROW, "a quoted field runs over several lines: is a quote (\") "
+                        "left open? the rows after it were read into it")
+            )
         if len(values) == 1:
             for delimiter, described in _OTHER_DELIMITERS.items():
                 if delimiter in values[0]:
@@ -277,6 +291,13 @@ def _parse_row(
         return None, problems
     row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
     parse_failed: set[str] = set()
+    for column, value in row.items():
+        control = _CONTROL.search(value)
+        if control:
+            problems.append(
+                Problem(line, column, f"holds control character 0x{ord(control.group()):02X}")
+            )
+            parse_failed.add(column)
 
     birth_date: date | None = None
     if not _DATE.match(row["birth_date"]):
