@@ -41,6 +41,10 @@ class ViewCursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._cursor.fetchall()]
 
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        cursor = getattr(self._cursor, "sqlite_cursor", self._cursor)
+        return [tuple(r) for r in cursor.fetchmany(size)]
+
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self._cursor.fetchone()
         return None if row is None else tuple(row)
@@ -60,11 +64,12 @@ class ViewDatabase:
     @classmethod
     def beside(cls, recorder: ApplicationRecorder) -> ViewDatabase:
         """The database of the recorder's events; for an in-memory store, an SQLite in memory."""
-        module = type(recorder).__module__
+        from jamsos_ledger.persistence import is_recorder_of
+
         datastore = getattr(recorder, "datastore", None)
-        if module.startswith("eventsourcing.postgres") and datastore is not None:
+        if is_recorder_of(recorder, "eventsourcing.postgres") and datastore is not None:
             return cls(datastore, postgres=True, schema=datastore.schema)
-        if module.startswith("eventsourcing.sqlite") and datastore is not None:
+        if is_recorder_of(recorder, "eventsourcing.sqlite") and datastore is not None:
             return cls(datastore, postgres=False)
         memory = SQLiteDatastore(f"file:jamsos-views-{uuid4().hex}?mode=memory&cache=shared")
         return cls(memory, postgres=False, owned=True)
@@ -73,6 +78,18 @@ class ViewDatabase:
         """Close the private database; the store's own is closed with the store."""
         if self.owned:
             self.datastore.close()
+
+    def has_table(self, cursor: ViewCursor, name: str) -> bool:
+        """Whether the table exists (in the store's schema on PostgreSQL)."""
+        if self.postgres:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
+                "AND table_name = ?",
+                (self.schema, name),
+            )
+        else:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cursor.fetchone() is not None
 
     def table(self, name: str) -> str:
         """A table's name as SQL, qualified by the store's schema on PostgreSQL."""

@@ -6,12 +6,15 @@ never behind what the ledger has recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewDatabase
+from jamsos_ledger.projections.priority import PriorityProjection
 from jamsos_ledger.projections.quota import (
     CLAIMS,
     ENROLMENTS,
@@ -20,12 +23,23 @@ from jamsos_ledger.projections.quota import (
     QuotaProjection,
 )
 from jamsos_ledger.projections.quota import PROGRAMS as QUOTA_PROGRAMS
-from jamsos_ledger.projections.runner import ProjectionStatus, Runner
+from jamsos_ledger.projections.runner import Projection, ProjectionStatus, Runner
 
 if TYPE_CHECKING:
     from jamsos_ledger.application import Ledger
 
 GROUPINGS = ("kecamatan", "occupation", "decile")
+
+
+def all_projections() -> list[Projection]:
+    """Every projection of the ledger, fresh: the live views and an auditor's replay use these."""
+    return [
+        BudgetProjection(),
+        QuotaProjection(),
+        ClaimsProjection(),
+        PriorityProjection(),
+        BenefitsProjection(),
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,12 +70,7 @@ class Views:
     @classmethod
     def for_ledger(cls, ledger: Ledger) -> Views:
         db = ViewDatabase.beside(ledger.recorder)
-        runner = Runner(
-            db,
-            ledger.recorder,
-            ledger.mapper,
-            [BudgetProjection(), QuotaProjection(), ClaimsProjection()],
-        )
+        runner = Runner(db, ledger.recorder, ledger.mapper, all_projections())
         return cls(runner)
 
     def close(self) -> None:
@@ -74,11 +83,15 @@ class Views:
     def catch_up(self) -> int:
         return self.runner.catch_up()
 
-    def rebuild(self, *names: str) -> int:
-        return self.runner.rebuild(names)
+    def rebuild(self, *names: str, progress: Callable[[int], None] | None = None) -> int:
+        return self.runner.rebuild(names, progress)
 
     def status(self) -> list[ProjectionStatus]:
         return self.runner.status()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query on the projections' tables, once they have caught up."""
+        return self._rows(sql, params)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         self.catch_up()
@@ -185,8 +198,10 @@ class Views:
         where, params = ("WHERE c.program_id = ?", (str(program_id),)) if program_id else ("", ())
         return self._rows(
             f"SELECT c.reference, c.scheme, c.incident_date, c.month, c.recorded_at, c.actor, "
-            f"w.kecamatan, w.occupation, w.decile FROM {self.db.table(CLAIMS)} c "
+            f"b.amount AS benefit, w.kecamatan, w.occupation, w.decile "
+            f"FROM {self.db.table(CLAIMS)} c "
             f"LEFT JOIN {self.db.table(WORKERS)} w ON w.worker_id = c.worker_id "
+            f"LEFT JOIN {self.db.table(BENEFITS)} b ON b.reference = c.reference "
             f"{where} ORDER BY c.position",
             params,
         )
