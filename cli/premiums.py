@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from jamsos_ledger.billing import due_date, holiday_years, unpaid_bills
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, render, warn
+from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.months import Month
+from jamsos_ledger.projections.reporting import position
 
-# BPJS Ketenagakerjaan bills a month's premiums by the 15th of the following month.
-DUE_DAY = 15
-# Three months unpaid makes a participant inactive at BPJS; warn a month before.
-WARN_AFTER_MONTHS = 2
 JAKARTA = ZoneInfo("Asia/Jakarta")
+__all__ = ["due_date", "premiums"]
 
 
 @click.group()
@@ -42,17 +42,13 @@ def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None)
     )
 
 
-def due_date(month: Month) -> date:
-    """When BPJS's bill for a month is due: the 15th of the next month."""
-    following = month + 1
-    return date(following.year, following.month, DUE_DAY)
-
-
 DUE_COLUMNS = [
     Column("month", "Month"),
     Column("participants", "Unpaid participants", "count"),
     Column("amount", "Amount", "money"),
     Column("due", "Due by"),
+    Column("months_unpaid", "Months unpaid", "count"),
+    Column("deactivation", "Inactive at BPJS from"),
     Column("status", "Status"),
 ]
 
@@ -62,33 +58,40 @@ DUE_COLUMNS = [
 @format_option()
 @pass_ledger
 def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
-    """List the months up to this one with participants not yet paid for.
+    """List the bills of the months up to this one with participants not yet paid for.
 
-    A month's bill is due by the 15th of the next month. The due date is not yet rolled past
-    weekends and holidays. Months unpaid for two months or more are warned about: three months
-    unpaid make participants inactive at BPJS.
+    A month's bill is due by the 15th of the next month, moved to the next working day when
+    that is a weekend, a national holiday or a cuti bersama (the ledger ships the holidays of
+    each year's SKB 3 Menteri). Months unpaid for two months or more are warned about, with the
+    date BPJS would make their participants inactive (three months unpaid).
     """
     today = today or datetime.now(JAKARTA).date()
     this_month = Month.of(today)
     p = obj.program()
-    rows: list[dict[str, Any]] = []
-    for books in obj.ledger.views.budget_months(p.id):
-        month = Month.parse(books["month"])
-        unpaid = int(books["active"]) - int(books["paid_participants"])
-        if month > this_month or unpaid <= 0:
-            continue
-        due = due_date(month)
-        rows.append({
-            "month": str(month),
-            "participants": unpaid,
-            "amount": int(books["committed_jkk"]) + int(books["committed_jkm"]),
-            "jkk": int(books["committed_jkk"]),
-            "jkm": int(books["committed_jkm"]),
-            "due": due.isoformat(),
-            "overdue": today > due,
-            "months_unpaid": this_month - month,
-            "status": "overdue" if today > due else "due",
-        })
+    views = obj.ledger.views
+    months = [
+        (Month.parse(b["month"]), int(b["active"]), int(b["paid_participants"]),
+         int(b["committed_jkk"]), int(b["committed_jkm"]))
+        for b in views.budget_months(p.id)
+    ]
+    at = position(views)
+    rows: list[dict[str, Any]] = [
+        {
+            "month": str(bill.month),
+            "participants": bill.participants,
+            "amount": bill.amount,
+            "jkk": bill.jkk,
+            "jkm": bill.jkm,
+            "due": bill.due.isoformat(),
+            "overdue": bill.overdue(today),
+            "months_unpaid": bill.months_unpaid,
+            "at_risk": bill.at_risk,
+            "deactivation": bill.deactivation.isoformat(),
+            "status": bill.status(today),
+            "position": at,
+        }
+        for bill in unpaid_bills(months, today)
+    ]
     total = sum(r["amount"] for r in rows)
     caption = (
         f"{rupiah(total)} due for {count(len(rows))} months up to {this_month}"
@@ -96,10 +99,20 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
         else f"Nothing due: every covered month up to {this_month} is paid"
     )
     render(fmt, DUE_COLUMNS, rows, title=f"Premiums due in {p.code} on {today}", caption=caption)
+    if fmt == "table":
+        echo_position(at)
     for r in rows:
-        if r["months_unpaid"] >= WARN_AFTER_MONTHS:
+        if r["at_risk"]:
             warn(
                 f"{r['month']} is unpaid for {count(r['participants'])} participants "
                 f"({rupiah(r['amount'])}), {r['months_unpaid']} months before {this_month}: "
-                "three months unpaid make them inactive at BPJS"
+                f"BPJS makes them inactive on {r['deactivation']} (three months unpaid)"
+                + (" - already passed" if today >= date.fromisoformat(r["deactivation"]) else "")
             )
+    needed = {(Month.parse(r["month"]) + 1).year for r in rows}  # the years of the due dates
+    missing = sorted(needed - holiday_years())
+    if missing:
+        warn(
+            f"the ledger has no public holidays for {', '.join(map(str, missing))}: due dates "
+            "of those years are moved past weekends only"
+        )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option
+from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, render
+from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.domainmodel import Program
 from jamsos_ledger.money import count, rupiah
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.months import Month
 from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
+from jamsos_ledger.whatif import amended, capacity_by_start
 
 
 @click.group()
@@ -23,7 +26,7 @@ def program() -> None:
 @program.command("open")
 @click.option("--year", type=click.IntRange(1900, 9999), required=True, help="Fiscal year.")
 @rupiah_option("--allocation", "The allocation (pagu) in rupiah.", required=True)
-@click.option("--quota", type=click.IntRange(min=1), required=True, help="Workers it may cover.")
+@click.option("--quota", type=workers_range(), required=True, help="Workers it may cover.")
 @click.option("--start", type=MONTH, help="First month of the period [default: January].")
 @click.option("--end", type=MONTH, help="Last month of the period [default: December].")
 @rupiah_option("--jkk-monthly", f"JKK premium a month [default: {DEFAULT_JKK_MONTHLY}].")
@@ -67,7 +70,7 @@ def open_command(
 
 @program.command("amend")
 @rupiah_option("--allocation", "The new allocation (pagu) in rupiah.")
-@click.option("--quota", type=click.IntRange(min=1), help="The new quota.")
+@click.option("--quota", type=workers_range(), help="The new quota.")
 @click.option("--reason", required=True, help="Why: the decree or budget document (APBD-P).")
 @pass_ledger
 def amend_command(
@@ -152,6 +155,12 @@ CAPACITY_COLUMNS = [
     Column("cost_per_worker", "Cost a worker", "money"),
     Column("workers", "Workers that fit", "count"),
     Column("commits", "Would commit", "money"),
+    Column("limited_by", "Limited by"),
+]
+WHAT_IF_COLUMNS = [
+    Column("workers_amended", "Fit if amended", "count"),
+    Column("more", "Change", "count"),
+    Column("limited_by_amended", "Then limited by"),
 ]
 
 
@@ -159,39 +168,69 @@ CAPACITY_COLUMNS = [
 @click.option(
     "--start", type=MONTH, help="Coverage starting this month [default: the program's start]."
 )
+@rupiah_option("--allocation", "What if the allocation were amended to this (nothing is saved).")
+@click.option("--quota", type=workers_range(),
+              help="What if the quota were amended to this (nothing is saved).")
 @format_option()
 @pass_ledger
-def capacity_command(obj: LedgerContext, start: Month | None, fmt: str) -> None:
+def capacity_command(
+    obj: LedgerContext,
+    start: Month | None,
+    allocation: int | None,
+    quota: int | None,
+    fmt: str,
+) -> None:
     """How many more workers the money and the places can cover from a start month.
 
-    The table shows the given start and every later start month of the period.
+    The table shows the given start and every later start month of the period, and what runs
+    out first. With --allocation or --quota, it also shows what that amendment would change
+    (checked as `program amend` would check it; nothing is recorded).
     """
     p = obj.program()
     first = start or p.start
-    p.slot(first)  # refuses a month outside the period
-    rows: list[dict[str, Any]] = []
-    for month in months_between(first, p.end):
-        workers = p.capacity(month)
-        rows.append({
-            "start": str(month),
-            "months": p.end - month + 1,
-            "cost_per_worker": p.premium.total * (p.end - month + 1),
-            "workers": workers,
-            "commits": p.commitment_for(workers, month).total,
-        })
+    rows: list[dict[str, Any]] = [asdict(c) | {"start": str(c.start)}
+                                  for c in capacity_by_start(p, first)]
+    columns = list(CAPACITY_COLUMNS)
+    what_if: dict[str, Any] | None = None
+    if allocation is not None or quota is not None:
+        q = amended(p, allocation=allocation, quota=quota)
+        for row, c in zip(rows, capacity_by_start(q, first), strict=True):
+            row.update(workers_amended=c.workers, more=c.workers - row["workers"],
+                       commits_amended=c.commits, limited_by_amended=c.limited_by)
+        columns += WHAT_IF_COLUMNS
+        what_if = {
+            "allocation": q.allocation,
+            "quota": q.quota,
+            "available": q.available,
+            "places_left": q.places_left,
+            "workers": rows[0]["workers_amended"],
+            "more": rows[0]["more"],
+        }
     head = rows[0]
+    at = int(obj.ledger.recorder.max_notification_id() or 0)
     data = {
         "program": p.code,
         "start": head["start"],
         "months": head["months"],
         "workers": head["workers"],
         "commits": head["commits"],
+        "limited_by": head["limited_by"],
         "available": p.available,
         "places_left": p.places_left,
         "by_start": rows,
+        "position": at,
+        **({"what_if": what_if} if what_if else {}),
     }
     caption = (
         f"{count(head['workers'])} more workers fit from {head['start']}: "
         f"{rupiah(p.available)} available, {count(p.places_left)} places left"
     )
-    render(fmt, CAPACITY_COLUMNS, rows, data=data, title=f"Capacity of {p.code}", caption=caption)
+    if what_if:
+        caption += (
+            f". Amended to {rupiah(what_if['allocation'])} and a quota of "
+            f"{count(what_if['quota'])}: {count(what_if['workers'])} fit "
+            f"({what_if['more']:+d})"
+        )
+    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption)
+    if fmt == "table":
+        echo_position(at)

@@ -7,6 +7,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, render
+from jamsos_ledger.cli.workers import progress_bar
 from jamsos_ledger.money import count
 
 
@@ -25,7 +26,9 @@ def rebuild_command(obj: LedgerContext, name: str | None) -> None:
         raise click.BadParameter(
             f"unknown projection {name!r}; known: {', '.join(views.names)}", param_hint="NAME"
         )
-    read = views.rebuild(*([name] if name else []))
+    total = views.runner.head()
+    with progress_bar(total, f"Rebuilding {name or 'every projection'}") as advance:
+        read = views.rebuild(*([name] if name else []), progress=advance)
     click.echo(f"Rebuilt {name or ', '.join(views.names)} from {count(read)} events")
 
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
 
 import click
 
+from jamsos_ledger.auditing import format_when, report_views
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.options import format_option
-from jamsos_ledger.cli.output import Column, echo_csv, echo_fields, echo_json, echo_table, plain
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.cli.options import as_of_option, format_option
+from jamsos_ledger.cli.report_forms import (
+    MaskNiks,
+    show_budget,
+    show_claims,
+    show_quota,
+    show_quota_by,
+)
 from jamsos_ledger.projections import GROUPINGS
 
 
@@ -19,73 +27,32 @@ def report() -> None:
     """Reports from the projections: budget, quota, claims."""
 
 
-MONTH_COLUMNS = [
-    Column("month", "Month"),
-    Column("active", "Participants", "count"),
-    Column("paid_participants", "Paid for", "count"),
-    Column("planned", "Planned", "money"),
-    Column("committed", "Committed", "money"),
-    Column("paid", "Paid", "money"),
-    Column("overpaid", "Overpaid", "money"),
-]
+CHART_OPTION = click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE.png",
+    help="Also draw the report as a PNG chart in FILE.png (for a printed page).",
+)
 
 
 @report.command("budget")
 @format_option()
+@as_of_option()
+@CHART_OPTION
 @pass_ledger
-def budget_command(obj: LedgerContext, fmt: str) -> None:
+def budget_command(
+    obj: LedgerContext, fmt: str, as_of: datetime | None, chart: Path | None
+) -> None:
     """Allocation, committed, paid and available (pagu - committed - paid), month by month.
 
-    CSV has one row a month; JSON has the totals and the months under `months`.
+    Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
+    to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
+    CSV has one row a month; JSON has the totals, `forecast` and the months under `months`.
     """
     p = obj.program()
-    b = plain(obj.ledger.views.budget(p.id))
-    months = [
-        {
-            "month": m["month"],
-            "active": m["active"],
-            "paid_participants": m["paid_participants"],
-            **{k: m[f"{k}_jkk"] + m[f"{k}_jkm"] for k in ("planned", "committed", "paid",
-                                                         "overpaid")},
-            **{f"{k}_{s}": m[f"{k}_{s}"] for k in ("planned", "committed", "paid", "overpaid")
-               for s in ("jkk", "jkm")},
-        }
-        for m in plain(obj.ledger.views.budget_months(p.id))
-    ]
-    data: dict[str, Any] = {
-        "program": b["code"],
-        "allocation": b["allocation"],
-        "committed": b["committed"],
-        "paid": b["paid"],
-        "available": b["available"],
-        "overpaid": b["overpaid"],
-        "planned": b["planned_jkk"] + b["planned_jkm"],
-        **{f"{k}_{s}": b[f"{k}_{s}"] for k in ("planned", "committed", "paid", "overpaid")
-           for s in ("jkk", "jkm")},
-        "enrolled": b["enrolled"],
-        "months": months,
-    }
-    if fmt == "json":
-        echo_json(data)
-    elif fmt == "csv":
-        echo_csv(MONTH_COLUMNS + [Column(f"{k}_{s}", "") for k in ("committed", "paid")
-                                  for s in ("jkk", "jkm")], months)
-    else:
-        echo_fields(
-            [
-                ("Allocation", rupiah(data["allocation"])),
-                ("Committed", f"{rupiah(data['committed'])} (JKK "
-                              f"{rupiah(data['committed_jkk'])}, JKM "
-                              f"{rupiah(data['committed_jkm'])})"),
-                ("Paid", f"{rupiah(data['paid'])} (JKK {rupiah(data['paid_jkk'])}, JKM "
-                         f"{rupiah(data['paid_jkm'])})"),
-                ("Overpaid", rupiah(data["overpaid"])),
-                ("Available", rupiah(data["available"])),
-                ("Enrolled", count(data["enrolled"])),
-            ],
-            title=f"Budget of {data['program']}",
-        )
-        echo_table(MONTH_COLUMNS, months, title="Month by month")
+    with report_views(obj.ledger, as_of, p) as views:
+        _as_of_header(fmt, as_of)
+        show_budget(views, p.id, fmt, chart)
 
 
 @report.command("quota")
@@ -93,92 +60,50 @@ def budget_command(obj: LedgerContext, fmt: str) -> None:
 @click.option(
     "--by", type=click.Choice(GROUPINGS), help="One row per kecamatan, occupation or decile."
 )
+@as_of_option()
+@CHART_OPTION
 @pass_ledger
-def quota_command(obj: LedgerContext, fmt: str, by: str | None) -> None:
-    """Quota use: places held (enrolled, not ended) and available, or per group with --by."""
+def quota_command(
+    obj: LedgerContext, fmt: str, by: str | None, as_of: datetime | None, chart: Path | None
+) -> None:
+    """Quota use: places held (enrolled, not ended) and available, or per group with --by.
+
+    Enrolled is shown against registered and eligible workers, with whether priority was
+    respected: no worker of a lower tier enrolled while an eligible one of a higher tier waits.
+    The chart draws enrolment by kecamatan and decile.
+    """
     p = obj.program()
-    views = obj.ledger.views
-    if by is None:
-        q = plain(views.quota(p.id))
-        data = {
-            "program": q["code"],
-            "quota": q["quota"],
-            "enrolled": q["enrolled"],
-            "available": q["available"],
-            "ended": q["ended"],
-            "registered": q["registered"],
-        }
-        columns = [
-            Column("quota", "Quota", "count"),
-            Column("enrolled", "Enrolled", "count"),
-            Column("available", "Available", "count"),
-            Column("ended", "Ended", "count"),
-            Column("registered", "Registered", "count"),
-        ]
-        if fmt == "json":
-            echo_json(data)
-        elif fmt == "csv":
-            echo_csv([Column("program", ""), *columns], [data])
+    with report_views(obj.ledger, as_of, p) as views:
+        _as_of_header(fmt, as_of)
+        if by is None:
+            show_quota(views, p.id, fmt, _masker(obj), chart)
         else:
-            echo_table(columns, [data], title=f"Quota of {data['program']}")
-        return
-    rows = [
-        {by: r[by], "enrolled": r["enrolled"], "ended": r["ended"],
-         "registered": r["registered"]}
-        for r in plain(views.quota_by(p.id, by))
-    ]
-    columns = [
-        Column(by, by.capitalize()),
-        Column("enrolled", "Enrolled", "count"),
-        Column("ended", "Ended", "count"),
-        Column("registered", "Registered", "count"),
-    ]
-    if fmt == "json":
-        echo_json(rows)
-    elif fmt == "csv":
-        echo_csv(columns, rows)
-    else:
-        total = sum(r["enrolled"] for r in rows)
-        echo_table(columns, rows, title=f"Quota of {p.code} by {by}",
-                   caption=f"{count(total)} enrolled of a quota of {count(p.quota)}")
+            show_quota_by(views, p.id, by, fmt, _masker(obj), chart)
 
 
-CLAIM_COLUMNS = [
-    Column("reference", "Reference"),
-    Column("scheme", "Scheme"),
-    Column("incident_date", "Date"),
-    Column("month", "Month"),
-    Column("kecamatan", "Kecamatan"),
-    Column("occupation", "Occupation"),
-    Column("decile", "Decile"),
-    Column("recorded_at", "Recorded"),
-    Column("actor", "By"),
-]
+def _as_of_header(fmt: str, as_of: datetime | None) -> None:
+    """Above the tables of a report as of a moment: which moment, and how it was computed."""
+    if as_of is not None and fmt == "table":
+        click.echo(f"As of {format_when(as_of)}: replayed from the events recorded up to then")
+
+
+def _masker(obj: LedgerContext) -> MaskNiks:
+    def mask(ids: Sequence[UUID]) -> dict[UUID, str]:
+        return {wid: w.masked_nik for wid, w in obj.ledger.aggregates(list(ids)).items()}
+
+    return mask
 
 
 @report.command("claims")
 @format_option()
+@as_of_option()
 @pass_ledger
-def claims_command(obj: LedgerContext, fmt: str) -> None:
-    """Claims recorded under the program (benefits paid by BPJS, not from the budget)."""
+def claims_command(obj: LedgerContext, fmt: str, as_of: datetime | None) -> None:
+    """Claims recorded under the program, by scheme, month and kecamatan, with benefits.
+
+    Benefits are paid by BPJS, not from the budget: recorded for the program's evaluation.
+    """
     p = obj.program()
-    rows = plain(obj.ledger.views.claims(p.id))
-    by_scheme = Counter(r["scheme"] for r in rows)
-    data = {
-        "program": p.code,
-        "total": len(rows),
-        "by_scheme": {s: by_scheme.get(s, 0) for s in ("JKK", "JKM")},
-        "claims": rows,
-    }
-    if fmt == "json":
-        echo_json(data)
-    elif fmt == "csv":
-        echo_csv(CLAIM_COLUMNS, rows)
-    else:
-        echo_table(
-            CLAIM_COLUMNS,
-            rows,
-            title=f"Claims in {p.code}",
-            caption=f"{count(len(rows))} claims: JKK {count(by_scheme.get('JKK', 0))}, "
-                    f"JKM {count(by_scheme.get('JKM', 0))}",
-        )
+    with report_views(obj.ledger, as_of, p) as views:
+        _as_of_header(fmt, as_of)
+        show_claims(views, p.id, p.code, fmt)

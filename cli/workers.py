@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
-from jamsos_ledger.cli.options import format_option
+from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
 from jamsos_ledger.domainmodel import program_id
 from jamsos_ledger.money import count
@@ -112,13 +114,17 @@ CLAIM_COLUMNS = [
 
 
 @workers.command("show")
-@click.argument("nik")
+@click.argument("nik", type=NIK)
 @format_option("table", "json")
+@as_of_option()
 @pass_ledger
-def show_command(obj: LedgerContext, nik: str, fmt: str) -> None:
+def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None) -> None:
     """Show a registered worker: rank, coverages and claims (the NIK masked)."""
     ledger = obj.ledger
-    worker = ledger.worker(nik.strip())
+    if as_of is None:
+        worker = ledger.worker(nik.strip())
+    else:
+        worker = worker_as_of(ledger, nik.strip(), as_of)
     codes = {program_id(c): c for c in ledger.program_codes()}
     coverages = [
         {
@@ -154,6 +160,8 @@ def show_command(obj: LedgerContext, nik: str, fmt: str) -> None:
         "coverages": coverages,
         "claims": claims,
     }
+    if as_of is not None:
+        data["as_of"] = as_of.isoformat()
     if fmt == "json":
         echo_json(data)
         return
@@ -173,11 +181,11 @@ def show_command(obj: LedgerContext, nik: str, fmt: str) -> None:
             ("Source", worker.source),
             ("Rank", rank),
         ],
-        title=f"Worker {data['nik']}",
+        title=f"Worker {data['nik']}{as_of_title(as_of)}",
     )
     if coverages:
-        echo_table(COVERAGE_COLUMNS, coverages, title="Coverages")
+        echo_table(COVERAGE_COLUMNS, coverages, title=f"Coverages{as_of_title(as_of)}")
     else:
-        click.echo("Never enrolled")
+        click.echo(f"Never enrolled{as_of_title(as_of)}")
     if claims:
-        echo_table(CLAIM_COLUMNS, claims, title="Claims")
+        echo_table(CLAIM_COLUMNS, claims, title=f"Claims{as_of_title(as_of)}")

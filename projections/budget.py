@@ -54,6 +54,8 @@ class BudgetProjection:
     """Tables `budget_programs`, `budget_months` and `budget_payments`."""
 
     name = "budget"
+    version = 1
+    tables = (PROGRAMS, MONTHS, PAYMENTS)
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         money = ", ".join(f"{m} BIGINT NOT NULL" for m in _MONEY)
@@ -78,7 +80,7 @@ class BudgetProjection:
         )
 
     def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in (PROGRAMS, MONTHS, PAYMENTS):
+        for table in self.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
 
     def wants(self, topic: str) -> bool:
@@ -150,7 +152,7 @@ class BudgetProjection:
         month_rows = []
         for month, active in state.active.items():
             books = MonthBooks.of(active, state.paid[month], premium)
-            money = _money(books)
+            money = month_columns(books)
             for key, value in money.items():
                 totals[key] += value
             month_rows.append((str(pid), month, active, state.paid[month], *money.values()))
@@ -196,7 +198,8 @@ def _opened_row(e: Any, position: int) -> dict[str, Any]:
     }
 
 
-def _money(books: MonthBooks) -> dict[str, int]:
+def month_columns(books: MonthBooks) -> dict[str, int]:
+    """A month's money as the budget tables' columns, JKK and JKM apart."""
     return {
         "planned_jkk": books.planned.jkk,
         "planned_jkm": books.planned.jkm,

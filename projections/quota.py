@@ -39,6 +39,8 @@ class QuotaProjection:
     """Tables `quota_programs`, `quota_workers` and `quota_enrolments`."""
 
     name = "quota"
+    version = 1
+    tables = (PROGRAMS, WORKERS, ENROLMENTS)
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -63,7 +65,7 @@ class QuotaProjection:
         )
 
     def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in (PROGRAMS, WORKERS, ENROLMENTS):
+        for table in self.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
 
     def wants(self, topic: str) -> bool:
@@ -124,6 +126,8 @@ class ClaimsProjection:
     """Table `claims`: every claim recorded, with the covering program and the kecamatan."""
 
     name = "claims"
+    version = 1
+    tables = (CLAIMS,)
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -134,7 +138,8 @@ class ClaimsProjection:
         )
 
     def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {db.table(CLAIMS)}")
+        for table in self.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
 
     def wants(self, topic: str) -> bool:
         return topic == get_topic(Worker.ClaimFiled)

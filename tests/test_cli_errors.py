@@ -73,9 +73,9 @@ def test_the_options_of_cli_md_are_spelled_as_promised() -> None:
         ("end",): ["--nik", "--month", "--reason"],
         ("premiums", "pay"): ["--month", "--sp2d", "--amount"],
         ("premiums", "due"): ["--today"],
-        ("claims", "file"): ["--nik", "--scheme", "--date", "--reference"],
-        ("report", "budget"): ["--format"],
-        ("report", "quota"): ["--format", "--by"],
+        ("claims", "file"): ["--nik", "--scheme", "--date", "--reference", "--benefit"],
+        ("report", "budget"): ["--format", "--chart"],
+        ("report", "quota"): ["--format", "--by", "--chart"],
         ("report", "claims"): ["--format"],
     }
     for command, options in spelled.items():

@@ -100,8 +100,8 @@ def test_capacity_from_january_and_from_february(ranked: str) -> None:
     table = ok(ranked, "program", "capacity").stdout
     assert "Rp 201.600" in table and "Rp 1.814.400" in table and "2026-12" in table
     csv_rows = ok(ranked, "program", "capacity", "--format", "csv").stdout.splitlines()
-    assert csv_rows[0] == "start,months,cost_per_worker,workers,commits"
-    assert csv_rows[1] == "2026-01,12,201600,9,1814400"
+    assert csv_rows[0] == "start,months,cost_per_worker,workers,commits,limited_by"
+    assert csv_rows[1] == "2026-01,12,201600,9,1814400,money"
     assert len(csv_rows) == 13
 
 
@@ -178,7 +178,8 @@ def test_a_year_of_the_small_program(ranked: str) -> None:
               for r in json.loads(due.stdout)]
     assert months == [
         ("2026-03", 10, 168_000, "2026-04-15", True),
-        ("2026-04", 9, 151_200, "2026-05-15", True),
+        # 15 May 2026 is a cuti bersama (Ascension), then a weekend: due Monday 18 May.
+        ("2026-04", 9, 151_200, "2026-05-18", True),
         ("2026-05", 9, 151_200, "2026-06-15", False),
     ]
     assert "Warning: 2026-03 is unpaid for 10 participants" in due.stderr
@@ -207,7 +208,7 @@ def test_quota_by_group(ranked: str) -> None:
         "Bekasi Timur", "Bekasi Barat", "Rawalumbu", "Bekasi Selatan"
     }
     csv_text = ok(ranked, "report", "quota", "--by", "occupation", "--format", "csv").stdout
-    assert csv_text.splitlines()[0] == "occupation,enrolled,ended,registered"
+    assert csv_text.splitlines()[0] == "occupation,enrolled,ended,registered,eligible,waiting"
     table = ok(ranked, "report", "quota", "--by", "decile").stdout
     assert "4 enrolled of a quota of 10" in table
 
@@ -245,7 +246,8 @@ def test_reports_as_tables_and_csv(ranked: str) -> None:
     assert rows[1].startswith("2026-01,9,0,151200,151200,0,0")
     assert len(rows) == 13
     quota_csv = ok(ranked, "report", "quota", "--format", "csv").stdout.splitlines()
-    assert quota_csv == ["program,quota,enrolled,available,ended,registered", "2026,10,9,1,0,12"]
+    assert quota_csv == ["program,quota,enrolled,available,ended,registered,eligible,waiting",
+                         "2026,10,9,1,0,12,10,1"]
     assert "0 claims: JKK 0, JKM 0" in ok(ranked, "report", "claims").stdout
     assert ok(ranked, "report", "claims", "--format", "csv").stdout.startswith("reference,")
 
@@ -255,15 +257,16 @@ def test_projections_rebuild_to_the_same_figures(ranked: str) -> None:
     ok(ranked, "premiums", "pay", "--month", "2026-01", "--sp2d", "SP2D-1")
     budget = as_json(ranked, "report", "budget")
     rebuilt = ok(ranked, "projections", "rebuild")
-    assert rebuilt.stdout.startswith("Rebuilt budget, quota, claims from ")
+    assert rebuilt.stdout.startswith("Rebuilt budget, quota, claims, priority, benefits from ")
     assert as_json(ranked, "report", "budget") == budget
     ok(ranked, "projections", "rebuild", "quota")
     assert as_json(ranked, "report", "quota")["enrolled"] == 9
     status = as_json(ranked, "projections", "status")
-    assert {s["name"] for s in status} == {"budget", "quota", "claims"}
+    assert {s["name"] for s in status} == {"budget", "quota", "claims", "priority", "benefits"}
     assert all(s["behind"] == 0 and s["position"] == s["head"] for s in status)
     unknown = jamsos(ranked, "projections", "rebuild", "ledger")
-    assert unknown.exit_code == 2 and "known: budget, quota, claims" in unknown.stderr
+    assert unknown.exit_code == 2
+    assert "known: budget, quota, claims, priority, benefits" in unknown.stderr
 
 
 def test_enrol_by_nik_is_all_or_nothing(ranked: str) -> None:

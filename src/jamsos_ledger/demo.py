@@ -3,7 +3,9 @@
 `make demo` (or `python -m jamsos_ledger.demo [FOLDER]`) writes a realistic registration file
 (Disnaker and Dinsos extracts, with the kinds of bad rows real audits find), then opens the
 program, imports, ranks, shows the refusal of 10,000 full-year places, enrols the 9,920 that
-fit, pays twelve monthly bills, records deaths, moves and claims, and prints the reports.
+fit, pays twelve monthly bills (two of them late, warned about by `premiums due`), records
+deaths, moves, claims and their benefits, and prints the reports and their charts
+(`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
 Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`).
 """
 
@@ -191,7 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     heading("The decree: 10.000 full-year places do not fit in Rp 2.000.000.000")
     op.run("enroll", "--top", "10000", "--start", "2026-01", "--decree", "KEP-WALI/100/2026",
            expect=1)
-    op.run("program", "capacity", "--start", "2026-01")
+    op.run("program", "capacity", "--start", "2026-01", show_lines=12)
+    # What would an APBD-P of Rp 2.016.000.000 change? Nothing is recorded by asking.
+    op.run("program", "capacity", "--start", "2026-01", "--allocation", "2016000000",
+           actor="bpkad.finance", show_lines=12)
     op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree", "KEP-WALI/100/2026")
     op.run("report", "budget")
 
@@ -200,18 +205,36 @@ def main(argv: list[str] | None = None) -> None:
     for month in range(1, 13):
         if month == 5:
             # A March death, reported in May after the April bill was paid: April is overpaid.
+            # JKM pays Rp 42.000.000 (BPJS's money: recorded for evaluation, not the budget).
             op.run("claims", "file", "--nik", died, "--scheme", "JKM", "--date", "2026-03-14",
-                   "--reference", "JKM-2026-000123", actor="dinsos.operator")
+                   "--reference", "JKM-2026-000123", "--benefit", "42000000",
+                   actor="dinsos.operator")
             op.run("end", "--nik", died, "--month", "2026-03", "--reason", "died",
                    actor="dinsos.operator")
         if month == 6:
             op.run("claims", "file", "--nik", injured, "--scheme", "JKK", "--date", "2026-06-10",
                    "--reference", "JKK-2026-000311", actor="dinsos.operator")
+        if month == 7:
+            # Mid-year, finance reads the burn-down: paid so far, and the forecast to December.
+            op.run("report", "budget", "--chart", "budget-burndown.png", actor="bpkad.finance",
+                   show_lines=45)
+            print(f"(chart: {folder / 'budget-burndown.png'})")
         if month == 8:
             op.run("end", "--nik", moved, "--month", "2026-07", "--reason", "moved")
+            # The JKK benefit becomes known after the claim: recorded on it later.
+            op.run("claims", "benefit", "--nik", injured, "--reference", "JKK-2026-000311",
+                   "--amount", "8750000", actor="dinsos.operator")
         if month == 9:
             op.run("claims", "file", "--nik", moved, "--scheme", "JKK", "--date", "2026-09-02",
                    "--reference", "JKK-2026-000456", expect=1)
+        if month in (9, 10):
+            continue  # the SP2D for September and October is late (APBD-P in preparation)
+        if month == 11:
+            op.run("premiums", "due", "--today", "2026-11-05", actor="bpkad.finance")
+            for late in (9, 10):
+                op.run("premiums", "pay", "--month", f"2026-{late:02d}",
+                       "--sp2d", f"SP2D/{late:02d}/BPKAD/2026", actor="bpkad.finance",
+                       show_lines=3)
         op.run("premiums", "pay", "--month", f"2026-{month:02d}",
                "--sp2d", f"SP2D/{month:02d}/BPKAD/2026", actor="bpkad.finance", show_lines=3)
     op.run("premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D/03/BPKAD/2026",
@@ -219,9 +242,10 @@ def main(argv: list[str] | None = None) -> None:
 
     heading("Reports for finance and oversight")
     op.run("report", "budget", actor="bpkad.finance")
-    op.run("report", "quota", "--by", "kecamatan", actor="dprd.oversight")
+    op.run("report", "quota", "--by", "kecamatan", "--chart", "quota-by-kecamatan.png",
+           actor="dprd.oversight")
     op.run("report", "quota", "--by", "decile", actor="dprd.oversight")
-    op.run("report", "claims", actor="inspektorat.audit")
+    op.run("report", "claims", actor="inspektorat.audit", show_lines=60)
 
     heading("Projections rebuilt from the events alone give the same figures")
     before = op.run("report", "budget", "--format", "json", actor="inspektorat.audit",

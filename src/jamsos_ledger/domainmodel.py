@@ -28,7 +28,7 @@ from jamsos_ledger.errors import (
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.money import MAX_RUPIAH, MAX_WORKERS, count, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik, nik_problems
 from jamsos_ledger.regions import kecamatan_name
@@ -127,6 +127,17 @@ class Coverage:
         return self.start <= month <= self.last
 
 
+def _too_large(**figures: int) -> list[str]:
+    """Figures beyond what a program can hold (money.MAX_RUPIAH, MAX_WORKERS): typos."""
+    problems = []
+    for name, value in figures.items():
+        limit = MAX_WORKERS if name == "quota" else MAX_RUPIAH
+        if value > limit:
+            shown = count(limit) if name == "quota" else rupiah(limit)
+            problems.append(f"{name} {count(value)} is more than the ledger takes ({shown})")
+    return problems
+
+
 def unpaid_participants(active: int, paid: int) -> int:
     """Participants covered in a month and not yet paid for: their premium is committed.
 
@@ -211,6 +222,8 @@ class Program(Aggregate):
             problems.append(f"the period {start} to {end} is longer than ten years")
         if allocation <= 0:
             problems.append(f"allocation must be positive, not {rupiah(allocation)}")
+        problems += _too_large(allocation=allocation, quota=quota, jkk_monthly=jkk_monthly,
+                               jkm_monthly=jkm_monthly)
         if quota <= 0:
             problems.append(f"quota must be positive, not {quota}")
         problems += premium_problems(jkk_monthly, jkm_monthly)
@@ -358,6 +371,9 @@ class Program(Aggregate):
         if not reason.strip():
             raise InvalidInput("an amendment needs a reason (the decree or budget document)")
         used = self.committed.total + self.paid_total.total
+        too_large = _too_large(allocation=allocation or 0, quota=quota or 0)
+        if too_large:
+            raise InvalidInput("; ".join(too_large))
         if allocation is not None:
             if allocation <= 0:
                 raise InvalidInput(f"allocation must be positive, not {rupiah(allocation)}")
@@ -841,13 +857,24 @@ class Worker(Aggregate):
         return None
 
     def file_claim(
-        self, *, scheme: str, incident_date: date, reference: str, actor: str
+        self,
+        *,
+        scheme: str,
+        incident_date: date,
+        reference: str,
+        actor: str,
+        benefit: int | None = None,
     ) -> UUID:
-        """Record a JKK or JKM claim; BPJS pays benefits, so the budget is never touched."""
+        """Record a JKK or JKM claim; BPJS pays benefits, so the budget is never touched.
+
+        A benefit already known (rupiah BPJS paid) is recorded with it, as `BenefitRecorded`.
+        """
         if scheme not in SCHEMES:
             raise InvalidInput(f"scheme must be JKK or JKM, not {scheme!r}")
         if not reference.strip():
             raise InvalidInput("a claim needs its BPJS reference")
+        if benefit is not None and benefit < 0:
+            raise InvalidInput(f"a benefit cannot be negative: {rupiah(benefit)}")
         month = Month.of(incident_date)
         pid = self.covering_program(month)
         if pid is None:
@@ -865,6 +892,8 @@ class Worker(Aggregate):
             reference=reference,
             actor=actor,
         )
+        if benefit is not None:
+            self._benefit_recorded(reference=reference, amount=benefit, actor=actor)
         return pid
 
     class ClaimFiled(Aggregate.Event):
@@ -880,8 +909,39 @@ class Worker(Aggregate):
     ) -> None:
         self.claims.append(
             {"program_id": program_id, "scheme": scheme, "date": incident_date,
-             "reference": reference}
+             "reference": reference, "benefit": None}
         )
+
+    def record_benefit(self, *, reference: str, amount: int, actor: str) -> None:
+        """Record what BPJS paid on one of this worker's claims (for evaluation, not the budget).
+
+        The amount is the claim's whole benefit as known now: a later record replaces it (a
+        JKK claim's benefits grow as treatment and wage replacement are paid).
+        """
+        claim = next((c for c in self.claims if c["reference"] == reference), None)
+        if claim is None:
+            raise NotFound(f"worker {self.masked_nik} has no claim {reference!r}")
+        if amount < 0:
+            raise InvalidInput(f"a benefit cannot be negative: {rupiah(amount)}")
+        if claim["benefit"] == amount:
+            raise RuleViolation(
+                f"claim {reference} already has a benefit of {rupiah(amount)}: nothing to record"
+            )
+        self._benefit_recorded(reference=reference, amount=amount, actor=actor)
+
+    # A separate event rather than a field of ClaimFiled: benefits are mostly known after the
+    # claim is filed (and grow), so this event is needed anyway, and ClaimFiled keeps its stored
+    # schema (no class_version, no upcaster) whether or not a benefit was known at filing.
+    class BenefitRecorded(Aggregate.Event):
+        reference: str
+        amount: int
+        actor: str
+
+    @event(BenefitRecorded)
+    def _benefit_recorded(self, reference: str, amount: int, actor: str) -> None:
+        for claim in self.claims:
+            if claim["reference"] == reference:
+                claim["benefit"] = amount
 
 
 class Reference(Aggregate):

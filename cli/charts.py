@@ -1,0 +1,154 @@
+"""Charts of the reports, as PNG files for a printed page: the budget burn-down, quota use.
+
+Drawn with matplotlib's object API on its Agg canvas (no display, no pyplot state), so a chart
+can be drawn from any process, a server or a test. Each chart has a data function (plain
+numbers, tested against figures worked out by hand) and a drawing function that only draws them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from jamsos_ledger.money import count, rupiah
+
+# 12 x 7.5 inches at 120 dots an inch: 1440 x 900 pixels, sharp on an A4 page in landscape.
+SIZE = (12.0, 7.5)
+DPI = 120
+MILIAR = 1_000_000_000
+
+LABEL_ALLOCATION = "Allocation (pagu)"
+LABEL_PAID = "Paid (realisasi), cumulative"
+LABEL_FORECAST = "Forecast: paid + committed, cumulative"
+LABEL_PAID_MONTH = "Paid in the month"
+LABEL_COMMITTED_MONTH = "Committed, still to pay in the month"
+
+
+def _miliar(value: float, _position: Any = None) -> str:
+    """An axis tick in miliar rupiah, written the Indonesian way: `1,25 M`."""
+    text = f"{value / MILIAR:.2f}".rstrip("0").rstrip(".")
+    return f"{text.replace('.', ',')} M"
+
+
+def burndown_series(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers the burn-down draws, from `reporting.budget_report`.
+
+    Paid is drawn up to the last month with a payment; the forecast runs from there (or from
+    the first month when nothing is paid yet) to the end of the period, adding each month's
+    commitment: where it ends is what will have been spent if nothing changes.
+    """
+    months = list(report["months"])
+    names = [m["month"] for m in months]
+    paid_upto = max((i for i, m in enumerate(months) if m["paid_participants"] > 0), default=-1)
+    start = max(paid_upto, 0)
+    return {
+        "months": names,
+        "allocation": int(report["allocation"]),
+        "paid_cumulative": [m["cumulative_paid"] for m in months[: paid_upto + 1]],
+        "forecast_months": names[start:],
+        "forecast_cumulative": [m["cumulative_forecast"] for m in months[start:]],
+        "paid_monthly": [m["paid"] for m in months],
+        "committed_monthly": [m["committed"] for m in months],
+        "silpa": int(report["silpa"]),
+    }
+
+
+def budget_figure(report: Mapping[str, Any]) -> Figure:
+    """The burn-down of a program's budget: allocation, paid and forecast by month."""
+    s = burndown_series(report)
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x = list(range(len(s["months"])))
+    ax.bar(x, s["paid_monthly"], width=0.6, color="#4c72b0", alpha=0.55, label=LABEL_PAID_MONTH)
+    ax.bar(x, s["committed_monthly"], width=0.6, bottom=s["paid_monthly"], color="#dd8452",
+           alpha=0.55, label=LABEL_COMMITTED_MONTH)
+    ax.axhline(s["allocation"], color="#c44e52", linewidth=2.5, label=LABEL_ALLOCATION)
+    if s["paid_cumulative"]:
+        ax.plot(x[: len(s["paid_cumulative"])], s["paid_cumulative"], color="#1f3a93",
+                linewidth=3, marker="o", label=LABEL_PAID)
+    forecast_x = x[len(x) - len(s["forecast_cumulative"]):]
+    ax.plot(forecast_x, s["forecast_cumulative"], color="#dd8452", linewidth=3,
+            linestyle="--", marker="o", label=LABEL_FORECAST)
+    end = s["forecast_cumulative"][-1] if s["forecast_cumulative"] else 0
+    ax.annotate(
+        f"Left unspent at the end if nothing changes (SiLPA): {rupiah(s['silpa'])}",
+        xy=(x[-1], end), xytext=(0.02, 0.6), textcoords="axes fraction", fontsize=12,
+        arrowprops={"arrowstyle": "->", "color": "#555555"},
+    )
+    ax.set_xticks(x, s["months"], rotation=45, ha="right")
+    ax.set_xlabel("Month of coverage", fontsize=13)
+    ax.set_ylabel("Rupiah (M = miliar, Rp 1.000.000.000)", fontsize=13)
+    ax.yaxis.set_major_formatter(FuncFormatter(_miliar))
+    ax.set_ylim(0, max(s["allocation"], end) * 1.1)
+    ax.tick_params(labelsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=11, framealpha=0.9)
+    ax.set_title(
+        f"Budget burn-down, program {report['program']}: allocation {rupiah(s['allocation'])}",
+        fontsize=15, loc="left",
+    )
+    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(report['position'])}",
+             fontsize=9, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def quota_series(table: Mapping[str, Mapping[int, int]]) -> dict[str, Any]:
+    """Workers holding a place per kecamatan, one series a decile (deciles with any)."""
+    kecamatan = list(table)
+    deciles = sorted({d for row in table.values() for d, n in row.items() if n})
+    return {
+        "kecamatan": kecamatan,
+        "deciles": deciles,
+        "enrolled": {d: [table[k].get(d, 0) for k in kecamatan] for d in deciles},
+    }
+
+
+def quota_figure(
+    table: Mapping[str, Mapping[int, int]], *, program: str, quota: int, position: int
+) -> Figure:
+    """Enrolment by kecamatan, stacked by DTSEN decile."""
+    s = quota_series(table)
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x = list(range(len(s["kecamatan"])))
+    bottom = [0] * len(x)
+    colours = ["#1a9850", "#66bd63", "#a6d96a", "#fdae61", "#f46d43", "#d73027", "#a50026",
+               "#762a83", "#9970ab", "#c2a5cf"]
+    for d in s["deciles"]:
+        values = s["enrolled"][d]
+        ax.bar(x, values, bottom=bottom, width=0.7, label=f"Decile {d}",
+               color=colours[(d - 1) % len(colours)])
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for i, total in enumerate(bottom):
+        ax.text(i, total, count(total), ha="center", va="bottom", fontsize=10)
+    ax.set_xticks(x, s["kecamatan"], rotation=30, ha="right")
+    ax.set_xlabel("Kecamatan of domicile", fontsize=13)
+    ax.set_ylabel("Workers enrolled (holding a place)", fontsize=13)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: count(int(v))))
+    ax.tick_params(labelsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylim(0, max([*bottom, 1]) * 1.1)
+    ax.legend(title="DTSEN decile", fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(
+        f"Enrolment by kecamatan and decile, program {program}: {count(sum(bottom))} of a "
+        f"quota of {count(quota)}",
+        fontsize=15, loc="left",
+    )
+    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(position)}",
+             fontsize=9, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Write the chart as PNG."""
+    fig.savefig(path, format="png", dpi=DPI)
+    return path

@@ -1,0 +1,52 @@
+"""Benefits BPJS paid on claims, recorded for the program's evaluation (never the budget).
+
+A projection of its own rather than a column added to `claims`: a store made before benefits
+were recorded gets this table, and catches it up from the first event, by itself (the runner
+sets up projections it has no position for), where a new column in an existing table would
+need a migration. `Views.claims` joins it, so every claim row carries its `benefit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
+
+BENEFITS = "claim_benefits"
+
+
+class BenefitsProjection:
+    """Table `claim_benefits`: the latest benefit recorded on each claim, by reference."""
+
+    name = "benefits"
+    version = 1
+    tables = (BENEFITS,)
+
+    def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table(BENEFITS)} ("
+            "reference TEXT PRIMARY KEY, amount BIGINT NOT NULL, position BIGINT NOT NULL)"
+        )
+
+    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
+        for table in self.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
+
+    def wants(self, topic: str) -> bool:
+        return topic == get_topic(Worker.BenefitRecorded)
+
+    def apply(
+        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> None:
+        # A later record replaces an earlier one: the amount is the claim's whole benefit.
+        for position, e in events:
+            cursor.execute(
+                f"INSERT INTO {db.table(BENEFITS)} (reference, amount, position) "
+                "VALUES (?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
+                "amount = excluded.amount, position = excluded.position",
+                (e.reference, e.amount, position),
+            )

@@ -1,0 +1,76 @@
+"""Whether priority was respected: who was enrolled, with which decile, while who waited.
+
+For each enrolment the position in the log where it was recorded and the worker's decile at
+that moment; for each worker the current decile and the position since which it holds (the
+registration, or the correction that set it). From these, `reporting.priority_check` finds a
+worker of a lower tier enrolled while an eligible worker of a higher tier, registered with that
+decile before the enrolment, is still waiting. Like the quota tables, no personal data here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
+from jamsos_ledger.projections.quota import run_grouped
+
+WORKERS = "priority_workers"
+ENROLMENTS = "priority_enrolments"
+
+_TOPICS = {get_topic(cls) for cls in (Worker.Registered, Worker.Corrected, Worker.Enrolled)}
+
+
+class PriorityProjection:
+    """Tables `priority_workers` and `priority_enrolments`."""
+
+    name = "priority"
+    version = 1
+    tables = (WORKERS, ENROLMENTS)
+
+    def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table(WORKERS)} ("
+            "worker_id TEXT PRIMARY KEY, decile INTEGER NOT NULL, since BIGINT NOT NULL)"
+        )
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table(ENROLMENTS)} ("
+            "program_id TEXT NOT NULL, worker_id TEXT NOT NULL, position BIGINT NOT NULL, "
+            "decile INTEGER NOT NULL, PRIMARY KEY (program_id, worker_id))"
+        )
+
+    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
+        for table in self.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
+
+    def wants(self, topic: str) -> bool:
+        return topic in _TOPICS
+
+    def apply(
+        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> None:
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for position, e in events:
+            wid = str(e.originator_id)
+            if isinstance(e, Worker.Registered):
+                statements.append((
+                    f"INSERT INTO {db.table(WORKERS)} (worker_id, decile, since) VALUES (?, ?, ?)",
+                    (wid, e.decile, position),
+                ))
+            elif isinstance(e, Worker.Corrected) and e.field == "decile":
+                statements.append((
+                    f"UPDATE {db.table(WORKERS)} SET decile = ?, since = ? WHERE worker_id = ?",
+                    (e.value, position, wid),
+                ))
+            elif isinstance(e, Worker.Enrolled):
+                # The decile the worker had when enrolled: statements run in log order.
+                statements.append((
+                    f"INSERT INTO {db.table(ENROLMENTS)} (program_id, worker_id, position, "
+                    f"decile) SELECT ?, ?, ?, decile FROM {db.table(WORKERS)} "
+                    "WHERE worker_id = ?",
+                    (str(e.program_id), wid, position, wid),
+                ))
+        run_grouped(cursor, statements)

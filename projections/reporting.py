@@ -1,0 +1,328 @@
+"""The figures of the reports, from the projections: plain dicts of integers, ready to render.
+
+Each function takes the `Views` it reads (the live ones, or an auditor's replay as of a
+moment), so a report computed as of a date uses exactly the same arithmetic. Money comes from
+the budget projection, which gets it from the domain's `MonthBooks`; eligibility and tiers come
+from the program's rule set (`rules.ruleset(name)`), never written here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
+from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
+from jamsos_ledger.projections.quota import ENROLMENTS, WORKERS
+from jamsos_ledger.projections.views import GROUPINGS, Views
+from jamsos_ledger.rules import PriorityRuleset, ruleset
+
+SCHEMES = ("JKK", "JKM")
+_KINDS = ("planned", "committed", "paid", "overpaid")
+
+
+def _int(value: Any) -> int:
+    """Counts and sums as int (PostgreSQL returns sums as Decimal; an empty SUM is NULL)."""
+    return 0 if value is None else int(value)
+
+
+def position(views: Views) -> int:
+    """The last event position the views were computed from.
+
+    Live views have read the log up to their positions; views as of a moment (`until`) skip
+    the events recorded later, so theirs is the last event they applied.
+    """
+    if views.runner.until is not None:
+        return views.runner.last_applied
+    return min((s.position for s in views.status()), default=0)
+
+
+# -- budget ------------------------------------------------------------------------------
+
+
+def month_status(active: int, paid: int) -> str:
+    """A month's state of payment, in a word."""
+    if active == 0 and paid == 0:
+        return "no participants"
+    if paid == 0:
+        return "unpaid"
+    if paid < active:
+        return "part paid"
+    return "overpaid" if paid > active else "paid"
+
+
+def budget_report(views: Views, program_id: UUID) -> dict[str, Any]:
+    """Allocation, committed, paid, available and the forecast to the end of the period.
+
+    With nothing changing, every month from the first unpaid one to the end is billed for its
+    covered participants not yet paid for (its commitment), so what is left unspent at the end
+    of the period (SiLPA) is allocation - paid - committed: the available money.
+    """
+    b = views.budget(program_id)
+    sp2ds: dict[str, list[str]] = defaultdict(list)
+    for payment in views.payments(program_id):
+        sp2ds[payment["month"]].append(payment["sp2d"])
+    months = []
+    cumulative_paid = cumulative_forecast = 0
+    for m in views.budget_months(program_id):
+        row: dict[str, Any] = {
+            "month": m["month"],
+            "active": _int(m["active"]),
+            "paid_participants": _int(m["paid_participants"]),
+            **{k: _int(m[f"{k}_jkk"]) + _int(m[f"{k}_jkm"]) for k in _KINDS},
+            **{f"{k}_{s}": _int(m[f"{k}_{s}"]) for k in _KINDS for s in ("jkk", "jkm")},
+        }
+        cumulative_paid += row["paid"]
+        cumulative_forecast += row["paid"] + row["committed"]
+        row.update(
+            status=month_status(row["active"], row["paid_participants"]),
+            sp2d=sp2ds.get(m["month"], []),
+            forecast=row["committed"],
+            cumulative_paid=cumulative_paid,
+            cumulative_forecast=cumulative_forecast,
+        )
+        months.append(row)
+    committed = _int(b["committed"])
+    paid = _int(b["paid"])
+    allocation = _int(b["allocation"])
+    first_unpaid = next((m["month"] for m in months if m["committed"] > 0), None)
+    last_paid = next((m["month"] for m in reversed(months) if m["paid_participants"] > 0), None)
+    return {
+        "program": b["code"],
+        "allocation": allocation,
+        "committed": committed,
+        "paid": paid,
+        "available": _int(b["available"]),
+        "overpaid": _int(b["overpaid"]),
+        "planned": _int(b["planned_jkk"]) + _int(b["planned_jkm"]),
+        **{f"{k}_{s}": _int(b[f"{k}_{s}"]) for k in _KINDS for s in ("jkk", "jkm")},
+        "enrolled": _int(b["enrolled"]),
+        "start": b["start_month"],
+        "end": b["end_month"],
+        "ruleset": b["ruleset"],
+        "forecast": {
+            "first_unpaid_month": first_unpaid,
+            "last_paid_month": last_paid,
+            "to_pay": committed,
+            "spent_at_end": paid + committed,
+            "silpa": allocation - paid - committed,
+        },
+        "silpa": allocation - paid - committed,
+        "payments": len([p for ps in sp2ds.values() for p in ps]),
+        "months": months,
+        "position": position(views),
+    }
+
+
+# -- quota -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriorityBreach:
+    """A worker of a lower tier enrolled while a higher-tier eligible worker still waits.
+
+    Attributes:
+        worker_id: the enrolled worker.
+        decile: the worker's decile when enrolled.
+        tier: its tier under the program's rule set.
+        position: where the enrolment stands in the log.
+        waiting: eligible workers of a higher tier registered (with that decile) before the
+            enrolment and never enrolled in the program.
+        first_waiting: the earliest registered of them.
+        first_waiting_decile: that worker's decile.
+    """
+
+    worker_id: UUID
+    decile: int
+    tier: int
+    position: int
+    waiting: int
+    first_waiting: UUID
+    first_waiting_decile: int
+
+
+@dataclass(frozen=True)
+class PriorityCheck:
+    """Whether the program's enrolments respected its rule set's priority.
+
+    Attributes:
+        ruleset: the rule set's name.
+        description: the rule in words.
+        violations: enrolments that jumped the queue; 0 means priority was respected.
+        examples: the first few of them.
+    """
+
+    ruleset: str
+    description: str
+    violations: int
+    examples: list[PriorityBreach] = field(default_factory=list)
+
+    @property
+    def respected(self) -> bool:
+        return self.violations == 0
+
+
+def _program_ruleset(views: Views, program_id: UUID) -> PriorityRuleset:
+    return ruleset(str(views.budget(program_id)["ruleset"]))
+
+
+def priority_check(views: Views, program_id: UUID, examples: int = 5) -> PriorityCheck:
+    """For each enrolled worker of tier 2 or below, is a better-tier eligible worker waiting?
+
+    Waiting means registered with an eligible decile of a higher tier before the enrolment was
+    recorded, and never enrolled in this program. Tiers are the program's rule set's.
+    """
+    rules = _program_ruleset(views, program_id)
+    pid = str(program_id)
+    waiting_since = {
+        int(r["decile"]): _int(r["since"])
+        for r in views.query(
+            f"SELECT w.decile AS decile, MIN(w.since) AS since "
+            f"FROM {views.db.table(PRIORITY_WORKERS)} w WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
+            "AND e.worker_id = w.worker_id) GROUP BY w.decile",
+            (pid,),
+        )
+    }
+    # The earliest moment a worker of a tier better than t was waiting, for each tier t.
+    better_since: dict[int, int] = {}
+    for tier in range(2, len(rules.tiers) + 1):
+        better = [d for t in rules.tiers[: tier - 1] for d in t]
+        found = [waiting_since[d] for d in better if d in waiting_since]
+        if found:
+            better_since[tier] = min(found)
+    breaches = []
+    for e in views.query(
+        f"SELECT worker_id, decile, position FROM {views.db.table(PRIORITY_ENROLMENTS)} "
+        "WHERE program_id = ? ORDER BY position",
+        (pid,),
+    ):
+        enrolled_tier = rules.tier_of(int(e["decile"]))
+        at = _int(e["position"])
+        if enrolled_tier in better_since and better_since[enrolled_tier] < at:
+            breaches.append((UUID(e["worker_id"]), int(e["decile"]), enrolled_tier, at))
+    shown = []
+    for worker, decile, tier, at in breaches[:examples]:
+        better = [d for t in rules.tiers[: tier - 1] for d in t]
+        marks = ", ".join("?" * len(better))
+        rows = views.query(
+            f"SELECT w.worker_id, w.decile, w.since FROM {views.db.table(PRIORITY_WORKERS)} w "
+            f"WHERE w.decile IN ({marks}) AND w.since < ? AND NOT EXISTS (SELECT 1 FROM "
+            f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
+            "AND e.worker_id = w.worker_id) ORDER BY w.since",
+            (*better, at, pid),
+        )
+        shown.append(PriorityBreach(
+            worker_id=worker, decile=decile, tier=tier, position=at, waiting=len(rows),
+            first_waiting=UUID(rows[0]["worker_id"]), first_waiting_decile=int(rows[0]["decile"]),
+        ))
+    return PriorityCheck(rules.name, rules.description, len(breaches), shown)
+
+
+def _group_rows(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]]:
+    """Registered, enrolled, ended and never-enrolled workers per group and decile."""
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+    return views.query(
+        f"SELECT w.{by} AS grp, w.decile AS decile, COUNT(*) AS registered, "
+        "SUM(CASE WHEN e.worker_id IS NOT NULL AND e.ended_month IS NULL "
+        "THEN 1 ELSE 0 END) AS enrolled, "
+        "SUM(CASE WHEN e.ended_month IS NOT NULL THEN 1 ELSE 0 END) AS ended, "
+        "SUM(CASE WHEN e.worker_id IS NULL THEN 1 ELSE 0 END) AS never "
+        f"FROM {views.db.table(WORKERS)} w LEFT JOIN {views.db.table(ENROLMENTS)} e "
+        "ON e.worker_id = w.worker_id AND e.program_id = ? "
+        f"GROUP BY w.{by}, w.decile",
+        (str(program_id),),
+    )
+
+
+def quota_groups(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]]:
+    """Per kecamatan, occupation or decile: enrolled against registered and eligible.
+
+    `eligible` counts registered workers whose decile the program's rule set admits; `waiting`
+    those of them never enrolled in the program.
+    """
+    rules = _program_ruleset(views, program_id)
+    groups: dict[Any, dict[str, Any]] = {}
+    for r in _group_rows(views, program_id, by):
+        key = int(r["grp"]) if by == "decile" else r["grp"]
+        fresh: dict[str, Any] = {by: key, "enrolled": 0, "ended": 0, "registered": 0,
+                                 "eligible": 0, "waiting": 0}
+        g = groups.setdefault(key, fresh)
+        eligible = rules.is_eligible(int(r["decile"]))
+        g["enrolled"] += _int(r["enrolled"])
+        g["ended"] += _int(r["ended"])
+        g["registered"] += _int(r["registered"])
+        g["eligible"] += _int(r["registered"]) if eligible else 0
+        g["waiting"] += _int(r["never"]) if eligible else 0
+        if by == "decile":
+            g["tier"] = rules.tier_of(key)
+    return [groups[k] for k in sorted(groups)]
+
+
+def quota_report(views: Views, program_id: UUID) -> dict[str, Any]:
+    """Quota, places held and available, eligible and waiting workers, and the priority check."""
+    q = views.quota(program_id)
+    by_decile = quota_groups(views, program_id, "decile")
+    check = priority_check(views, program_id)
+    return {
+        "program": q["code"],
+        "quota": _int(q["quota"]),
+        "enrolled": _int(q["enrolled"]),
+        "available": _int(q["available"]),
+        "ended": _int(q["ended"]),
+        "registered": _int(q["registered"]),
+        "eligible": sum(g["eligible"] for g in by_decile),
+        "waiting": sum(g["waiting"] for g in by_decile),
+        "priority": check,
+        "position": position(views),
+    }
+
+
+def enrolment_by_kecamatan_and_decile(views: Views, program_id: UUID) -> dict[str, dict[int, int]]:
+    """Workers holding a place, per kecamatan and decile (every kecamatan with a registration)."""
+    table: dict[str, dict[int, int]] = {}
+    for r in _group_rows(views, program_id, "kecamatan"):
+        row = table.setdefault(str(r["grp"]), {})
+        row[int(r["decile"])] = row.get(int(r["decile"]), 0) + _int(r["enrolled"])
+    return {k: table[k] for k in sorted(table)}
+
+
+# -- claims ------------------------------------------------------------------------------
+
+
+def _tally(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    tallies: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        name = r[key] if r[key] is not None else "-"
+        t = tallies.setdefault(name, {key: name, "JKK": 0, "JKM": 0, "total": 0, "benefits": 0})
+        t[r["scheme"]] += 1
+        t["total"] += 1
+        t["benefits"] += _int(r["benefit"])
+    return [tallies[k] for k in sorted(tallies)]
+
+
+def claims_report(views: Views, program_id: UUID) -> dict[str, Any]:
+    """Claims of the program, counted by scheme, month and kecamatan, with benefits recorded.
+
+    Benefits are paid by BPJS: recorded for the program's evaluation, never in the budget.
+    """
+    rows = [
+        {**r, "benefit": None if r["benefit"] is None else int(r["benefit"])}
+        for r in views.claims(program_id)
+    ]
+    return {
+        "total": len(rows),
+        "by_scheme": {s: sum(1 for r in rows if r["scheme"] == s) for s in SCHEMES},
+        "benefits_by_scheme": {
+            s: sum(_int(r["benefit"]) for r in rows if r["scheme"] == s) for s in SCHEMES
+        },
+        "benefits_total": sum(_int(r["benefit"]) for r in rows),
+        "with_benefit": sum(1 for r in rows if r["benefit"] is not None),
+        "by_month": _tally(rows, "month"),
+        "by_kecamatan": _tally(rows, "kecamatan"),
+        "claims": rows,
+        "position": position(views),
+    }
