@@ -163,6 +163,19 @@ def test_one_byte_of_a_state_changed(bekasi: tuple[Ledger, Store]) -> None:
     assert_caught(ledger, store, 3, "altered")
 
 
+def test_a_state_turned_into_text_that_is_not_utf8(sqlite_url: str) -> None:
+    """SQLite lets a column hold any type: bytes stored as TEXT that no codec can read must be
+    reported as an alteration, not end the walk with a decoding error."""
+    ledger = Ledger(sqlite_url, actor="operator-disnaker")
+    try:
+        ledger.register([BUDI, SITI, AHMAD])
+        store = Store(sqlite_url, "stored_events", postgres=False)
+        store.run("UPDATE {events} SET state = CAST(x'ff00fe' || state AS TEXT) WHERE rowid = 2")
+        assert_caught(ledger, store, 2, "altered")
+    finally:
+        ledger.close()
+
+
 def test_a_topic_changed(bekasi: tuple[Ledger, Store]) -> None:
     ledger, store = bekasi
     store.run("UPDATE {events} SET topic = ? WHERE {pos} = 2", "jamsos_ledger.domainmodel:X")

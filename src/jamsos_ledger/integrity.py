@@ -268,14 +268,23 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             return int(c.fetchone()[0])
 
     def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
+        # Every column is read as its type and raw bytes: an attacker may have stored text
+        # that is not UTF-8, which sqlite3 could not even return, and it must be reported as
+        # an alteration, not end the walk.
+        columns = ", ".join(
+            f"typeof({c}), CAST({c} AS BLOB)"
+            for c in ("originator_id", "originator_version", "topic", "state")
+        )
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? "
-                "ORDER BY rowid LIMIT ?",
+                f"SELECT rowid, {columns} FROM {self.events_table_name} "
+                "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
                 (after, upto, limit),
             )
-            return [self._event_row(r) for r in c.fetchall()]
+            return [
+                self._event_row([r[0], *(_sqlite_value(r[i], r[i + 1]) for i in (1, 3, 5, 7))])
+                for r in c.fetchall()
+            ]
 
     def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
         with self.datastore.transaction(commit=False) as c:
@@ -285,6 +294,24 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 (after, upto, limit),
             )
             return [(r[0], _hash_value(r[1])) for r in c.fetchall()]
+
+
+def _sqlite_value(kind: str, raw: bytes | None) -> object:
+    """A column's value from its SQLite type and raw bytes, as sqlite3 would give it where it
+    can; text that is not UTF-8 stays bytes (and so never matches its link)."""
+    if kind == "null" or raw is None:
+        return None
+    data = bytes(raw)
+    if kind == "integer":
+        return int(data)
+    if kind == "real":
+        return float(data)
+    if kind == "text":
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    return data
 
 
 def _hash_value(value: object) -> bytes:
