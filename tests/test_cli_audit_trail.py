@@ -14,14 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
+from cli_helpers import as_json, jamsos, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.auditing import JAKARTA
-from jamsos_ledger.cli import main
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 BIRTH = date(1984, 5, 17)
@@ -36,21 +34,6 @@ SEXES = {i: "P" if i % 2 else "L" for i in range(1, 13)}
 NIKS = {i: nik(i, SEXES[i]) for i in range(1, 13)}
 AGUS = NIKS[2]  # decile 1: among the nine enrolled; dies in March
 AGUS_MASKED = "327501********02"
-
-
-def jamsos(url: str, *args: str, actor: str = "operator") -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", actor, *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str, actor: str = "operator") -> Result:
-    result = jamsos(url, *args, actor=actor)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
 
 
 def moment() -> str:

@@ -7,10 +7,8 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
+from cli_helpers import events, jamsos
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 BIRTH = date(1991, 8, 9)
@@ -29,18 +27,6 @@ def write(tmp_path: Path, *rows: str, name: str = "extract.csv") -> Path:
     path = tmp_path / name
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     return path
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, *args], catch_exceptions=False)
-
-
-def events(url: str) -> int:
-    ledger = Ledger(url)
-    try:
-        return int(ledger.recorder.max_notification_id() or 0)
-    finally:
-        ledger.close()
 
 
 def registered(url: str) -> int:

@@ -9,20 +9,16 @@ Rp 2.000.000.000 / Rp 201.600 a year = 9.920,6: 9.920 workers fit for all of 202
 from __future__ import annotations
 
 import csv
-import json
 import random
 import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
+from cli_helpers import as_json, events, jamsos, ok
 
 OCCUPATIONS = ("ojol", "pedagang kaki lima", "buruh harian", "pekerja rumah tangga")
 
@@ -45,29 +41,6 @@ def seed_registrations(path: Path, workers: int = 10_100) -> Path:
             writer.writerow([nik, f"Pekerja {i + 1}", birth.isoformat(), sex, f"{kecamatan:02d}",
                              "Kelurahan", OCCUPATIONS[i % 4], rnd.randrange(1, 6), "Disnaker"])
     return path
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "disnaker", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
-
-
-def events(url: str) -> int:
-    ledger = Ledger(url)
-    try:
-        return int(ledger.recorder.max_notification_id() or 0)
-    finally:
-        ledger.close()
 
 
 @pytest.mark.slow

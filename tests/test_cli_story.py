@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
+from cli_helpers import as_json, events, jamsos, ok
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 BIRTH = date(1984, 5, 17)
@@ -26,29 +23,6 @@ BIRTH = date(1984, 5, 17)
 def nik(serial: int, sex: str = "L", kecamatan: int = 1) -> str:
     day = BIRTH.day + (40 if sex == "P" else 0)
     return f"3275{kecamatan:02d}{day:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}{serial:04d}"
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "operator", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
-
-
-def events(url: str) -> int:
-    ledger = Ledger(url)
-    try:
-        return int(ledger.recorder.max_notification_id() or 0)
-    finally:
-        ledger.close()
 
 
 def registrations(tmp_path: Path) -> Path:

@@ -15,14 +15,12 @@ import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from PIL import Image
 
+from cli_helpers import as_json, events, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
 from jamsos_ledger.cli.charts import (
     LABEL_ALLOCATION,
     LABEL_COMMITTED_MONTH,
@@ -52,29 +50,6 @@ def registrations(tmp_path: Path) -> Path:
     path = tmp_path / "registrations.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "bpkad", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
-
-
-def head(url: str) -> int:
-    ledger = Ledger(url)
-    try:
-        return int(ledger.recorder.max_notification_id() or 0)
-    finally:
-        ledger.close()
 
 
 @pytest.fixture
@@ -113,7 +88,7 @@ def test_budget_totals_forecast_and_silpa(half_year: str) -> None:
     }
     assert b["silpa"] == b["available"] == 320_000
     assert b["payments"] == 4
-    assert b["position"] == head(half_year)
+    assert b["position"] == events(half_year)
 
 
 def test_budget_months_planned_paid_with_sp2d_and_forecast(half_year: str) -> None:
@@ -137,7 +112,7 @@ def test_budget_table_and_csv(half_year: str) -> None:
     table = ok(half_year, "report", "budget").stdout
     for text in ("Rp 2.000.000", "Rp 1.075.200", "Rp 604.800", "SP2D-04", "Rp 134.400",
                  "SiLPA", "Rp 320.000 left unspent at year end if nothing changes", "Total",
-                 "overpaid", f"up to event {head(half_year)}"):
+                 "overpaid", f"up to event {events(half_year)}"):
         assert text in table, text
     rows = list(csv.DictReader(io.StringIO(ok(half_year, "report", "budget", "--format",
                                                "csv").stdout)))
@@ -204,10 +179,10 @@ def test_a_report_as_of_a_moment_states_the_position_it_stood_at(
     ok(url, "workers", "import", str(registrations(tmp_path)))
     ok(url, "workers", "prioritize")
     ok(url, "enroll", "--top", "9", "--start", "2026-01")
-    then, moment = head(url), datetime.now(UTC).isoformat()
+    then, moment = events(url), datetime.now(UTC).isoformat()
     ok(url, "premiums", "pay", "--month", "2026-01", "--sp2d", "SP2D-01")
-    assert head(url) > then
+    assert events(url) > then
     before = as_json(url, "report", "budget", "--as-of", moment)
     # Nothing paid then: 9 x 201.600 committed; the figures stand at the enrolment's events.
     assert (before["paid"], before["committed"], before["position"]) == (0, 1_814_400, then)
-    assert as_json(url, "report", "budget")["position"] == head(url)
+    assert as_json(url, "report", "budget")["position"] == events(url)

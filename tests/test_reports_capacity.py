@@ -9,16 +9,12 @@ one place left is then what limits.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
+from cli_helpers import as_json, events, jamsos
 
 BIRTH = date(1984, 5, 17)
 
@@ -27,25 +23,6 @@ def nik(serial: int) -> str:
     sex = "P" if serial % 2 else "L"
     day = BIRTH.day + (40 if sex == "P" else 0)
     return f"327501{day:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}{serial:04d}"
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "bpkad", *args],
-                              catch_exceptions=False)
-
-
-def as_json(url: str, *args: str) -> Any:
-    result = jamsos(url, *args, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def head(url: str) -> int:
-    ledger = Ledger(url)
-    try:
-        return int(ledger.recorder.max_notification_id() or 0)
-    finally:
-        ledger.close()
 
 
 @pytest.fixture
@@ -68,7 +45,7 @@ def test_capacity_by_start_month_and_what_limits_it(nine: str) -> None:
     assert (c["workers"], c["limited_by"], c["available"], c["places_left"]) == (
         0, "money", 185_600, 1
     )
-    assert c["position"] == head(nine)
+    assert c["position"] == events(nine)
     by_start = {r["start"]: r for r in c["by_start"]}
     assert (by_start["2026-01"]["cost_per_worker"], by_start["2026-01"]["workers"]) == (201_600, 0)
     assert (by_start["2026-02"]["workers"], by_start["2026-02"]["commits"],
@@ -77,7 +54,7 @@ def test_capacity_by_start_month_and_what_limits_it(nine: str) -> None:
 
 
 def test_what_an_amendment_would_change(nine: str) -> None:
-    before = head(nine)
+    before = events(nine)
     # APBD-P to Rp 2.016.000: Rp 201.600 available, the tenth fits for the whole year.
     c = as_json(nine, "program", "capacity", "--allocation", "2016000")
     assert c["workers"] == 0
@@ -98,5 +75,5 @@ def test_what_an_amendment_would_change(nine: str) -> None:
     # An amendment the program would refuse is refused here too; nothing is ever written.
     refused = jamsos(nine, "program", "capacity", "--allocation", "1000000")
     assert refused.exit_code == 1 and "Rp 1.814.400" in refused.stderr
-    assert head(nine) == before
+    assert events(nine) == before
     assert as_json(nine, "program", "show")["allocation"] == 2_000_000

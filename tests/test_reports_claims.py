@@ -10,16 +10,13 @@ Rp 49.500.000, paid by BPJS: the budget is untouched.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
+from cli_helpers import as_json, jamsos, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
 from jamsos_ledger.domainmodel import Worker
 from jamsos_ledger.projections.benefits import BENEFITS
 from jamsos_ledger.projections.runner import POSITIONS
@@ -32,21 +29,6 @@ def nik(serial: int) -> str:
     sex = "P" if serial % 2 else "L"
     day = BIRTH.day + (40 if sex == "P" else 0)
     return f"327501{day:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}{serial:04d}"
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "dinsos", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
+from cli_helpers import ok
 from jamsos_ledger.billing import (
     HOLIDAYS_FILE,
     deactivation_date,
@@ -25,7 +25,6 @@ from jamsos_ledger.billing import (
     is_working_day,
     read_holidays,
 )
-from jamsos_ledger.cli import main
 from jamsos_ledger.months import Month
 
 BIRTH = date(1984, 5, 17)
@@ -35,17 +34,6 @@ def nik(serial: int) -> str:
     sex = "P" if serial % 2 else "L"
     day = BIRTH.day + (40 if sex == "P" else 0)
     return f"327501{day:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}{serial:04d}"
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "bpkad", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def due(url: str, today: str) -> tuple[list[dict[str, Any]], str]:

@@ -9,16 +9,13 @@ deciles 4-5 (4, 5, 11, 12), deciles 7 are not eligible (7, 10): ten eligible.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from click.testing import CliRunner, Result
 from PIL import Image
 
+from cli_helpers import as_json, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.cli import main
 from jamsos_ledger.cli.charts import quota_figure, quota_series
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.projections.reporting import enrolment_by_kecamatan_and_decile
@@ -42,21 +39,6 @@ def registrations(path: Path, serials_deciles: list[tuple[int, int]]) -> Path:
                      f"{['ojol', 'pedagang kaki lima', 'buruh harian'][i % 3]},{decile},Dinsos")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def jamsos(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", url, "--actor", "disnaker", *args],
-                              catch_exceptions=False)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = jamsos(url, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(url: str, *args: str) -> Any:
-    return json.loads(ok(url, *args, "--format", "json").stdout)
 
 
 def opened(url: str, tmp_path: Path) -> str:

@@ -1,0 +1,42 @@
+"""What the command-line tests share: `jamsos` run in-process, its JSON, the store's length.
+
+Importable from every test module (pytest's `pythonpath` names this folder); the repository
+root is not on the path, so `import cli` still cannot work by accident.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.cli import main
+
+
+def jamsos(url: str, *args: str, actor: str = "operator") -> Result:
+    """`jamsos --store URL --actor ACTOR ARGS...`; a traceback fails the test as it is."""
+    return CliRunner().invoke(main, ["--store", url, "--actor", actor, *args],
+                              catch_exceptions=False)
+
+
+def ok(url: str, *args: str, actor: str = "operator") -> Result:
+    """The command, which must exit 0."""
+    result = jamsos(url, *args, actor=actor)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(url: str, *args: str) -> Any:
+    """The command's `--format json` output, parsed."""
+    return json.loads(ok(url, *args, "--format", "json").stdout)
+
+
+def events(url: str) -> int:
+    """How many events the store holds: unchanged after every refusal."""
+    ledger = Ledger(url)
+    try:
+        return int(ledger.recorder.max_notification_id() or 0)
+    finally:
+        ledger.close()
