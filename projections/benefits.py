@@ -32,10 +32,6 @@ class BenefitsProjection:
             "reference TEXT PRIMARY KEY, amount BIGINT NOT NULL, position BIGINT NOT NULL)"
         )
 
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in self.tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
-
     def wants(self, topic: str) -> bool:
         return topic == get_topic(Worker.BenefitRecorded)
 

@@ -79,10 +79,6 @@ class BudgetProjection:
             "jkm BIGINT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)"
         )
 
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in self.tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
-
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 

@@ -42,10 +42,6 @@ class PriorityProjection:
             "decile INTEGER NOT NULL, PRIMARY KEY (program_id, worker_id))"
         )
 
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in self.tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
-
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 

@@ -64,10 +64,6 @@ class QuotaProjection:
             "(ruleset, rank)"
         )
 
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in self.tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
-
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 
@@ -136,10 +132,6 @@ class ClaimsProjection:
             "scheme TEXT NOT NULL, incident_date TEXT NOT NULL, month TEXT NOT NULL, "
             "recorded_at TEXT NOT NULL, actor TEXT NOT NULL, position BIGINT NOT NULL)"
         )
-
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        for table in self.tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
 
     def wants(self, topic: str) -> bool:
         return topic == get_topic(Worker.ClaimFiled)

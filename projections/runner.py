@@ -39,9 +39,6 @@ class Projection(Protocol):
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         """Create the tables if they do not exist."""
 
-    def drop(self, cursor: ViewCursor, db: ViewDatabase) -> None:
-        """Drop the tables."""
-
     def wants(self, topic: str) -> bool:
         """Whether events of this topic change the projection."""
 
@@ -114,7 +111,7 @@ class Runner:
                     )
                 elif versions[p.name] != p.version:
                     # Tables of another shape: rebuilt from the first event by the catch-up.
-                    p.drop(cursor, db)
+                    _drop(p, cursor, db)
                     p.create(cursor, db)
                     cursor.execute(
                         f"UPDATE {db.table(POSITIONS)} SET position = 0, version = ? "
@@ -221,9 +218,15 @@ class Runner:
             self._locked_positions(cursor)  # first, as catch-up does: never a deadlock
             for name in chosen:
                 projection = self.projections[name]
-                projection.drop(cursor, self.db)
+                _drop(projection, cursor, self.db)
                 projection.create(cursor, self.db)
                 cursor.execute(
                     f"UPDATE {self.db.table(POSITIONS)} SET position = 0 WHERE name = ?", (name,)
                 )
         return self.catch_up(progress=progress)
+
+
+def _drop(projection: Projection, cursor: ViewCursor, db: ViewDatabase) -> None:
+    """Drop every table a projection writes, before it is built again from the first event."""
+    for table in projection.tables:
+        cursor.execute(f"DROP TABLE IF EXISTS {db.table(table)}")
