@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from eventsourcing.utils import get_topic
 
-from jamsos_ledger.application import SAVE_BATCH, Ledger
+from jamsos_ledger.application import BULK_BATCH, Ledger
 from jamsos_ledger.domainmodel import Program, Worker, worker_id
 
 pytestmark = pytest.mark.slow
@@ -123,8 +123,8 @@ def views_agree(url: str) -> Program:
 def batches_whole(niks: list[str], ids: set[Any]) -> int:
     """Check every batch of the file is registered whole or not at all; returns how many are."""
     whole = 0
-    for start in range(0, len(niks), SAVE_BATCH):
-        batch = [worker_id(n) for n in niks[start : start + SAVE_BATCH]]
+    for start in range(0, len(niks), BULK_BATCH):
+        batch = [worker_id(n) for n in niks[start : start + BULK_BATCH]]
         inside = sum(1 for i in batch if i in ids)
         assert inside in (0, len(batch)), f"batch at row {start + 2}: {inside} of {len(batch)}"
         whole += inside == len(batch)
@@ -146,7 +146,7 @@ def test_killed_commands_leave_whole_batches_and_finish_when_run_again(
     for trial in range(3):
         before = len(registered_ids(store_url))
         if trial == 1:
-            target = before + SAVE_BATCH * rng.randint(1, 4)
+            target = before + BULK_BATCH * rng.randint(1, ROWS // BULK_BATCH - 1)
 
             def progressed(target: int = target) -> bool:
                 return len(registered_ids(store_url)) >= target
@@ -156,7 +156,7 @@ def test_killed_commands_leave_whole_batches_and_finish_when_run_again(
             what = killed(store_url, ["workers", "import", str(path)], rng.uniform(0.4, 2.0))
         ids = registered_ids(store_url)
         whole = batches_whole(niks, ids)
-        log.append(f"import {what}: {whole} of {len(niks) // SAVE_BATCH} batches in")
+        log.append(f"import {what}: {whole} of {len(niks) // BULK_BATCH} batches in")
         views_agree(store_url)
     before = len(registered_ids(store_url))
     again = run(store_url, "workers", "import", str(path))

@@ -54,6 +54,7 @@ from jamsos_ledger.persistence import (
     StoreURL,
     cipher_key,
     cipher_marks,
+    existing_originators,
     ledger_marks,
     mark_as_ledger,
     select_events_of,
@@ -69,9 +70,6 @@ from jamsos_ledger.transcoding import MsgpackTranscoder
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
-# A batch is one transaction (ENGINEERING.md): large enough to be fast, small enough to keep
-# each write short, since PostgreSQL serialises writers on the events table.
-SAVE_BATCH = 2_000
 # How often a command is tried again when a concurrent command changed what it read.
 CONFLICT_ATTEMPTS = 10
 # Between attempts a command sleeps a random while, growing with each attempt and never more
@@ -85,6 +83,11 @@ _OPENING_COLLISIONS = (
     "deadlock detected",
     "duplicate key value violates unique constraint",
 )
+# Workers written in one transaction by the bulk commands (import, prioritize): large enough
+# that commits (each one waits for the disk) and round trips are few, small enough to keep
+# each write short, since PostgreSQL serialises writers on the events table (ENGINEERING.md:
+# chunks of 10-20k). A batch is also what a killed import keeps whole.
+BULK_BATCH = 10_000
 # Pages of the event log read at once; the library's default of 10 is far too small.
 PAGE = 1_000
 
@@ -325,38 +328,46 @@ class Ledger(Application):
 
         def flush() -> None:
             nonlocal registered, already
-            new, old = self._register_batch(batch)
+            new = self._register_batch(batch)
             registered += new
-            already += old
+            already += len(batch) - new
             if progress:
                 progress(len(batch))
             batch.clear()
 
         for registration in registrations:
             batch.append(registration)
-            if len(batch) >= SAVE_BATCH:
+            if len(batch) >= BULK_BATCH:
                 flush()
         if batch:
             flush()
         return RegisterResult(registered=registered, already=already)
 
-    def _register_batch(self, batch: Sequence[Registration]) -> tuple[int, int]:
+    def _register_batch(self, batch: Sequence[Registration]) -> int:
+        """Record a batch's registrations of new workers in one transaction; how many.
+
+        The domain builds each worker's registration event (every check applied); the events
+        are stored as `save()` would store them, without building the aggregates. Workers
+        already registered are found only when the store refuses the batch, so a first import
+        reads nothing back.
+        """
+        timestamp = Worker.Registered.create_timestamp()
+        events: dict[UUID, Worker.Registered] = {}
+        for r in batch:
+            registered = Worker.registered(r, actor=self.actor, timestamp=timestamp)
+            events.setdefault(registered.originator_id, registered)
         for attempt in range(CONFLICT_ATTEMPTS):
-            ids = [worker_id(r.nik) for r in batch]
-            existing = set(select_events_of(self.recorder, ids))
-            seen: set[UUID] = set()
-            workers = []
-            for r, wid in zip(batch, ids, strict=True):
-                if wid in existing or wid in seen:
-                    continue
-                seen.add(wid)
-                workers.append(Worker.register(r, actor=self.actor))
+            if not events:
+                return 0
             try:
-                if workers:
-                    self.save(*workers)
-                return len(workers), len(batch) - len(workers)
+                self.events.put(list(events.values()))
+                return len(events)
             except (IntegrityError, RecordConflictError):
-                _back_off(attempt)  # another import registered some of them meanwhile
+                existing = existing_originators(self.recorder, list(events))
+                if not existing:
+                    _back_off(attempt)  # another import was registering them meanwhile
+                for oid in existing:
+                    del events[oid]
         raise RuleViolation("registrations kept conflicting with another import; try again")
 
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
@@ -375,13 +386,13 @@ class Ledger(Application):
             tier = rules.tier_of(row.decile)
             if (row.ruleset, row.rank) != (name, rank):
                 changes.append((row.worker_id, rank, tier))
-        for i in range(0, len(changes), SAVE_BATCH):
-            chunk = changes[i : i + SAVE_BATCH]
+        for i in range(0, len(changes), BULK_BATCH):
+            chunk = changes[i : i + BULK_BATCH]
             workers = self.aggregates([wid for wid, _, _ in chunk])
             for wid, rank, tier in chunk:
                 assert tier is not None
                 workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor)
-            self.save(*workers.values())
+            self._save_many(workers.values())
         return len(eligible), len(changes)
 
     # -- enrolment -----------------------------------------------------------------------
@@ -411,7 +422,7 @@ class Ledger(Application):
             references = self._new_references("decree", [decree] if decree else [], program.id)
             before = program.committed.total
             program.enrol(workers, start=start, decree=decree, actor=self.actor)
-            self.save(program, *workers, *references)
+            self._save_many([program, *workers, *references])
             return EnrolResult(
                 workers=len(workers),
                 start=start,
@@ -570,6 +581,16 @@ class Ledger(Application):
             f"the ledger was changed by other commands {CONFLICT_ATTEMPTS} times while this one "
             "ran; nothing was written; try again"
         )
+
+    def _save_many(self, aggregates: Iterable[Aggregate]) -> None:
+        """Store the new events of many aggregates in one transaction, as `save()` does.
+
+        `save()` checks each object it is given against the library's protocols, which costs
+        more than writing its events when ten thousand workers are saved at once.
+        """
+        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        if events:
+            self.events.put(events)
 
     def _save_or_refuse(self, aggregates: Sequence[Aggregate], message: str) -> None:
         try:

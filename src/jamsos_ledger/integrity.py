@@ -30,6 +30,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    DatabaseError,
     InterfaceError,
     OperationalError,
     ProgrammingError,
@@ -125,15 +126,34 @@ class EventRow:
 
     def encoded(self) -> bytes:
         """The canonical encoding of this row's content at its position."""
-        return b"".join(
-            (
-                _int_field(self.position),
-                _id_field(self.originator_id, self.uuid_text),
-                _int_field(self.originator_version),
-                _text_field(self.topic),
-                _bytes_field(self.state),
-            )
+        return encode_event(
+            self.position,
+            self.originator_id,
+            self.originator_version,
+            self.topic,
+            self.state,
+            self.uuid_text,
         )
+
+
+def encode_event(
+    position: object,
+    originator_id: object,
+    originator_version: object,
+    topic: object,
+    state: object,
+    uuid_text: bool = False,
+) -> bytes:
+    """The canonical encoding of an event's content at its position (see EventRow)."""
+    return b"".join(
+        (
+            _int_field(position),
+            _id_field(originator_id, uuid_text),
+            _int_field(originator_version),
+            _text_field(topic),
+            _bytes_field(state),
+        )
+    )
 
 
 def link(previous: bytes, encoded_event: bytes) -> bytes:
@@ -145,16 +165,20 @@ def chain_rows(
     previous: bytes,
     positions: Sequence[int],
     events: Sequence[StoredEvent],
-    as_stored: Callable[[int, StoredEvent], EventRow],
+    stored_id: Callable[[StoredEvent], object],
 ) -> list[tuple[int, bytes]]:
     """The chain rows of new events, linked from the hash of the last existing row.
 
-    `as_stored` gives each event as it will read back from the store (an originator id the
-    store keeps as text is hashed as that text), so that writing and verifying agree.
+    `stored_id` gives each event's originator id in a form that encodes as the store will
+    give it back (an id the store keeps as text is hashed as that text), so that writing and
+    verifying agree. No EventRow is built: an import writes hundreds of thousands of rows.
     """
     rows = []
     for position, event in zip(positions, events, strict=True):
-        previous = link(previous, as_stored(position, event).encoded())
+        encoded = encode_event(
+            position, stored_id(event), event.originator_version, event.topic, event.state
+        )
+        previous = link(previous, encoded)
         rows.append((position, previous))
     return rows
 
@@ -215,7 +239,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         # The events go first: after its first insert this connection holds SQLite's write
         # lock, so the chain head read next cannot move before the commit.
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        ids = self._insert_rows(c, stored_events)
         if not ids:
             return ids
         c.execute(self._select_chain_head)
@@ -226,13 +250,49 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             raise _broken(head[0], ids[0])
         else:
             previous = bytes(head[1])
-        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, self._as_stored))
+        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, self._stored_id))
         return ids
 
-    def _as_stored(self, position: int, s: StoredEvent) -> EventRow:
-        # As the library writes it: a UUID as 32 hex digits, a text id as it is.
-        oid = s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id
-        return self._event_row((position, oid, s.originator_version, s.topic, s.state))
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert the events as the library does, in one `executemany` instead of a statement
+        a row, and return their positions.
+
+        The first row is inserted alone for its rowid, which also takes SQLite's one write
+        lock; the table has no AUTOINCREMENT, so each further row gets the highest rowid plus
+        one: the positions follow on. They are checked against the table after the insert.
+        """
+        if not stored_events:
+            return []
+        rows = [
+            (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        c.execute(self.insert_events_statement, rows[0])
+        first = c.lastrowid
+        assert first is not None
+        if len(rows) > 1:
+            c.executemany(self.insert_events_statement, rows[1:])
+        last = first + len(rows) - 1
+        c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
+        if c.fetchone()[0] != last:
+            raise DatabaseError(f"events were not stored at positions {first} to {last}")
+        return list(range(first, last + 1))
+
+    def _stored_id(self, s: StoredEvent) -> object:
+        # The library writes a UUID as its 32 hex digits, which read back in a uuid-typed
+        # column encode as that UUID; in a text column they are text. A text id is as it is.
+        if not isinstance(s.originator_id, UUID):
+            return s.originator_id
+        return s.originator_id if self._uuid_text else s.originator_id.hex
+
+    @property
+    def _uuid_text(self) -> bool:
+        return bool(self.datastore.originator_id_type == "uuid")
 
     def _genesis(self, c: SQLiteCursor, *, before: int) -> bytes:
         """Chain events stored before the chain existed (a ledger of an earlier version)."""
@@ -255,9 +315,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             after = rows[-1][0]
 
     def _event_row(self, r: Sequence[Any]) -> EventRow:
-        return EventRow(
-            r[0], r[1], r[2], r[3], r[4], uuid_text=self.datastore.originator_id_type == "uuid"
-        )
+        return EventRow(r[0], r[1], r[2], r[3], r[4], uuid_text=self._uuid_text)
 
     def chain_bound(self) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -421,10 +479,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise _broken(head["position"], ids[0])
         else:
             previous = bytes(head["hash"])
-        self._write_links(curs, chain_rows(previous, ids, stored_events, self._as_stored))
+        self._write_links(curs, chain_rows(previous, ids, stored_events, self._stored_id))
         return ids
 
-    def _as_stored(self, position: int, s: StoredEvent) -> EventRow:
+    def _stored_id(self, s: StoredEvent) -> object:
         # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a
         # UUID into the text field of the library's composite type as its 32 hex digits.
         oid: object = s.originator_id
@@ -432,7 +490,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             oid = oid.hex if isinstance(oid, UUID) else str(oid)
         elif isinstance(oid, str):
             oid = UUID(oid)
-        return EventRow(position, oid, s.originator_version, s.topic, s.state)
+        return oid
 
     def _write_links(self, curs: Cursor[DictRow], links: Sequence[tuple[int, bytes]]) -> None:
         if links:
@@ -522,8 +580,8 @@ class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
             return rows[:limit]
 
 
-def _as_is(position: int, s: StoredEvent) -> EventRow:
-    return EventRow(position, s.originator_id, s.originator_version, s.topic, s.state)
+def _as_is(s: StoredEvent) -> object:
+    return s.originator_id
 
 
 class ChainedPOPOFactory(POPOFactory):

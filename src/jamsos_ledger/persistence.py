@@ -14,9 +14,10 @@ import hmac
 import os
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -394,46 +395,67 @@ def select_events_of(
     handful (ENGINEERING.md: batch everything that comes in bulk).
     """
     found: dict[UUID, list[StoredEvent]] = defaultdict(list)
-    if not originator_ids:
+    if not _is_sqlite(recorder) and not _is_postgres(recorder):
+        for oid in originator_ids:
+            events = list(recorder.select_events(oid))
+            if events:
+                found[oid] = events
         return found
+    columns = ("originator_id", "originator_version", "topic", "state")
+    for oid, version, topic, state in _rows_of(recorder, originator_ids, columns):
+        found[oid].append(StoredEvent(oid, version, topic, state))
+    return found
+
+
+def existing_originators(
+    recorder: ApplicationRecorder, originator_ids: Sequence[UUID]
+) -> set[UUID]:
+    """Which of these aggregates exist (have a first event), in a few queries."""
+    if not _is_sqlite(recorder) and not _is_postgres(recorder):
+        return {oid for oid in originator_ids if list(recorder.select_events(oid, lte=1))}
+    return {row[0] for row in _rows_of(recorder, originator_ids, ("originator_id",), first=True)}
+
+
+def _rows_of(
+    recorder: ApplicationRecorder,
+    originator_ids: Sequence[UUID],
+    columns: Sequence[str],
+    *,
+    first: bool = False,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of the events of these aggregates (only their first with `first`), in order,
+    with the originator id as a UUID and the state as bytes."""
+    selected = ", ".join(columns)
+    only_first = " AND originator_version = 1" if first else ""
     if _is_sqlite(recorder):
         table = recorder.events_table_name  # type: ignore[attr-defined]
         for chunk in _chunks(originator_ids, _SQLITE_CHUNK):
             marks = ",".join("?" * len(chunk))
             with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
                 c.execute(
-                    f"SELECT originator_id, originator_version, topic, state FROM {table} "
-                    f"WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version",
+                    f"SELECT {selected} FROM {table} WHERE originator_id IN ({marks})"
+                    f"{only_first} ORDER BY originator_id, originator_version",
                     [i.hex for i in chunk],
                 )
-                for row in c.fetchall():
-                    oid = UUID(row[0])
-                    found[oid].append(StoredEvent(oid, row[1], row[2], row[3]))
-    elif _is_postgres(recorder):
-        from psycopg import sql
+                rows = c.fetchall()
+            for row in rows:
+                yield (UUID(row[0]), *row[1:])
+        return
+    from psycopg import sql
 
-        statement = sql.SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {}.{} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(
-            sql.Identifier(recorder.datastore.schema),  # type: ignore[attr-defined]
-            sql.Identifier(recorder.events_table_name),  # type: ignore[attr-defined]
-        )
-        for chunk in _chunks(originator_ids, 10_000):
-            with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-                c.execute(statement, (list(chunk),))
-                for row in c.fetchall():
-                    oid = row["originator_id"]
-                    found[oid].append(
-                        StoredEvent(oid, row["originator_version"], row["topic"],
-                                    bytes(row["state"]))
-                    )
-    else:
-        for oid in originator_ids:
-            events = list(recorder.select_events(oid))
-            if events:
-                found[oid] = events
-    return found
+    statement = sql.SQL(
+        f"SELECT {selected} FROM {{}}.{{}} WHERE originator_id = ANY(%s){only_first} "
+        "ORDER BY originator_id, originator_version"
+    ).format(
+        sql.Identifier(recorder.datastore.schema),  # type: ignore[attr-defined]
+        sql.Identifier(recorder.events_table_name),  # type: ignore[attr-defined]
+    )
+    for chunk in _chunks(originator_ids, 10_000):
+        with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            c.execute(statement, (list(chunk),))
+            rows = c.fetchall()
+        for row in rows:
+            yield tuple(bytes(v) if isinstance(v, memoryview) else v for v in row.values())
 
 
 def _chunks(items: Sequence[UUID], size: int) -> Iterable[Sequence[UUID]]:

@@ -6,7 +6,9 @@ extension types whose codes are part of the stored format and never change meani
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -23,16 +25,40 @@ EXT_TUPLE = 5  # a msgpack array, so that tuples come back as tuples
 
 
 def _default(obj: Any) -> msgpack.ExtType:
-    # datetime is a subclass of date: test it first.
+    # The packer runs with strict types, so every tuple comes here (a msgpack array would come
+    # back as a list), its items packed by the same rules; datetime, a subclass of date, first.
+    last = _last_moment
+    if obj is last[0]:
+        return last[1]
+    if isinstance(obj, tuple):
+        return msgpack.ExtType(EXT_TUPLE, _packer().pack(list(obj)))
     if isinstance(obj, UUID):
         return msgpack.ExtType(EXT_UUID, obj.bytes)
     if isinstance(obj, datetime):
-        return msgpack.ExtType(EXT_DATETIME, obj.isoformat().encode())
+        return _moment(obj)
     if isinstance(obj, date):
-        return msgpack.ExtType(EXT_DATE, obj.isoformat().encode())
+        return _date(obj)
     if isinstance(obj, Month):
         return msgpack.ExtType(EXT_MONTH, str(obj).encode())
     raise TypeError(f"msgpack transcoder cannot encode {type(obj).__name__}: {obj!r}")
+
+
+# The events of one batch share their moment: its encoding is kept until another comes. By
+# identity, not equality: equal moments at different UTC offsets encode differently.
+_last_moment: tuple[Any, Any] = (None, None)
+
+
+def _moment(obj: datetime) -> msgpack.ExtType:
+    global _last_moment
+    ext = msgpack.ExtType(EXT_DATETIME, obj.isoformat().encode())
+    _last_moment = (obj, ext)
+    return ext
+
+
+@lru_cache(maxsize=1 << 16)
+def _date(obj: date) -> msgpack.ExtType:
+    """Birth dates repeat across a city's workers; a date's encoding is worth keeping."""
+    return msgpack.ExtType(EXT_DATE, obj.isoformat().encode())
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -49,24 +75,28 @@ def _ext_hook(code: int, data: bytes) -> Any:
     return msgpack.ExtType(code, data)
 
 
-def _pack_tuples(obj: Any) -> Any:
-    """Tuples would come back as lists; keep them tuples so events compare equal after a trip."""
-    if isinstance(obj, tuple):
-        return msgpack.ExtType(EXT_TUPLE, msgpack.packb(
-            [_pack_tuples(x) for x in obj], default=_default, use_bin_type=True
-        ))
-    if isinstance(obj, list):
-        return [_pack_tuples(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _pack_tuples(v) for k, v in obj.items()}
-    return obj
+def _packer() -> msgpack.Packer:
+    """A packer that hands every type it does not know exactly to `_default`.
+
+    With `strict_types` a tuple is not silently packed as an array, so no walk over the
+    event's state is needed to find them first; subclasses of int, str or dict, which the
+    events never hold, are refused by `_default` rather than packed as their base type.
+    """
+    return msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
 
 
 class MsgpackTranscoder(Transcoder):
     """The ledger's transcoder: every event field type round-trips exactly."""
 
+    def __init__(self) -> None:
+        self._local = threading.local()  # a packer holds a buffer: one per thread
+
     def encode(self, obj: Any) -> bytes:
-        return msgpack.packb(_pack_tuples(obj), default=_default, use_bin_type=True)
+        try:
+            packer = self._local.packer
+        except AttributeError:
+            packer = self._local.packer = _packer()
+        return bytes(packer.pack(obj))
 
     def decode(self, data: bytes) -> Any:
         return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
