@@ -322,11 +322,15 @@ class TestChainedPostgresApplicationRecorder(
         # The library's test: a broken insert (no RETURNING) is reported, not half-chained.
         recorder = self.create_recorder()
         self.assertEqual(recorder.insert_events([_event()]), [1])
-        recorder.insert_events_statement = SQL(
-            "INSERT INTO {schema}.{table} AS t ("
-            "originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state FROM unnest(%s)"
-        ).format(schema=Identifier(self.schema), table=Identifier(recorder.events_table_name))
+        # The chained recorder inserts with its own statement (arrays of plain types).
+        recorder._insert_columns = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
+        ).format(
+            schema=Identifier(self.schema),
+            table=Identifier(recorder.events_table_name),
+            id_type=Identifier(self.originator_id_type),
+        )
         with self.assertRaises(ProgrammingError) as cm:
             recorder.insert_events([_event()])
         self.assertIn("Couldn't get all notification IDs", str(cm.exception))

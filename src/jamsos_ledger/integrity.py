@@ -433,6 +433,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "SELECT greatest((SELECT max(notification_id) FROM {schema}.{events}), "
             "(SELECT max(position) FROM {schema}.{chain}), 0) AS bound"
         ).format(schema=schema, events=events, chain=chain)
+        self._insert_columns = SQL(
+            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=schema, events=events, id_type=Identifier(datastore.originator_id_type)
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -464,6 +471,30 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             if error:
                 raise error
         return ids
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's insert (table lock, notify, one INSERT ... RETURNING), with the
+        events sent as four arrays of plain types rather than one array of the library's
+        composite type, which psycopg dumps value by value in Python: 10,000 registrations
+        cost seconds that way."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        text_ids = self.datastore.originator_id_type == "text"
+        curs.execute(
+            self._insert_columns,
+            (
+                [
+                    s.originator_id.hex if text_ids and isinstance(s.originator_id, UUID)
+                    else s.originator_id
+                    for s in stored_events
+                ],
+                [s.originator_version for s in stored_events],
+                [s.topic for s in stored_events],
+                [s.state for s in stored_events],
+            ),
+        )
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
