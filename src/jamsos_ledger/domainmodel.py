@@ -833,8 +833,15 @@ class Worker(Aggregate):
             )
         if (self.ruleset, self.rank, self.tier) == (ruleset_name, rank, tier):
             return
-        self._prioritized(
-            ruleset=ruleset_name, rank=rank, tier=tier, decile=self.decile, actor=actor
+        # What calling `_prioritized` does, without the decorator matching arguments to its
+        # signature: a prioritisation records one event for each of a city's workers.
+        self.trigger_event(
+            self.Prioritized,
+            ruleset=ruleset_name,
+            rank=rank,
+            tier=tier,
+            decile=self.decile,
+            actor=actor,
         )
 
     class Prioritized(Aggregate.Event):
