@@ -1,4 +1,4 @@
-"""Rendering for people (rich tables, rupiah with dots) and for scripts (CSV, JSON, integers)."""
+"""Rendering for people (box-drawn tables, rupiah with dots) and scripts (CSV, JSON, integers)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
+from jamsos_ledger.cli.tables import table_lines
 from jamsos_ledger.money import count, rupiah
 
 
@@ -82,25 +82,33 @@ def echo_table(
     columns: Sequence[Column],
     rows: Sequence[Mapping[str, Any]],
     *,
+    totals: Mapping[str, Any] | None = None,
     title: str | None = None,
     caption: str | None = None,
 ) -> None:
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    for c in columns:
-        table.add_column(c.title, justify="left" if c.kind == "text" else "right")
-    for row in rows:
-        table.add_row(*(human(row.get(c.key), c.kind) for c in columns))
-    console().print(table)
+    """Rows as a table for people; `totals`, if given, a last row set apart (its missing
+    keys left blank)."""
+    last = None
+    if totals is not None:
+        last = [human(totals.get(c.key), c.kind) if c.key in totals else "" for c in columns]
+    lines = table_lines(
+        [c.title for c in columns],
+        [[human(row.get(c.key), c.kind) for c in columns] for row in rows],
+        right=[c.kind != "text" for c in columns],
+        totals=last,
+        title=title,
+        caption=caption,
+        bold=sys.stdout.isatty(),
+    )
+    click.echo("\n".join(lines))
 
 
 def echo_fields(fields: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
     """A two-column table of names and values."""
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("", style="bold")
-    table.add_column("")
-    for name, value in fields:
-        table.add_row(name, value)
-    console().print(table)
+    bold = sys.stdout.isatty()
+    rows = [[click.style(name, bold=True) if bold else name, value] for name, value in fields]
+    lines = table_lines(None, rows, right=[False, False], title=title)
+    click.echo("\n".join(lines))
 
 
 def render(

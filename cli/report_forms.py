@@ -1,4 +1,4 @@
-"""How the reports are shown: rich tables with totals for people, CSV and JSON for scripts.
+"""How the reports are shown: tables with totals for people, CSV and JSON for scripts.
 
 The figures come from `projections.reporting`, computed from whatever `Views` the command
 hands over (live, or an auditor's replay as of a moment); this module only lays them out.
@@ -14,9 +14,8 @@ from typing import Any
 from uuid import UUID
 
 import click
-from rich.table import Table
 
-from jamsos_ledger.cli.output import Column, console, echo_csv, echo_fields, echo_json, human
+from jamsos_ledger.cli.output import Column, echo_csv, echo_fields, echo_json, echo_table
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
@@ -49,16 +48,7 @@ def echo_totals_table(
     caption: str | None = None,
 ) -> None:
     """A table whose last row, set apart, holds the totals."""
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    for c in columns:
-        table.add_column(c.title, justify="left" if c.kind == "text" else "right")
-    for row in rows:
-        table.add_row(*(human(row.get(c.key), c.kind) for c in columns))
-    if totals is not None:
-        table.add_section()
-        table.add_row(*(human(totals.get(c.key), c.kind) if c.key in totals else ""
-                        for c in columns), style="bold")
-    console().print(table)
+    echo_table(columns, rows, totals=totals, title=title, caption=caption)
 
 
 # -- budget ------------------------------------------------------------------------------
