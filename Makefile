@@ -1,5 +1,5 @@
 # The test command is `make test` (what CI runs through .ci/run); see scripts/test.
-.PHONY: venv test demo lint clean
+.PHONY: venv test demo bench lint clean
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -19,8 +19,17 @@ test: venv
 demo: venv
 	$(VENV)/bin/python -m jamsos_ledger.demo
 
+# The Bekasi-year benchmark (issue #4), on SQLite and PostgreSQL; results in bench/results/.
+# Options through BENCH_ARGS, e.g.:
+#   make bench BENCH_ARGS=--million                    # also 1,000,000 workers on PostgreSQL
+#   make bench BENCH_ARGS="--workers 20000 --stores sqlite"
+#   make bench BENCH_ARGS="--compare bench/results/baseline.json"
+BENCH_ARGS ?=
+bench: venv
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
 lint: venv
-	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests
+	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench
 	scripts/typecheck
 
 clean:

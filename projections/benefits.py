@@ -25,6 +25,7 @@ class BenefitsProjection:
     name = "benefits"
     version = 1
     tables = (BENEFITS,)
+    indexes = ()
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -38,11 +39,11 @@ class BenefitsProjection:
     def apply(
         self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
     ) -> None:
-        # A later record replaces an earlier one: the amount is the claim's whole benefit.
-        for position, e in events:
-            cursor.execute(
-                f"INSERT INTO {db.table(BENEFITS)} (reference, amount, position) "
-                "VALUES (?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
-                "amount = excluded.amount, position = excluded.position",
-                (e.reference, e.amount, position),
-            )
+        # A later record replaces an earlier one: the amount is the claim's whole benefit
+        # (executemany runs the rows in order, so the last of a batch wins too).
+        cursor.executemany(
+            f"INSERT INTO {db.table(BENEFITS)} (reference, amount, position) "
+            "VALUES (?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
+            "amount = excluded.amount, position = excluded.position",
+            [(e.reference, e.amount, position) for position, e in events],
+        )

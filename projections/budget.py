@@ -56,6 +56,7 @@ class BudgetProjection:
     name = "budget"
     version = 1
     tables = (PROGRAMS, MONTHS, PAYMENTS)
+    indexes = ()
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         money = ", ".join(f"{m} BIGINT NOT NULL" for m in _MONEY)

@@ -15,8 +15,15 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.domainmodel import Worker
-from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
-from jamsos_ledger.projections.quota import run_grouped
+from jamsos_ledger.projections.database import (
+    Insert,
+    Update,
+    ViewCursor,
+    ViewDatabase,
+    Write,
+    id_text,
+    run_grouped,
+)
 
 WORKERS = "priority_workers"
 ENROLMENTS = "priority_enrolments"
@@ -28,8 +35,10 @@ class PriorityProjection:
     """Tables `priority_workers` and `priority_enrolments`."""
 
     name = "priority"
-    version = 1
+    version = 2  # 2: index by decile and registration, for the priority check
     tables = (WORKERS, ENROLMENTS)
+    # The priority check looks for the first worker of a decile still waiting.
+    indexes = (("priority_workers_decile", WORKERS, "decile, since"),)
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -48,25 +57,22 @@ class PriorityProjection:
     def apply(
         self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
     ) -> None:
-        statements: list[tuple[str, tuple[Any, ...]]] = []
+        workers, enrolments = db.table(WORKERS), db.table(ENROLMENTS)
+        register = Insert(workers, ("worker_id", "decile", "since"))
+        correct = Update(workers, ("decile", "since"), ("worker_id",))
+        # The decile the worker had when enrolled: statements run in log order.
+        enrol = (
+            f"INSERT INTO {enrolments} (program_id, worker_id, position, decile) "
+            f"SELECT ?, ?, ?, decile FROM {workers} WHERE worker_id = ?"
+        )
+        statements: list[tuple[Write, tuple[Any, ...]]] = []
+        add = statements.append
         for position, e in events:
-            wid = str(e.originator_id)
+            wid = id_text(e.originator_id)
             if isinstance(e, Worker.Registered):
-                statements.append((
-                    f"INSERT INTO {db.table(WORKERS)} (worker_id, decile, since) VALUES (?, ?, ?)",
-                    (wid, e.decile, position),
-                ))
+                add((register, (wid, e.decile, position)))
             elif isinstance(e, Worker.Corrected) and e.field == "decile":
-                statements.append((
-                    f"UPDATE {db.table(WORKERS)} SET decile = ?, since = ? WHERE worker_id = ?",
-                    (e.value, position, wid),
-                ))
+                add((correct, (e.value, position, wid)))
             elif isinstance(e, Worker.Enrolled):
-                # The decile the worker had when enrolled: statements run in log order.
-                statements.append((
-                    f"INSERT INTO {db.table(ENROLMENTS)} (program_id, worker_id, position, "
-                    f"decile) SELECT ?, ?, ?, decile FROM {db.table(WORKERS)} "
-                    "WHERE worker_id = ?",
-                    (str(e.program_id), wid, position, wid),
-                ))
+                add((enrol, (id_text(e.program_id), wid, position, wid)))
         run_grouped(cursor, statements)

@@ -12,7 +12,21 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.domainmodel import Program, Worker
-from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
+from jamsos_ledger.projections.database import (
+    Insert,
+    Update,
+    ViewCursor,
+    ViewDatabase,
+    Write,
+    id_text,
+    run_grouped,
+)
+from jamsos_ledger.projections.group_counts import (
+    ENROLLED,
+    REGISTERED,
+    count_batch,
+    create_count_tables,
+)
 
 WORKERS = "quota_workers"
 ENROLMENTS = "quota_enrolments"
@@ -36,11 +50,14 @@ _CORRECTED_COLUMNS = ("kecamatan", "kelurahan", "occupation", "decile", "source"
 
 
 class QuotaProjection:
-    """Tables `quota_programs`, `quota_workers` and `quota_enrolments`."""
+    """Tables `quota_programs`, `quota_workers` and `quota_enrolments`, and the workers
+    counted by group (`group_counts`)."""
 
     name = "quota"
-    version = 1
-    tables = (PROGRAMS, WORKERS, ENROLMENTS)
+    version = 2  # 2: the counts by group
+    tables = (PROGRAMS, WORKERS, ENROLMENTS, REGISTERED, ENROLLED)
+    # Ranking reads the workers by rank (`Views.candidates`).
+    indexes = (("quota_workers_rank", WORKERS, "ruleset, rank"),)
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -59,10 +76,7 @@ class QuotaProjection:
             "end_month TEXT NOT NULL, ended_month TEXT, end_reason TEXT, decree TEXT, "
             "PRIMARY KEY (program_id, worker_id))"
         )
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS quota_workers_rank ON {db.table(WORKERS)} "
-            "(ruleset, rank)"
-        )
+        create_count_tables(cursor, db)
 
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
@@ -70,52 +84,55 @@ class QuotaProjection:
     def apply(
         self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
     ) -> None:
-        statements: list[tuple[str, tuple[Any, ...]]] = []
+        sql = _QuotaStatements(db)  # named once a batch, not once an event
+        # The counts first: they read the workers and enrolments as they were before the batch.
+        count_batch(cursor, db, sql.workers, db.table(ENROLMENTS), events)
+        statements: list[tuple[Write, tuple[Any, ...]]] = []
+        add = statements.append
         for position, e in events:
+            # The two events of every worker first: they are nearly all of a city's log.
             if isinstance(e, Worker.Registered):
-                statements.append((
-                    f"INSERT INTO {db.table(WORKERS)} (worker_id, kecamatan, kelurahan, "
-                    "occupation, decile, source, registered_position) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (str(e.originator_id), e.kecamatan, e.kelurahan, e.occupation, e.decile,
-                     e.source, position),
-                ))
+                add((sql.register, (id_text(e.originator_id), e.kecamatan, e.kelurahan,
+                                    e.occupation, e.decile, e.source, position)))
             elif isinstance(e, Worker.Prioritized):
-                statements.append((
-                    f"UPDATE {db.table(WORKERS)} SET ruleset = ?, rank = ?, tier = ?, "
-                    "decile = ? WHERE worker_id = ?",
-                    (e.ruleset, e.rank, e.tier, e.decile, str(e.originator_id)),
-                ))
+                add((sql.prioritize, (e.ruleset, e.rank, e.tier, e.decile,
+                                      id_text(e.originator_id))))
             elif isinstance(e, Worker.Enrolled):
-                statements.append((
-                    f"INSERT INTO {db.table(ENROLMENTS)} (program_id, worker_id, start_month, "
-                    "end_month, decree) VALUES (?, ?, ?, ?, ?)",
-                    (str(e.program_id), str(e.originator_id), str(e.start), str(e.end),
-                     e.decree),
-                ))
+                add((sql.enrol, (id_text(e.program_id), id_text(e.originator_id), str(e.start),
+                                 str(e.end), e.decree)))
             elif isinstance(e, Worker.CoverageEnded):
-                statements.append((
-                    f"UPDATE {db.table(ENROLMENTS)} SET ended_month = ?, end_reason = ? "
-                    "WHERE program_id = ? AND worker_id = ?",
-                    (str(e.month), e.reason, str(e.program_id), str(e.originator_id)),
-                ))
+                add((sql.end, (str(e.month), e.reason, id_text(e.program_id),
+                               id_text(e.originator_id))))
             elif isinstance(e, Worker.Corrected) and e.field in _CORRECTED_COLUMNS:
                 unrank = ", ruleset = NULL, rank = NULL, tier = NULL" if e.field == "decile" else ""
-                statements.append((
-                    f"UPDATE {db.table(WORKERS)} SET {e.field} = ?{unrank} WHERE worker_id = ?",
-                    (e.value, str(e.originator_id)),
-                ))
+                add((f"UPDATE {sql.workers} SET {e.field} = ?{unrank} WHERE worker_id = ?",
+                     (e.value, id_text(e.originator_id))))
             elif isinstance(e, Program.Opened):
-                statements.append((
-                    f"INSERT INTO {db.table(PROGRAMS)} (program_id, code, quota) VALUES (?, ?, ?)",
-                    (str(e.originator_id), e.code, e.quota),
-                ))
+                add((sql.open, (id_text(e.originator_id), e.code, e.quota)))
             elif isinstance(e, Program.QuotaAmended):
-                statements.append((
-                    f"UPDATE {db.table(PROGRAMS)} SET quota = ? WHERE program_id = ?",
-                    (e.quota, str(e.originator_id)),
-                ))
+                add((sql.amend, (e.quota, id_text(e.originator_id))))
         run_grouped(cursor, statements)
+
+
+class _QuotaStatements:
+    """The writes of the quota projection, for one database's table names."""
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self.workers = workers = db.table(WORKERS)
+        enrolments, programs = db.table(ENROLMENTS), db.table(PROGRAMS)
+        self.register = Insert(workers, (
+            "worker_id", "kecamatan", "kelurahan", "occupation", "decile", "source",
+            "registered_position",
+        ))
+        self.prioritize = Update(workers, ("ruleset", "rank", "tier", "decile"), ("worker_id",))
+        self.enrol = Insert(
+            enrolments, ("program_id", "worker_id", "start_month", "end_month", "decree")
+        )
+        self.end = Update(
+            enrolments, ("ended_month", "end_reason"), ("program_id", "worker_id")
+        )
+        self.open = Insert(programs, ("program_id", "code", "quota"))
+        self.amend = Update(programs, ("quota",), ("program_id",))
 
 
 class ClaimsProjection:
@@ -124,6 +141,7 @@ class ClaimsProjection:
     name = "claims"
     version = 1
     tables = (CLAIMS,)
+    indexes = ()
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         cursor.execute(
@@ -139,10 +157,11 @@ class ClaimsProjection:
     def apply(
         self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
     ) -> None:
-        cursor.executemany(
-            f"INSERT INTO {db.table(CLAIMS)} (reference, program_id, worker_id, scheme, "
-            "incident_date, month, recorded_at, actor, position) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cursor.write(
+            Insert(db.table(CLAIMS), (
+                "reference", "program_id", "worker_id", "scheme", "incident_date", "month",
+                "recorded_at", "actor", "position",
+            )),
             [
                 (e.reference, str(e.program_id), str(e.originator_id), e.scheme,
                  e.incident_date.isoformat(), e.incident_date.strftime("%Y-%m"),
@@ -150,15 +169,3 @@ class ClaimsProjection:
                 for position, e in events
             ],
         )
-
-
-def run_grouped(cursor: ViewCursor, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-    """Run statements in order, sending runs of the same statement as one executemany."""
-    i = 0
-    while i < len(statements):
-        sql = statements[i][0]
-        j = i
-        while j < len(statements) and statements[j][0] == sql:
-            j += 1
-        cursor.executemany(sql, [params for _, params in statements[i:j]])
-        i = j

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from jamsos_ledger.projections.group_counts import group_rows
 from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
 from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
-from jamsos_ledger.projections.quota import ENROLMENTS, WORKERS
-from jamsos_ledger.projections.views import GROUPINGS, Views
+from jamsos_ledger.projections.views import Views
 from jamsos_ledger.rules import PriorityRuleset, ruleset
 
 SCHEMES = ("JKK", "JKM")
@@ -176,16 +176,19 @@ def priority_check(views: Views, program_id: UUID, examples: int = 5) -> Priorit
     """
     rules = _program_ruleset(views, program_id)
     pid = str(program_id)
-    waiting_since = {
-        int(r["decile"]): _int(r["since"])
-        for r in views.query(
-            f"SELECT w.decile AS decile, MIN(w.since) AS since "
-            f"FROM {views.db.table(PRIORITY_WORKERS)} w WHERE NOT EXISTS (SELECT 1 FROM "
+    # For each decile, the first worker still waiting: read in the order of the index on
+    # (decile, since), past the enrolled ones, never the whole city.
+    waiting_since = {}
+    for decile in sorted({d for tier in rules.tiers for d in tier}):
+        first = views.query(
+            f"SELECT w.since AS since FROM {views.db.table(PRIORITY_WORKERS)} w "
+            "WHERE w.decile = ? AND NOT EXISTS (SELECT 1 FROM "
             f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
-            "AND e.worker_id = w.worker_id) GROUP BY w.decile",
-            (pid,),
+            "AND e.worker_id = w.worker_id) ORDER BY w.since LIMIT 1",
+            (decile, pid),
         )
-    }
+        if first:
+            waiting_since[decile] = _int(first[0]["since"])
     # The earliest moment a worker of a tier better than t was waiting, for each tier t.
     better_since: dict[int, int] = {}
     for tier in range(2, len(rules.tiers) + 1):
@@ -193,49 +196,54 @@ def priority_check(views: Views, program_id: UUID, examples: int = 5) -> Priorit
         found = [waiting_since[d] for d in better if d in waiting_since]
         if found:
             better_since[tier] = min(found)
+    # Counted and the first few listed by the database, tier by tier: a program enrols ten
+    # thousand workers, and walking them all in Python was most of a quota report's time.
+    table = views.db.table(PRIORITY_ENROLMENTS)
+    total = 0
     breaches = []
-    for e in views.query(
-        f"SELECT worker_id, decile, position FROM {views.db.table(PRIORITY_ENROLMENTS)} "
-        "WHERE program_id = ? ORDER BY position",
-        (pid,),
-    ):
-        enrolled_tier = rules.tier_of(int(e["decile"]))
-        at = _int(e["position"])
-        if enrolled_tier in better_since and better_since[enrolled_tier] < at:
-            breaches.append((UUID(e["worker_id"]), int(e["decile"]), enrolled_tier, at))
+    for tier, since in better_since.items():
+        deciles = rules.tiers[tier - 1]
+        where = (
+            f"program_id = ? AND decile IN ({', '.join('?' * len(deciles))}) AND position > ?"
+        )
+        params = (pid, *deciles, since)
+        counted = views.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)
+        total += _int(counted[0]["n"])
+        breaches += [
+            (UUID(e["worker_id"]), int(e["decile"]), tier, _int(e["position"]))
+            for e in views.query(
+                f"SELECT worker_id, decile, position FROM {table} WHERE {where} "
+                "ORDER BY position LIMIT ?",
+                (*params, examples),
+            )
+        ]
+    breaches.sort(key=lambda b: b[3])
     shown = []
     for worker, decile, tier, at in breaches[:examples]:
         better = [d for t in rules.tiers[: tier - 1] for d in t]
         marks = ", ".join("?" * len(better))
-        rows = views.query(
-            f"SELECT w.worker_id, w.decile, w.since FROM {views.db.table(PRIORITY_WORKERS)} w "
+        waiting = (
+            f"FROM {views.db.table(PRIORITY_WORKERS)} w "
             f"WHERE w.decile IN ({marks}) AND w.since < ? AND NOT EXISTS (SELECT 1 FROM "
             f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
-            "AND e.worker_id = w.worker_id) ORDER BY w.since",
+            "AND e.worker_id = w.worker_id)"
+        )
+        how_many = views.query(f"SELECT COUNT(*) AS n {waiting}", (*better, at, pid))
+        first = views.query(
+            f"SELECT w.worker_id, w.decile {waiting} ORDER BY w.since LIMIT 1",
             (*better, at, pid),
         )
         shown.append(PriorityBreach(
-            worker_id=worker, decile=decile, tier=tier, position=at, waiting=len(rows),
-            first_waiting=UUID(rows[0]["worker_id"]), first_waiting_decile=int(rows[0]["decile"]),
+            worker_id=worker, decile=decile, tier=tier, position=at,
+            waiting=_int(how_many[0]["n"]), first_waiting=UUID(first[0]["worker_id"]),
+            first_waiting_decile=int(first[0]["decile"]),
         ))
-    return PriorityCheck(rules.name, rules.description, len(breaches), shown)
+    return PriorityCheck(rules.name, rules.description, total, shown)
 
 
 def _group_rows(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]]:
     """Registered, enrolled, ended and never-enrolled workers per group and decile."""
-    if by not in GROUPINGS:
-        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    return views.query(
-        f"SELECT w.{by} AS grp, w.decile AS decile, COUNT(*) AS registered, "
-        "SUM(CASE WHEN e.worker_id IS NOT NULL AND e.ended_month IS NULL "
-        "THEN 1 ELSE 0 END) AS enrolled, "
-        "SUM(CASE WHEN e.ended_month IS NOT NULL THEN 1 ELSE 0 END) AS ended, "
-        "SUM(CASE WHEN e.worker_id IS NULL THEN 1 ELSE 0 END) AS never "
-        f"FROM {views.db.table(WORKERS)} w LEFT JOIN {views.db.table(ENROLMENTS)} e "
-        "ON e.worker_id = w.worker_id AND e.program_id = ? "
-        f"GROUP BY w.{by}, w.decile",
-        (str(program_id),),
-    )
+    return group_rows(views, str(program_id), by)
 
 
 def quota_groups(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]]:

@@ -8,18 +8,27 @@ applied exactly once and a crash resumes where the last batch ended (ENGINEERING
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from jamsos_ledger.log_reader import LogPage, LogReader
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 
+if TYPE_CHECKING:
+    from jamsos_ledger.projections.helper import HelperRecipe
+
 POSITIONS = "jamsos_projection_position"
-# Events applied in one transaction (ENGINEERING.md: 15-28x faster than one per event).
-BATCH = 5_000
+# Events read in one page and applied in one transaction (ENGINEERING.md: 15-28x faster than
+# one per event); a page of a city's registrations takes tens of megabytes while it is applied.
+BATCH = 20_000
+# Above any position: the floor of a topic no projection wants.
+_NEVER = 2**63
 
 
 class Projection(Protocol):
@@ -35,6 +44,15 @@ class Projection(Protocol):
     @property
     def tables(self) -> tuple[str, ...]:
         """Every table it writes: dropped on rebuild, compared whole by `audit replay`."""
+
+    @property
+    def indexes(self) -> tuple[tuple[str, str, str], ...]:
+        """Secondary indexes as (name, table, columns), made when a catch-up ends.
+
+        Not made with the tables: a rebuild then loads them without updating an index row by
+        row (sorting once at the end is cheaper), and an interrupted rebuild gets them when its
+        catch-up is finished by the next one.
+        """
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
         """Create the tables if they do not exist."""
@@ -72,7 +90,8 @@ class Runner:
 
     With `until`, only events recorded (timestamped) up to that moment are applied: the
     projections show the ledger as it stood then (an auditor's `--as-of`). Later events are
-    skipped, and the positions still advance past them.
+    skipped, and the positions still advance past them. With `helper`, how another process
+    opens the same runner, a long catch-up uses a second process (`helper.alongside`).
     """
 
     def __init__(
@@ -83,14 +102,18 @@ class Runner:
         projections: Sequence[Projection],
         *,
         until: datetime | None = None,
+        helper: HelperRecipe | None = None,
     ) -> None:
         self.db = db
         self.until = until
+        self.helper = helper
         # With `until`, the last position applied: the event the figures were computed from.
         self.last_applied = 0
         self.recorder = recorder
         self.mapper = mapper
+        self.reader = LogReader(recorder, mapper)
         self.projections = {p.name: p for p in projections}
+        self._wanted_by: dict[str, list[str]] = {}
         if self._set_up():
             return  # written nothing: processes opening a ledger together must not all write
         with db.transaction() as cursor:
@@ -146,51 +169,126 @@ class Runner:
     ) -> int:
         """Apply every event not yet applied (up to `stop`); returns how many were read.
 
-        `progress`, if given, is told how many events each page read (a progress bar).
+        `progress`, if given, is told how many events each page took it forward (a progress
+        bar). Far behind, a runner with a `helper` recipe has a second process apply pages
+        alongside it.
         """
-        read = 0
+        from jamsos_ledger.projections.helper import alongside
+
+        with without_cycle_collection():
+            read = alongside(self, stop, progress) if self.helper is not None else 0
+            more, indexed = self._catch_up_here(stop, progress)
+        if (read or more) and not indexed:
+            with self.db.transaction() as cursor:
+                self._locked_positions(cursor)  # first, as every writer here: never a deadlock
+                self._index(cursor)
+        return read + more
+
+    def _catch_up_here(
+        self, stop: int | None, progress: Callable[[int], None] | None
+    ) -> tuple[int, bool]:
+        """Catch up in this process; how many events were read, and whether the last page
+        applied was the log's last (which also made the indexes)."""
+        read, indexed = 0, False
         while True:
             positions = self.positions()
             start = min(positions.values())
             if stop is not None and start >= stop:
-                return read
-            page = self.recorder.select_notifications(
-                start=start, limit=BATCH, stop=stop, inclusive_of_start=False
-            )
-            if not page:
-                return read
-            self._apply_page(page, positions)
-            read += len(page)
+                return read, indexed
+            page = self.reader.page(start, BATCH, stop=stop, wanted=self._wanted(positions))
+            if not page.read:
+                return read, indexed
+            last = page.read < BATCH
+            if not self._apply_page(page, positions, end=page.last, index=last):
+                continue  # another process moved a projection back (a rebuild): read again
+            read += page.read
+            indexed = last
             if progress is not None:
-                progress(len(page))
-            if len(page) < BATCH:
-                return read
+                progress(page.read)
+            if last:
+                return read, indexed
 
-    def _apply_page(self, page: Sequence[Notification], positions: dict[str, int]) -> None:
-        decoded: dict[int, Any] = {}
-        last = page[-1].id
+    def apply_range(self, lo: int, hi: int, keep_waiting: Callable[[], bool]) -> int | None:
+        """Apply the events at positions `lo < p <= hi`, read and decoded at once, in their
+        turn: once every projection has reached `lo` (other processes apply the ranges
+        before). Returns the events read, or None when `keep_waiting` gave up waiting."""
+        while True:
+            positions = self.positions()
+            page = self.reader.page(lo, hi - lo, stop=hi, wanted=self._wanted(positions))
+            while True:
+                now = self.positions()
+                if any(now[name] < positions[name] for name in now):
+                    break  # rebuilt meanwhile: read the range again
+                if min(now.values()) >= lo:
+                    if self._apply_page(page, positions, end=hi, index=False):
+                        return page.read
+                    break
+                if not keep_waiting():
+                    return None
+
+    def _wanted(self, positions: Mapping[str, int]) -> Callable[[int, str], bool]:
+        """Whether an event is worth decoding: a projection behind it wants its topic."""
+        floors: dict[str, int] = {}
+
+        def wanted(position: int, topic: str) -> bool:
+            floor = floors.get(topic)
+            if floor is None:
+                behind = [positions[name] for name in self._wanting(topic)]
+                floor = floors[topic] = min(behind) if behind else _NEVER
+            return position > floor
+
+        return wanted
+
+    def _wanting(self, topic: str) -> list[str]:
+        """The projections that want events of a topic (asked once per topic)."""
+        names = self._wanted_by.get(topic)
+        if names is None:
+            names = [n for n, p in self.projections.items() if p.wants(topic)]
+            self._wanted_by[topic] = names
+        return names
+
+    def _apply_page(
+        self, page: LogPage, positions: Mapping[str, int], *, end: int, index: bool
+    ) -> bool:
+        """Apply a page to every projection behind `end` and move them to `end`, in one
+        transaction (with the indexes too if `index`); False, writing nothing, when a
+        position moved back since `positions` were read (the page skipped their events)."""
         with self.db.transaction() as cursor:
             # Another process may have applied this page since the positions were read:
             # take the positions' lock, then read them again, so no event is applied twice.
-            positions = self._locked_positions(cursor)
+            locked = self._locked_positions(cursor)
+            if any(locked[name] < positions[name] for name in locked):
+                return False
+            events = page.events
+            if self.until is not None:
+                until = self.until
+                events = [item for item in events if item[2].timestamp <= until]
+            mine: dict[str, list[tuple[int, Any]]] = {name: [] for name in self.projections}
+            for position, topic, event in events:
+                for name in self._wanting(topic):
+                    if position > locked[name]:
+                        mine[name].append((position, event))
             for name, projection in self.projections.items():
-                events = []
-                for n in page:
-                    if n.id <= positions[name] or not projection.wants(n.topic):
-                        continue
-                    if n.id not in decoded:
-                        decoded[n.id] = self.mapper.to_domain_event(n)
-                    if self.until is not None and decoded[n.id].timestamp > self.until:
-                        continue
-                    events.append((n.id, decoded[n.id]))
-                if events:
-                    projection.apply(cursor, self.db, events)
-                    self.last_applied = max(self.last_applied, events[-1][0])
-                if positions[name] < last:
-                    cursor.execute(
-                        f"UPDATE {self.db.table(POSITIONS)} SET position = ? WHERE name = ?",
-                        (last, name),
-                    )
+                if locked[name] >= end:
+                    continue
+                if mine[name]:
+                    projection.apply(cursor, self.db, mine[name])
+                    self.last_applied = max(self.last_applied, mine[name][-1][0])
+                cursor.execute(
+                    f"UPDATE {self.db.table(POSITIONS)} SET position = ? WHERE name = ?",
+                    (end, name),
+                )
+            if index:
+                self._index(cursor)
+        return True
+
+    def _index(self, cursor: ViewCursor) -> None:
+        """Make every projection's indexes that are missing (after a rebuild's bulk load)."""
+        for projection in self.projections.values():
+            for index, table, columns in projection.indexes:
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {index} ON {self.db.table(table)} ({columns})"
+                )
 
     def _locked_positions(self, cursor: ViewCursor) -> dict[str, int]:
         """The positions, read after taking their lock for the rest of the transaction.
@@ -224,6 +322,23 @@ class Runner:
                     f"UPDATE {self.db.table(POSITIONS)} SET position = 0 WHERE name = ?", (name,)
                 )
         return self.catch_up(progress=progress)
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused while pages of events are read and applied.
+
+    A page is tens of thousands of new dicts and tuples, none in a reference cycle, and every
+    few thousand allocations the collector walks them all again: a fifth of a rebuild's time.
+    What a page holds is freed by reference counting when the next replaces it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _drop(projection: Projection, cursor: ViewCursor, db: ViewDatabase) -> None:

@@ -6,7 +6,8 @@ never behind what the ledger has recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -14,6 +15,8 @@ from uuid import UUID
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewDatabase
+from jamsos_ledger.projections.group_counts import REGISTERED
+from jamsos_ledger.projections.helper import HelperRecipe
 from jamsos_ledger.projections.priority import PriorityProjection
 from jamsos_ledger.projections.quota import (
     CLAIMS,
@@ -27,6 +30,7 @@ from jamsos_ledger.projections.runner import Projection, ProjectionStatus, Runne
 
 if TYPE_CHECKING:
     from jamsos_ledger.application import Ledger
+    from jamsos_ledger.persistence import StoreURL
 
 GROUPINGS = ("kecamatan", "occupation", "decile")
 
@@ -40,6 +44,18 @@ def all_projections() -> list[Projection]:
         PriorityProjection(),
         BenefitsProjection(),
     ]
+
+
+@contextmanager
+def open_ledger_runner(store: StoreURL) -> Iterator[Runner]:
+    """The runner of the views beside a store's events, in another process (a helper)."""
+    from jamsos_ledger.application import Ledger
+
+    ledger = Ledger(store, actor="jamsos-helper")
+    try:
+        yield ledger.views.runner
+    finally:
+        ledger.close()
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,10 @@ class Views:
     @classmethod
     def for_ledger(cls, ledger: Ledger) -> Views:
         db = ViewDatabase.beside(ledger.recorder)
-        runner = Runner(db, ledger.recorder, ledger.mapper, all_projections())
+        # A store other processes can open can have a helper catch up alongside.
+        shared = ledger.store.kind in ("sqlite", "postgresql")
+        helper = HelperRecipe(open_ledger_runner, (ledger.store,)) if shared else None
+        runner = Runner(db, ledger.recorder, ledger.mapper, all_projections(), helper=helper)
         return cls(runner)
 
     def close(self) -> None:
@@ -134,6 +153,16 @@ class Views:
     def programs(self) -> list[dict[str, Any]]:
         return self._rows(f"SELECT * FROM {self.db.table(PROGRAMS)} ORDER BY opened_position")
 
+    def programs_applied(self) -> tuple[list[str], int]:
+        """The program codes the budget projection holds, in the order opened, and the log
+        position it has applied: as it stands, without catching up (a write command asks)."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT code FROM {self.db.table(PROGRAMS)} ORDER BY opened_position"
+            )
+            codes = [str(row[0]) for row in cursor.fetchall()]
+        return codes, self.runner.positions()[BudgetProjection.name]
+
     def budget(self, program_id: UUID) -> dict[str, Any]:
         rows = self._rows(
             f"SELECT * FROM {self.db.table(PROGRAMS)} WHERE program_id = ?", (str(program_id),)
@@ -167,7 +196,8 @@ class Views:
             "WHERE e.program_id = p.program_id AND e.ended_month IS NULL) AS enrolled, "
             f"(SELECT COUNT(*) FROM {self.db.table(ENROLMENTS)} e "
             "WHERE e.program_id = p.program_id AND e.ended_month IS NOT NULL) AS ended, "
-            f"(SELECT COUNT(*) FROM {self.db.table(WORKERS)}) AS registered "
+            f"(SELECT COALESCE(SUM(workers), 0) FROM {self.db.table(REGISTERED)}) "
+            "AS registered "
             f"FROM {self.db.table(QUOTA_PROGRAMS)} p WHERE p.program_id = ?",
             (str(program_id),),
         )

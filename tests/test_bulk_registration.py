@@ -88,3 +88,17 @@ def test_a_batch_refused_by_the_store_writes_nothing(store_url: str) -> None:
         assert verify(ledger.recorder).intact
     finally:
         ledger.close()
+
+
+def test_save_of_a_thousand_aggregates_takes_the_librarys_path_and_is_chained(
+    store_url: str,
+) -> None:
+    # save() passes `tracking`, so it goes the library's way (on PostgreSQL in pipeline mode,
+    # where COPY is refused): its chain rows must be written there too.
+    ledger = Ledger(store_url, actor="importer")
+    try:
+        ledger.save(*[Worker.register(r, actor="x") for r in people(COPY_FROM + 1)])
+        report = verify(ledger.recorder)
+        assert report.intact and report.events_checked == COPY_FROM + 1
+    finally:
+        ledger.close()

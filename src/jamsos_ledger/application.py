@@ -28,7 +28,7 @@ from eventsourcing.persistence import (
     RecordConflictError,
     Transcoder,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from jamsos_ledger.domainmodel import (
     Program,
@@ -213,11 +213,18 @@ class Ledger(Application):
     def program_codes(self) -> list[str]:
         """Every program's id, in the order they were opened.
 
-        Read from the budget projection, caught up first: finding the few Program.Opened
-        events among a city's hundreds of thousands of events means reading them all (the
-        log has no index on topics), and every command that names no program asks.
+        The budget projection holds those opened up to the position it has applied; only the
+        log after it is searched for more. Searching the whole log for its few Program.Opened
+        events read a city's hundreds of thousands of events (the log has no index on topics)
+        for every command that names no program.
         """
-        return [str(row["code"]) for row in self.views.programs()]
+        codes, applied = self.views.programs_applied()
+        for n in self.read_log(start=applied, topics=[get_topic(Program.Opened)]):
+            # Through the mapper: the state may be encrypted (JAMSOS_CIPHER_KEY).
+            opened = self.mapper.to_domain_event(n)
+            assert isinstance(opened, Program.Opened)
+            codes.append(opened.code)
+        return codes
 
     def worker(self, nik: str) -> Worker:
         """The worker registered with this NIK."""

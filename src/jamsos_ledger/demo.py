@@ -62,11 +62,19 @@ COLUMNS = ["nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupa
            "decile", "source"]
 
 
-def generate_registrations(path: Path, workers: int, seed: int = 2026) -> dict[str, int]:
+def generate_registrations(
+    path: Path,
+    workers: int,
+    seed: int = 2026,
+    *,
+    bad_rate: float = 0.03,
+    duplicate_rate: float = 0.002,
+) -> dict[str, int]:
     """Write a registration file like Disnaker's and Dinsos's extracts; return what it holds.
 
-    About 3% of rows carry a bad NIK and 0.2% repeat a NIK, the rates BPK audits of
-    similar city-paid insurance found.
+    By default about 3% of rows carry a bad NIK and 0.2% repeat a NIK, the rates BPK audits
+    of similar city-paid insurance found; the benchmark sets both rates to 0 for a file of
+    exactly `workers` valid rows. With the default rates the file is the one it always was.
     """
     rnd = random.Random(seed)
     rows: list[dict[str, str]] = []
@@ -94,11 +102,11 @@ def generate_registrations(path: Path, workers: int, seed: int = 2026) -> dict[s
             "decile": str(rnd.choices(range(1, 11), weights=DECILE_WEIGHTS)[0]),
             "source": _weighted(rnd, SOURCES),
         }
-        if rnd.random() < 0.03:
+        if rnd.random() < bad_rate:
             bad += 1
             row["nik"] = _spoil(rnd, row["nik"])
         rows.append(row)
-        if rnd.random() < 0.002:
+        if rnd.random() < duplicate_rate:
             duplicates += 1
             rows.append(dict(row, source="Dinsos"))
     with path.open("w", newline="", encoding="utf-8") as f:

@@ -13,7 +13,7 @@ concurrent commands conflict on its version and one of them is retried against t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha1
 from typing import Any
@@ -68,8 +68,16 @@ def reference_id(kind: str, value: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"reference:{kind}:{value}")
 
 
+class _Checked:
+    """Where a registration keeps the problems once found: an import asks twice, reading the
+    file and registering, and a frozen registration cannot change in between. A slot, not a
+    field: it is no part of the registration's value (equality, `asdict`, `replace`)."""
+
+    __slots__ = ("_found",)
+
+
 @dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(_Checked):
     """What Disnaker or Dinsos supplies about one worker, already typed.
 
     Attributes:
@@ -93,18 +101,14 @@ class Registration:
     occupation: str
     decile: int
     source: str
-    # The problems once found: an import asks twice, when reading the file and when
-    # registering, and the registration cannot change in between (it is frozen).
-    _found: tuple[tuple[str, str], ...] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     def problems(self) -> list[tuple[str, str]]:
         """Every (field, reason) that makes this registration unacceptable."""
-        if self._found is None:
-            object.__setattr__(self, "_found", tuple(self._problems()))
-        assert self._found is not None
-        return list(self._found)
+        found: tuple[tuple[str, str], ...] | None = getattr(self, "_found", None)
+        if found is None:
+            found = tuple(self._problems())
+            object.__setattr__(self, "_found", found)
+        return list(found)
 
     def _problems(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = [

@@ -459,7 +459,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if len(stored_events) >= COPY_FROM and not kwargs:
+        if len(stored_events) >= COPY_FROM and not any(kwargs.values()):  # no tracking
             return self._copy_events(stored_events)
         # The library's insert_events, but for one thing: it catches any error after the insert
         # and raises it only once the transaction is over, so an error while fetching the ids
@@ -520,7 +520,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                     f"a COPY of {len(stored_events)} events read back {len(written)} rows "
                     "not in the order written"
                 )
-            self._chain_written(curs, ids, stored_events)
+            self._chain_written(curs, ids, stored_events, copy=True)
         return ids
 
     def _insert_stored_events(
@@ -557,9 +557,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         return ids
 
     def _chain_written(
-        self, curs: Cursor[DictRow], ids: Sequence[int], stored_events: Sequence[StoredEvent]
+        self,
+        curs: Cursor[DictRow],
+        ids: Sequence[int],
+        stored_events: Sequence[StoredEvent],
+        copy: bool = False,
     ) -> None:
-        """Write the chain rows of events just inserted at `ids`, in the same transaction."""
+        """Write the chain rows of events just inserted at `ids`, in the same transaction
+        (by COPY when `copy`: never in the pipeline mode of the library's insert)."""
         curs.execute(self._select_chain_head, prepare=True)
         head = curs.fetchone()
         if head is None:
@@ -568,7 +573,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise _broken(head["position"], ids[0])
         else:
             previous = bytes(head["hash"])
-        self._write_links(curs, chain_rows(previous, ids, stored_events, self._stored_id))
+        self._write_links(curs, chain_rows(previous, ids, stored_events, self._stored_id), copy)
 
     def _stored_id(self, s: StoredEvent) -> object:
         # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a
@@ -580,12 +585,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             oid = UUID(oid)
         return oid
 
-    def _write_links(self, curs: Cursor[DictRow], links: Sequence[tuple[int, bytes]]) -> None:
-        if len(links) >= COPY_FROM:
-            with curs.copy(self._copy_chain) as copy:
-                copy.set_types(["int8", "bytea"])
+    def _write_links(
+        self, curs: Cursor[DictRow], links: Sequence[tuple[int, bytes]], copy: bool = False
+    ) -> None:
+        if copy:
+            with curs.copy(self._copy_chain) as rows:
+                rows.set_types(["int8", "bytea"])
                 for link_row in links:
-                    copy.write_row(link_row)
+                    rows.write_row(link_row)
         elif links:
             curs.execute(
                 self._insert_chain, ([p for p, _ in links], [h for _, h in links]), prepare=True
