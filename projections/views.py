@@ -26,7 +26,7 @@ from jamsos_ledger.projections.quota import (
     QuotaProjection,
 )
 from jamsos_ledger.projections.quota import PROGRAMS as QUOTA_PROGRAMS
-from jamsos_ledger.projections.runner import Projection, ProjectionStatus, Runner
+from jamsos_ledger.projections.runner import POSITIONS, Projection, ProjectionStatus, Runner
 
 if TYPE_CHECKING:
     from jamsos_ledger.application import Ledger
@@ -156,12 +156,19 @@ class Views:
     def programs_applied(self) -> tuple[list[str], int]:
         """The program codes the budget projection holds, in the order opened, and the log
         position it has applied: as it stands, without catching up (a write command asks)."""
+        # One statement, so one snapshot: the codes and the position the same catch-up left
+        # (read apart, another process's catch-up in between could hide a program).
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
-                f"SELECT code FROM {self.db.table(PROGRAMS)} ORDER BY opened_position"
+                f"SELECT p.position, b.code FROM {self.db.table(POSITIONS)} p "
+                f"LEFT JOIN {self.db.table(PROGRAMS)} b ON 1 = 1 "
+                "WHERE p.name = ? ORDER BY b.opened_position",
+                (BudgetProjection.name,),
             )
-            codes = [str(row[0]) for row in cursor.fetchall()]
-        return codes, self.runner.positions()[BudgetProjection.name]
+            rows = cursor.fetchall()
+        if not rows:
+            return [], 0
+        return [str(code) for _, code in rows if code is not None], int(rows[0][0])
 
     def budget(self, program_id: UUID) -> dict[str, Any]:
         rows = self._rows(
