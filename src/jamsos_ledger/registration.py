@@ -331,19 +331,9 @@ def _parse_row(
         )
         parse_failed.add("decile")
 
-    registration = Registration(
-        nik=row["nik"],
-        name=row["name"],
-        # Without a readable birth date the domain checks the NIK on its own: the NIK check
-        # compares the date part only when there is a date.
-        birth_date=cast(date, birth_date),
-        sex=row["sex"].upper(),
-        kecamatan=row["kecamatan"],
-        kelurahan=row["kelurahan"],
-        occupation=row["occupation"],
-        decile=decile,
-        source=row["source"],
-    )
+    # Without a readable birth date the domain checks the NIK on its own: the NIK check
+    # compares the date part only when there is a date.
+    registration = _registration(row, cast(date, birth_date), decile)
     problems += [
         Problem(line, f, reason) for f, reason in registration.problems() if f not in parse_failed
     ]
@@ -365,10 +355,15 @@ def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | 
         decile = int(row["decile"])
     except ValueError:
         return None
+    return _registration(row, born, decile)
+
+
+def _registration(row: dict[str, str], birth_date: date, decile: int) -> Registration:
+    """A row's registration, given its typed birth date and decile."""
     return Registration(
         nik=row["nik"],
         name=row["name"],
-        birth_date=born,
+        birth_date=birth_date,
         sex=row["sex"].upper(),
         kecamatan=row["kecamatan"],
         kelurahan=row["kelurahan"],
