@@ -375,7 +375,8 @@ def _apply_one_by_one(ledger: Any, place: Place, ranges: list[list[int]]) -> tup
                     with db.transaction() as cursor:
                         for projection in projections:
                             if projection.wants(n.topic):
-                                projection.apply(cursor, db, [(n.id, domain_event)])
+                                batch = projection.prepare(db, [(n.id, domain_event)])
+                                projection.apply(cursor, db, batch)
                         cursor.execute(positions, (n.id,))
                 applied += len(page)
                 count -= len(page)

@@ -36,14 +36,17 @@ class BenefitsProjection:
     def wants(self, topic: str) -> bool:
         return topic == get_topic(Worker.BenefitRecorded)
 
-    def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
-    ) -> None:
+    def prepare(
+        self, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> list[tuple[Any, ...]]:
+        return [(e.reference, e.amount, position) for position, e in events]
+
+    def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: list[tuple[Any, ...]]) -> None:
         # A later record replaces an earlier one: the amount is the claim's whole benefit
         # (executemany runs the rows in order, so the last of a batch wins too).
         cursor.executemany(
             f"INSERT INTO {db.table(BENEFITS)} (reference, amount, position) "
             "VALUES (?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
             "amount = excluded.amount, position = excluded.position",
-            [(e.reference, e.amount, position) for position, e in events],
+            batch,
         )

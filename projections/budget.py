@@ -83,9 +83,15 @@ class BudgetProjection:
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 
+    def prepare(
+        self, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> Sequence[tuple[int, Any]]:
+        return events  # a few events a month: worked out with the programs' rows, when written
+
     def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+        self, cursor: ViewCursor, db: ViewDatabase, batch: Sequence[tuple[int, Any]]
     ) -> None:
+        events = batch
         states: dict[UUID, _ProgramState] = {}
         payments = []
         for position, e in events:

@@ -20,6 +20,8 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
 
+from jamsos_ledger.log_reader import ReadId
+
 
 @dataclass(frozen=True)
 class Insert:
@@ -132,13 +134,20 @@ class ViewCursor:
         return None if row is None else tuple(row)
 
 
-@lru_cache(maxsize=1 << 15)
 def id_text(value: UUID) -> str:
-    """An id as the tables keep it, `str(value)`, remembered for about a page of events.
+    """An id as the tables keep it, `str(value)`.
 
-    Every projection that an event changes writes its ids, and formatting a UUID costs
-    microseconds in Python: more than looking it up again.
+    Every projection that an event changes writes its ids, and formatting a UUID costs about
+    half a microsecond: an id read from the log keeps its text (`ReadId`); any other (an id
+    inside an event, such as a program's) is remembered for about a page of events.
     """
+    if type(value) is ReadId:
+        return str(value)
+    return _formatted(value)
+
+
+@lru_cache(maxsize=1 << 15)
+def _formatted(value: UUID) -> str:
     return str(value)
 
 
@@ -153,16 +162,26 @@ def _sqlite_statement(what: Insert | Update) -> str:
     return f"UPDATE {what.table} SET {assignments} WHERE {matches}"
 
 
-def run_grouped(cursor: ViewCursor, statements: Sequence[tuple[Write, Sequence[Any]]]) -> None:
-    """Run statements in order, sending each run of the same statement as one write."""
-    i = 0
-    while i < len(statements):
-        what = statements[i][0]
-        j = i
-        while j < len(statements) and statements[j][0] == what:
-            j += 1
-        cursor.write(what, [params for _, params in statements[i:j]])
-        i = j
+# Statements in order, each with the rows it writes.
+Grouped = list[tuple[Write, list[Sequence[Any]]]]
+
+
+def grouped(statements: Sequence[tuple[Write, Sequence[Any]]]) -> Grouped:
+    """Statements in order, each run of the same statement made one write of many rows (worked
+    out before a write lock is taken, see `Projection.prepare`)."""
+    writes: Grouped = []
+    last: Write | None = None
+    for what, params in statements:
+        if what != last:
+            writes.append((what, []))
+            last = what
+        writes[-1][1].append(params)
+    return writes
+
+
+def write_grouped(cursor: ViewCursor, writes: Grouped) -> None:
+    for what, rows in writes:
+        cursor.write(what, rows)
 
 
 class ViewDatabase:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jamsos_ledger.domainmodel import Worker
-from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
+from jamsos_ledger.projections.database import ViewCursor, ViewDatabase, id_text
 
 REGISTERED = "quota_registered"
 ENROLLED = "quota_enrolled"
@@ -42,16 +42,36 @@ def create_count_tables(cursor: ViewCursor, db: ViewDatabase) -> None:
     )
 
 
-def count_batch(
-    cursor: ViewCursor, db: ViewDatabase, workers: str, enrolments: str,
-    events: Sequence[tuple[int, Any]],
-) -> None:
-    """Change the counts by a batch of events, reading the worker and enrolment rows as they
-    stood before the batch (call it before the batch's rows are written)."""
-    batch = _Batch(cursor, db, workers, enrolments, events)
-    for _, e in events:
-        batch.apply(e)
-    batch.write()
+class Counts:
+    """How a batch of events changes the counts, as far as it is known without the database.
+
+    A batch of registrations and rankings (nearly all of a city's log) is tallied here, before
+    a write lock is taken; a batch that enrols, ends or moves workers needs their groups as
+    stored, and is counted when written.
+    """
+
+    def __init__(self, registered: Counter[Group] | None, events: Sequence[tuple[int, Any]]):
+        self.registered = registered  # None: counted when written
+        self.events = events
+
+    @classmethod
+    def of(cls, events: Sequence[tuple[int, Any]]) -> Counts:
+        registered: Counter[Group] = Counter()
+        for _, e in events:
+            if isinstance(e, Worker.Registered):
+                registered[(e.kecamatan, e.occupation, e.decile)] += 1
+            elif isinstance(e, _LOOKED_UP):
+                return cls(None, events)
+        return cls(registered, events)
+
+    def write(self, cursor: ViewCursor, db: ViewDatabase, workers: str, enrolments: str) -> None:
+        if self.registered is None:
+            batch = _Batch(cursor, db, workers, enrolments, self.events)
+            for _, e in self.events:
+                batch.apply(e)
+            batch.write()
+        else:
+            _write_registered(cursor, db, self.registered)
 
 
 class _Batch:
@@ -83,20 +103,24 @@ class _Batch:
         return found
 
     def apply(self, e: Any) -> None:
-        wid = str(e.originator_id)
         if isinstance(e, Worker.Registered):
-            self.groups[wid] = (e.kecamatan, e.occupation, e.decile)
-            self.registered[self.groups[wid]] += 1
+            group = (e.kecamatan, e.occupation, e.decile)
+            self.groups[id_text(e.originator_id)] = group
+            self.registered[group] += 1
+        elif isinstance(e, Worker.Prioritized):
+            return  # the most common event after a registration, and it moves nobody
         elif isinstance(e, Worker.Enrolled):
-            self.enrolled[(str(e.program_id), self.groups[wid])] += 1
-            self.states[(str(e.program_id), wid)] = "enrolled"
+            wid = id_text(e.originator_id)
+            self.enrolled[(id_text(e.program_id), self.groups[wid])] += 1
+            self.states[(id_text(e.program_id), wid)] = "enrolled"
         elif isinstance(e, Worker.CoverageEnded):
-            key = (str(e.program_id), self.groups[wid])
+            wid = id_text(e.originator_id)
+            key = (id_text(e.program_id), self.groups[wid])
             self.enrolled[key] -= 1
             self.ended[key] += 1
-            self.states[(str(e.program_id), wid)] = "ended"
+            self.states[(id_text(e.program_id), wid)] = "ended"
         elif isinstance(e, Worker.Corrected) and e.field in GROUPED:
-            self._move(wid, e.field, e.value)
+            self._move(id_text(e.originator_id), e.field, e.value)
 
     def _move(self, wid: str, field: str, value: Any) -> None:
         """A correction of a grouping field: the worker and its enrolments change group."""
@@ -128,15 +152,7 @@ class _Batch:
         return [(pid, state) for (pid, _), state in states.items()]
 
     def write(self) -> None:
-        registered = self.db.table(REGISTERED)
-        counts = [(*group, n) for group, n in self.registered.items() if n]
-        if counts:
-            self.cursor.executemany(
-                f"INSERT INTO {registered} (kecamatan, occupation, decile, workers) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (kecamatan, occupation, decile) "
-                f"DO UPDATE SET workers = {registered}.workers + excluded.workers",
-                counts,
-            )
+        _write_registered(self.cursor, self.db, self.registered)
         enrolled = self.db.table(ENROLLED)
         keys = set(self.enrolled) | set(self.ended)
         rows = [
@@ -155,18 +171,29 @@ class _Batch:
             )
 
 
+def _write_registered(cursor: ViewCursor, db: ViewDatabase, changes: Counter[Group]) -> None:
+    registered = db.table(REGISTERED)
+    counts = [(*group, n) for group, n in changes.items() if n]
+    if counts:
+        cursor.executemany(
+            f"INSERT INTO {registered} (kecamatan, occupation, decile, workers) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (kecamatan, occupation, decile) "
+            f"DO UPDATE SET workers = {registered}.workers + excluded.workers",
+            counts,
+        )
+
+
 def _touched(events: Sequence[tuple[int, Any]]) -> list[str]:
     """Workers whose group a batch needs and does not register itself."""
-    registered = set()
-    needed = []
-    for _, e in events:
-        if isinstance(e, Worker.Registered):
-            registered.add(str(e.originator_id))
-        elif isinstance(e, Worker.Enrolled | Worker.CoverageEnded | Worker.Corrected):
-            wid = str(e.originator_id)
-            if wid not in registered:
-                needed.append(wid)
-    return sorted(set(needed))
+    needed = {id_text(e.originator_id) for _, e in events if isinstance(e, _LOOKED_UP)}
+    if not needed:
+        return []  # a batch of registrations and rankings, as most of a city's log
+    registered = {id_text(e.originator_id) for _, e in events if isinstance(e, Worker.Registered)}
+    return sorted(needed - registered)
+
+
+# Events that need the group of a worker registered before the batch.
+_LOOKED_UP = (Worker.Enrolled, Worker.CoverageEnded, Worker.Corrected)
 
 
 def group_rows(views: Any, program_id: str, by: str) -> list[dict[str, Any]]:

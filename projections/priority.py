@@ -16,13 +16,15 @@ from eventsourcing.utils import get_topic
 
 from jamsos_ledger.domainmodel import Worker
 from jamsos_ledger.projections.database import (
+    Grouped,
     Insert,
     Update,
     ViewCursor,
     ViewDatabase,
     Write,
+    grouped,
     id_text,
-    run_grouped,
+    write_grouped,
 )
 
 WORKERS = "priority_workers"
@@ -54,9 +56,9 @@ class PriorityProjection:
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 
-    def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
-    ) -> None:
+    def prepare(
+        self, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> Grouped:
         workers, enrolments = db.table(WORKERS), db.table(ENROLMENTS)
         register = Insert(workers, ("worker_id", "decile", "since"))
         correct = Update(workers, ("decile", "since"), ("worker_id",))
@@ -75,4 +77,7 @@ class PriorityProjection:
                 add((correct, (e.value, position, wid)))
             elif isinstance(e, Worker.Enrolled):
                 add((enrol, (id_text(e.program_id), wid, position, wid)))
-        run_grouped(cursor, statements)
+        return grouped(statements)
+
+    def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: Grouped) -> None:
+        write_grouped(cursor, batch)

@@ -13,18 +13,20 @@ from eventsourcing.utils import get_topic
 
 from jamsos_ledger.domainmodel import Program, Worker
 from jamsos_ledger.projections.database import (
+    Grouped,
     Insert,
     Update,
     ViewCursor,
     ViewDatabase,
     Write,
+    grouped,
     id_text,
-    run_grouped,
+    write_grouped,
 )
 from jamsos_ledger.projections.group_counts import (
     ENROLLED,
     REGISTERED,
-    count_batch,
+    Counts,
     create_count_tables,
 )
 
@@ -81,12 +83,11 @@ class QuotaProjection:
     def wants(self, topic: str) -> bool:
         return topic in _TOPICS
 
-    def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
-    ) -> None:
+    def prepare(
+        self, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> tuple[Counts, Grouped]:
+        """The counts' changes and the rows' writes."""
         sql = _QuotaStatements(db)  # named once a batch, not once an event
-        # The counts first: they read the workers and enrolments as they were before the batch.
-        count_batch(cursor, db, sql.workers, db.table(ENROLMENTS), events)
         statements: list[tuple[Write, tuple[Any, ...]]] = []
         add = statements.append
         for position, e in events:
@@ -111,7 +112,13 @@ class QuotaProjection:
                 add((sql.open, (id_text(e.originator_id), e.code, e.quota)))
             elif isinstance(e, Program.QuotaAmended):
                 add((sql.amend, (e.quota, id_text(e.originator_id))))
-        run_grouped(cursor, statements)
+        return Counts.of(events), grouped(statements)
+
+    def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: tuple[Counts, Grouped]) -> None:
+        counts, writes = batch
+        # The counts first: they read the workers and enrolments as they were before the batch.
+        counts.write(cursor, db, db.table(WORKERS), db.table(ENROLMENTS))
+        write_grouped(cursor, writes)
 
 
 class _QuotaStatements:
@@ -154,18 +161,21 @@ class ClaimsProjection:
     def wants(self, topic: str) -> bool:
         return topic == get_topic(Worker.ClaimFiled)
 
-    def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
-    ) -> None:
+    def prepare(
+        self, db: ViewDatabase, events: Sequence[tuple[int, Any]]
+    ) -> list[tuple[Any, ...]]:
+        return [
+            (e.reference, id_text(e.program_id), id_text(e.originator_id), e.scheme,
+             e.incident_date.isoformat(), e.incident_date.strftime("%Y-%m"),
+             e.timestamp.isoformat(), e.actor, position)
+            for position, e in events
+        ]
+
+    def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: list[tuple[Any, ...]]) -> None:
         cursor.write(
             Insert(db.table(CLAIMS), (
                 "reference", "program_id", "worker_id", "scheme", "incident_date", "month",
                 "recorded_at", "actor", "position",
             )),
-            [
-                (e.reference, str(e.program_id), str(e.originator_id), e.scheme,
-                 e.incident_date.isoformat(), e.incident_date.strftime("%Y-%m"),
-                 e.timestamp.isoformat(), e.actor, position)
-                for position, e in events
-            ],
+            batch,
         )

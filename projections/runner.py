@@ -27,6 +27,10 @@ POSITIONS = "jamsos_projection_position"
 # Events read in one page and applied in one transaction (ENGINEERING.md: 15-28x faster than
 # one per event); a page of a city's registrations takes tens of megabytes while it is applied.
 BATCH = 20_000
+# SQLite's page cache for a connection applying pages (KiB): a page of a city's registrations
+# touches tens of megabytes of table and index pages, which the default 2 MB cache writes out
+# and reads back again and again (half a rebuild's system time).
+SQLITE_CACHE_KIB = 32 * 1024
 # Above any position: the floor of a topic no projection wants.
 _NEVER = 2**63
 
@@ -60,10 +64,17 @@ class Projection(Protocol):
     def wants(self, topic: str) -> bool:
         """Whether events of this topic change the projection."""
 
-    def apply(
-        self, cursor: ViewCursor, db: ViewDatabase, events: Sequence[tuple[int, Any]]
-    ) -> None:
-        """Apply (position, domain event) pairs, in order, within the caller's transaction."""
+    def prepare(self, db: ViewDatabase, events: Sequence[tuple[int, Any]]) -> Any:
+        """What `apply` needs to write (position, domain event) pairs, worked out without the
+        database: the rows, mostly.
+
+        Called before the write lock is taken, so that two processes catching up together
+        (`helper.alongside`) turn events into rows at the same time, and the lock is held only
+        while the database writes them.
+        """
+
+    def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: Any) -> None:
+        """Write a prepared batch, in order, within the caller's transaction."""
 
 
 @dataclass(frozen=True)
@@ -215,12 +226,15 @@ class Runner:
         while True:
             positions = self.positions()
             page = self.reader.page(lo, hi - lo, stop=hi, wanted=self._wanted(positions))
+            # Worked out while waiting for its turn, for projections that will then stand at
+            # `lo`, as they do when every range before is applied.
+            prepared = self._prepare(page, {n: max(p, lo) for n, p in positions.items()}, hi)
             while True:
                 now = self.positions()
                 if any(now[name] < positions[name] for name in now):
                     break  # rebuilt meanwhile: read the range again
                 if min(now.values()) >= lo:
-                    if self._apply_page(page, positions, end=hi, index=False):
+                    if self._apply_page(page, positions, end=hi, index=False, prepared=prepared):
                         return page.read
                     break
                 if not keep_waiting():
@@ -248,32 +262,41 @@ class Runner:
         return names
 
     def _apply_page(
-        self, page: LogPage, positions: Mapping[str, int], *, end: int, index: bool
+        self,
+        page: LogPage,
+        positions: Mapping[str, int],
+        *,
+        end: int,
+        index: bool,
+        prepared: _Prepared | None = None,
     ) -> bool:
         """Apply a page to every projection behind `end` and move them to `end`, in one
         transaction (with the indexes too if `index`); False, writing nothing, when a
-        position moved back since `positions` were read (the page skipped their events)."""
+        position moved back since `positions` were read (the page skipped their events).
+
+        The rows are worked out before the lock is taken (or given, `prepared`), for the
+        positions the projections are expected to stand at; worked out again under the lock
+        when another process moved one meanwhile.
+        """
+        if prepared is None:
+            prepared = self._prepare(page, positions, end)
         with self.db.transaction() as cursor:
             # Another process may have applied this page since the positions were read:
             # take the positions' lock, then read them again, so no event is applied twice.
             locked = self._locked_positions(cursor)
             if any(locked[name] < positions[name] for name in locked):
                 return False
-            events = page.events
-            if self.until is not None:
-                until = self.until
-                events = [item for item in events if item[2].timestamp <= until]
-            mine: dict[str, list[tuple[int, Any]]] = {name: [] for name in self.projections}
-            for position, topic, event in events:
-                for name in self._wanting(topic):
-                    if position > locked[name]:
-                        mine[name].append((position, event))
+            if locked != prepared.basis:
+                prepared = self._prepare(page, locked, end)
+            if not self.db.postgres:
+                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # this connection's
             for name, projection in self.projections.items():
                 if locked[name] >= end:
                     continue
-                if mine[name]:
-                    projection.apply(cursor, self.db, mine[name])
-                    self.last_applied = max(self.last_applied, mine[name][-1][0])
+                if name in prepared.batches:
+                    last, batch = prepared.batches[name]
+                    projection.apply(cursor, self.db, batch)
+                    self.last_applied = max(self.last_applied, last)
                 cursor.execute(
                     f"UPDATE {self.db.table(POSITIONS)} SET position = ? WHERE name = ?",
                     (end, name),
@@ -281,6 +304,25 @@ class Runner:
             if index:
                 self._index(cursor)
         return True
+
+    def _prepare(self, page: LogPage, basis: Mapping[str, int], end: int) -> _Prepared:
+        """Each projection's batch of a page (its events after its position in `basis`), with
+        the position of its last event; none for a projection with nothing to apply."""
+        events = page.events
+        if self.until is not None:
+            until = self.until
+            events = [item for item in events if item[2].timestamp <= until]
+        mine: dict[str, list[tuple[int, Any]]] = {name: [] for name in self.projections}
+        for position, topic, event in events:
+            for name in self._wanting(topic):
+                if position > basis[name]:
+                    mine[name].append((position, event))
+        batches = {
+            name: (found[-1][0], self.projections[name].prepare(self.db, found))
+            for name, found in mine.items()
+            if found and basis[name] < end
+        }
+        return _Prepared(dict(basis), batches)
 
     def _index(self, cursor: ViewCursor) -> None:
         """Make every projection's indexes that are missing (after a rebuild's bulk load)."""
@@ -322,6 +364,19 @@ class Runner:
                     f"UPDATE {self.db.table(POSITIONS)} SET position = 0 WHERE name = ?", (name,)
                 )
         return self.catch_up(progress=progress)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A page's batches, worked out for the projections standing at `basis`.
+
+    Attributes:
+        basis: the position of each projection the batches were worked out from.
+        batches: by projection, the position of its last event and what `prepare` returned.
+    """
+
+    basis: dict[str, int]
+    batches: dict[str, tuple[int, Any]]
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import pytest
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.projections import database
-from jamsos_ledger.projections.database import Insert, Update, run_grouped
+from jamsos_ledger.projections.database import Insert, Update, grouped, write_grouped
 
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk update", "few rows"])
@@ -30,7 +30,7 @@ def test_inserts_and_updates_in_runs_as_in_order(
             cursor.execute(
                 f"CREATE TABLE {table} (id TEXT PRIMARY KEY, name TEXT, rank BIGINT)"
             )
-            run_grouped(cursor, [
+            write_grouped(cursor, grouped([
                 (insert, ("a", "Siti", None)),
                 (insert, ("b", "Budi", None)),
                 (insert, ("c", "Dewi", None)),
@@ -39,7 +39,7 @@ def test_inserts_and_updates_in_runs_as_in_order(
                 (update, ("Siti A.", 3, "a")),  # a later update of the same row wins
                 (insert, ("d", "Rina", 4)),
                 (update, ("Rina", None, "d")),
-            ])
+            ]))
         with db.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT id, name, rank FROM {table} ORDER BY id")
             assert cursor.fetchall() == [

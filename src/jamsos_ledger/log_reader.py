@@ -137,7 +137,9 @@ def _row_source(recorder: ApplicationRecorder) -> tuple[RowSource, Callable[[Any
         uuids = recorder.datastore.originator_id_type == "uuid"  # type: ignore[attr-defined]
         return _sqlite_rows, _uuid if uuids else _same
     if is_recorder_of(recorder, "eventsourcing.postgres"):
-        return _postgres_rows, _same
+        # `uuid` ids are read as their text (the driver's UUID loader costs a `UUID(hex)` a row).
+        uuids = recorder.datastore.originator_id_type == "uuid"  # type: ignore[attr-defined]
+        return _postgres_rows, _uuid if uuids else _same
     return _notification_rows, _same
 
 
@@ -168,7 +170,7 @@ def _postgres_rows(
     datastore: Any = recorder.datastore  # type: ignore[attr-defined]
     upto = SQL("AND notification_id <= %s ") if stop is not None else SQL("")
     statement = SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state "
+        "SELECT notification_id, originator_id::text, originator_version, topic, state "
         "FROM {}.{} WHERE notification_id > %s {}ORDER BY notification_id LIMIT %s"
     ).format(
         Identifier(datastore.schema),
@@ -200,17 +202,48 @@ def _same(originator_id: Any) -> Any:
 
 
 def _uuid(text: str) -> UUID:
-    """`UUID(text)` for the 32 hex digits SQLite stores, at half its cost.
+    """`UUID(text)` for the ids the recorders store as text, at a fraction of its cost.
 
-    `UUID.__init__` checks and strips forms the recorder never writes before it parses the
-    same `int(hex, 16)` and sets the same two slots; any other text takes that path.
+    SQLite keeps 32 hex digits, and PostgreSQL's `uuid` is read as its canonical text.
+    `UUID.__init__` checks and strips forms the recorders never write before it parses the same
+    `int(hex, 16)`; any other text takes it.
     """
-    if type(text) is not str or len(text) != 32 or "-" in text:
+    if type(text) is not str:
         return UUID(text)
-    value = object.__new__(UUID)
-    object.__setattr__(value, "int", int(text, 16))
+    if len(text) == 36:
+        text = text.lower()
+        digits = text.replace("-", "")
+    else:
+        digits = text
+    if len(digits) != 32 or "-" in digits:
+        return UUID(text)  # not a form the recorders write: checked (and refused) as UUID does
+    value = object.__new__(ReadId)
+    object.__setattr__(value, "int", int(digits, 16))
     object.__setattr__(value, "is_safe", _UNKNOWN)
+    object.__setattr__(value, "_text", text)
     return value
+
+
+class ReadId(UUID):
+    """A UUID read from the log that keeps the text it was read from.
+
+    Every projection writes an id as `str(id)`, one to three times an event, and `UUID.__str__`
+    formats it anew each time; this one formats it once. Equal to, and hashed as, the `UUID` of
+    its text; copied and pickled as a plain `UUID`.
+    """
+
+    __slots__ = ("_text",)
+    _text: str
+
+    def __str__(self) -> str:
+        text: str = self._text
+        if len(text) != 36:
+            text = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".lower()
+            object.__setattr__(self, "_text", text)
+        return text
+
+    def __reduce__(self) -> tuple[type[UUID], tuple[str]]:
+        return UUID, (str(self),)
 
 
 _UNKNOWN = SafeUUID.unknown  # an enum member looked up once, not once a row
