@@ -68,13 +68,13 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     today = today or datetime.now(JAKARTA).date()
     this_month = Month.of(today)
     p = obj.program()
-    views = obj.ledger.views
-    months = [
-        (Month.parse(b["month"]), int(b["active"]), int(b["paid_participants"]),
-         int(b["committed_jkk"]), int(b["committed_jkm"]))
-        for b in views.budget_months(p.id)
-    ]
-    at = position(views)
+    with obj.ledger.views.reading() as views:
+        months = [
+            (Month.parse(b["month"]), int(b["active"]), int(b["paid_participants"]),
+             int(b["committed_jkk"]), int(b["committed_jkm"]))
+            for b in views.budget_months(p.id)
+        ]
+        at = position(views)
     rows: list[dict[str, Any]] = [
         {
             "month": str(bill.month),

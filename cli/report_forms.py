@@ -1,7 +1,9 @@
 """How the reports are shown: tables with totals for people, CSV and JSON for scripts.
 
 The figures come from `projections.reporting`, computed from whatever `Views` the command
-hands over (live, or an auditor's replay as of a moment); this module only lays them out.
+hands over (live, or an auditor's replay as of a moment), each report's read in one go
+(`Views.reading`); this module only lays them out, once the reading is over (a chart can take
+seconds to draw, too long to keep a transaction open).
 Every report says the ledger position (the last event) it was computed from: a line under the
 tables, and a `position` key in JSON.
 """
@@ -88,7 +90,8 @@ BUDGET_TABLE_COLUMNS = [
 
 def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) -> dict[str, Any]:
     """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
-    data = budget_report(views, program_id)
+    with views.reading():
+        data = budget_report(views, program_id)
     if chart is not None:
         from jamsos_ledger.cli.charts import budget_figure, save
 
@@ -189,10 +192,12 @@ def show_quota(
     views: Views, program_id: UUID, fmt: str, mask: MaskNiks, chart: Path | None
 ) -> Any:
     """`report quota`: places held and available, eligible workers, the priority check."""
-    data = quota_report(views, program_id)
+    with views.reading():
+        data = quota_report(views, program_id)
+        drawn = _quota_chart_table(views, program_id, chart)
     check: PriorityCheck = data["priority"]
     data["priority"] = priority_json(check, mask)
-    _quota_chart(views, program_id, data, chart)
+    _quota_chart(drawn, data, chart)
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
@@ -211,10 +216,12 @@ def show_quota_by(
     views: Views, program_id: UUID, by: str, fmt: str, mask: MaskNiks, chart: Path | None
 ) -> Any:
     """`report quota --by`: per group, enrolled against registered and eligible."""
-    rows = quota_groups(views, program_id, by)
-    summary = quota_report(views, program_id)
+    with views.reading():
+        rows = quota_groups(views, program_id, by)
+        summary = quota_report(views, program_id)
+        drawn = _quota_chart_table(views, program_id, chart)
     check: PriorityCheck = summary["priority"]
-    _quota_chart(views, program_id, summary, chart)
+    _quota_chart(drawn, summary, chart)
     columns = [
         Column(by, by.capitalize()),
         Column("enrolled", "Enrolled", "count"),
@@ -246,14 +253,20 @@ def show_quota_by(
     return rows
 
 
+def _quota_chart_table(
+    views: Views, program_id: UUID, chart: Path | None
+) -> dict[str, dict[int, int]] | None:
+    """What the quota chart draws, when one is asked for."""
+    return None if chart is None else enrolment_by_kecamatan_and_decile(views, program_id)
+
+
 def _quota_chart(
-    views: Views, program_id: UUID, summary: Mapping[str, Any], chart: Path | None
+    table: dict[str, dict[int, int]] | None, summary: Mapping[str, Any], chart: Path | None
 ) -> None:
-    if chart is None:
+    if chart is None or table is None:
         return
     from jamsos_ledger.cli.charts import quota_figure, save
 
-    table = enrolment_by_kecamatan_and_decile(views, program_id)
     save(quota_figure(table, program=summary["program"], quota=summary["quota"],
                       position=summary["position"]), chart)
 
@@ -282,7 +295,8 @@ TALLY_COLUMNS = [
 
 def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str, Any]:
     """`report claims`: every claim, and counts and benefits by scheme, month and kecamatan."""
-    data = {"program": code, **claims_report(views, program_id)}
+    with views.reading():
+        data = {"program": code, **claims_report(views, program_id)}
     rows = data["claims"]
     if fmt == "json":
         echo_json(data)

@@ -226,9 +226,12 @@ class ViewDatabase:
     def has_table(self, cursor: ViewCursor, name: str) -> bool:
         """Whether the table exists (in the store's schema on PostgreSQL)."""
         if self.postgres:
+            # The catalog, not information_schema.tables, which checks privileges on every
+            # table of the database first (milliseconds, at every start).
             cursor.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
-                "AND table_name = ?",
+                "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? "
+                "AND c.relkind IN ('r', 'p')",
                 (self.schema, name),
             )
         else:

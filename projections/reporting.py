@@ -20,6 +20,8 @@ from jamsos_ledger.projections.views import Views
 from jamsos_ledger.rules import PriorityRuleset, ruleset
 
 SCHEMES = ("JKK", "JKM")
+# Later than any position in the log: no bound yet.
+_NEVER = 2**62
 _KINDS = ("planned", "committed", "paid", "overpaid")
 
 
@@ -176,26 +178,28 @@ def priority_check(views: Views, program_id: UUID, examples: int = 5) -> Priorit
     """
     rules = _program_ruleset(views, program_id)
     pid = str(program_id)
-    # For each decile, the first worker still waiting: read in the order of the index on
-    # (decile, since), past the enrolled ones, never the whole city.
-    waiting_since = {}
-    for decile in sorted({d for tier in rules.tiers for d in tier}):
-        first = views.query(
-            f"SELECT w.since AS since FROM {views.db.table(PRIORITY_WORKERS)} w "
-            "WHERE w.decile = ? AND NOT EXISTS (SELECT 1 FROM "
-            f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
-            "AND e.worker_id = w.worker_id) ORDER BY w.since LIMIT 1",
-            (decile, pid),
-        )
-        if first:
-            waiting_since[decile] = _int(first[0]["since"])
-    # The earliest moment a worker of a tier better than t was waiting, for each tier t.
+    # For each tier t, the earliest moment a worker of a better tier was waiting: for each
+    # decile of the better tiers, the first worker still waiting, read in the order of the
+    # index on (decile, since), past the enrolled ones, never the whole city. Only an earlier
+    # one than those found so far matters, so each read stops at the earliest found; and the
+    # deciles of a tier are read in the reverse of the order the rule set enrols them, so
+    # that the decile whose first workers are all enrolled (a long walk) comes last, bounded.
+    first_waiting = (
+        f"SELECT w.since FROM {views.db.table(PRIORITY_WORKERS)} w "
+        "WHERE w.decile = ? AND w.since < ? AND NOT EXISTS (SELECT 1 FROM "
+        f"{views.db.table(PRIORITY_ENROLMENTS)} e WHERE e.program_id = ? "
+        "AND e.worker_id = w.worker_id) ORDER BY w.since LIMIT 1"
+    )
     better_since: dict[int, int] = {}
+    earliest = _NEVER
     for tier in range(2, len(rules.tiers) + 1):
-        better = [d for t in rules.tiers[: tier - 1] for d in t]
-        found = [waiting_since[d] for d in better if d in waiting_since]
-        if found:
-            better_since[tier] = min(found)
+        next_better = rules.tiers[tier - 2]
+        for decile in sorted(next_better, key=lambda d: rules.sort_key(d, 0), reverse=True):
+            first = views.query(first_waiting, (decile, earliest, pid))
+            if first:
+                earliest = _int(first[0]["since"])
+        if earliest < _NEVER:
+            better_since[tier] = earliest
     # Counted and the first few listed by the database, tier by tier: a program enrols ten
     # thousand workers, and walking them all in Python was most of a quota report's time.
     table = views.db.table(PRIORITY_ENROLMENTS)
@@ -206,16 +210,16 @@ def priority_check(views: Views, program_id: UUID, examples: int = 5) -> Priorit
         where = (
             f"program_id = ? AND decile IN ({', '.join('?' * len(deciles))}) AND position > ?"
         )
-        params = (pid, *deciles, since)
-        counted = views.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)
-        total += _int(counted[0]["n"])
+        # The first few, each with the count of all: one read of the tier's enrolments.
+        first_few = views.query(
+            f"SELECT worker_id, decile, position, COUNT(*) OVER () AS n FROM {table} "
+            f"WHERE {where} ORDER BY position LIMIT ?",
+            (pid, *deciles, since, max(examples, 1)),
+        )
+        total += _int(first_few[0]["n"]) if first_few else 0
         breaches += [
             (UUID(e["worker_id"]), int(e["decile"]), tier, _int(e["position"]))
-            for e in views.query(
-                f"SELECT worker_id, decile, position FROM {table} WHERE {where} "
-                "ORDER BY position LIMIT ?",
-                (*params, examples),
-            )
+            for e in first_few[:examples]
         ]
     breaches.sort(key=lambda b: b[3])
     shown = []

@@ -1,7 +1,8 @@
 """The ledger's read side: projections kept up to date, and the queries reports and commands ask.
 
 Every query first brings the projections up to the end of the log, so what it answers is
-never behind what the ledger has recorded.
+never behind what the ledger has recorded: in the query's own transaction, one statement asks
+whether any projection is behind the log's head, and only then are they caught up.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from uuid import UUID
 
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
-from jamsos_ledger.projections.database import ViewDatabase
+from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 from jamsos_ledger.projections.group_counts import REGISTERED
 from jamsos_ledger.projections.helper import HelperRecipe
 from jamsos_ledger.projections.priority import PriorityProjection
@@ -76,12 +77,31 @@ class RankingInput:
     rank: int | None
 
 
+def _fetched(cursor: ViewCursor, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The rows of a query, each a dict by column name."""
+    cursor.execute(sql, params)
+    columns = cursor.columns()
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
 class Views:
     """The projections of one ledger and the questions they answer."""
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.db = runner.db
+        # The positions and the log's head in one statement, where the projections' tables
+        # live beside the events (never for a private database: an auditor's replay, memory).
+        recorder: Any = runner.recorder
+        beside = getattr(recorder, "datastore", None) is self.db.datastore
+        events = getattr(recorder, "events_table_name", None) if beside else None
+        position = "notification_id" if self.db.postgres else "rowid"  # as the recorders ask
+        self._where_read = (
+            None if events is None else
+            f"SELECT name, position, (SELECT MAX({position}) FROM {self.db.table(events)}) "
+            f"FROM {self.db.table(POSITIONS)}"
+        )
+        self._reading: ViewCursor | None = None  # the transaction of `reading()`, while open
 
     @classmethod
     def for_ledger(cls, ledger: Ledger) -> Views:
@@ -106,18 +126,62 @@ class Views:
         return self.runner.rebuild(names, progress)
 
     def status(self) -> list[ProjectionStatus]:
-        return self.runner.status()
+        if self._where_read is None:
+            return self.runner.status()
+        if self._reading is not None:
+            return self._status(self._reading)
+        with self.db.transaction(commit=False) as cursor:
+            return self._status(cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Views]:
+        """Every query in the block read in one transaction, after one look at whether the
+        projections have caught up (and a catch-up first if not): a report's dozen queries
+        cost a dozen statements, not a dozen transactions each asking the positions again."""
+        if self._reading is not None:
+            yield self
+            return
+        if self._where_read is None:
+            self.catch_up()
+        for checked in (False, True):
+            with self.db.transaction(commit=False) as cursor:
+                if checked or self._where_read is None or not self._behind(cursor):
+                    self._reading = cursor
+                    try:
+                        yield self
+                    finally:
+                        self._reading = None
+                    return
+            self.catch_up()
+
+    def _behind(self, cursor: ViewCursor) -> bool:
+        return any(s.behind for s in self._status(cursor))
+
+    def _status(self, cursor: ViewCursor) -> list[ProjectionStatus]:
+        """How far each projection has read, and the log's head, in one statement."""
+        assert self._where_read is not None
+        cursor.execute(self._where_read)
+        rows = cursor.fetchall()
+        found = {name: int(position) for name, position, _ in rows}
+        head = int(rows[0][2] or 0) if rows else int(self.runner.head())
+        return [ProjectionStatus(name, found.get(name, 0), head) for name in self.names]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query on the projections' tables, once they have caught up."""
         return self._rows(sql, params)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        if self._reading is not None:
+            return _fetched(self._reading, sql, params)
+        if self._where_read is not None:
+            with self.db.transaction(commit=False) as cursor:
+                # Asked in the query's own transaction, in one statement: mostly, nothing is
+                # behind, and catching up (a transaction that locks the positions) is not needed.
+                if not self._behind(cursor):
+                    return _fetched(cursor, sql, params)
         self.catch_up()
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(sql, params)
-            columns = cursor.columns()
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            return _fetched(cursor, sql, params)
 
     # -- ranking and enrolment -----------------------------------------------------------
 
@@ -198,15 +262,18 @@ class Views:
     # -- quota ---------------------------------------------------------------------------
 
     def quota(self, program_id: UUID) -> dict[str, Any]:
+        # The program's enrolments read once for both counts.
         rows = self._rows(
-            f"SELECT p.code, p.quota, (SELECT COUNT(*) FROM {self.db.table(ENROLMENTS)} e "
-            "WHERE e.program_id = p.program_id AND e.ended_month IS NULL) AS enrolled, "
-            f"(SELECT COUNT(*) FROM {self.db.table(ENROLMENTS)} e "
-            "WHERE e.program_id = p.program_id AND e.ended_month IS NOT NULL) AS ended, "
+            "SELECT p.code, p.quota, COALESCE(e.enrolled, 0) AS enrolled, "
+            "COALESCE(e.ended, 0) AS ended, "
             f"(SELECT COALESCE(SUM(workers), 0) FROM {self.db.table(REGISTERED)}) "
             "AS registered "
-            f"FROM {self.db.table(QUOTA_PROGRAMS)} p WHERE p.program_id = ?",
-            (str(program_id),),
+            f"FROM {self.db.table(QUOTA_PROGRAMS)} p LEFT JOIN ("
+            "SELECT program_id, SUM(CASE WHEN ended_month IS NULL THEN 1 ELSE 0 END) AS enrolled, "
+            "SUM(CASE WHEN ended_month IS NOT NULL THEN 1 ELSE 0 END) AS ended "
+            f"FROM {self.db.table(ENROLMENTS)} WHERE program_id = ? GROUP BY program_id) e "
+            "ON e.program_id = p.program_id WHERE p.program_id = ?",
+            (str(program_id), str(program_id)),
         )
         if not rows:
             raise LookupError(f"no program {program_id} in the quota projection")

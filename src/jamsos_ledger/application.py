@@ -219,7 +219,12 @@ class Ledger(Application):
         for every command that names no program.
         """
         codes, applied = self.views.programs_applied()
-        for n in self.read_log(start=applied, topics=[get_topic(Program.Opened)]):
+        # Bounded by the head, read first: PostgreSQL plans `notification_id > applied` alone,
+        # on a table not analyzed yet, as a scan of the whole log, even when nothing is after it.
+        head = int(self.recorder.max_notification_id() or 0)
+        if applied >= head:
+            return codes
+        for n in self.read_log(start=applied, topics=[get_topic(Program.Opened)], stop=head):
             # Through the mapper: the state may be encrypted (JAMSOS_CIPHER_KEY).
             opened = self.mapper.to_domain_event(n)
             assert isinstance(opened, Program.Opened)
@@ -419,12 +424,14 @@ class Ledger(Application):
 
         def attempt() -> EnrolResult:
             program = self.program(code)
+            # A decree already used first: an enrolment run again is told so, not that the
+            # workers it enrolled are no longer waiting.
+            references = self._new_references("decree", [decree] if decree else [], program.id)
             if niks:
                 workers = self._workers_by_nik(niks)
             else:
                 assert top is not None
                 workers = self._top_candidates(program, top, start)
-            references = self._new_references("decree", [decree] if decree else [], program.id)
             before = program.committed.total
             program.enrol(workers, start=start, decree=decree, actor=self.actor)
             self._save_many([program, *workers, *references])

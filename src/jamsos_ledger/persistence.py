@@ -2,7 +2,8 @@
 
 One URL names a store (CLI.md): `sqlite:///path` (the default, `./jamsos.db`),
 `postgresql://user@host:port/dbname[?schema=NAME]`, or `memory://`. Everything else about
-storage (recorders, pools, tables) is the `eventsourcing` library's, configured from here.
+storage (recorders, tables) is the `eventsourcing` library's, configured from here; on
+PostgreSQL the ledger's own factory (`postgres_store`) connects as a command needs it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from psycopg import sql
 
 from jamsos_ledger.errors import InvalidInput, StoreUnavailable
 
@@ -48,6 +50,17 @@ _KEY_CHECK_MESSAGE = b"jamsos-ledger key check v1"
 
 # SQLite has a limit on bound parameters per statement; stay well below it.
 _SQLITE_CHUNK = 500
+# Tables, views and foreign tables of a PostgreSQL schema, from the catalog:
+# `information_schema.tables` answers the same in milliseconds, checking privileges on every
+# table of the database.
+SCHEMA_TABLES = (
+    "SELECT c.relname FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'f')"
+)
+# The setting that hands the store's URL, password removed, to the PostgreSQL factory for its
+# messages (the library reads it, as every setting, also under the application's name).
+STORE_TEXT_SETTING = "LEDGER_STORE_URL"
 
 
 @dataclass(frozen=True)
@@ -114,10 +127,21 @@ class StoreURL:
 
     def environment(self) -> dict[str, str]:
         """The `eventsourcing` settings for this store (recorders that chain every event), with
-        the cipher's when JAMSOS_CIPHER_KEY is set."""
+        the cipher's when JAMSOS_CIPHER_KEY is set; on PostgreSQL, the ledger's own factory."""
         from jamsos_ledger.integrity import environment_recorder
 
-        return {**self._environment(), **environment_recorder(self.kind), **cipher_environment()}
+        ledger: dict[str, str] = {}
+        if self.kind == "postgresql":
+            ledger = {
+                "PERSISTENCE_MODULE": "jamsos_ledger.postgres_store:LedgerPostgresFactory",
+                STORE_TEXT_SETTING: self.text,
+            }
+        return {
+            **self._environment(),
+            **ledger,
+            **environment_recorder(self.kind),
+            **cipher_environment(),
+        }
 
     def _environment(self) -> dict[str, str]:
         if self.kind == "memory":
@@ -141,11 +165,14 @@ class StoreURL:
         }
 
     def check_reachable(self) -> None:
-        """Refuse early, with what to do, when the store cannot be used."""
+        """Refuse early, with what to do, when the store cannot be used.
+
+        A PostgreSQL store is checked on the ledger's first connection, before anything is
+        written (`postgres_store`): a connection of its own for the check cost a command as
+        much as the rest of opening the ledger.
+        """
         if self.kind == "sqlite":
             _check_sqlite_file(Path(self.path))
-        elif self.kind == "postgresql":
-            _check_postgres(self)
 
 
 def redact(url: str) -> str:
@@ -175,7 +202,7 @@ def _check_sqlite_file(path: Path) -> None:
             conn.close()
     except sqlite3.DatabaseError as e:
         raise StoreUnavailable(f"{path} is not a jamsos ledger (not an SQLite file: {e})") from e
-    _check_meta(str(path), tables, version)
+    check_meta(str(path), tables, version)
 
 
 def _meta_version_sqlite(conn: sqlite3.Connection, tables: set[str]) -> int | None:
@@ -185,7 +212,7 @@ def _meta_version_sqlite(conn: sqlite3.Connection, tables: set[str]) -> int | No
     return int(row[0]) if row else None
 
 
-def _check_meta(where: str, tables: set[str], version: int | None) -> None:
+def check_meta(where: str, tables: set[str], version: int | None) -> None:
     if version is None and tables:
         raise StoreUnavailable(
             f"{where} is not a jamsos ledger (it holds other tables: "
@@ -196,43 +223,6 @@ def _check_meta(where: str, tables: set[str], version: int | None) -> None:
             f"{where} was written by a newer jamsos (ledger format {version}, this one reads "
             f"up to {FORMAT_VERSION}); upgrade jamsos-ledger to read it"
         )
-
-
-def _check_postgres(url: StoreURL) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.user,
-            password=url.password or None,
-            dbname=url.dbname,
-            connect_timeout=int(os.environ.get("JAMSOS_CONNECT_TIMEOUT", "5")),
-        ) as conn:
-            schema = url.schema or "public"
-            rows = conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,),
-            ).fetchall()
-            tables = {r[0] for r in rows}
-            version = None
-            if META_TABLE in tables:
-                from psycopg import sql
-
-                row = conn.execute(
-                    sql.SQL("SELECT value FROM {}.{} WHERE key='format'").format(
-                        sql.Identifier(schema), sql.Identifier(META_TABLE)
-                    )
-                ).fetchone()
-                version = int(row[0]) if row else None
-    except psycopg.Error as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise StoreUnavailable(
-            f"cannot reach PostgreSQL at {url.text}: {first_line}. Is the server running, "
-            "and are the host, port, user, password (PGPASSWORD) and database right?"
-        ) from e
-    _check_meta(f"{url.text} (schema {url.schema or 'public'})", tables, version)
 
 
 def cipher_key() -> str | None:
@@ -304,15 +294,12 @@ def ledger_marks(recorder: ApplicationRecorder) -> dict[str, str]:
     datastore = getattr(recorder, "datastore", None)
     if datastore is None:
         return {}
+    inspection = getattr(datastore, "inspection", None)
+    if inspection is not None:  # a `postgres_store.Inspection`
+        return dict(inspection.marks)  # read when the store was opened, a moment ago
     with datastore.transaction(commit=False) as cursor:
         if _is_postgres(recorder):
-            from psycopg import sql
-
-            cursor.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
-                "AND table_name = %s",
-                (datastore.schema, META_TABLE),
-            )
+            cursor.execute(SCHEMA_TABLES + " AND c.relname = %s", (datastore.schema, META_TABLE))
             if cursor.fetchone() is None:
                 return {}
             cursor.execute(
@@ -345,10 +332,10 @@ def mark_as_ledger(recorder: ApplicationRecorder, extra: dict[str, str] | None =
     missing = {k: v for k, v in wanted.items() if k not in present}
     if not missing:
         return
+    if getattr(datastore, "inspection", None) is not None:
+        datastore.inspection = None  # marks written now: read them from the table from now on
     with datastore.transaction(commit=True) as cursor:
         if _is_postgres(recorder):
-            from psycopg import sql
-
             table = sql.SQL("{}.{}").format(
                 sql.Identifier(datastore.schema), sql.Identifier(META_TABLE)
             )
@@ -441,8 +428,6 @@ def _rows_of(
             for row in rows:
                 yield (UUID(row[0]), *row[1:])
         return
-    from psycopg import sql
-
     statement = sql.SQL(
         f"SELECT {selected} FROM {{}}.{{}} WHERE originator_id = ANY(%s){only_first} "
         "ORDER BY originator_id, originator_version"
