@@ -241,5 +241,13 @@ def main() -> int:
         done = _help(recipe, job)
     except KeyboardInterrupt:
         return 1  # interrupted with the first process, which says so
-    sys.stdout.write("\n" + json.dumps(done) + "\n")
+    try:
+        sys.stdout.write("\n" + json.dumps(done) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The first process is gone (killed): nobody to tell, and what was applied is in the
+        # positions. Standard output is pointed at nothing, so the interpreter's own flush at
+        # exit does not fail on the closed pipe again (the `signal` module documents this).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
