@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jamsos_ledger.application import default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
-from jamsos_ledger.domainmodel import program_id
+from jamsos_ledger.domainmodel import Worker, program_id
+from jamsos_ledger.import_pool import prepare_file
 from jamsos_ledger.money import count
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registration import read_registrations, write_rejects
+from jamsos_ledger.registration import write_rejects
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
 
 
@@ -62,12 +65,15 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
-    registrations = read_registrations(file)
+    actor = obj.actor or default_actor()
+    prepared = prepare_file(file, actor=actor, timestamp=Worker.Registered.create_timestamp())
+    registrations = prepared.file
     if registrations.rejected and rejects is None:
         raise Malformed(registrations.refusal())
     ledger = obj.ledger  # the store is opened only for a file worth importing
-    with progress_bar(len(registrations.accepted), f"Registering {file.name}") as advance:
-        result = ledger.register(registrations.accepted, progress=advance)
+    with progress_bar(prepared.count, f"Registering {file.name}") as advance:
+        rows = chain.from_iterable(prepared.prepared())
+        result = ledger.register_prepared(rows, progress=advance)
     parts = [f"Registered {count(result.registered)} workers from {file}"]
     if result.already:
         parts.append(f"{count(result.already)} were already registered")
@@ -75,7 +81,7 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     if rejects is not None:
         written = write_rejects(rejects, registrations)
         click.echo(
-            f"Rejected {count(written)} of {count(registrations.rows)} rows: written with their "
+            f"Rejected {count(written)} of {count(prepared.rows)} rows: written with their "
             f"reasons to {rejects}"
         )
 

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import reduce
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     Notification,
     PersistenceError,
     RecordConflictError,
+    StoredEvent,
     Transcoder,
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
@@ -39,6 +40,7 @@ from jamsos_ledger.domainmodel import (
     program_id,
     reference_id,
     worker_id,
+    worker_id_bytes,
 )
 from jamsos_ledger.errors import (
     InvalidInput,
@@ -68,6 +70,9 @@ from jamsos_ledger.rules import (
 from jamsos_ledger.transcoding import MsgpackTranscoder
 
 T = TypeVar("T")
+# Encodes registrations prepared outside an application exactly as the ledger's mapper
+# (`construct_transcoder`) would.
+_TRANSCODER = MsgpackTranscoder()
 A = TypeVar("A", bound=Aggregate)
 
 # How often a command is tried again when a concurrent command changed what it read.
@@ -331,10 +336,27 @@ class Ledger(Application):
         """Register every worker not registered yet, in batches; repeat rows are counted.
 
         Each batch is one transaction: an import stopped half-way keeps whole batches, and
-        running it again registers the rest without registering anyone twice.
+        running it again registers the rest without registering anyone twice. The events of
+        one call share its moment.
         """
+        timestamp = Worker.Registered.create_timestamp()
+        actor = self.actor
+        rows = (
+            row
+            for r in registrations
+            for row in prepare_registrations([r], actor=actor, timestamp=timestamp)
+        )
+        return self.register_prepared(rows, progress)
+
+    def register_prepared(
+        self,
+        rows: Iterable[PreparedRegistration],
+        progress: Callable[[int], None] | None = None,
+    ) -> RegisterResult:
+        """Register workers from rows `prepare_registrations` made (e.g. in other processes),
+        in batches, as `register` does; repeat rows are counted."""
         registered = already = 0
-        batch: list[Registration] = []
+        batch: list[PreparedRegistration] = []
 
         def flush() -> None:
             nonlocal registered, already
@@ -345,39 +367,54 @@ class Ledger(Application):
                 progress(len(batch))
             batch.clear()
 
-        for registration in registrations:
-            batch.append(registration)
+        for row in rows:
+            batch.append(row)
             if len(batch) >= BULK_BATCH:
                 flush()
         if batch:
             flush()
         return RegisterResult(registered=registered, already=already)
 
-    def _register_batch(self, batch: Sequence[Registration]) -> int:
+    def _register_batch(self, batch: Sequence[PreparedRegistration]) -> int:
         """Record a batch's registrations of new workers in one transaction; how many.
 
-        The domain builds each worker's registration event (every check applied); the events
-        are stored as `save()` would store them, without building the aggregates. Workers
-        already registered are found only when the store refuses the batch, so a first import
-        reads nothing back.
+        The domain built each worker's registration event state (every check applied); it is
+        stored as `save()` would store it, without building the aggregates or the events, and
+        straight through the recorder (the event store would build a notification of every
+        row, which nobody reads). Workers already registered are found only when the store
+        refuses the batch, so a first import reads nothing back.
         """
-        timestamp = Worker.Registered.create_timestamp()
-        events: dict[UUID, Worker.Registered] = {}
-        for r in batch:
-            registered = Worker.registered(r, actor=self.actor, timestamp=timestamp)
-            events.setdefault(registered.originator_id, registered)
+        events: dict[bytes, bytes] = {}
+        for oid, state in batch:
+            events.setdefault(oid, state)  # a worker twice in the batch: the first row counts
+        # As the mapper does after encoding: compress, then encrypt (JAMSOS_CIPHER_KEY).
+        compressor, cipher = self.mapper.compressor, self.mapper.cipher
+        if compressor or cipher:
+            for oid, state in events.items():
+                if compressor:
+                    state = compressor.compress(state)
+                if cipher:
+                    state = cipher.encrypt(state)
+                events[oid] = state
+        topic, version = _REGISTERED_TOPIC, Worker.INITIAL_VERSION
+        stored: dict[UUID, StoredEvent] = {}
+        for oid, state in events.items():
+            uid = UUID(bytes=oid)
+            stored[uid] = StoredEvent(
+                originator_id=uid, originator_version=version, topic=topic, state=state
+            )
         for attempt in range(CONFLICT_ATTEMPTS):
-            if not events:
+            if not stored:
                 return 0
             try:
-                self.events.put(list(events.values()))
-                return len(events)
+                self.recorder.insert_events(list(stored.values()))
+                return len(stored)
             except (IntegrityError, RecordConflictError):
-                existing = existing_originators(self.recorder, list(events))
+                existing = existing_originators(self.recorder, list(stored))
                 if not existing:
                     _back_off(attempt)  # another import was registering them meanwhile
-                for oid in existing:
-                    del events[oid]
+                for uid in existing:
+                    del stored[uid]
         raise RuleViolation("registrations kept conflicting with another import; try again")
 
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
@@ -611,6 +648,33 @@ class Ledger(Application):
             raise RuleViolation(message) from None
 
 
+# A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state
+# as the ledger's mapper encodes it (msgpack, before any compression or encryption).
+PreparedRegistration = tuple[bytes, bytes]
+_REGISTERED_TOPIC = get_topic(Worker.Registered)
+_REGISTERED_CLASS_VERSION: int = getattr(Worker.Registered, "class_version", 1)
+
+
+def prepare_registrations(
+    registrations: Iterable[Registration], *, actor: str, timestamp: datetime
+) -> list[PreparedRegistration]:
+    """Each registration's worker id and encoded `Registered` state, the domain's checks
+    applied to every one (InvalidInput otherwise): what `save()` would store, byte for byte.
+
+    Plain data of bytes only, so that processes reading parts of a file at once can hand
+    their rows back cheaply (`import_pool`).
+    """
+    encode = _TRANSCODER.encode
+    state_of = Worker.registered_state
+    prepared = []
+    for r in registrations:
+        state = state_of(r, actor=actor, timestamp=timestamp)
+        if _REGISTERED_CLASS_VERSION > 1:  # as the library's mapper does
+            state["class_version"] = _REGISTERED_CLASS_VERSION
+        prepared.append((worker_id_bytes(r.nik), encode(state)))
+    return prepared
+
+
 def _is_transient(error: Exception) -> bool:
     """Whether a store error is a collision with another process that a retry can pass."""
     return any(sign in str(error) for sign in _OPENING_COLLISIONS)
@@ -622,4 +686,12 @@ def _back_off(tried: int) -> None:
     time.sleep(random.uniform(0, ceiling))
 
 
-__all__ = ["EnrolResult", "Ledger", "LedgerError", "RegisterResult", "default_actor"]
+__all__ = [
+    "EnrolResult",
+    "Ledger",
+    "LedgerError",
+    "PreparedRegistration",
+    "RegisterResult",
+    "default_actor",
+    "prepare_registrations",
+]

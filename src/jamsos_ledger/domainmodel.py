@@ -53,12 +53,17 @@ def program_id(code: str) -> UUID:
 
 
 def worker_id(nik: str) -> UUID:
+    return UUID(bytes=worker_id_bytes(nik))
+
+
+def worker_id_bytes(nik: str) -> bytes:
+    """The 16 bytes of `worker_id(nik)`, for an import that sends ids between processes."""
     # uuid5 by hand: the standard one imports hashlib at every call, and an import derives
     # hundreds of thousands of ids.
     digest = bytearray(sha1(_WORKER_NAME + nik.encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return UUID(bytes=bytes(digest))
+    return bytes(digest)
 
 
 _WORKER_NAME = LEDGER_NAMESPACE.bytes + b"worker:"
@@ -698,16 +703,30 @@ class Worker(Aggregate):
         state = {
             "originator_id": worker_id(registration.nik),
             "originator_version": cls.INITIAL_VERSION,
-            "timestamp": timestamp,
-            "originator_topic": _WORKER_TOPIC,
-            **_registered_fields(registration),
-            "actor": actor,
+            **cls.registered_state(registration, actor=actor, timestamp=timestamp),
         }
         # As the library's mapper builds the events it reads back: the dataclass' __init__
         # only assigns these same fields, in this order, one `object.__setattr__` each.
         registered = object.__new__(cls.Registered)
         object.__setattr__(registered, "__dict__", state)
         return registered
+
+    @classmethod
+    def registered_state(
+        cls, registration: Registration, *, actor: str, timestamp: datetime
+    ) -> dict[str, Any]:
+        """The state of the event `register` records, without its originator id and version,
+        in the event's own order: what the library's mapper encodes (same checks).
+
+        An import encodes it straight away, in several processes at once: an event object
+        and its copy in the mapper would be built and dropped for every row.
+        """
+        return {
+            "timestamp": timestamp,
+            "originator_topic": _WORKER_TOPIC,
+            **_registered_fields(registration),
+            "actor": actor,
+        }
 
     class Registered(Aggregate.Created):
         nik: str

@@ -165,20 +165,46 @@ def chain_rows(
     previous: bytes,
     positions: Sequence[int],
     events: Sequence[StoredEvent],
-    stored_id: Callable[[StoredEvent], object],
+    originator_ids: Sequence[object],
 ) -> list[tuple[int, bytes]]:
     """The chain rows of new events, linked from the hash of the last existing row.
 
-    `stored_id` gives each event's originator id in a form that encodes as the store will
-    give it back (an id the store keeps as text is hashed as that text), so that writing and
-    verifying agree. No EventRow is built: an import writes hundreds of thousands of rows.
+    `originator_ids` are the events' originator ids in the form that encodes as the store
+    will give them back (an id the store keeps as text is hashed as that text), so that
+    writing and verifying agree. Each link is `link(previous, encode_event(...))`, with the
+    fields every event of an import shares (version, topic) encoded once: no EventRow is
+    built, an import writes hundreds of thousands of rows.
     """
     rows = []
-    for position, event in zip(positions, events, strict=True):
-        encoded = encode_event(
-            position, stored_id(event), event.originator_version, event.topic, event.state
-        )
-        previous = link(previous, encoded)
+    sha256 = hashlib.sha256
+    versions: dict[int, bytes] = {}
+    topics: dict[str, bytes] = {}
+    for position, event, oid in zip(positions, events, originator_ids, strict=True):
+        version, topic = event.originator_version, event.topic
+        exact = type(version) is int  # True == 1, but a bool is not a version
+        version_field = versions.get(version) if exact else None
+        if version_field is None:
+            version_field = _int_field(version)
+            if exact:
+                versions[version] = version_field
+        topic_field = topics.get(topic) if type(topic) is str else None
+        if topic_field is None:
+            topic_field = _text_field(topic)
+            if type(topic) is str:
+                topics[topic] = topic_field
+        previous = sha256(
+            b"".join(
+                (
+                    _LABEL,
+                    previous,
+                    _int_field(position),
+                    _id_field(oid),
+                    version_field,
+                    topic_field,
+                    _bytes_field(event.state),
+                )
+            )
+        ).digest()
         rows.append((position, previous))
     return rows
 
@@ -239,9 +265,14 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         # The events go first: after its first insert this connection holds SQLite's write
         # lock, so the chain head read next cannot move before the commit.
-        ids = self._insert_rows(c, stored_events)
-        if not ids:
-            return ids
+        if not stored_events:
+            return []
+        # Each id as the library writes it: a UUID as its 32 hex digits, a text id as it is.
+        written = [
+            s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id
+            for s in stored_events
+        ]
+        ids = self._insert_rows(c, stored_events, written)
         c.execute(self._select_chain_head)
         head = c.fetchone()
         if head is None:
@@ -250,10 +281,17 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             raise _broken(head[0], ids[0])
         else:
             previous = bytes(head[1])
-        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, self._stored_id))
+        # Hex digits read back from a uuid-typed column are that UUID; from a text column,
+        # text. A text id is as it is.
+        hashed = (
+            [s.originator_id for s in stored_events] if self._uuid_text else written
+        )
+        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, hashed))
         return ids
 
-    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+    def _insert_rows(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], written: Sequence[object]
+    ) -> list[int]:
         """Insert the events as the library does, in one `executemany` instead of a statement
         a row, and return their positions.
 
@@ -261,16 +299,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         lock; the table has no AUTOINCREMENT, so each further row gets the highest rowid plus
         one: the positions follow on. They are checked against the table after the insert.
         """
-        if not stored_events:
-            return []
         rows = [
-            (
-                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                s.originator_version,
-                s.topic,
-                s.state,
-            )
-            for s in stored_events
+            (oid, s.originator_version, s.topic, s.state)
+            for oid, s in zip(written, stored_events, strict=True)
         ]
         c.execute(self.insert_events_statement, rows[0])
         first = c.lastrowid
@@ -282,13 +313,6 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         if c.fetchone()[0] != last:
             raise DatabaseError(f"events were not stored at positions {first} to {last}")
         return list(range(first, last + 1))
-
-    def _stored_id(self, s: StoredEvent) -> object:
-        # The library writes a UUID as its 32 hex digits, which read back in a uuid-typed
-        # column encode as that UUID; in a text column they are text. A text id is as it is.
-        if not isinstance(s.originator_id, UUID):
-            return s.originator_id
-        return s.originator_id if self._uuid_text else s.originator_id.hex
 
     @property
     def _uuid_text(self) -> bool:
@@ -444,8 +468,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "COPY {schema}.{chain} (position, hash) FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, chain=chain)
         self._select_written = SQL(
-            "SELECT notification_id, originator_id, originator_version FROM {schema}.{events} "
-            "WHERE notification_id > %s ORDER BY notification_id"
+            "SELECT count(*) AS rows, min(notification_id) AS first, "
+            "max(notification_id) AS last FROM {schema}.{events} WHERE notification_id > %s"
+        ).format(schema=schema, events=events)
+        self._select_ends = SQL(
+            "SELECT originator_id, originator_version FROM {schema}.{events} "
+            "WHERE notification_id IN (%s, %s) ORDER BY notification_id"
         ).format(schema=schema, events=events)
         self._insert_columns = SQL(
             "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
@@ -493,8 +521,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
 
         Under the library's table lock no other writer can take positions, and COPY takes one
         from the sequence for each row in the order written, so the batch's positions are the
-        rows after the last one before it, in order; they are read back and checked against
-        the batch. A duplicate aggregate version fails the COPY, and nothing is written.
+        rows after the last one before it, in order. That is checked without reading the batch
+        back (which cost a fifth of an import): exactly as many new rows as written, at
+        consecutive positions, the first and the last being the batch's first and last
+        events. A duplicate aggregate version fails the COPY, and nothing is written.
         """
         text_ids = self.datastore.originator_id_type == "text"
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
@@ -511,14 +541,22 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                         oid = oid.hex
                     copy.write_row((oid, s.originator_version, s.topic, s.state))
             curs.execute(self._select_written, (before,))
-            written = curs.fetchall()
-            ids = [r["notification_id"] for r in written]
-            expected = [(self._stored_id(s), s.originator_version) for s in stored_events]
-            found = [(r["originator_id"], r["originator_version"]) for r in written]
-            if found != expected:
+            span = curs.fetchone()
+            n = len(stored_events)
+            first = span["first"] if span else None
+            ids: list[int] = []
+            ends_as_written = False
+            if span and span["rows"] == n and first is not None and span["last"] == first + n - 1:
+                ids = list(range(first, first + n))
+                curs.execute(self._select_ends, (first, first + n - 1))
+                found = [(r["originator_id"], r["originator_version"]) for r in curs.fetchall()]
+                ends = (stored_events[0], stored_events[-1]) if n > 1 else (stored_events[0],)
+                expected = [(self._stored_id(s), s.originator_version) for s in ends]
+                ends_as_written = found == expected
+            if not ends_as_written:
                 raise ProgrammingError(
-                    f"a COPY of {len(stored_events)} events read back {len(written)} rows "
-                    "not in the order written"
+                    f"a COPY of {n} events was not stored at consecutive positions in the order "
+                    "written"
                 )
             self._chain_written(curs, ids, stored_events, copy=True)
         return ids
@@ -573,7 +611,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise _broken(head["position"], ids[0])
         else:
             previous = bytes(head["hash"])
-        self._write_links(curs, chain_rows(previous, ids, stored_events, self._stored_id), copy)
+        hashed = [self._stored_id(s) for s in stored_events]
+        self._write_links(curs, chain_rows(previous, ids, stored_events, hashed), copy)
 
     def _stored_id(self, s: StoredEvent) -> object:
         # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a
@@ -658,7 +697,9 @@ class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
         ids = super()._update_table(stored_events, **kwargs)
         if ids:
             previous = self._chain[-1][1] if self._chain else GENESIS
-            self._chain.extend(chain_rows(previous, ids, stored_events, _as_is))
+            self._chain.extend(
+                chain_rows(previous, ids, stored_events, [s.originator_id for s in stored_events])
+            )
         return ids
 
     def chain_bound(self) -> int:
@@ -678,10 +719,6 @@ class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
         with self._database_lock:
             rows = [(p, h) for p, h in self._chain if after < p <= upto]
             return rows[:limit]
-
-
-def _as_is(s: StoredEvent) -> object:
-    return s.originator_id
 
 
 class ChainedPOPOFactory(POPOFactory):

@@ -344,7 +344,9 @@ def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | 
     """The row typed, when nothing about its form is wrong; else None, and `_parse_row` takes
     the careful way that names every problem. Most rows of a real file are plain: an import
     of a city's workers reads hundreds of thousands of them."""
-    if _CONTROL.search("".join(values)):
+    text = "".join(values)
+    # Printable text holds no control character; only other text is searched for one.
+    if not text.isprintable() and _CONTROL.search(text):
         return None
     row = dict(zip(columns, map(str.strip, values), strict=True))
     birth_date = row["birth_date"]
