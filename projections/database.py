@@ -238,6 +238,27 @@ class ViewDatabase:
             cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
         return cursor.fetchone() is not None
 
+    def scan(self, statement: str, page: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a query, a page at a time, never all held at once, in one read-only
+        transaction: on PostgreSQL through a server-side cursor (an ordinary cursor receives
+        the whole result when the query is sent: a million workers' rows at once)."""
+        if self.postgres:
+            from psycopg.rows import tuple_row
+
+            with (
+                self.datastore.get_connection() as conn,
+                conn.transaction(force_rollback=True),
+                conn.cursor(name="jamsos_scan", row_factory=tuple_row) as cursor,
+            ):
+                cursor.execute(statement.replace("?", "%s"))
+                while rows := cursor.fetchmany(page):
+                    yield rows
+        else:
+            with self.transaction(commit=False) as cursor:
+                cursor.execute(statement)
+                while rows := cursor.fetchmany(page):
+                    yield rows
+
     def table(self, name: str) -> str:
         """A table's name as SQL, qualified by the store's schema on PostgreSQL."""
         if self.postgres:

@@ -537,13 +537,11 @@ def _table_fingerprint(views: Views, table: str) -> dict[str, Any]:
     # come; PostgreSQL's values are made alike first (a boolean as 0/1, a numeric as int).
     plain = _plain_row if views.db.postgres else None
     from_bytes = int.from_bytes
-    with views.db.transaction(commit=False) as cursor:
-        cursor.execute(f"SELECT * FROM {views.db.table(table)}")
-        while page := cursor.fetchmany(PAGE_ROWS):
-            for row in page:
-                text = repr(plain(row) if plain else row)
-                digest += from_bytes(sha256(text.encode()).digest()[:8], "big")
-            rows += len(page)
+    for page in views.db.scan(f"SELECT * FROM {views.db.table(table)}", PAGE_ROWS):
+        for row in page:
+            text = repr(plain(row) if plain else row)
+            digest += from_bytes(sha256(text.encode()).digest()[:8], "big")
+        rows += len(page)
     return {"rows": rows, "digest": f"{digest % 2**64:016x}"}
 
 
