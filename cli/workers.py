@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jamsos_ledger.application import default_actor
+from jamsos_ledger.application import RegisterResult, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
 from jamsos_ledger.domainmodel import Worker, program_id
-from jamsos_ledger.import_pool import prepare_file
+from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
 from jamsos_ledger.money import count
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registration import write_rejects
+from jamsos_ledger.registration import RegistrationFile, write_rejects
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
 
 
@@ -61,29 +61,52 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
     """Register the workers of a registration CSV file (UTF-8; columns in CLI.md).
 
-    Every row is checked before anything is written. A file with any bad row is refused whole,
+    Every row is checked before anything is committed, and the import is one transaction:
+    the whole file is registered, or nothing of it. A file with any bad row is refused whole,
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
     actor = obj.actor or default_actor()
-    prepared = prepare_file(file, actor=actor, timestamp=Worker.Registered.create_timestamp())
-    registrations = prepared.file
-    if registrations.rejected and rejects is None:
-        raise Malformed(registrations.refusal())
-    ledger = obj.ledger  # the store is opened only for a file worth importing
-    with progress_bar(prepared.count, f"Registering {file.name}") as advance:
-        rows = chain.from_iterable(prepared.prepared())
-        result = ledger.register_prepared(rows, progress=advance)
-    parts = [f"Registered {count(result.registered)} workers from {file}"]
+    timestamp = Worker.Registered.create_timestamp()
+    done: tuple[RegisterResult, RegistrationFile] | None = None
+    with file_in_parts(file, actor=actor, timestamp=timestamp) as parts:
+        if parts is not None:
+            with suppress(ReadAgain):  # rolled back: read again the careful way, below
+                done = _import_in_parts(obj, parts, file)
+    if done is None:
+        prepared = prepare_file(file, actor=actor, timestamp=timestamp, processes=1)
+        registrations = prepared.file
+        if registrations.rejected and rejects is None:
+            raise Malformed(registrations.refusal())
+        ledger = obj.ledger  # the store is opened only for a file worth importing
+        with progress_bar(prepared.count, f"Registering {file.name}") as advance:
+            rows = chain.from_iterable(prepared.prepared())
+            done = ledger.register_prepared(rows, progress=advance), registrations
+    result, registrations = done
+    parts_said = [f"Registered {count(result.registered)} workers from {file}"]
     if result.already:
-        parts.append(f"{count(result.already)} were already registered")
-    click.echo("; ".join(parts))
+        parts_said.append(f"{count(result.already)} were already registered")
+    click.echo("; ".join(parts_said))
     if rejects is not None:
         written = write_rejects(rejects, registrations)
+        read = result.registered + result.already + len(registrations.rejected)
         click.echo(
-            f"Rejected {count(written)} of {count(prepared.rows)} rows: written with their "
+            f"Rejected {count(written)} of {count(read)} rows: written with their "
             f"reasons to {rejects}"
         )
+
+
+def _import_in_parts(
+    obj: LedgerContext, parts: FileInParts, file: Path
+) -> tuple[RegisterResult, RegistrationFile]:
+    """A big file registered while other processes read it. Raises ReadAgain (nothing
+    committed) when any part finds anything wrong."""
+    rows = parts.rows()
+    first = list(islice(rows, 1))  # the first part found good before the store is opened
+    ledger = obj.ledger
+    with progress_bar(parts.lines, f"Registering {file.name}") as advance:
+        result = ledger.register_prepared(chain(first, rows), progress=advance)
+    return result, parts.file
 
 
 @workers.command("prioritize")

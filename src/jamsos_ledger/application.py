@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
+from itertools import chain, islice
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from jamsos_ledger.bulk_writes import BulkWriter, bulk_writer
 from jamsos_ledger.domainmodel import (
     Program,
     Reference,
@@ -56,7 +58,6 @@ from jamsos_ledger.persistence import (
     StoreURL,
     cipher_key,
     cipher_marks,
-    existing_originators,
     ledger_marks,
     mark_as_ledger,
     select_events_of,
@@ -88,10 +89,11 @@ _OPENING_COLLISIONS = (
     "deadlock detected",
     "duplicate key value violates unique constraint",
 )
-# Workers written in one transaction by the bulk commands (import, prioritize): large enough
-# that commits (each one waits for the disk) and round trips are few, small enough to keep
-# each write short, since PostgreSQL serialises writers on the events table (ENGINEERING.md:
-# chunks of 10-20k). A batch is also what a killed import keeps whole.
+# Workers written at once by the bulk commands: large enough that round trips (and for
+# `prioritize`, which commits each batch, commits waiting for the disk) are few, small enough
+# to keep each write short, since PostgreSQL serialises writers on the events table
+# (ENGINEERING.md: chunks of 10-20k). An import writes its batches in one transaction, each in
+# a savepoint (`bulk_writes`).
 BULK_BATCH = 10_000
 # Pages of the event log read at once; the library's default of 10 is far too small.
 PAGE = 1_000
@@ -333,12 +335,8 @@ class Ledger(Application):
         registrations: Iterable[Registration],
         progress: Callable[[int], None] | None = None,
     ) -> RegisterResult:
-        """Register every worker not registered yet, in batches; repeat rows are counted.
-
-        Each batch is one transaction: an import stopped half-way keeps whole batches, and
-        running it again registers the rest without registering anyone twice. The events of
-        one call share its moment.
-        """
+        """Register every worker not registered yet, in one transaction; repeat rows are
+        counted. The events of one call share its moment (see `register_prepared`)."""
         timestamp = Worker.Registered.create_timestamp()
         actor = self.actor
         rows = (
@@ -353,30 +351,30 @@ class Ledger(Application):
         rows: Iterable[PreparedRegistration],
         progress: Callable[[int], None] | None = None,
     ) -> RegisterResult:
-        """Register workers from rows `prepare_registrations` made (e.g. in other processes),
-        in batches, as `register` does; repeat rows are counted."""
+        """Register workers from rows `prepare_registrations` made (e.g. in other processes);
+        repeat rows and workers registered before are counted, never registered twice.
+
+        All of it is one transaction (`bulk_writes`), written in batches as the rows come: an
+        import stopped at any moment, or whose rows stop with an error, leaves nothing, and
+        running it again registers every worker it holds. The transaction begins with the
+        first batch, so rows still being read cost the store nothing.
+        """
         registered = already = 0
-        batch: list[PreparedRegistration] = []
-
-        def flush() -> None:
-            nonlocal registered, already
-            new = self._register_batch(batch)
-            registered += new
-            already += len(batch) - new
-            if progress:
-                progress(len(batch))
-            batch.clear()
-
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BULK_BATCH:
-                flush()
-        if batch:
-            flush()
+        batches = _batched(rows, BULK_BATCH)
+        first = next(batches, None)
+        if first is None:
+            return RegisterResult(registered=0, already=0)
+        with bulk_writer(self.recorder) as writer:
+            for batch in chain([first], batches):
+                new = self._register_batch(batch, writer)
+                registered += new
+                already += len(batch) - new
+                if progress:
+                    progress(len(batch))
         return RegisterResult(registered=registered, already=already)
 
-    def _register_batch(self, batch: Sequence[PreparedRegistration]) -> int:
-        """Record a batch's registrations of new workers in one transaction; how many.
+    def _register_batch(self, batch: Sequence[PreparedRegistration], writer: BulkWriter) -> int:
+        """Record a batch's registrations of new workers in the import's transaction; how many.
 
         The domain built each worker's registration event state (every check applied); it is
         stored as `save()` would store it, without building the aggregates or the events, and
@@ -403,19 +401,20 @@ class Ledger(Application):
             stored[uid] = StoredEvent(
                 originator_id=uid, originator_version=version, topic=topic, state=state
             )
-        for attempt in range(CONFLICT_ATTEMPTS):
-            if not stored:
-                return 0
+        while stored:
             try:
-                self.recorder.insert_events(list(stored.values()))
+                writer.insert(list(stored.values()))
                 return len(stored)
             except (IntegrityError, RecordConflictError):
-                existing = existing_originators(self.recorder, list(stored))
+                # The batch alone was undone. Its workers registered before (or earlier in
+                # this import) are left out, and the rest written again. The import holds the
+                # store's write lock: nobody else can have registered any of them meanwhile.
+                existing = writer.existing(list(stored))
                 if not existing:
-                    _back_off(attempt)  # another import was registering them meanwhile
+                    raise
                 for uid in existing:
                     del stored[uid]
-        raise RuleViolation("registrations kept conflicting with another import; try again")
+        return 0
 
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
         """Rank every eligible worker under a rule set; record only ranks that changed.
@@ -678,6 +677,13 @@ def prepare_registrations(
 def _is_transient(error: Exception) -> bool:
     """Whether a store error is a collision with another process that a retry can pass."""
     return any(sign in str(error) for sign in _OPENING_COLLISIONS)
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last one shorter) in order, as they come."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _back_off(tried: int) -> None:

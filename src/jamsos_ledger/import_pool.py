@@ -7,11 +7,14 @@ domain asked of every row), and hand back only plain bytes: each worker's id and
 state of its `Registered` event (`application.prepare_registrations`). Objects such as
 `Registration` cost more to send between processes than to build.
 
-Nothing is written before every part is back: the import still refuses a bad file whole. The
-parts only ever take the way of a clean file; whenever a part finds anything wrong (a bad row,
-a line that is not UTF-8, a NIK twice, even across parts), or a file's rows cannot be split
-safely (a quote: quoted fields may hold line breaks), the whole file is read again the careful
-way, from the start in one process, which names every problem with its line as it always did.
+The parts come back in file order while later ones are still being read, and the import writes
+them as they come, in its one transaction (`bulk_writes`): a few parts ahead are read at a time,
+so memory does not grow with the file. The parts only ever take the way of a clean file;
+whenever a part finds anything wrong (a bad row, a line that is not UTF-8, a NIK twice, even
+across parts), or a file's rows cannot be split safely (a quote: quoted fields may hold line
+breaks), `ReadAgain` undoes the import's transaction and the whole file is read again the
+careful way, from the start in one process, which names every problem with its line as it
+always did: nothing of a bad file is ever committed.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import multiprocessing
 import os
 import pickle
 import signal
+from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 
 from jamsos_ledger.application import PreparedRegistration, prepare_registrations
@@ -42,16 +47,26 @@ from jamsos_ledger.registration import (
 PARALLEL_FROM = 2_000_000
 # Processes at most; the machines the ledger runs on have two cores.
 MAX_PROCESSES = 4
-# Parts a process: each process holds only a small part's objects at a time (the benchmark
-# counts the memory of every process of an import), and results come back as parts are done.
+# Parts a process at least, and bytes a part at most: results come back as parts are done, so
+# the writing follows the reading closely, and each process holds only a small part's objects
+# at a time (the benchmark counts the memory of every process of an import).
 PARTS_PER_PROCESS = 16
+PART_BYTES = 1_000_000
+# Parts given out ahead of the one being written, a process: enough to keep every process busy
+# while the import writes, few enough that memory stays flat however long the file.
+AHEAD_PER_PROCESS = 2
 _ID = 16  # bytes of a worker id
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
+class ReadAgain(Exception):
+    """A part found something wrong, or the file cannot be read in parts: it must be read the
+    careful way, from the start in one process, which names every problem with its line."""
+
+
 @dataclass
 class PreparedFile:
-    """A registration file read for import.
+    """A registration file read for import, all of it at once.
 
     Attributes:
         file: the file as read: its name, its columns and its bad rows (its good rows too
@@ -85,18 +100,18 @@ def prepare_file(
     processes: int | None = None,
     parallel_from: int = PARALLEL_FROM,
 ) -> PreparedFile:
-    """Read, check and encode a registration file for import, in parts when it is big.
+    """Read, check and encode a whole registration file for import, in parts when it is big.
 
     Raises RegistrationFileError when the file cannot be read as registrations at all; bad
     rows are in the result's `file.rejected`, named as `read_registrations` names them.
     """
-    path = Path(path)
-    if processes is None:
-        processes = min(os.cpu_count() or 1, MAX_PROCESSES)
-    if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-        in_parts = _in_parts(path, actor, timestamp, processes, parallel_from)
-        if in_parts is not None:
-            return in_parts
+    with file_in_parts(
+        path, actor=actor, timestamp=timestamp, processes=processes, parallel_from=parallel_from
+    ) as parts:
+        if parts is not None:
+            with contextlib.suppress(ReadAgain):
+                blobs = list(parts.blobs())
+                return PreparedFile(parts.file, blobs, parts.count)
     file = read_registrations(path)
     rows = prepare_registrations(file.accepted, actor=actor, timestamp=timestamp)
     return PreparedFile(file, [pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)], len(rows))
@@ -118,25 +133,102 @@ class _Job:
 _job: _Job | None = None  # set in the processes reading parts only
 
 
-def _in_parts(
+class FileInParts:
+    """A big registration file being read in parts by a pool of processes.
+
+    Attributes:
+        file: its name and, once a part is back, its columns (no rows: they are streamed).
+        lines: its lines after the header: about how many rows it holds, for a progress bar.
+        count: good rows handed out so far.
+    """
+
+    def __init__(self, job: _Job, spans: list[tuple[int, int]], lines: int, processes: int):
+        self.file = RegistrationFile(name=job.name, columns=())
+        self.lines = lines
+        self.count = 0
+        self._spans = spans
+        self._ahead = processes * AHEAD_PER_PROCESS
+        context = multiprocessing.get_context("fork")
+        self._pool = context.Pool(
+            min(processes, len(spans)), initializer=_hold, initargs=(job, os.getpid())
+        )
+
+    def blobs(self) -> Iterator[bytes]:
+        """Each part's good rows, pickled, in file order, as the parts are done. Raises
+        ReadAgain when a part finds anything wrong, or a NIK is in two parts."""
+        spans = iter(self._spans)
+        waiting = deque(self._pool.apply_async(_read_part, (span,))
+                        for span in islice(spans, self._ahead))
+        seen: set[bytes] = set()
+        while waiting:
+            result = waiting.popleft().get()
+            for span in islice(spans, 1):
+                waiting.append(self._pool.apply_async(_read_part, (span,)))
+            if result is None:
+                raise ReadAgain
+            columns, ids, blob = result
+            found = {ids[i : i + _ID] for i in range(0, len(ids), _ID)}
+            if len(found) * _ID != len(ids) or not seen.isdisjoint(found):
+                raise ReadAgain  # a NIK twice: the careful way names both lines
+            seen |= found
+            self.file.columns = columns
+            self.count += len(found)
+            yield blob
+
+    def rows(self) -> Iterator[PreparedRegistration]:
+        """The good rows in file order, as `blobs` gives them."""
+        for blob in self.blobs():
+            rows: list[PreparedRegistration] = pickle.loads(blob)
+            yield from rows
+
+    def close(self) -> None:
+        """Stop the pool's processes, done or not."""
+        self._pool.terminate()
+        self._pool.join()
+
+
+@contextmanager
+def file_in_parts(
+    path: str | Path,
+    *,
+    actor: str,
+    timestamp: datetime,
+    processes: int | None = None,
+    parallel_from: int = PARALLEL_FROM,
+) -> Iterator[FileInParts | None]:
+    """The file being read in parts, or None when it is to be read in one process: too small,
+    one process only, not splittable at line ends, or not readable (the careful way says
+    why). The processes are stopped when the block ends."""
+    path = Path(path)
+    if processes is None:
+        processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+    parts = None
+    if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        parts = _started(path, actor, timestamp, processes, parallel_from)
+    try:
+        yield parts
+    finally:
+        if parts is not None:
+            parts.close()
+
+
+def _started(
     path: Path, actor: str, timestamp: datetime, processes: int, parallel_from: int
-) -> PreparedFile | None:
-    """The file read in parts by `processes` processes; None when it must be read the
-    careful way (too small, not splittable, or anything wrong in any part)."""
+) -> FileInParts | None:
     try:
         stat = path.stat()
         if stat.st_size < parallel_from:
             return None
         data = path.read_bytes()
     except OSError:
-        return None  # the careful way says why it cannot be read
+        return None
     if len(data) != stat.st_size or b'"' in data:
         return None
     header_end = data.find(b"\n") + 1
     if header_end == 0:
         return None
     bounds = [header_end]
-    parts = processes * PARTS_PER_PROCESS
+    parts = max(processes * PARTS_PER_PROCESS, (len(data) - header_end) // PART_BYTES + 1)
     for i in range(1, parts):
         cut = data.find(b"\n", header_end + (len(data) - header_end) * i // parts) + 1
         if cut > bounds[-1]:
@@ -146,26 +238,11 @@ def _in_parts(
     spans = list(pairwise(bounds))
     if not spans:
         return None
+    lines = data.count(b"\n", header_end) + (not data.endswith(b"\n"))
     job = _Job(path, str(path), stat.st_size, stat.st_mtime_ns, data[:header_end], actor,
                timestamp)
     del data  # each process reads its own parts: the file is not held in every one of them
-    context = multiprocessing.get_context("fork")
-    results: list[tuple[tuple[str, ...], bytes, bytes]] = []
-    with context.Pool(min(processes, len(spans)), initializer=_hold,
-                      initargs=(job, os.getpid())) as pool:
-        for result in pool.imap(_read_part, spans):
-            if result is None:
-                return None  # the pool's processes are stopped on leaving
-            results.append(result)
-    # Once the other processes are gone: a NIK twice in the file, even in two parts?
-    seen = {ids[i : i + _ID] for _, ids, _ in results for i in range(0, len(ids), _ID)}
-    count = sum(len(ids) // _ID for _, ids, _ in results)
-    if len(seen) != count:
-        return None
-    del seen
-    columns = results[0][0]
-    blobs = [blob for _, _, blob in results]
-    return PreparedFile(RegistrationFile(name=job.name, columns=columns), blobs, count)
+    return FileInParts(job, spans, lines, processes)
 
 
 def _hold(job: _Job, parent: int) -> None:
@@ -203,4 +280,5 @@ def _read_part(span: tuple[int, int]) -> tuple[tuple[str, ...], bytes, bytes] | 
     return part.columns, ids, pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
 
 
-__all__ = ["PARALLEL_FROM", "PreparedFile", "prepare_file"]
+__all__ = ["PARALLEL_FROM", "FileInParts", "PreparedFile", "ReadAgain", "file_in_parts",
+           "prepare_file"]

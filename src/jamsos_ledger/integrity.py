@@ -293,6 +293,11 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, hashed))
         return ids
 
+    def insert_within(self, c: Any, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        """Insert and chain a batch in the transaction of `c` (an import's, `bulk_writes`);
+        their positions."""
+        return self._insert_events(c, stored_events) or []
+
     def _insert_rows(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], written: Sequence[object]
     ) -> list[int]:
@@ -530,39 +535,60 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         consecutive positions, the first and the last being the batch's first and last
         events. A duplicate aggregate version fails the COPY, and nothing is written.
         """
-        text_ids = self.datastore.originator_id_type == "text"
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(self.max_notification_id_statement)
-            row = curs.fetchone()
-            before = (row["max"] if row else None) or 0
-            with curs.copy(self._copy_statement) as copy:
-                copy.set_types(["text" if text_ids else "uuid", "int8", "text", "bytea"])
-                for s in stored_events:
-                    oid = s.originator_id
-                    if text_ids and isinstance(oid, UUID):
-                        oid = oid.hex
-                    copy.write_row((oid, s.originator_version, s.topic, s.state))
+            self.lock_for_insert(curs)
+            return self.copy_within(curs, stored_events)
+
+    def lock_for_insert(self, curs: Cursor[DictRow]) -> None:
+        """Take the library's table lock (writers serialised, commit order = position order)
+        and notify its listeners, as every insert of the library does, for the transaction."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+
+    def copy_within(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        """Insert a batch by COPY, and chain it, in the transaction of `curs`, which holds the
+        table lock (`lock_for_insert`); their positions. See `_copy_events`."""
+        text_ids = self.datastore.originator_id_type == "text"
+        curs.execute(self.max_notification_id_statement)
+        row = curs.fetchone()
+        before = (row["max"] if row else None) or 0
+        with curs.copy(self._copy_statement) as copy:
+            copy.set_types(["text" if text_ids else "uuid", "int8", "text", "bytea"])
+            for s in stored_events:
+                oid = s.originator_id
+                if text_ids and isinstance(oid, UUID):
+                    oid = oid.hex
+                copy.write_row((oid, s.originator_version, s.topic, s.state))
+        n = len(stored_events)
+        curs.execute(self.max_notification_id_statement)
+        row = curs.fetchone()
+        last = (row["max"] if row else None) or 0
+        span: dict[str, Any] | None
+        if last - before == n:
+            # n new rows, each past `before` (the sequence only grows), none past `last`:
+            # they hold exactly the positions between (the ends are checked below).
+            span = {"rows": n, "first": before + 1, "last": last}
+        else:  # the sequence skipped ids (a batch undone, an insert refused): count them
             curs.execute(self._select_written, (before,))
             span = curs.fetchone()
-            n = len(stored_events)
-            first = span["first"] if span else None
-            ids: list[int] = []
-            ends_as_written = False
-            if span and span["rows"] == n and first is not None and span["last"] == first + n - 1:
-                ids = list(range(first, first + n))
-                curs.execute(self._select_ends, (first, first + n - 1))
-                found = [(r["originator_id"], r["originator_version"]) for r in curs.fetchall()]
-                ends = (stored_events[0], stored_events[-1]) if n > 1 else (stored_events[0],)
-                expected = [(self._stored_id(s), s.originator_version) for s in ends]
-                ends_as_written = found == expected
-            if not ends_as_written:
-                raise ProgrammingError(
-                    f"a COPY of {n} events was not stored at consecutive positions in the order "
-                    "written"
-                )
-            self._chain_written(curs, ids, stored_events, copy=True)
+        first = span["first"] if span else None
+        ids: list[int] = []
+        ends_as_written = False
+        if span and span["rows"] == n and first is not None and span["last"] == first + n - 1:
+            ids = list(range(first, first + n))
+            curs.execute(self._select_ends, (first, first + n - 1))
+            found = [(r["originator_id"], r["originator_version"]) for r in curs.fetchall()]
+            ends = (stored_events[0], stored_events[-1]) if n > 1 else (stored_events[0],)
+            expected = [(self._stored_id(s), s.originator_version) for s in ends]
+            ends_as_written = found == expected
+        if not ends_as_written:
+            raise ProgrammingError(
+                f"a COPY of {n} events was not stored at consecutive positions in the order "
+                "written"
+            )
+        self._chain_written(curs, ids, stored_events, copy=True)
         return ids
 
     def _insert_stored_events(

@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -395,12 +396,14 @@ def select_events_of(
 
 
 def existing_originators(
-    recorder: ApplicationRecorder, originator_ids: Sequence[UUID]
+    recorder: ApplicationRecorder, originator_ids: Sequence[UUID], *, cursor: Any = None
 ) -> set[UUID]:
-    """Which of these aggregates exist (have a first event), in a few queries."""
+    """Which of these aggregates exist (have a first event), in a few queries; with `cursor`,
+    as the transaction of that cursor (of this recorder's store) sees them."""
     if not _is_sqlite(recorder) and not _is_postgres(recorder):
         return {oid for oid in originator_ids if list(recorder.select_events(oid, lte=1))}
-    return {row[0] for row in _rows_of(recorder, originator_ids, ("originator_id",), first=True)}
+    rows = _rows_of(recorder, originator_ids, ("originator_id",), first=True, cursor=cursor)
+    return {row[0] for row in rows}
 
 
 def _rows_of(
@@ -409,16 +412,27 @@ def _rows_of(
     columns: Sequence[str],
     *,
     first: bool = False,
+    cursor: Any = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Rows of the events of these aggregates (only their first with `first`), in order,
-    with the originator id as a UUID and the state as bytes."""
+    with the originator id as a UUID and the state as bytes; read with `cursor`, or each
+    chunk in a read transaction of its own."""
     selected = ", ".join(columns)
     only_first = " AND originator_version = 1" if first else ""
+
+    @contextmanager
+    def reading() -> Iterator[Any]:
+        if cursor is not None:
+            yield cursor
+        else:
+            with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+                yield c
+
     if _is_sqlite(recorder):
         table = recorder.events_table_name  # type: ignore[attr-defined]
         for chunk in _chunks(originator_ids, _SQLITE_CHUNK):
             marks = ",".join("?" * len(chunk))
-            with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            with reading() as c:
                 c.execute(
                     f"SELECT {selected} FROM {table} WHERE originator_id IN ({marks})"
                     f"{only_first} ORDER BY originator_id, originator_version",
@@ -436,7 +450,7 @@ def _rows_of(
         sql.Identifier(recorder.events_table_name),  # type: ignore[attr-defined]
     )
     for chunk in _chunks(originator_ids, 10_000):
-        with recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+        with reading() as c:
             c.execute(statement, (list(chunk),))
             rows = c.fetchall()
         for row in rows:

@@ -1,0 +1,114 @@
+"""An import written in one transaction: the whole file or nothing of it.
+
+A city's registration file is one decision: the file is registered or it is not. Its rows are
+written in batches as they are read (a big file is read by other processes meanwhile, see
+`import_pool`), all in one transaction, so a file found bad half-way, or an import killed at
+any moment, leaves nothing in the log, and running it again registers every worker it holds.
+
+Each batch goes in a savepoint of its own: a batch refused because some of its workers are
+registered already is undone alone, and written again without them, while the rest of the
+import stands. Every batch takes its positions and its chain rows as any insert does; the
+transaction holds the store's one write lock from its first batch to its commit (PostgreSQL:
+the library's `LOCK TABLE ... IN EXCLUSIVE MODE`), so other writers wait for the import, up to
+their lock timeout (JAMSOS_LOCK_TIMEOUT, JAMSOS_SQLITE_LOCK_TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+
+from jamsos_ledger.integrity import (
+    ChainedPostgresApplicationRecorder,
+    ChainedSQLiteApplicationRecorder,
+)
+from jamsos_ledger.persistence import existing_originators
+
+_SAVEPOINT = "jamsos_batch"
+
+
+class BulkWriter(Protocol):
+    """Writes the batches of one import in its transaction."""
+
+    def insert(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Store a batch of first events, chained; IntegrityError (the batch undone, the
+        transaction going on) when an aggregate of it exists already."""
+
+    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates exist, as this transaction sees them (its own batches
+        included)."""
+
+
+@contextmanager
+def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
+    """One transaction for the batches written in the block, committed when it ends and
+    rolled back when it raises."""
+    if isinstance(recorder, ChainedPostgresApplicationRecorder):
+        datastore = recorder.datastore
+        with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            recorder.lock_for_insert(curs)
+            yield _PostgresBatches(recorder, conn, curs)
+    elif isinstance(recorder, ChainedSQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=True) as cursor:
+            yield _SQLiteBatches(recorder, cursor)
+    else:
+        # The in-memory store (tests, demos in one process): each batch stands on its own.
+        yield _EachBatch(recorder)
+
+
+class _PostgresBatches:
+    def __init__(
+        self,
+        recorder: ChainedPostgresApplicationRecorder,
+        conn: psycopg.Connection[Any],
+        curs: psycopg.Cursor[Any],
+    ) -> None:
+        self.recorder, self.conn, self.curs = recorder, conn, curs
+
+    def insert(self, stored_events: Sequence[StoredEvent]) -> None:
+        try:
+            with self.conn.transaction():  # a savepoint inside the import's transaction
+                self.recorder.copy_within(self.curs, stored_events)
+        except psycopg.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+
+    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        return existing_originators(self.recorder, originator_ids, cursor=self.curs)
+
+
+class _SQLiteBatches:
+    def __init__(self, recorder: ChainedSQLiteApplicationRecorder, cursor: Any) -> None:
+        self.recorder, self.cursor = recorder, cursor
+
+    def insert(self, stored_events: Sequence[StoredEvent]) -> None:
+        self.cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            self.recorder.insert_within(self.cursor, stored_events)
+        except sqlite3.IntegrityError as e:
+            self.cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
+            self.cursor.execute(f"RELEASE {_SAVEPOINT}")
+            raise IntegrityError(str(e)) from e
+        self.cursor.execute(f"RELEASE {_SAVEPOINT}")
+
+    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        return existing_originators(self.recorder, originator_ids, cursor=self.cursor)
+
+
+class _EachBatch:
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+
+    def insert(self, stored_events: Sequence[StoredEvent]) -> None:
+        self.recorder.insert_events(stored_events)
+
+    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        return existing_originators(self.recorder, originator_ids)
+
+
+__all__ = ["BulkWriter", "bulk_writer"]

@@ -1,0 +1,115 @@
+"""An import is one transaction: the whole file or nothing, on SQLite and on PostgreSQL.
+
+Its batches are written as the rows come, each in a savepoint, so a file found bad after some
+batches were written leaves nothing, and a batch holding workers registered before is written
+again without them while the rest of the import stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from eventsourcing.utils import get_topic
+from test_crashes import positions_taken
+from test_import_pool import MOMENT, save, write_file
+
+from jamsos_ledger.application import BULK_BATCH, Ledger, prepare_registrations
+from jamsos_ledger.cli import main
+from jamsos_ledger.cli.errors import EXIT_MALFORMED
+from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.import_pool import PARALLEL_FROM
+from jamsos_ledger.integrity import verify
+from jamsos_ledger.registration import read_registrations
+
+ROWS = 25_000  # three batches of the import, the last one short
+
+
+def prepared(path: Path) -> list[tuple[bytes, bytes]]:
+    return prepare_registrations(read_registrations(path).accepted, actor="op", timestamp=MOMENT)
+
+
+def registered(ledger: Ledger) -> int:
+    return sum(1 for _ in ledger.read_log(topics=[get_topic(Worker.Registered)]))
+
+
+class Broken(Exception):
+    pass
+
+
+def test_rows_that_stop_with_an_error_after_some_batches_leave_nothing(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    write_file(path, ROWS)
+    rows = prepared(path)
+
+    def failing() -> Iterator[tuple[bytes, bytes]]:
+        yield from rows[: 2 * BULK_BATCH + 10]  # two batches written, a third begun
+        raise Broken
+
+    ledger = Ledger(store_url, actor="op")
+    try:
+        with pytest.raises(Broken):
+            ledger.register_prepared(failing())
+        assert registered(ledger) == 0
+        assert verify(ledger.recorder).intact
+        # Nothing was left half-way: the same rows go in whole afterwards, chained.
+        result = ledger.register_prepared(rows)
+        assert (result.registered, result.already) == (ROWS, 0)
+        report = verify(ledger.recorder)
+        assert report.intact and report.events_checked == ROWS
+    finally:
+        ledger.close()
+
+
+def test_a_batch_with_workers_registered_before_is_written_again_without_them(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    write_file(path, ROWS)
+    rows = prepared(path)
+    ledger = Ledger(store_url, actor="op")
+    try:
+        # Every seventh worker, and the last batch whole, registered before.
+        before = [*rows[: 2 * BULK_BATCH : 7], *rows[2 * BULK_BATCH :]]
+        assert ledger.register_prepared(before).registered == len(before)
+        # ... and a worker twice in the same import, in two batches.
+        again = [*rows, rows[3]]
+        result = ledger.register_prepared(again)
+        assert (result.registered, result.already) == (ROWS - len(before), len(before) + 1)
+        assert registered(ledger) == ROWS
+        report = verify(ledger.recorder)
+        assert report.intact and report.events_checked == ROWS
+    finally:
+        ledger.close()
+
+
+def test_a_big_file_bad_in_its_last_part_is_refused_with_nothing_written(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    lines = write_file(path, ROWS)
+    lines[-3][7] = "0"  # decile 0, near the end: earlier parts are written before it is read
+    save(path, lines)
+    assert path.stat().st_size >= PARALLEL_FROM, "the file must be read in parts"
+    runner = CliRunner()
+    result = runner.invoke(main, ["--store", store_url, "workers", "import", str(path)])
+    assert result.exit_code == EXIT_MALFORMED, result.output
+    assert f"line {ROWS - 1}, decile: DTSEN decile must be 1-10, not 0" in result.output
+    if store_url.startswith("postgresql"):  # two batches were written, and rolled back
+        assert positions_taken(store_url) >= 2 * BULK_BATCH
+    ledger = Ledger(store_url, actor="op")
+    try:
+        assert registered(ledger) == 0
+        assert verify(ledger.recorder).intact
+    finally:
+        ledger.close()
+    # Put right, the same file goes in whole.
+    lines[-3][7] = "1"
+    save(path, lines)
+    result = runner.invoke(main, ["--store", store_url, "workers", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Registered 25.000 workers"), result.output
