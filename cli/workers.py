@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jamsos_ledger.application import RegisterResult, default_actor
+from jamsos_ledger.application import RegisterResult, RepeatedWorker, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
@@ -71,7 +71,7 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     done: tuple[RegisterResult, RegistrationFile] | None = None
     with file_in_parts(file, actor=actor, timestamp=timestamp) as parts:
         if parts is not None:
-            with suppress(ReadAgain):  # rolled back: read again the careful way, below
+            with suppress(ReadAgain, RepeatedWorker):  # rolled back: read the careful way
                 done = _import_in_parts(obj, parts, file)
     if done is None:
         prepared = prepare_file(file, actor=actor, timestamp=timestamp, processes=1)
@@ -99,13 +99,14 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
 def _import_in_parts(
     obj: LedgerContext, parts: FileInParts, file: Path
 ) -> tuple[RegisterResult, RegistrationFile]:
-    """A big file registered while other processes read it. Raises ReadAgain (nothing
-    committed) when any part finds anything wrong."""
+    """A big file registered while other processes read it. Raises ReadAgain or
+    RepeatedWorker (nothing committed) when any part finds anything wrong, or a NIK of one
+    part is in another."""
     rows = parts.rows()
     first = list(islice(rows, 1))  # the first part found good before the store is opened
     ledger = obj.ledger
     with progress_bar(parts.lines, f"Registering {file.name}") as advance:
-        result = ledger.register_prepared(chain(first, rows), progress=advance)
+        result = ledger.register_prepared(chain(first, rows), progress=advance, once=True)
     return result, parts.file
 
 

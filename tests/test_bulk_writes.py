@@ -16,7 +16,7 @@ from eventsourcing.utils import get_topic
 from test_crashes import positions_taken
 from test_import_pool import MOMENT, save, write_file
 
-from jamsos_ledger.application import BULK_BATCH, Ledger, prepare_registrations
+from jamsos_ledger.application import BULK_BATCH, Ledger, RepeatedWorker, prepare_registrations
 from jamsos_ledger.cli import main
 from jamsos_ledger.cli.errors import EXIT_MALFORMED
 from jamsos_ledger.domainmodel import Worker
@@ -113,3 +113,46 @@ def test_a_big_file_bad_in_its_last_part_is_refused_with_nothing_written(
     result = runner.invoke(main, ["--store", store_url, "workers", "import", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Registered 25.000 workers"), result.output
+
+
+@pytest.mark.parametrize("repeat", [BULK_BATCH - 5, ROWS - 2], ids=["same-batch", "later-batch"])
+def test_rows_to_name_each_worker_once_refuse_a_repeat_and_leave_nothing(
+    store_url: str, tmp_path: Path, repeat: int
+) -> None:
+    path = tmp_path / "workers.csv"
+    write_file(path, ROWS)
+    rows = prepared(path)
+    ledger = Ledger(store_url, actor="op")
+    try:
+        # Workers registered before are counted, as without `once`...
+        assert ledger.register_prepared(rows[:100]).registered == 100
+        result = ledger.register_prepared(rows[:200], once=True)
+        assert (result.registered, result.already) == (100, 100)
+        # ... but a worker twice in the rows themselves is refused, and nothing is kept.
+        again = [*rows[200:], *rows[:200]]
+        again[repeat] = again[10]
+        with pytest.raises(RepeatedWorker):
+            ledger.register_prepared(again, once=True)
+        assert registered(ledger) == 200
+        assert verify(ledger.recorder).intact
+    finally:
+        ledger.close()
+
+
+def test_a_big_file_with_a_nik_in_two_parts_is_refused_naming_both_lines(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    lines = write_file(path, ROWS)
+    lines[ROWS - 2] = lines[5]  # two batches past the first, in the last part
+    save(path, lines)
+    result = CliRunner().invoke(main, ["--store", store_url, "workers", "import", str(path)])
+    assert result.exit_code == EXIT_MALFORMED, result.output
+    assert f"line {ROWS}, nik: the same NIK is already on line 7 of this file" in result.output
+    if store_url.startswith("postgresql"):  # two batches were written, and rolled back
+        assert positions_taken(store_url) >= 2 * BULK_BATCH
+    ledger = Ledger(store_url, actor="op")
+    try:
+        assert registered(ledger) == 0
+    finally:
+        ledger.close()

@@ -107,6 +107,10 @@ def default_actor() -> str:
         return os.environ.get("USER", "unknown")
 
 
+class RepeatedWorker(Exception):
+    """A worker came twice in rows that were to name each worker once."""
+
+
 @dataclass(frozen=True)
 class RegisterResult:
     """What an import did.
@@ -350,6 +354,8 @@ class Ledger(Application):
         self,
         rows: Iterable[PreparedRegistration],
         progress: Callable[[int], None] | None = None,
+        *,
+        once: bool = False,
     ) -> RegisterResult:
         """Register workers from rows `prepare_registrations` made (e.g. in other processes);
         repeat rows and workers registered before are counted, never registered twice.
@@ -358,6 +364,10 @@ class Ledger(Application):
         import stopped at any moment, or whose rows stop with an error, leaves nothing, and
         running it again registers every worker it holds. The transaction begins with the
         first batch, so rows still being read cost the store nothing.
+
+        With `once` the rows name each worker once (a file read in parts, checked part by
+        part: a NIK in two parts is seen by the store's unique index only, without holding
+        every id read so far): a worker met twice raises RepeatedWorker, and nothing is kept.
         """
         registered = already = 0
         batches = _batched(rows, BULK_BATCH)
@@ -366,14 +376,16 @@ class Ledger(Application):
             return RegisterResult(registered=0, already=0)
         with bulk_writer(self.recorder) as writer:
             for batch in chain([first], batches):
-                new = self._register_batch(batch, writer)
+                new = self._register_batch(batch, writer, once)
                 registered += new
                 already += len(batch) - new
                 if progress:
                     progress(len(batch))
         return RegisterResult(registered=registered, already=already)
 
-    def _register_batch(self, batch: Sequence[PreparedRegistration], writer: BulkWriter) -> int:
+    def _register_batch(
+        self, batch: Sequence[PreparedRegistration], writer: BulkWriter, once: bool
+    ) -> int:
         """Record a batch's registrations of new workers in the import's transaction; how many.
 
         The domain built each worker's registration event state (every check applied); it is
@@ -385,6 +397,8 @@ class Ledger(Application):
         events: dict[bytes, bytes] = {}
         for oid, state in batch:
             events.setdefault(oid, state)  # a worker twice in the batch: the first row counts
+        if once and len(events) < len(batch):
+            raise RepeatedWorker
         # As the mapper does after encoding: compress, then encrypt (JAMSOS_CIPHER_KEY).
         compressor, cipher = self.mapper.compressor, self.mapper.cipher
         if compressor or cipher:
@@ -412,6 +426,8 @@ class Ledger(Application):
                 existing = writer.existing(list(stored))
                 if not existing:
                     raise
+                if once and writer.existing(list(existing), here=True):
+                    raise RepeatedWorker from None
                 for uid in existing:
                     del stored[uid]
         return 0

@@ -40,9 +40,9 @@ class BulkWriter(Protocol):
         """Store a batch of first events, chained; IntegrityError (the batch undone, the
         transaction going on) when an aggregate of it exists already."""
 
-    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
         """Which of these aggregates exist, as this transaction sees them (its own batches
-        included)."""
+        included); with `here`, only those this transaction registered."""
 
 
 @contextmanager
@@ -70,45 +70,65 @@ class _PostgresBatches:
         curs: psycopg.Cursor[Any],
     ) -> None:
         self.recorder, self.conn, self.curs = recorder, conn, curs
+        self.first: int | None = None  # the first position this transaction wrote
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> None:
         try:
             with self.conn.transaction():  # a savepoint inside the import's transaction
-                self.recorder.copy_within(self.curs, stored_events)
+                ids = self.recorder.copy_within(self.curs, stored_events)
         except psycopg.IntegrityError as e:
             raise IntegrityError(str(e)) from e
+        if self.first is None and ids:
+            self.first = ids[0]
 
-    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
-        return existing_originators(self.recorder, originator_ids, cursor=self.curs)
+    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
+        return _existing(self.recorder, originator_ids, self.curs, self.first if here else 0)
 
 
 class _SQLiteBatches:
     def __init__(self, recorder: ChainedSQLiteApplicationRecorder, cursor: Any) -> None:
         self.recorder, self.cursor = recorder, cursor
+        self.first: int | None = None  # the first position this transaction wrote
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> None:
         self.cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
-            self.recorder.insert_within(self.cursor, stored_events)
+            ids = self.recorder.insert_within(self.cursor, stored_events)
         except sqlite3.IntegrityError as e:
             self.cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
             self.cursor.execute(f"RELEASE {_SAVEPOINT}")
             raise IntegrityError(str(e)) from e
         self.cursor.execute(f"RELEASE {_SAVEPOINT}")
+        if self.first is None and ids:
+            self.first = ids[0]
 
-    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
-        return existing_originators(self.recorder, originator_ids, cursor=self.cursor)
+    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
+        return _existing(self.recorder, originator_ids, self.cursor, self.first if here else 0)
 
 
 class _EachBatch:
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
+        self.written: set[UUID] = set()
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> None:
         self.recorder.insert_events(stored_events)
+        self.written.update(UUID(str(s.originator_id)) for s in stored_events)
 
-    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
+        if here:
+            return self.written.intersection(originator_ids)
         return existing_originators(self.recorder, originator_ids)
+
+
+def _existing(
+    recorder: ApplicationRecorder, originator_ids: Sequence[UUID], cursor: Any, since: int | None
+) -> set[UUID]:
+    """`existing_originators` in the import's transaction, from position `since` on (None:
+    the transaction wrote nothing yet)."""
+    if since is None:
+        return set()
+    return existing_originators(recorder, originator_ids, cursor=cursor, since=since or None)
 
 
 __all__ = ["BulkWriter", "bulk_writer"]

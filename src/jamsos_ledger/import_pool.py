@@ -10,11 +10,12 @@ state of its `Registered` event (`application.prepare_registrations`). Objects s
 The parts come back in file order while later ones are still being read, and the import writes
 them as they come, in its one transaction (`bulk_writes`): a few parts ahead are read at a time,
 so memory does not grow with the file. The parts only ever take the way of a clean file;
-whenever a part finds anything wrong (a bad row, a line that is not UTF-8, a NIK twice, even
-across parts), or a file's rows cannot be split safely (a quote: quoted fields may hold line
-breaks), `ReadAgain` undoes the import's transaction and the whole file is read again the
-careful way, from the start in one process, which names every problem with its line as it
-always did: nothing of a bad file is ever committed.
+whenever a part finds anything wrong (a bad row, a line that is not UTF-8, a NIK twice), or a
+NIK of one part is in another (the store's unique index finds it, see `FileInParts.blobs`), or
+a file's rows cannot be split safely (a quote: quoted fields may hold line breaks), the
+import's transaction is undone and the whole file is read again the careful way, from the
+start in one process, which names every problem with its line as it always did: nothing of a
+bad file is ever committed.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ PART_BYTES = 1_000_000
 # Parts given out ahead of the one being written, a process: enough to keep every process busy
 # while the import writes, few enough that memory stays flat however long the file.
 AHEAD_PER_PROCESS = 2
-_ID = 16  # bytes of a worker id
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
@@ -111,7 +111,9 @@ def prepare_file(
         if parts is not None:
             with contextlib.suppress(ReadAgain):
                 blobs = list(parts.blobs())
-                return PreparedFile(parts.file, blobs, parts.count)
+                ids = {oid for blob in blobs for oid, _ in pickle.loads(blob)}
+                if len(ids) == parts.count:  # else a NIK in two parts: named the careful way
+                    return PreparedFile(parts.file, blobs, parts.count)
     file = read_registrations(path)
     rows = prepare_registrations(file.accepted, actor=actor, timestamp=timestamp)
     return PreparedFile(file, [pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)], len(rows))
@@ -155,24 +157,25 @@ class FileInParts:
 
     def blobs(self) -> Iterator[bytes]:
         """Each part's good rows, pickled, in file order, as the parts are done. Raises
-        ReadAgain when a part finds anything wrong, or a NIK is in two parts."""
+        ReadAgain when a part finds anything wrong.
+
+        A NIK in two parts is not looked for here (that would hold every id of the file):
+        whoever stores the rows must refuse a worker met twice, as
+        `Ledger.register_prepared(once=True)` does, and read the file again the careful way,
+        which names both lines.
+        """
         spans = iter(self._spans)
         waiting = deque(self._pool.apply_async(_read_part, (span,))
                         for span in islice(spans, self._ahead))
-        seen: set[bytes] = set()
         while waiting:
             result = waiting.popleft().get()
             for span in islice(spans, 1):
                 waiting.append(self._pool.apply_async(_read_part, (span,)))
             if result is None:
                 raise ReadAgain
-            columns, ids, blob = result
-            found = {ids[i : i + _ID] for i in range(0, len(ids), _ID)}
-            if len(found) * _ID != len(ids) or not seen.isdisjoint(found):
-                raise ReadAgain  # a NIK twice: the careful way names both lines
-            seen |= found
+            columns, count, blob = result
             self.file.columns = columns
-            self.count += len(found)
+            self.count += count
             yield blob
 
     def rows(self) -> Iterator[PreparedRegistration]:
@@ -257,9 +260,9 @@ def _hold(job: _Job, parent: int) -> None:
         os._exit(1)
 
 
-def _read_part(span: tuple[int, int]) -> tuple[tuple[str, ...], bytes, bytes] | None:
-    """A part of the file read, checked and encoded: (columns, the worker ids joined, the
-    pickled prepared rows); None when anything in it is wrong (or the file changed)."""
+def _read_part(span: tuple[int, int]) -> tuple[tuple[str, ...], int, bytes] | None:
+    """A part of the file read, checked and encoded: (columns, how many rows, the pickled
+    prepared rows); None when anything in it is wrong (or the file changed)."""
     job = _job
     assert job is not None
     start, end = span
@@ -276,8 +279,7 @@ def _read_part(span: tuple[int, int]) -> tuple[tuple[str, ...], bytes, bytes] | 
     if part.rejected:
         return None
     rows = prepare_registrations(part.accepted, actor=job.actor, timestamp=job.timestamp)
-    ids = b"".join(oid for oid, _ in rows)
-    return part.columns, ids, pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+    return part.columns, len(rows), pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
 
 
 __all__ = ["PARALLEL_FROM", "FileInParts", "PreparedFile", "ReadAgain", "file_in_parts",

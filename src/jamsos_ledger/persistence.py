@@ -396,13 +396,20 @@ def select_events_of(
 
 
 def existing_originators(
-    recorder: ApplicationRecorder, originator_ids: Sequence[UUID], *, cursor: Any = None
+    recorder: ApplicationRecorder,
+    originator_ids: Sequence[UUID],
+    *,
+    cursor: Any = None,
+    since: int | None = None,
 ) -> set[UUID]:
     """Which of these aggregates exist (have a first event), in a few queries; with `cursor`,
-    as the transaction of that cursor (of this recorder's store) sees them."""
+    as the transaction of that cursor (of this recorder's store) sees them; with `since`, only
+    those whose first event is at that position or after (SQLite or PostgreSQL)."""
     if not _is_sqlite(recorder) and not _is_postgres(recorder):
         return {oid for oid in originator_ids if list(recorder.select_events(oid, lte=1))}
-    rows = _rows_of(recorder, originator_ids, ("originator_id",), first=True, cursor=cursor)
+    rows = _rows_of(
+        recorder, originator_ids, ("originator_id",), first=True, cursor=cursor, since=since
+    )
     return {row[0] for row in rows}
 
 
@@ -413,12 +420,16 @@ def _rows_of(
     *,
     first: bool = False,
     cursor: Any = None,
+    since: int | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """Rows of the events of these aggregates (only their first with `first`), in order,
-    with the originator id as a UUID and the state as bytes; read with `cursor`, or each
-    chunk in a read transaction of its own."""
+    """Rows of the events of these aggregates (only their first with `first`, only those at
+    position `since` or after with it), in order, with the originator id as a UUID and the
+    state as bytes; read with `cursor`, or each chunk in a read transaction of its own."""
     selected = ", ".join(columns)
     only_first = " AND originator_version = 1" if first else ""
+    if since is not None:  # the position: SQLite's rowid, PostgreSQL's notification id
+        position = "rowid" if _is_sqlite(recorder) else "notification_id"
+        only_first += f" AND {position} >= {int(since)}"
 
     @contextmanager
     def reading() -> Iterator[Any]:
