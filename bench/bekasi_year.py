@@ -153,16 +153,11 @@ def growth_checks(main: YearResult, quarter: YearResult) -> list[Check]:
     for phase in MEMORY_PHASES:
         if phase in main.phases and phase in quarter.phases:
             value = main.phases[phase].peak_mb / quarter.phases[phase].peak_mb
-            # An import holds its file whole (a file with a bad row is refused before anything
-            # is written): it grows with the file, which is no length of history. Shown only.
             found.append(Check(
                 f"{main.store} {main.plan.workers:,} / {quarter.plan.workers:,} workers",
                 f"{phase} peak growth", round(value, 2), GROWTH_RATIO, False, "x",
-                counted=phase != "import",
                 note=f"{main.phases[phase].peak_mb:.0f} MB at {main.plan.workers:,}, "
-                f"{quarter.phases[phase].peak_mb:.0f} MB at {quarter.plan.workers:,}"
-                + ("; grows with the file read whole, not the history" if phase == "import"
-                   else ""),
+                f"{quarter.phases[phase].peak_mb:.0f} MB at {quarter.plan.workers:,}",
             ))
     return found
 
