@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Kecamatan of Kota Bekasi (32.75), codes and names per Kepmendagri 300.2.2-2138/2025.
 KOTA_BEKASI_KECAMATAN: dict[str, str] = {
     "01": "Bekasi Timur",
@@ -23,6 +25,7 @@ _BY_NAME = {
 }
 
 
+@lru_cache(maxsize=1024)  # a city's file writes its few kecamatan the same few ways
 def kecamatan_name(text: str) -> str | None:
     """The kecamatan's official name from a name or a two-digit code; None if not of the city."""
     key = text.strip()
