@@ -39,8 +39,17 @@ class Broken(Exception):
     pass
 
 
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest) -> str:
+    """Each store in turn, the in-memory one of tests and demos too."""
+    if request.param == "memory":
+        return "memory://"
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
 def test_rows_that_stop_with_an_error_after_some_batches_leave_nothing(
-    store_url: str, tmp_path: Path
+    ledger_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "workers.csv"
     write_file(path, ROWS)
@@ -50,7 +59,7 @@ def test_rows_that_stop_with_an_error_after_some_batches_leave_nothing(
         yield from rows[: 2 * BULK_BATCH + 10]  # two batches written, a third begun
         raise Broken
 
-    ledger = Ledger(store_url, actor="op")
+    ledger = Ledger(ledger_url, actor="op")
     try:
         with pytest.raises(Broken):
             ledger.register_prepared(failing())
@@ -66,12 +75,12 @@ def test_rows_that_stop_with_an_error_after_some_batches_leave_nothing(
 
 
 def test_a_batch_with_workers_registered_before_is_written_again_without_them(
-    store_url: str, tmp_path: Path
+    ledger_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "workers.csv"
     write_file(path, ROWS)
     rows = prepared(path)
-    ledger = Ledger(store_url, actor="op")
+    ledger = Ledger(ledger_url, actor="op")
     try:
         # Every seventh worker, and the last batch whole, registered before.
         before = [*rows[: 2 * BULK_BATCH : 7], *rows[2 * BULK_BATCH :]]
@@ -117,12 +126,12 @@ def test_a_big_file_bad_in_its_last_part_is_refused_with_nothing_written(
 
 @pytest.mark.parametrize("repeat", [BULK_BATCH - 5, ROWS - 2], ids=["same-batch", "later-batch"])
 def test_rows_to_name_each_worker_once_refuse_a_repeat_and_leave_nothing(
-    store_url: str, tmp_path: Path, repeat: int
+    ledger_url: str, tmp_path: Path, repeat: int
 ) -> None:
     path = tmp_path / "workers.csv"
     write_file(path, ROWS)
     rows = prepared(path)
-    ledger = Ledger(store_url, actor="op")
+    ledger = Ledger(ledger_url, actor="op")
     try:
         # Workers registered before are counted, as without `once`...
         assert ledger.register_prepared(rows[:100]).registered == 100

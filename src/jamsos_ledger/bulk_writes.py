@@ -58,8 +58,11 @@ def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
         with recorder.datastore.transaction(commit=True) as cursor:
             yield _SQLiteBatches(recorder, cursor)
     else:
-        # The in-memory store (tests, demos in one process): each batch stands on its own.
-        yield _EachBatch(recorder)
+        # The in-memory store (tests, demos in one process): the batches are kept aside and
+        # stored at the end, in one insert.
+        batches = _InMemory(recorder)
+        yield batches
+        batches.store()
 
 
 class _PostgresBatches:
@@ -106,19 +109,32 @@ class _SQLiteBatches:
         return _existing(self.recorder, originator_ids, self.cursor, self.first if here else 0)
 
 
-class _EachBatch:
+class _InMemory:
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
+        self.pending: list[StoredEvent] = []
         self.written: set[UUID] = set()
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> None:
-        self.recorder.insert_events(stored_events)
-        self.written.update(UUID(str(s.originator_id)) for s in stored_events)
+        ids = [_uuid(s.originator_id) for s in stored_events]
+        if self.existing(ids):
+            raise IntegrityError("an aggregate of the batch exists already")
+        self.pending.extend(stored_events)
+        self.written.update(ids)
 
     def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
+        found = self.written.intersection(originator_ids)
         if here:
-            return self.written.intersection(originator_ids)
-        return existing_originators(self.recorder, originator_ids)
+            return found
+        return found | existing_originators(self.recorder, originator_ids)
+
+    def store(self) -> None:
+        if self.pending:
+            self.recorder.insert_events(self.pending)
+
+
+def _uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
 def _existing(
