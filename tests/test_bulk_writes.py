@@ -8,6 +8,7 @@ again without them while the rest of the import stands.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,39 @@ def registered(ledger: Ledger) -> int:
     return sum(1 for _ in ledger.read_log(topics=[get_topic(Worker.Registered)]))
 
 
+@contextmanager
+def opened(url: str) -> Iterator[Ledger]:
+    ledger = Ledger(url, actor="op")
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def assert_chained(ledger: Ledger, events: int) -> None:
+    """The log holds that many events, every one chained (`audit verify`)."""
+    report = verify(ledger.recorder)
+    assert report.intact and report.events_checked == events
+
+
+def import_file(url: str, path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--store", url, "workers", "import", str(path)])
+    return result.exit_code, result.output
+
+
+def assert_refused_with_nothing_kept(url: str, path: Path, problem: str) -> None:
+    """`workers import` refuses the file naming the problem, after writing (PostgreSQL shows
+    it) and undoing some batches: nothing is left of it."""
+    assert path.stat().st_size >= PARALLEL_FROM, "the file must be read in parts"
+    code, output = import_file(url, path)
+    assert code == EXIT_MALFORMED, output
+    assert problem in output
+    if url.startswith("postgresql"):  # two batches were written, and rolled back
+        assert positions_taken(url) >= 2 * BULK_BATCH
+    with opened(url) as ledger:
+        assert_chained(ledger, 0)
+
+
 class Broken(Exception):
     pass
 
@@ -59,19 +93,14 @@ def test_rows_that_stop_with_an_error_after_some_batches_leave_nothing(
         yield from rows[: 2 * BULK_BATCH + 10]  # two batches written, a third begun
         raise Broken
 
-    ledger = Ledger(ledger_url, actor="op")
-    try:
+    with opened(ledger_url) as ledger:
         with pytest.raises(Broken):
             ledger.register_prepared(failing())
-        assert registered(ledger) == 0
-        assert verify(ledger.recorder).intact
+        assert_chained(ledger, 0)
         # Nothing was left half-way: the same rows go in whole afterwards, chained.
         result = ledger.register_prepared(rows)
         assert (result.registered, result.already) == (ROWS, 0)
-        report = verify(ledger.recorder)
-        assert report.intact and report.events_checked == ROWS
-    finally:
-        ledger.close()
+        assert_chained(ledger, ROWS)
 
 
 def test_a_batch_with_workers_registered_before_is_written_again_without_them(
@@ -80,48 +109,15 @@ def test_a_batch_with_workers_registered_before_is_written_again_without_them(
     path = tmp_path / "workers.csv"
     write_file(path, ROWS)
     rows = prepared(path)
-    ledger = Ledger(ledger_url, actor="op")
-    try:
+    with opened(ledger_url) as ledger:
         # Every seventh worker, and the last batch whole, registered before.
         before = [*rows[: 2 * BULK_BATCH : 7], *rows[2 * BULK_BATCH :]]
         assert ledger.register_prepared(before).registered == len(before)
         # ... and a worker twice in the same import, in two batches.
-        again = [*rows, rows[3]]
-        result = ledger.register_prepared(again)
+        result = ledger.register_prepared([*rows, rows[3]])
         assert (result.registered, result.already) == (ROWS - len(before), len(before) + 1)
         assert registered(ledger) == ROWS
-        report = verify(ledger.recorder)
-        assert report.intact and report.events_checked == ROWS
-    finally:
-        ledger.close()
-
-
-def test_a_big_file_bad_in_its_last_part_is_refused_with_nothing_written(
-    store_url: str, tmp_path: Path
-) -> None:
-    path = tmp_path / "workers.csv"
-    lines = write_file(path, ROWS)
-    lines[-3][7] = "0"  # decile 0, near the end: earlier parts are written before it is read
-    save(path, lines)
-    assert path.stat().st_size >= PARALLEL_FROM, "the file must be read in parts"
-    runner = CliRunner()
-    result = runner.invoke(main, ["--store", store_url, "workers", "import", str(path)])
-    assert result.exit_code == EXIT_MALFORMED, result.output
-    assert f"line {ROWS - 1}, decile: DTSEN decile must be 1-10, not 0" in result.output
-    if store_url.startswith("postgresql"):  # two batches were written, and rolled back
-        assert positions_taken(store_url) >= 2 * BULK_BATCH
-    ledger = Ledger(store_url, actor="op")
-    try:
-        assert registered(ledger) == 0
-        assert verify(ledger.recorder).intact
-    finally:
-        ledger.close()
-    # Put right, the same file goes in whole.
-    lines[-3][7] = "1"
-    save(path, lines)
-    result = runner.invoke(main, ["--store", store_url, "workers", "import", str(path)])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("Registered 25.000 workers"), result.output
+        assert_chained(ledger, ROWS)
 
 
 @pytest.mark.parametrize("repeat", [BULK_BATCH - 5, ROWS - 2], ids=["same-batch", "later-batch"])
@@ -131,8 +127,7 @@ def test_rows_to_name_each_worker_once_refuse_a_repeat_and_leave_nothing(
     path = tmp_path / "workers.csv"
     write_file(path, ROWS)
     rows = prepared(path)
-    ledger = Ledger(ledger_url, actor="op")
-    try:
+    with opened(ledger_url) as ledger:
         # Workers registered before are counted, as without `once`...
         assert ledger.register_prepared(rows[:100]).registered == 100
         result = ledger.register_prepared(rows[:200], once=True)
@@ -142,10 +137,25 @@ def test_rows_to_name_each_worker_once_refuse_a_repeat_and_leave_nothing(
         again[repeat] = again[10]
         with pytest.raises(RepeatedWorker):
             ledger.register_prepared(again, once=True)
-        assert registered(ledger) == 200
-        assert verify(ledger.recorder).intact
-    finally:
-        ledger.close()
+        assert_chained(ledger, 200)
+
+
+def test_a_big_file_bad_in_its_last_part_is_refused_with_nothing_written(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    lines = write_file(path, ROWS)
+    lines[-3][7] = "0"  # decile 0, near the end: earlier parts are written before it is read
+    save(path, lines)
+    assert_refused_with_nothing_kept(
+        store_url, path, f"line {ROWS - 1}, decile: DTSEN decile must be 1-10, not 0"
+    )
+    # Put right, the same file goes in whole.
+    lines[-3][7] = "1"
+    save(path, lines)
+    code, output = import_file(store_url, path)
+    assert code == 0, output
+    assert output.startswith("Registered 25.000 workers"), output
 
 
 def test_a_big_file_with_a_nik_in_two_parts_is_refused_naming_both_lines(
@@ -155,13 +165,6 @@ def test_a_big_file_with_a_nik_in_two_parts_is_refused_naming_both_lines(
     lines = write_file(path, ROWS)
     lines[ROWS - 2] = lines[5]  # two batches past the first, in the last part
     save(path, lines)
-    result = CliRunner().invoke(main, ["--store", store_url, "workers", "import", str(path)])
-    assert result.exit_code == EXIT_MALFORMED, result.output
-    assert f"line {ROWS}, nik: the same NIK is already on line 7 of this file" in result.output
-    if store_url.startswith("postgresql"):  # two batches were written, and rolled back
-        assert positions_taken(store_url) >= 2 * BULK_BATCH
-    ledger = Ledger(store_url, actor="op")
-    try:
-        assert registered(ledger) == 0
-    finally:
-        ledger.close()
+    assert_refused_with_nothing_kept(
+        store_url, path, f"line {ROWS}, nik: the same NIK is already on line 7 of this file"
+    )
