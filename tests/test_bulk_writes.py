@@ -168,3 +168,23 @@ def test_a_big_file_with_a_nik_in_two_parts_is_refused_naming_both_lines(
     assert_refused_with_nothing_kept(
         store_url, path, f"line {ROWS}, nik: the same NIK is already on line 7 of this file"
     )
+
+
+@pytest.mark.parametrize("bad", [0, 1])
+def test_a_big_file_with_rejects_imports_its_good_rows(
+    store_url: str, tmp_path: Path, bad: int
+) -> None:
+    path, rejects = tmp_path / "workers.csv", tmp_path / "rejects.csv"
+    lines = write_file(path, ROWS)
+    if bad:
+        lines[-3][7] = "0"  # read in parts, then again the careful way, which sets it aside
+        save(path, lines)
+    result = CliRunner().invoke(main, ["--store", store_url, "workers", "import", str(path),
+                                       "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Registered {ROWS - bad:,} workers".replace(",", "."))
+    assert f"Rejected {bad} of 25.000 rows" in result.output
+    written = rejects.read_text(encoding="utf-8").splitlines()
+    assert len(written) == 1 + bad and written[0].endswith(",line,reasons")
+    with opened(store_url) as ledger:
+        assert_chained(ledger, ROWS - bad)
