@@ -123,3 +123,13 @@ def test_a_file_with_quotes_is_read_from_the_start(tmp_path: Path) -> None:
     alone = read_registrations(path)
     expected = prepare_registrations(alone.accepted, actor="op", timestamp=MOMENT)
     assert next(prepared.prepared()) == expected
+
+
+def test_a_file_without_a_last_line_break_gives_every_row_in_parts(tmp_path: Path) -> None:
+    path = tmp_path / "workers.csv"
+    write_file(path, 3_000)
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    alone = read_registrations(path)
+    assert len(alone.accepted) == 3_000
+    expected = prepare_registrations(alone.accepted, actor="op", timestamp=MOMENT)
+    assert in_parts(path) == expected

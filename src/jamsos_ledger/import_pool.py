@@ -56,6 +56,8 @@ PART_BYTES = 1_000_000
 # Parts given out ahead of the one being written, a process: enough to keep every process busy
 # while the import writes, few enough that memory stays flat however long the file.
 AHEAD_PER_PROCESS = 2
+# Bytes read at a time when a file is looked over before its parts are given out.
+_SCAN = 8_000_000
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
@@ -218,33 +220,44 @@ def file_in_parts(
 def _started(
     path: Path, actor: str, timestamp: datetime, processes: int, parallel_from: int
 ) -> FileInParts | None:
+    """The pool started on the file's parts, cut at line ends; None when the file is too small
+    or cannot be split safely. The file is looked over a chunk at a time, never held whole: a
+    nation's file is a gigabyte."""
     try:
         stat = path.stat()
         if stat.st_size < parallel_from:
             return None
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            header = f.readline()
+            if not header.endswith(b"\n") or b'"' in header:
+                return None
+            size, lines, last = len(header), 0, header[-1:]
+            while chunk := f.read(_SCAN):
+                if b'"' in chunk:
+                    return None
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+            if size != stat.st_size:
+                return None  # changed while looked over: the careful way reads it as it is
+            header_end = len(header)
+            parts = max(processes * PARTS_PER_PROCESS, (size - header_end) // PART_BYTES + 1)
+            bounds = [header_end]
+            for i in range(1, parts):
+                start = header_end + (size - header_end) * i // parts
+                f.seek(start)
+                cut = start + len(f.readline())  # just past the first line end from there
+                if cut > bounds[-1]:
+                    bounds.append(cut)
     except OSError:
-        return None
-    if len(data) != stat.st_size or b'"' in data:
-        return None
-    header_end = data.find(b"\n") + 1
-    if header_end == 0:
-        return None
-    bounds = [header_end]
-    parts = max(processes * PARTS_PER_PROCESS, (len(data) - header_end) // PART_BYTES + 1)
-    for i in range(1, parts):
-        cut = data.find(b"\n", header_end + (len(data) - header_end) * i // parts) + 1
-        if cut > bounds[-1]:
-            bounds.append(cut)
-    if bounds[-1] < len(data):
-        bounds.append(len(data))
+        return None  # the careful way says why it cannot be read
+    if bounds[-1] < size:
+        bounds.append(size)
     spans = list(pairwise(bounds))
     if not spans:
         return None
-    lines = data.count(b"\n", header_end) + (not data.endswith(b"\n"))
-    job = _Job(path, str(path), stat.st_size, stat.st_mtime_ns, data[:header_end], actor,
-               timestamp)
-    del data  # each process reads its own parts: the file is not held in every one of them
+    lines += last != b"\n"  # a last row without its line break
+    job = _Job(path, str(path), stat.st_size, stat.st_mtime_ns, header, actor, timestamp)
     return FileInParts(job, spans, lines, processes)
 
 
