@@ -10,7 +10,10 @@ registered already is undone alone, and written again without them, while the re
 import stands. Every batch takes its positions and its chain rows as any insert does; the
 transaction holds the store's one write lock from its first batch to its commit (PostgreSQL:
 the library's `LOCK TABLE ... IN EXCLUSIVE MODE`), so other writers wait for the import, up to
-their lock timeout (JAMSOS_LOCK_TIMEOUT, JAMSOS_SQLITE_LOCK_TIMEOUT).
+their lock timeout (JAMSOS_LOCK_TIMEOUT, JAMSOS_SQLITE_LOCK_TIMEOUT). The rows must keep
+coming meanwhile: PostgreSQL ends a transaction left idle longer than the library's
+POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT (5 s), and the import fails with nothing kept; a
+file's parts come back every fraction of a second.
 """
 
 from __future__ import annotations
