@@ -171,7 +171,8 @@ class FileInParts:
                         for span in islice(spans, self._ahead))
         while waiting:
             result = waiting.popleft().get()
-            for span in islice(spans, 1):
+            span = next(spans, None)  # one more part given out for the one taken back
+            if span is not None:
                 waiting.append(self._pool.apply_async(_read_part, (span,)))
             if result is None:
                 raise ReadAgain
