@@ -68,35 +68,56 @@ def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
         batches.store()
 
 
-class _PostgresBatches:
-    def __init__(
-        self,
-        recorder: ChainedPostgresApplicationRecorder,
-        conn: psycopg.Connection[Any],
-        curs: psycopg.Cursor[Any],
-    ) -> None:
-        self.recorder, self.conn, self.curs = recorder, conn, curs
-        self.first: int | None = None  # the first position this transaction wrote
+class _InTransaction:
+    """The batches of an import in one database transaction, that of `cursor`."""
 
-    def insert(self, stored_events: Sequence[StoredEvent]) -> None:
-        try:
-            with self.conn.transaction():  # a savepoint inside the import's transaction
-                ids = self.recorder.copy_within(self.curs, stored_events)
-        except psycopg.IntegrityError as e:
-            raise IntegrityError(str(e)) from e
-        if self.first is None and ids:
-            self.first = ids[0]
-
-    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
-        return _existing(self.recorder, originator_ids, self.curs, self.first if here else 0)
-
-
-class _SQLiteBatches:
-    def __init__(self, recorder: ChainedSQLiteApplicationRecorder, cursor: Any) -> None:
+    def __init__(self, recorder: ApplicationRecorder, cursor: Any) -> None:
         self.recorder, self.cursor = recorder, cursor
         self.first: int | None = None  # the first position this transaction wrote
 
     def insert(self, stored_events: Sequence[StoredEvent]) -> None:
+        ids = self._inserted(stored_events)
+        if self.first is None and ids:
+            self.first = ids[0]
+
+    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
+        if here and self.first is None:
+            return set()  # nothing written yet
+        since = self.first if here else None
+        return existing_originators(
+            self.recorder, originator_ids, cursor=self.cursor, since=since
+        )
+
+    def _inserted(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        """The batch stored in a savepoint, its positions; IntegrityError, the savepoint
+        undone, when an aggregate of it exists."""
+        raise NotImplementedError
+
+
+class _PostgresBatches(_InTransaction):
+    recorder: ChainedPostgresApplicationRecorder
+
+    def __init__(
+        self,
+        recorder: ChainedPostgresApplicationRecorder,
+        conn: psycopg.Connection[Any],
+        cursor: psycopg.Cursor[Any],
+    ) -> None:
+        super().__init__(recorder, cursor)
+        self.conn = conn
+
+    def _inserted(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        try:
+            with self.conn.transaction():  # a savepoint inside the import's transaction
+                return self.recorder.copy_within(self.cursor, stored_events)
+        except psycopg.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+
+
+class _SQLiteBatches(_InTransaction):
+    recorder: ChainedSQLiteApplicationRecorder
+
+    def _inserted(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
         self.cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
             ids = self.recorder.insert_within(self.cursor, stored_events)
@@ -105,11 +126,7 @@ class _SQLiteBatches:
             self.cursor.execute(f"RELEASE {_SAVEPOINT}")
             raise IntegrityError(str(e)) from e
         self.cursor.execute(f"RELEASE {_SAVEPOINT}")
-        if self.first is None and ids:
-            self.first = ids[0]
-
-    def existing(self, originator_ids: Sequence[UUID], *, here: bool = False) -> set[UUID]:
-        return _existing(self.recorder, originator_ids, self.cursor, self.first if here else 0)
+        return ids
 
 
 class _InMemory:
@@ -138,16 +155,6 @@ class _InMemory:
 
 def _uuid(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-
-
-def _existing(
-    recorder: ApplicationRecorder, originator_ids: Sequence[UUID], cursor: Any, since: int | None
-) -> set[UUID]:
-    """`existing_originators` in the import's transaction, from position `since` on (None:
-    the transaction wrote nothing yet)."""
-    if since is None:
-        return set()
-    return existing_originators(recorder, originator_ids, cursor=cursor, since=since or None)
 
 
 __all__ = ["BulkWriter", "bulk_writer"]

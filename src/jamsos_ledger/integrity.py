@@ -551,9 +551,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         """Insert a batch by COPY, and chain it, in the transaction of `curs`, which holds the
         table lock (`lock_for_insert`); their positions. See `_copy_events`."""
         text_ids = self.datastore.originator_id_type == "text"
-        curs.execute(self.max_notification_id_statement)
-        row = curs.fetchone()
-        before = (row["max"] if row else None) or 0
+        before = self._last_position(curs)
         with curs.copy(self._copy_statement) as copy:
             copy.set_types(["text" if text_ids else "uuid", "int8", "text", "bytea"])
             for s in stored_events:
@@ -562,21 +560,19 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                     oid = oid.hex
                 copy.write_row((oid, s.originator_version, s.topic, s.state))
         n = len(stored_events)
-        curs.execute(self.max_notification_id_statement)
-        row = curs.fetchone()
-        last = (row["max"] if row else None) or 0
-        span: dict[str, Any] | None
-        if last - before == n:
-            # n new rows, each past `before` (the sequence only grows), none past `last`:
-            # they hold exactly the positions between (the ends are checked below).
-            span = {"rows": n, "first": before + 1, "last": last}
-        else:  # the sequence skipped ids (a batch undone, an insert refused): count them
+        first: int | None = before + 1
+        if self._last_position(curs) != before + n:
+            # The sequence skipped ids (a batch undone, an insert refused): count the new rows.
+            # Otherwise the n new rows, each past `before` (the sequence only grows) and none
+            # past the last, hold exactly the positions between (the ends are checked below).
             curs.execute(self._select_written, (before,))
             span = curs.fetchone()
-        first = span["first"] if span else None
+            first = None
+            if span and span["rows"] == n and span["last"] == span["first"] + n - 1:
+                first = span["first"]
         ids: list[int] = []
         ends_as_written = False
-        if span and span["rows"] == n and first is not None and span["last"] == first + n - 1:
+        if first is not None:
             ids = list(range(first, first + n))
             curs.execute(self._select_ends, (first, first + n - 1))
             found = [(r["originator_id"], r["originator_version"]) for r in curs.fetchall()]
@@ -590,6 +586,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             )
         self._chain_written(curs, ids, stored_events, copy=True)
         return ids
+
+    def _last_position(self, curs: Cursor[DictRow]) -> int:
+        curs.execute(self.max_notification_id_statement)
+        row = curs.fetchone()
+        return int((row["max"] if row else None) or 0)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
