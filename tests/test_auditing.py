@@ -225,8 +225,8 @@ def tamper(ledger: Ledger, statement: str, *params: Any) -> None:
     """Change a live projection table behind the ledger's back, as a careless DBA might."""
     db = ledger.views.db
     ledger.views.catch_up()
-    tables = ("budget_programs", "quota_enrolments", "quota_programs", "claims",
-              "priority_workers")
+    tables = ("budget_programs", "quota_enrolments", "quota_enrolled", "quota_programs",
+              "claims", "priority_workers")
     for table in tables:
         statement = statement.replace(f"<{table}>", db.table(table))
     with db.transaction() as cursor:
@@ -252,14 +252,29 @@ def test_the_replay_names_a_deleted_enrolment_and_a_deleted_quota_row(story: Sto
            str(worker_id(RINA)))
     report = replay(story.ledger)
     assert Difference("projections", "quota", "2026", "enrolled", 7, 6) in report.differences
-    # Workers 3, 6 and 9 of Bekasi Timur hold places; Rina is worker 3.
-    assert Difference("projections", "quota by kecamatan", "2026 kecamatan=Bekasi Timur",
-                      "enrolled", 3, 2) in report.differences
+    assert Difference("projections", "table quota_enrolments", "rows and contents", "rows",
+                      9, 8) in report.differences
     tamper(story.ledger, "DELETE FROM <quota_programs>")
     report = replay(story.ledger)
     assert Difference("projections", "quota", "2026", "(row)", "present", "missing") in (
         report.differences
     )
+
+
+def test_the_replay_names_a_group_count_the_quota_report_shows(story: Story) -> None:
+    """`report quota --by` reads the counts kept per group, not every worker: those counts
+    are what the replay compares, figure by figure, as the report shows them."""
+    # Workers 3, 6 and 9 of Bekasi Timur hold places; Rina, worker 3, sells in the street
+    # and is of decile 4.
+    tamper(story.ledger, "UPDATE <quota_enrolled> SET enrolled = enrolled - 1 "
+           "WHERE kecamatan = 'Bekasi Timur' AND occupation = 'pedagang kaki lima' "
+           "AND decile = 4")
+    report = replay(story.ledger)
+    assert Difference("projections", "quota by kecamatan", "2026 kecamatan=Bekasi Timur",
+                      "enrolled", 3, 2) in report.differences
+    assert Difference("projections", "quota by decile", "2026 decile=4", "enrolled",
+                      2, 1) in report.differences
+    assert {d.check for d in report.differences} == {"projections"}  # the events are sound
 
 
 def test_the_replay_names_a_deleted_claim(story: Story) -> None:

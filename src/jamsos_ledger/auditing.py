@@ -39,6 +39,7 @@ from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.budget import month_columns
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
 from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
+from jamsos_ledger.projections.reporting import quota_groups
 from jamsos_ledger.projections.runner import Runner
 from jamsos_ledger.projections.views import GROUPINGS, Views, all_projections
 
@@ -379,15 +380,14 @@ def replay(ledger: Ledger, when: datetime | None = None) -> ReplayReport:
             head = _head(ledger)
             events += views.catch_up()
             projections = _Comparison("projections")
-            grouped = _Grouped(views)  # asked by both checks: the slowest report query, once
             if when is None:
-                _compare_views(projections, expected=grouped, found=ledger.views)
+                _compare_views(projections, expected=views, found=ledger.views)
             books = _Comparison("books")
             programs = 0
             for pid, _code in _programs_opened(ledger, when):
                 program = program_as_of(ledger, pid, when)
                 assert program is not None
-                _check_books(books, program, grouped)
+                _check_books(books, program, views)
                 programs += 1
             if when is not None or _head(ledger) == head:
                 return ReplayReport(
@@ -406,24 +406,6 @@ def replay(ledger: Ledger, when: datetime | None = None) -> ReplayReport:
     )
 
 
-class _Grouped(Views):
-    """Replayed views whose quota by group is asked of the database once per replay attempt.
-
-    Both checks read it (the projections check against the live tables, the books check
-    against the programs' books) and it is the one report that groups every worker.
-    """
-
-    def __init__(self, views: Views) -> None:
-        super().__init__(views.runner)
-        self._quota_by: dict[tuple[UUID, str], list[dict[str, Any]]] = {}
-
-    def quota_by(self, program_id: UUID, by: str) -> list[dict[str, Any]]:
-        key = (program_id, by)
-        if key not in self._quota_by:
-            self._quota_by[key] = super().quota_by(program_id, by)
-        return self._quota_by[key]
-
-
 def _compare_views(cmp: _Comparison, *, expected: Views, found: Views) -> None:
     """Every report query of the live projections against the replayed ones."""
     want = expected.programs()
@@ -440,7 +422,7 @@ def _compare_views(cmp: _Comparison, *, expected: Views, found: Views) -> None:
         cmp.row("quota", code, _maybe(expected.quota, pid), _maybe(found.quota, pid))
         for by in GROUPINGS:
             cmp.table(f"quota by {by}", _key(code, f"{by}={{{by}}}"),
-                      expected.quota_by(pid, by), found.quota_by(pid, by))
+                      _groups(expected, pid, by), _groups(found, pid, by))
     cmp.table("claims", lambda r: str(r["reference"]), expected.claims(), found.claims())
     # Beyond the reports: every table of every projection, whole, so that no read model
     # (nor a column no report shows yet) escapes the comparison.
@@ -591,9 +573,15 @@ def _check_books(cmp: _Comparison, program: Program, views: Views) -> None:
     cmp.row("quota", code, quota, _maybe(views.quota, program.id), list(quota))
     for by in GROUPINGS:
         # Places held per group come from the workers' events; the program counts its own.
-        held = sum(int(r["enrolled"] or 0) for r in views.quota_by(program.id, by))
+        held = sum(r["enrolled"] for r in quota_groups(views, program.id, by))
         cmp.row(f"quota by {by}", f"{code} (all groups)", {"enrolled": program.enrolled},
                 {"enrolled": held}, ["enrolled"])
+
+
+def _groups(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]]:
+    """`report quota --by`'s rows, as the report shows them; none when the program's row is
+    missing (that difference is the budget's and the quota's to tell)."""
+    return _maybe(lambda pid: quota_groups(views, pid, by), program_id) or []
 
 
 def _key(code: str, pattern: str) -> Callable[[Mapping[str, Any]], str]:
