@@ -7,7 +7,7 @@ whether any projection is behind the log's head, and only then are they caught u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from jamsos_ledger.persistence import StoreURL
 
 GROUPINGS = ("kecamatan", "occupation", "decile")
+# Workers read at once when every worker's ranking input is read.
+RANKING_PAGE = 10_000
 
 
 def all_projections() -> list[Projection]:
@@ -59,7 +61,7 @@ def open_ledger_runner(store: StoreURL) -> Iterator[Runner]:
         ledger.close()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RankingInput:
     """What ranking needs of one worker.
 
@@ -185,16 +187,21 @@ class Views:
 
     # -- ranking and enrolment -----------------------------------------------------------
 
-    def ranking_inputs(self) -> list[RankingInput]:
-        rows = self._rows(
+    def ranking_inputs(self, deciles: Iterable[int] | None = None) -> Iterator[RankingInput]:
+        """What ranking needs of every worker (of those deciles only, when given), read a
+        page at a time: a nation's workers never sit in memory as rows and objects at once."""
+        where = ""
+        if deciles is not None:
+            where = f"WHERE decile IN ({', '.join(str(int(d)) for d in deciles) or 'NULL'})"
+        self.catch_up()
+        for page in self.db.scan(
             f"SELECT worker_id, decile, registered_position, ruleset, rank "
-            f"FROM {self.db.table(WORKERS)}"
-        )
-        return [
-            RankingInput(UUID(r["worker_id"]), int(r["decile"]), int(r["registered_position"]),
-                         r["ruleset"], None if r["rank"] is None else int(r["rank"]))
-            for r in rows
-        ]
+            f"FROM {self.db.table(WORKERS)} {where}",
+            RANKING_PAGE,
+        ):
+            for worker_id, decile, position, ruleset, rank in page:
+                yield RankingInput(UUID(worker_id), int(decile), int(position), ruleset,
+                                   None if rank is None else int(rank))
 
     def candidates(
         self, program_id: UUID, ruleset: str, limit: int, start: str, end: str

@@ -32,7 +32,7 @@ def write(tmp_path: Path, *rows: str, name: str = "extract.csv") -> Path:
 def registered(url: str) -> int:
     ledger = Ledger(url)
     try:
-        return len(ledger.views.ranking_inputs())
+        return len(list(ledger.views.ranking_inputs()))
     finally:
         ledger.close()
 

@@ -127,7 +127,7 @@ def views_agree(url: str) -> Program:
         def snapshot() -> tuple[Any, ...]:
             return (ledger.views.budget(program.id), ledger.views.quota(program.id),
                     ledger.views.quota_by(program.id, "kecamatan"),
-                    len(ledger.views.ranking_inputs()))
+                    len(list(ledger.views.ranking_inputs())))
 
         caught_up = snapshot()
         ledger.views.rebuild()

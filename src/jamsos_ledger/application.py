@@ -63,6 +63,7 @@ from jamsos_ledger.persistence import (
     select_events_of,
 )
 from jamsos_ledger.rules import (
+    DECILES,
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
     DEFAULT_RULESET,
@@ -435,27 +436,41 @@ class Ledger(Application):
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
         """Rank every eligible worker under a rule set; record only ranks that changed.
 
-        Returns (ranked, changed).
+        Returns (ranked, changed). Only the eligible workers are read, each kept as one flat
+        tuple (the rule set's sort key, then what recording its rank needs), and the changed
+        ranks are recorded a batch at a time as the ranking is walked: a million workers take
+        a few hundred megabytes, not a gigabyte.
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
-        self.views.catch_up()
-        rows = self.views.ranking_inputs()
-        eligible = [r for r in rows if rules.is_eligible(r.decile)]
-        eligible.sort(key=lambda r: rules.sort_key(r.decile, r.registered_position))
-        changes = []
-        for rank, row in enumerate(eligible, start=1):
-            tier = rules.tier_of(row.decile)
-            if (row.ruleset, row.rank) != (name, rank):
-                changes.append((row.worker_id, rank, tier))
-        for i in range(0, len(changes), BULK_BATCH):
-            chunk = changes[i : i + BULK_BATCH]
-            workers = self.aggregates([wid for wid, _, _ in chunk])
-            for wid, rank, tier in chunk:
+        eligible = [d for d in DECILES if rules.is_eligible(d)]
+        ranking = [
+            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
+             r.rank if r.ruleset == name else None)
+            for r in self.views.ranking_inputs(eligible)
+        ]
+        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        changed: list[tuple[UUID, int, int]] = []
+        recorded = 0
+        for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
+            if current != rank:
+                tier = rules.tier_of(decile)
                 assert tier is not None
-                workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor)
-            self._save_many(workers.values())
-        return len(eligible), len(changes)
+                changed.append((wid, rank, tier))
+            if len(changed) == BULK_BATCH:
+                recorded += self._record_ranks(name, changed)
+                changed = []
+        if changed:
+            recorded += self._record_ranks(name, changed)
+        return len(ranking), recorded
+
+    def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
+        """Each worker's new rank recorded by the worker, all of them in one save."""
+        workers = self.aggregates([wid for wid, _, _ in ranks])
+        for wid, rank, tier in ranks:
+            workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor)
+        self._save_many(workers.values())
+        return len(ranks)
 
     # -- enrolment -----------------------------------------------------------------------
 
