@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bekasi_year import YearResult
+from calibration import describe
 from measure import Measured
 from targets import MEMORY_PHASES, RATE_TARGETS, RATIO_TARGETS, Check
 
@@ -192,6 +193,15 @@ def print_comparison(current: dict[str, Any], previous_path: Path) -> None:
         return
     print(f"\n### compared with {previous_path} ({previous.get('started', '?')}, commit "
           f"{str(previous.get('git', {}).get('commit', '?'))[:10]})")
+    now_speed = current.get("machine", {}).get("speed")
+    then_speed = previous.get("machine", {}).get("speed")
+    if now_speed and then_speed:
+        factor = then_speed["one_core_s"] / now_speed["one_core_s"]
+        print(f"machine now: {describe(now_speed)}\nmachine then: {describe(then_speed)}\n"
+              f"this machine did the fixed work {factor:.2f}x as fast as that one: a rate that "
+              "changed by about as much changed with the machine, not the ledger")
+    else:
+        print("(one of the runs has no machine speed: rates compare machines as well)")
     earlier = {(r["store"], r["role"], r["plan"]["workers"]): r for r in previous.get("runs", [])}
     for run in current["runs"]:
         key = (run["store"], run["role"], run["plan"]["workers"])

@@ -25,6 +25,7 @@ from typing import Any
 
 import report
 from bekasi_year import BekasiYear, YearPlan, YearResult, growth_checks
+from calibration import describe, machine_speed
 from measure import HarnessError, Measured, Runner
 from stores import DEFAULT_POSTGRES, KINDS, Places, postgres_reachable, remove_folder
 from targets import Check
@@ -102,6 +103,7 @@ class Benchmark:
         self.results: list[YearResult] = []
         self.growth: list[Check] = []
         self.extrapolation: dict[str, Any] | None = None
+        self.speed: dict[str, Any] | None = None
 
     def run(self) -> None:
         args = self.args
@@ -112,6 +114,8 @@ class Benchmark:
                 raise HarnessError(f"PostgreSQL at {args.postgres} does not answer: {problem}")
         print(f"jamsos-ledger benchmark: the Bekasi year, {args.workers:,} workers on "
               f"{', '.join(kinds)}; scratch {self.folder}", flush=True)
+        self.speed = machine_speed()
+        print(f"machine: {describe(self.speed)}", flush=True)
         for kind in kinds:
             self.results.append(self.year(kind, args.workers, "main", anchors=True))
         if not args.no_growth:
@@ -171,7 +175,7 @@ class Benchmark:
             "format": report.FORMAT,
             "started": started.isoformat(),
             "finished": datetime.now(UTC).isoformat(),
-            "machine": report.machine(),
+            "machine": {**report.machine(), "speed": self.speed},
             "git": report.git_state(ROOT),
             "parameters": {
                 "workers": args.workers, "stores": args.store_kinds,

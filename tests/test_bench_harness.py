@@ -52,3 +52,14 @@ def test_a_small_year_on_sqlite_is_measured_and_written_as_json(tmp_path: Path) 
     assert data["all_met"] == (result.returncode == 0)
     assert "### sqlite 400 workers (main)" in result.stdout
     assert not list(tmp_path.glob("jamsos-bench-*")), "the scratch folder was not removed"
+
+    speed = data["machine"]["speed"]
+    assert 0 < speed["one_core_s"] <= speed["both_cores_s"] * 1.5, speed
+    assert "machine: fixed work" in result.stdout
+    compared = subprocess.run(
+        [sys.executable, "-c", "import json, sys; from pathlib import Path; import report; "
+         "report.print_comparison(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[1]))",
+         str(out)],
+        cwd=ROOT / "bench", capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert "this machine did the fixed work 1.00x as fast as that one" in compared.stdout
