@@ -16,7 +16,7 @@ from uuid import UUID
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
-from jamsos_ledger.projections.group_counts import REGISTERED
+from jamsos_ledger.projections.group_counts import GROUPED, REGISTERED
 from jamsos_ledger.projections.helper import HelperRecipe
 from jamsos_ledger.projections.priority import PriorityProjection
 from jamsos_ledger.projections.quota import (
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from jamsos_ledger.application import Ledger
     from jamsos_ledger.persistence import StoreURL
 
-GROUPINGS = ("kecamatan", "occupation", "decile")
+# The groupings `report quota --by` offers: those the quota projection counts workers by.
+GROUPINGS = GROUPED
 # Workers read at once when every worker's ranking input is read.
 RANKING_PAGE = 10_000
 
@@ -287,21 +288,6 @@ class Views:
         row = rows[0]
         row["available"] = row["quota"] - row["enrolled"]
         return row
-
-    def quota_by(self, program_id: UUID, by: str) -> list[dict[str, Any]]:
-        """Enrolled (holding a place), ended and registered workers per group."""
-        if by not in GROUPINGS:
-            raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-        return self._rows(
-            f"SELECT w.{by} AS {by}, COUNT(*) AS registered, "
-            "SUM(CASE WHEN e.worker_id IS NOT NULL AND e.ended_month IS NULL "
-            "THEN 1 ELSE 0 END) AS enrolled, "
-            "SUM(CASE WHEN e.ended_month IS NOT NULL THEN 1 ELSE 0 END) AS ended "
-            f"FROM {self.db.table(WORKERS)} w LEFT JOIN {self.db.table(ENROLMENTS)} e "
-            "ON e.worker_id = w.worker_id AND e.program_id = ? "
-            f"GROUP BY w.{by} ORDER BY w.{by}",
-            (str(program_id),),
-        )
 
     # -- claims --------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from jamsos_ledger.errors import (
     RuleViolation,
 )
 from jamsos_ledger.months import Month
+from jamsos_ledger.projections.reporting import quota_groups
 
 T = TypeVar("T")
 
@@ -729,8 +730,8 @@ class LedgerMachine(RuleBasedStateMachine):
             "budget": views.budget(self.program_id),
             "months": views.budget_months(self.program_id),
             "quota": views.quota(self.program_id),
-            "by decile": views.quota_by(self.program_id, "decile"),
-            "by kecamatan": views.quota_by(self.program_id, "kecamatan"),
+            "by decile": quota_groups(views, self.program_id, "decile"),
+            "by kecamatan": quota_groups(views, self.program_id, "kecamatan"),
             "claims": views.claims(self.program_id),
             "ranks": sorted(
                 (str(r.worker_id), r.rank, r.registered_position)
@@ -826,7 +827,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         by_decile = {
             r["decile"]: (r["registered"], r["enrolled"], r["ended"])
-            for r in self.app.views.quota_by(self.program_id, "decile")
+            for r in quota_groups(self.app.views, self.program_id, "decile")
         }
         expected: dict[int, tuple[int, int, int]] = {}
         for nik, decile in m.deciles.items():

@@ -25,6 +25,7 @@ from jamsos_ledger.errors import OverBudget, RuleViolation
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.projections import GROUPINGS
+from jamsos_ledger.projections.reporting import quota_groups
 from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def reports(ledger: Ledger, program_id: Any) -> dict[str, Any]:
         "all_claims": ledger.views.claims(),
     }
     for by in GROUPINGS:
-        found[f"quota_by_{by}"] = ledger.views.quota_by(program_id, by)
+        found[f"quota by {by}"] = quota_groups(ledger.views, program_id, by)
     return found
 
 
@@ -189,7 +190,7 @@ def test_the_seed_year_end_to_end(store_url: str) -> None:
 
     # By decile: the top 9.920 are deciles 1-4 (4 x 2.040 = 8.160) and the first 1.760
     # of decile 5; Siti (decile 1) ended.
-    assert by_group(ledger.views.quota_by(pid, "decile"), "decile") == {
+    assert by_group(quota_groups(ledger.views, pid, "decile"), "decile") == {
         1: (2_040, 2_039, 1), 2: (2_040, 2_040, 0), 3: (2_040, 2_040, 0),
         4: (2_040, 2_040, 0), 5: (2_040, 1_760, 0),
         6: (60, 0, 0), 7: (60, 0, 0), 8: (60, 0, 0), 9: (60, 0, 0), 10: (60, 0, 0),
@@ -206,12 +207,12 @@ def test_the_seed_year_end_to_end(store_url: str) -> None:
     expected["Bekasi Timur"] = (875, 874, 1)
     expected["Mustikajaya"] = (875, 710, 0)
     expected["Pondokmelati"] = (875, 460, 0)
-    assert by_group(ledger.views.quota_by(pid, "kecamatan"), "kecamatan") == expected
+    assert by_group(quota_groups(ledger.views, pid, "kecamatan"), "kecamatan") == expected
     # By occupation (i % 3): rows 0-10.199 are 680 cycles of 15, so deciles 1-4 give each
     # occupation 4 x 680 = 2.720. Decile-5 row 5k + 4 has occupation (2k + 1) % 3: for
     # k = 0..1.759 that is pedagang (k = 0 mod 3) 587, ojol (k = 1 mod 3) 587, buruh 586.
     # Siti (row 0) is an ojol: 2.720 + 587 - 1 = 3.306 holding a place, 1 ended.
-    assert by_group(ledger.views.quota_by(pid, "occupation"), "occupation") == {
+    assert by_group(quota_groups(ledger.views, pid, "occupation"), "occupation") == {
         "ojol": (3_500, 3_306, 1),
         "pedagang kaki lima": (3_500, 3_307, 0),
         "buruh harian": (3_500, 3_306, 0),

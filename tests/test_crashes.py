@@ -28,6 +28,7 @@ from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import BULK_BATCH, Ledger
 from jamsos_ledger.domainmodel import Program, Worker
+from jamsos_ledger.projections.reporting import quota_groups
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def views_agree(url: str) -> Program:
 
         def snapshot() -> tuple[Any, ...]:
             return (ledger.views.budget(program.id), ledger.views.quota(program.id),
-                    ledger.views.quota_by(program.id, "kecamatan"),
+                    quota_groups(ledger.views, program.id, "kecamatan"),
                     len(list(ledger.views.ranking_inputs())))
 
         caught_up = snapshot()

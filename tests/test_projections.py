@@ -15,6 +15,7 @@ from jamsos_ledger.application import Ledger
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections import GROUPINGS, ProjectionStatus
+from jamsos_ledger.projections.reporting import quota_groups
 
 JAN, FEB, MAR = Month(2026, 1), Month(2026, 2), Month(2026, 3)
 
@@ -61,7 +62,7 @@ def reports(ledger: Ledger) -> dict[str, Any]:
         "claims": ledger.views.claims(),
     }
     for by in GROUPINGS:
-        found[by] = ledger.views.quota_by(pid, by)
+        found[by] = quota_groups(ledger.views, pid, by)
     return found
 
 
@@ -90,7 +91,7 @@ def test_the_small_story_in_the_budget_and_quota(ledger: Ledger) -> None:
     )
     quota = ledger.views.quota(pid)
     assert (quota["enrolled"], quota["ended"], quota["available"]) == (2, 1, 9_998)
-    assert {r["decile"]: r["enrolled"] for r in ledger.views.quota_by(pid, "decile")} == {
+    assert {r["decile"]: r["enrolled"] for r in quota_groups(ledger.views, pid, "decile")} == {
         1: 1, 2: 0, 4: 1
     }
     (claim,) = ledger.views.claims(pid)
@@ -173,7 +174,7 @@ def test_unknown_lookups(ledger: Ledger) -> None:
     with pytest.raises(LookupError):
         ledger.views.quota(uuid4())
     with pytest.raises(ValueError, match="group by one of kecamatan, occupation, decile"):
-        ledger.views.quota_by(ledger.program().id, "name")
+        quota_groups(ledger.views, ledger.program().id, "name")
 
 
 def test_a_projection_of_a_new_version_is_rebuilt_when_the_ledger_opens(store_url: str) -> None:
