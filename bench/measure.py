@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calibration import contention
+
 CHILD = Path(__file__).resolve().with_name("child.py")
 # How often the process tree's resident memory is sampled while a child runs: often enough to
 # see a helper process's peak, rare enough to cost the machine nothing measurable.
@@ -51,6 +53,10 @@ class Measured:
         wall_seconds: the child's whole life, start-up and imports included.
         load: the machine's 1-minute load average when the child started (others' work on a
             shared machine shows here: a load above the cores makes every figure suspect).
+        contention: just before the child started, the CPU time of a fixed piece of work in
+            two processes at once over one alone (`calibration.contention`): near 1 both
+            cores were free; near 2 a phase using both (import, replay, rebuild) was slowed
+            by the host, and its ratio to a one-process anchor with it.
         extra: task-specific figures (per-invocation times of reports, anchor variants...).
     """
 
@@ -61,6 +67,7 @@ class Measured:
     peak_mb: float
     wall_seconds: float
     load: float = 0.0
+    contention: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,6 +101,7 @@ class Runner:
         command = [sys.executable, str(CHILD), task, json.dumps(params), str(result_path)]
         if self.verbose:
             print(f"  .. {label}", end="", flush=True)
+        contended = contention()
         load = os.getloadavg()[0]
         started = time.perf_counter()
         with log_path.open("wb") as log:
@@ -130,6 +138,7 @@ class Runner:
             peak_mb=round(max(maxrss_kb, tree_kb) / 1024, 1),
             wall_seconds=round(wall, 3),
             load=round(load, 2),
+            contention=contended,
             extra=outcome,
         )
         if self.verbose:

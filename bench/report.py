@@ -23,6 +23,9 @@ from calibration import describe
 from measure import Measured
 from targets import MEMORY_PHASES, RATE_TARGETS, RATIO_TARGETS, Check
 
+# Two processes at once this much slower than one alone: the two cores were not two.
+CONTENDED = 1.5
+
 FORMAT = "jamsos-bench/1"
 # Phases whose time grows with the number of workers: what the 10M extrapolation scales.
 SCALING_PHASES = ("import", "prioritize", "replay", "rebuild")
@@ -79,6 +82,14 @@ def print_run(result: YearResult, checks: Sequence[Check], generated: Measured |
     busy = "  (BUSY: above the cores, figures suspect)" if max(loads) > cores else ""
     print(f"load average when each child started: {min(loads):.2f} to {max(loads):.2f} on "
           f"{cores} cores{busy}")
+    contended = [m.contention for group in (result.phases, result.anchors)
+                 for m in group.values() if m.contention]
+    if contended:
+        suspect = sorted(name for group in (result.phases, result.anchors)
+                         for name, m in group.items() if m.contention >= CONTENDED)
+        shown = f"  (CONTENDED at {', '.join(suspect)}: two cores ran as one)" if suspect else ""
+        print(f"two processes at once against one alone, before each child: "
+              f"{min(contended):.2f}x to {max(contended):.2f}x{shown}")
 
 
 def _phase_cells(name: str, m: Measured) -> str:

@@ -42,6 +42,7 @@ def test_a_small_year_on_sqlite_is_measured_and_written_as_json(tmp_path: Path) 
     assert set(run["anchors"]) == ANCHORS
     for measured in [*run["phases"].values(), *run["anchors"].values()]:
         assert measured["seconds"] > 0 and measured["peak_mb"] > 0, measured
+        assert measured["contention"] > 0, measured  # asked before every child
     assert run["anchors"]["raw-replay"]["extra"]["registered"] == 400
     assert len(run["reports"]) == 10
     assert all(r["extra"]["median_ms"] > 0 for r in run["reports"].values())
@@ -56,6 +57,7 @@ def test_a_small_year_on_sqlite_is_measured_and_written_as_json(tmp_path: Path) 
     speed = data["machine"]["speed"]
     assert 0 < speed["one_core_s"] <= speed["both_cores_s"] * 1.5, speed
     assert "machine: fixed work" in result.stdout
+    assert "two processes at once against one alone, before each child:" in result.stdout
     compared = subprocess.run(
         [sys.executable, "-c", "import json, sys; from pathlib import Path; import report; "
          "report.print_comparison(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[1]))",
