@@ -96,6 +96,8 @@ class Benchmark:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        if args.scratch is not None:
+            args.scratch.mkdir(parents=True, exist_ok=True)  # a folder named for this run
         self.folder = Path(tempfile.mkdtemp(prefix="jamsos-bench-", dir=args.scratch))
         self.runner = Runner(self.folder, child_environment())
         self.places: list[Places] = []
