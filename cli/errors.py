@@ -8,11 +8,11 @@ and exits with its code, never a traceback.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, StoreUnavailable
@@ -53,6 +53,23 @@ def to_click(error: LedgerError) -> click.ClickException:
     return Refused(message)
 
 
+def _store_errors(*, lost: bool) -> tuple[type[Exception], ...]:
+    """The errors of a store that stopped answering (`lost`), or of a store at all.
+
+    psycopg's among them once psycopg is imported: a command on SQLite never imports it (a
+    tenth of a second), and so never raises them.
+    """
+    found: tuple[type[Exception], ...] = (
+        (OperationalError, InterfaceError, sqlite3.OperationalError)
+        if lost
+        else (PersistenceError, sqlite3.Error)
+    )
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        found += (psycopg.OperationalError, psycopg.InterfaceError) if lost else (psycopg.Error,)
+    return found
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Run a command, turning the ledger's errors and a failing store into click exceptions."""
@@ -60,15 +77,14 @@ def translated_errors() -> Iterator[None]:
         yield
     except LedgerError as e:
         raise to_click(e) from e
-    except (OperationalError, InterfaceError, psycopg.OperationalError,
-            psycopg.InterfaceError, sqlite3.OperationalError) as e:
+    except _store_errors(lost=True) as e:
         if _busy(e):
             raise StoreFailed(_BUSY) from e
         raise StoreFailed(
             f"the store stopped answering ({_first_line(e)}); what this command did before is "
             "kept whole or not at all: check with `report budget` and try again"
         ) from e
-    except (PersistenceError, psycopg.Error, sqlite3.Error) as e:
+    except _store_errors(lost=False) as e:
         # Not expected (conflicts are retried by the ledger), but never a traceback.
         raise StoreFailed(
             f"the store refused a write ({_first_line(e)}); nothing of the unfinished "

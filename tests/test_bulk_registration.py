@@ -15,7 +15,8 @@ from eventsourcing.persistence import IntegrityError
 from jamsos_ledger.application import BULK_BATCH, Ledger
 from jamsos_ledger.domainmodel import Registration, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.integrity import COPY_FROM, verify
+from jamsos_ledger.integrity import verify
+from jamsos_ledger.integrity_postgres import COPY_FROM
 from jamsos_ledger.persistence import select_events_of
 
 

@@ -41,10 +41,10 @@ from psycopg.sql import SQL, Identifier
 from jamsos_ledger.integrity import (
     ChainBroken,
     ChainedPOPOApplicationRecorder,
-    ChainedPostgresApplicationRecorder,
     ChainedSQLiteApplicationRecorder,
     verify,
 )
+from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

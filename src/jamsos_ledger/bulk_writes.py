@@ -19,19 +19,21 @@ file's parts come back every fraction of a second.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
-from jamsos_ledger.integrity import (
-    ChainedPostgresApplicationRecorder,
-    ChainedSQLiteApplicationRecorder,
-)
+from jamsos_ledger.integrity import ChainedSQLiteApplicationRecorder
 from jamsos_ledger.persistence import existing_originators
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
 
 _SAVEPOINT = "jamsos_batch"
 
@@ -52,7 +54,7 @@ class BulkWriter(Protocol):
 def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
     """One transaction for the batches written in the block, committed when it ends and
     rolled back when it raises."""
-    if isinstance(recorder, ChainedPostgresApplicationRecorder):
+    if _chained_postgres(recorder):
         datastore = recorder.datastore
         with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             recorder.lock_for_insert(curs)
@@ -107,6 +109,8 @@ class _PostgresBatches(_InTransaction):
         self.conn = conn
 
     def _inserted(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        import psycopg
+
         try:
             with self.conn.transaction():  # a savepoint inside the import's transaction
                 return self.recorder.copy_within(self.cursor, stored_events)
@@ -151,6 +155,15 @@ class _InMemory:
     def store(self) -> None:
         if self.pending:
             self.recorder.insert_events(self.pending)
+
+
+def _chained_postgres(
+    recorder: ApplicationRecorder,
+) -> TypeGuard[ChainedPostgresApplicationRecorder]:
+    """Whether the recorder is the ledger's PostgreSQL one: never when its module, and so
+    psycopg, was not imported (a command on SQLite does without them)."""
+    module = sys.modules.get("jamsos_ledger.integrity_postgres")
+    return module is not None and isinstance(recorder, module.ChainedPostgresApplicationRecorder)
 
 
 def _uuid(originator_id: UUID | str) -> UUID:

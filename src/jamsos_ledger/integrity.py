@@ -8,10 +8,11 @@ position ties each event to its place, the previous hash to all of history befor
 
 The hashes live in a table of their own, `jamsos_event_chain (position, hash)`, beside the
 events, and are written by the application recorder in the same transaction as the events
-(subclasses of the library's SQLite, PostgreSQL and in-memory recorders, chosen by
-`StoreURL.environment()`), so there is never an event without its link or a link without its
-event, whatever crashes. Chain rows follow the notification ids, gaps included (a PostgreSQL
-sequence skips the ids of rolled-back inserts): each links to the previous existing row.
+(subclasses of the library's SQLite, PostgreSQL (`integrity_postgres`) and in-memory
+recorders, chosen by `StoreURL.environment()`), so there is never an event without its link or
+a link without its event, whatever crashes. Chain rows follow the notification ids, gaps
+included (a PostgreSQL sequence skips the ids of rolled-back inserts): each links to the
+previous existing row.
 
 `verify()` walks events and chain together, in pages, and names the first position where a
 stored event was altered, removed, inserted or reordered. A digest (`1234:9f86d0...`, a position
@@ -31,18 +32,10 @@ from uuid import UUID
 from eventsourcing.persistence import (
     ApplicationRecorder,
     DatabaseError,
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from eventsourcing.utils import retry
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
 
 from jamsos_ledger.errors import InvalidInput, StoreUnavailable
 
@@ -412,305 +405,6 @@ def _hash_value(value: object) -> bytes:
     return repr(value).encode()
 
 
-# --- PostgreSQL -------------------------------------------------------------------------------
-
-# Events from which an insert goes by COPY (an import's batches), not by INSERT ... RETURNING.
-COPY_FROM = 1_000
-
-
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, writing each event's chain row in the same transaction.
-
-    The library inserts events in a pipeline, in one transaction that first takes
-    `LOCK TABLE ... IN EXCLUSIVE MODE` on the events table, so writers are serialised and the
-    chain head read after the insert cannot move before the commit. The chain rows are written
-    in `_fetch_ids_after_insert_events`, the hook the library calls with the same cursor once the
-    insert has succeeded (an IntegrityError of the insert is raised before it, as the library
-    expects); any error in it aborts the whole transaction.
-    """
-
-    def __init__(
-        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
-    ):
-        super().__init__(datastore, events_table_name=events_table_name)
-        if datastore.enable_db_functions:
-            # That path inserts through a database function and would skip the chain.
-            msg = "the event chain needs POSTGRES_ENABLE_DB_FUNCTIONS off"
-            raise ProgrammingError(msg)
-        self.chain_table_name = CHAIN_TABLE
-        schema, events, chain = (
-            Identifier(datastore.schema),
-            Identifier(self.events_table_name),
-            Identifier(CHAIN_TABLE),
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {schema}.{chain} "
-                "(position bigint PRIMARY KEY, hash bytea NOT NULL)"
-            ).format(schema=schema, chain=chain)
-        )
-        self._select_chain_head = SQL(
-            "SELECT position, hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
-        ).format(schema=schema, chain=chain)
-        self._insert_chain = SQL(
-            "INSERT INTO {schema}.{chain} (position, hash) "
-            "SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
-        ).format(schema=schema, chain=chain)
-        self._select_events_between = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {schema}.{events} WHERE notification_id > %s AND notification_id <= %s "
-            "ORDER BY notification_id LIMIT %s"
-        ).format(schema=schema, events=events)
-        self._select_chain_between = SQL(
-            "SELECT position, hash FROM {schema}.{chain} WHERE position > %s AND position <= %s "
-            "ORDER BY position LIMIT %s"
-        ).format(schema=schema, chain=chain)
-        self._select_bound = SQL(
-            "SELECT greatest((SELECT max(notification_id) FROM {schema}.{events}), "
-            "(SELECT max(position) FROM {schema}.{chain}), 0) AS bound"
-        ).format(schema=schema, events=events, chain=chain)
-        self._copy_statement = SQL(
-            "COPY {schema}.{events} (originator_id, originator_version, topic, state) "
-            "FROM STDIN (FORMAT BINARY)"
-        ).format(schema=schema, events=events)
-        self._copy_chain = SQL(
-            "COPY {schema}.{chain} (position, hash) FROM STDIN (FORMAT BINARY)"
-        ).format(schema=schema, chain=chain)
-        self._select_written = SQL(
-            "SELECT count(*) AS rows, min(notification_id) AS first, "
-            "max(notification_id) AS last FROM {schema}.{events} WHERE notification_id > %s"
-        ).format(schema=schema, events=events)
-        self._select_ends = SQL(
-            "SELECT originator_id, originator_version FROM {schema}.{events} "
-            "WHERE notification_id IN (%s, %s) ORDER BY notification_id"
-        ).format(schema=schema, events=events)
-        self._insert_columns = SQL(
-            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
-            "RETURNING notification_id"
-        ).format(
-            schema=schema, events=events, id_type=Identifier(datastore.originator_id_type)
-        )
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        if len(stored_events) >= COPY_FROM and not any(kwargs.values()):  # no tracking
-            return self._copy_events(stored_events)
-        # The library's insert_events, but for one thing: it catches any error after the insert
-        # and raises it only once the transaction is over, so an error while fetching the ids
-        # (here: while writing the chain) would still COMMIT the events. Only the insert's own
-        # errors (an IntegrityError, which already aborted the transaction) are kept for later
-        # here, as the library does, to keep psycopg's pipeline quiet; the rest roll back.
-        error: Exception | None = None
-        ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if len(stored_events) > 0:
-                    with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                        except Exception as e:
-                            error = e
-                        else:
-                            ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                            pipeline.sync()  # a failed chain insert raises here, inside
-            if error:
-                raise error
-        return ids
-
-    def _copy_events(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
-        """A big batch (an import) inserted with COPY, PostgreSQL's bulk path, and chained.
-
-        Under the library's table lock no other writer can take positions, and COPY takes one
-        from the sequence for each row in the order written, so the batch's positions are the
-        rows after the last one before it, in order. That is checked without reading the batch
-        back (which cost a fifth of an import): exactly as many new rows as written, at
-        consecutive positions, the first and the last being the batch's first and last
-        events. A duplicate aggregate version fails the COPY, and nothing is written.
-        """
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self.lock_for_insert(curs)
-            return self.copy_within(curs, stored_events)
-
-    def lock_for_insert(self, curs: Cursor[DictRow]) -> None:
-        """Take the library's table lock (writers serialised, commit order = position order)
-        and notify its listeners, as every insert of the library does, for the transaction."""
-        self._lock_table(curs)
-        self._notify_channel(curs)
-
-    def copy_within(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
-    ) -> list[int]:
-        """Insert a batch by COPY, and chain it, in the transaction of `curs`, which holds the
-        table lock (`lock_for_insert`); their positions. See `_copy_events`."""
-        text_ids = self.datastore.originator_id_type == "text"
-        before = self._last_position(curs)
-        with curs.copy(self._copy_statement) as copy:
-            copy.set_types(["text" if text_ids else "uuid", "int8", "text", "bytea"])
-            for s in stored_events:
-                oid = s.originator_id
-                if text_ids and isinstance(oid, UUID):
-                    oid = oid.hex
-                copy.write_row((oid, s.originator_version, s.topic, s.state))
-        n = len(stored_events)
-        first: int | None = before + 1
-        if self._last_position(curs) != before + n:
-            # The sequence skipped ids (a batch undone, an insert refused): count the new rows.
-            # Otherwise the n new rows, each past `before` (the sequence only grows) and none
-            # past the last, hold exactly the positions between (the ends are checked below).
-            curs.execute(self._select_written, (before,))
-            span = curs.fetchone()
-            first = None
-            if span and span["rows"] == n and span["last"] == span["first"] + n - 1:
-                first = span["first"]
-        ids: list[int] = []
-        ends_as_written = False
-        if first is not None:
-            ids = list(range(first, first + n))
-            curs.execute(self._select_ends, (first, first + n - 1))
-            found = [(r["originator_id"], r["originator_version"]) for r in curs.fetchall()]
-            ends = (stored_events[0], stored_events[-1]) if n > 1 else (stored_events[0],)
-            expected = [(self._stored_id(s), s.originator_version) for s in ends]
-            ends_as_written = found == expected
-        if not ends_as_written:
-            raise ProgrammingError(
-                f"a COPY of {n} events was not stored at consecutive positions in the order "
-                "written"
-            )
-        self._chain_written(curs, ids, stored_events, copy=True)
-        return ids
-
-    def _last_position(self, curs: Cursor[DictRow]) -> int:
-        curs.execute(self.max_notification_id_statement)
-        row = curs.fetchone()
-        return int((row["max"] if row else None) or 0)
-
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """The library's insert (table lock, notify, one INSERT ... RETURNING), with the
-        events sent as four arrays of plain types rather than one array of the library's
-        composite type, which psycopg dumps value by value in Python: 10,000 registrations
-        cost seconds that way."""
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        text_ids = self.datastore.originator_id_type == "text"
-        curs.execute(
-            self._insert_columns,
-            (
-                [
-                    s.originator_id.hex if text_ids and isinstance(s.originator_id, UUID)
-                    else s.originator_id
-                    for s in stored_events
-                ],
-                [s.originator_version for s in stored_events],
-                [s.topic for s in stored_events],
-                [s.state for s in stored_events],
-            ),
-        )
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if not ids:
-            return ids
-        self._chain_written(curs, ids, stored_events)
-        return ids
-
-    def _chain_written(
-        self,
-        curs: Cursor[DictRow],
-        ids: Sequence[int],
-        stored_events: Sequence[StoredEvent],
-        copy: bool = False,
-    ) -> None:
-        """Write the chain rows of events just inserted at `ids`, in the same transaction
-        (by COPY when `copy`: never in the pipeline mode of the library's insert)."""
-        curs.execute(self._select_chain_head, prepare=True)
-        head = curs.fetchone()
-        if head is None:
-            previous = self._genesis(curs, before=ids[0])
-        elif head["position"] >= ids[0]:
-            raise _broken(head["position"], ids[0])
-        else:
-            previous = bytes(head["hash"])
-        hashed = [self._stored_id(s) for s in stored_events]
-        self._write_links(curs, chain_rows(previous, ids, stored_events, hashed), copy)
-
-    def _stored_id(self, s: StoredEvent) -> object:
-        # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a
-        # UUID into the text field of the library's composite type as its 32 hex digits.
-        oid: object = s.originator_id
-        if self.datastore.originator_id_type == "text":
-            oid = oid.hex if isinstance(oid, UUID) else str(oid)
-        elif isinstance(oid, str):
-            oid = UUID(oid)
-        return oid
-
-    def _write_links(
-        self, curs: Cursor[DictRow], links: Sequence[tuple[int, bytes]], copy: bool = False
-    ) -> None:
-        if copy:
-            with curs.copy(self._copy_chain) as rows:
-                rows.set_types(["int8", "bytea"])
-                for link_row in links:
-                    rows.write_row(link_row)
-        elif links:
-            curs.execute(
-                self._insert_chain, ([p for p, _ in links], [h for _, h in links]), prepare=True
-            )
-
-    def _genesis(self, curs: Cursor[DictRow], *, before: int) -> bytes:
-        """Chain events stored before the chain existed (a ledger of an earlier version)."""
-        previous, after = GENESIS, _LOWEST
-        while True:
-            curs.execute(self._select_events_between, (after, before - 1, PAGE))
-            rows = [_pg_event_row(r) for r in curs.fetchall()]
-            links = []
-            for row in rows:
-                previous = link(previous, row.encoded())
-                links.append((row.position, previous))
-            self._write_links(curs, links)
-            if len(rows) < PAGE:
-                return previous
-            after = rows[-1].position
-
-    def chain_bound(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._select_bound)
-            row = curs.fetchone()
-            return int(row["bound"]) if row else 0
-
-    def select_event_rows(self, after: int, upto: int, limit: int) -> list[EventRow]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._select_events_between, (after, upto, limit))
-            return [_pg_event_row(r) for r in curs.fetchall()]
-
-    def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._select_chain_between, (after, upto, limit))
-            return [(r["position"], _hash_value(r["hash"])) for r in curs.fetchall()]
-
-
-def _pg_event_row(r: DictRow) -> EventRow:
-    state = r["state"]
-    return EventRow(
-        r["notification_id"],
-        r["originator_id"],
-        r["originator_version"],
-        r["topic"],
-        bytes(state) if isinstance(state, memoryview) else state,
-    )
-
-
 # --- In memory --------------------------------------------------------------------------------
 
 
@@ -766,10 +460,13 @@ def environment_recorder(kind: str) -> dict[str, str]:
 
     if kind == "memory":
         return {"PERSISTENCE_MODULE": get_topic(ChainedPOPOFactory)}
-    recorder = (
-        ChainedSQLiteApplicationRecorder if kind == "sqlite" else ChainedPostgresApplicationRecorder
-    )
-    return {"APPLICATION_RECORDER_TOPIC": get_topic(recorder)}
+    if kind == "sqlite":
+        return {"APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteApplicationRecorder)}
+    # Its own module: psycopg (a tenth of a second to import) only for a PostgreSQL store.
+    return {
+        "APPLICATION_RECORDER_TOPIC": "jamsos_ledger.integrity_postgres:"
+        "ChainedPostgresApplicationRecorder"
+    }
 
 
 # --- Verification -----------------------------------------------------------------------------

@@ -249,6 +249,6 @@ class LedgerPostgresFactory(PostgresFactory):
 def _inserts_plain_arrays(recorder_class: type[PostgresApplicationRecorder]) -> bool:
     """Whether the recorder sends events as arrays of plain types (the ledger's chained
     recorder), never as the library's composite type."""
-    from jamsos_ledger.integrity import ChainedPostgresApplicationRecorder
+    from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
 
     return issubclass(recorder_class, ChainedPostgresApplicationRecorder)
