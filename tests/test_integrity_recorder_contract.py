@@ -9,14 +9,19 @@ test_postgres.py, test_popo.py and test_noninterleaving_notification_ids.py), an
 the chain those writes left must verify intact. The base cases are reached through their module
 so that pytest does not collect them on their own.
 
-Not run from the library's suites: tests of its datastores, connection pools, tracking and
-process recorders and factories (nothing of them changed), and its PostgreSQL
-"with db functions" variants: the chained recorder refuses POSTGRES_ENABLE_DB_FUNCTIONS, whose
-database-function insert would bypass the chain (test_refuses_db_functions).
+The factories the ledger names for each store (`StoreURL.environment`) run the library's factory
+case, and every recorder they hand out its case: aggregate, application, tracking (the
+library's) and process, each recorder that writes events chained.
+
+Not run from the library's suites: tests of its datastores and connection pools (nothing of them
+changed), and its PostgreSQL "with db functions" variants: the chained recorder refuses
+POSTGRES_ENABLE_DB_FUNCTIONS, whose database-function insert would bypass the chain
+(test_refuses_db_functions).
 """
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from threading import Event, Thread
@@ -26,25 +31,41 @@ from unittest import TestCase
 import psycopg
 import pytest
 from eventsourcing.persistence import (
+    AggregateRecorder,
     ApplicationRecorder,
+    InfrastructureFactory,
     IntegrityError,
     OperationalError,
     PersistenceError,
+    ProcessRecorder,
     ProgrammingError,
     StoredEvent,
+    TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.tests import persistence as library
+from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
 from jamsos_ledger.integrity import (
     ChainBroken,
+    ChainedPOPOAggregateRecorder,
     ChainedPOPOApplicationRecorder,
+    ChainedPOPOProcessRecorder,
+    ChainedSQLiteAggregateRecorder,
     ChainedSQLiteApplicationRecorder,
+    ChainedSQLiteFactory,
+    ChainedSQLiteProcessRecorder,
     verify,
 )
-from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
+from jamsos_ledger.integrity_postgres import (
+    ChainedPostgresAggregateRecorder,
+    ChainedPostgresApplicationRecorder,
+    ChainedPostgresProcessRecorder,
+)
+from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.postgres_store import LedgerPostgresFactory
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -191,6 +212,18 @@ class TestChainedPOPOApplicationRecorder(
         super().optional_test_insert_subscribe()
 
 
+class TestChainedPOPOAggregateRecorder(ChainChecked, library.AggregateRecorderTestCase):
+    def create_recorder(self) -> AggregateRecorder:
+        return self.chained(ChainedPOPOAggregateRecorder())
+
+
+class TestChainedPOPOProcessRecorder(ChainChecked, library.ProcessRecorderTestCase):
+    def create_recorder(self) -> ProcessRecorder:
+        recorder = ChainedPOPOProcessRecorder()
+        self.chained(recorder)
+        return recorder
+
+
 class TestChainedPOPONonInterleaving(ChainChecked, library.NonInterleavingNotificationIDsBaseCase):
     insert_num = 10000
 
@@ -252,7 +285,7 @@ class PostgresSchema(ChainChecked):
                 )
 
 
-# The library's longest legal table name: the chain table's name does not depend on it.
+# The library's longest legal table name: its chain table's name is shortened to fit.
 EVENTS_TABLE_NAME = "s" * 50 + "stored_events"
 
 
@@ -477,3 +510,169 @@ def test_events_stored_before_the_chain_are_chained_by_the_next_write(tmp_path: 
     recorder.insert_events([_event()])
     after = verify(recorder)
     assert after.intact and after.events_checked == 1501
+
+
+# --- The factories the ledger names, and every recorder they hand out ---------------------------
+
+
+class StoreOfItsOwn(TestCase):
+    """A store of this test's own as the ledger names it (a store URL), and the settings the
+    ledger makes of it (`StoreURL.environment`): the factory is the one a command uses."""
+
+    kind = "sqlite"
+
+    def setUp(self) -> None:
+        self.schema = ""
+        if self.kind == "postgresql":
+            problem = _postgres_reachable()
+            if problem is not None:
+                pytest.skip(f"POSTGRESQL NOT REACHABLE at {POSTGRES}: {problem}")
+            self.schema = f"test_{uuid.uuid4().hex[:16]}"
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(self.schema)))
+            url = f"{POSTGRES}?schema={self.schema}"
+        else:
+            self.folder = tempfile.TemporaryDirectory()
+            url = f"sqlite:///{self.folder.name}/ledger.db"
+        # No application name, as the library's own factory tests (they set one themselves).
+        self.env = Environment("", StoreURL.parse(url).environment())
+        super().setUp()
+
+    def tearDown(self) -> None:
+        try:
+            super().tearDown()
+        finally:
+            factory = getattr(self, "factory", None)
+            if factory is not None:
+                factory.close()
+            if self.schema:
+                with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                    conn.execute(
+                        SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(self.schema))
+                    )
+            else:
+                self.folder.cleanup()
+
+
+class SQLiteTracking(SQLiteTrackingRecorder):
+    pass
+
+
+class PostgresTracking(PostgresTrackingRecorder):
+    pass
+
+
+class TestChainedSQLiteFactory(StoreOfItsOwn, library.InfrastructureFactoryTestCase[Any]):
+    def expected_factory_class(self) -> type[Any]:
+        return ChainedSQLiteFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return ChainedSQLiteAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return ChainedSQLiteApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return SQLiteTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return SQLiteTracking
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return ChainedSQLiteProcessRecorder
+
+
+@pytest.mark.postgres
+class TestLedgerPostgresFactory(StoreOfItsOwn, library.InfrastructureFactoryTestCase[Any]):
+    kind = "postgresql"
+
+    def expected_factory_class(self) -> type[Any]:
+        return LedgerPostgresFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return ChainedPostgresAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return ChainedPostgresApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return PostgresTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return PostgresTracking
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return ChainedPostgresProcessRecorder
+
+
+class FactoryMade(ChainChecked, StoreOfItsOwn):
+    """Recorders made by the ledger's factory of the store; those that write events must leave
+    an intact chain over all of them (ChainChecked)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.factory = InfrastructureFactory.construct(self.env)
+
+    def events_recorder(self, recorder: Any) -> Any:
+        self.assertTrue(hasattr(recorder, "chain_table_name"), type(recorder))
+        return self.chained(recorder)
+
+
+class TestSQLiteFactoryAggregateRecorder(FactoryMade, library.AggregateRecorderTestCase):
+    def create_recorder(self) -> AggregateRecorder:
+        return self.events_recorder(self.factory.aggregate_recorder("snapshots"))
+
+
+class TestSQLiteFactoryApplicationRecorder(
+    FactoryMade, library.ApplicationRecorderTestCase[Any]
+):
+    def create_recorder(self) -> ApplicationRecorder:
+        return self.events_recorder(self.factory.application_recorder())
+
+
+class TestSQLiteFactoryTrackingRecorder(StoreOfItsOwn, library.TrackingRecorderTestCase):
+    def create_recorder(self) -> TrackingRecorder:
+        self.factory = InfrastructureFactory.construct(self.env)
+        return self.factory.tracking_recorder()
+
+
+class TestSQLiteFactoryProcessRecorder(FactoryMade, library.ProcessRecorderTestCase):
+    def create_recorder(self) -> ProcessRecorder:
+        return self.events_recorder(self.factory.process_recorder())
+
+
+@pytest.mark.postgres
+class TestPostgresFactoryAggregateRecorder(TestSQLiteFactoryAggregateRecorder):
+    kind = "postgresql"
+
+
+@pytest.mark.postgres
+class TestPostgresFactoryApplicationRecorder(TestSQLiteFactoryApplicationRecorder):
+    kind = "postgresql"
+
+
+@pytest.mark.postgres
+class TestPostgresFactoryTrackingRecorder(TestSQLiteFactoryTrackingRecorder):
+    kind = "postgresql"
+
+
+@pytest.mark.postgres
+class TestPostgresFactoryProcessRecorder(TestSQLiteFactoryProcessRecorder):
+    kind = "postgresql"
+
+
+class TestMemoryFactoryRecorders(ChainChecked):
+    """The in-memory store's factory: its events recorders are chained too."""
+
+    def test_every_events_recorder_is_chained(self) -> None:
+        factory = InfrastructureFactory.construct(
+            Environment("", StoreURL.parse("memory://").environment())
+        )
+        for recorder in (
+            factory.aggregate_recorder(),
+            factory.application_recorder(),
+            factory.process_recorder(),
+        ):
+            self.chained(recorder)
+            recorder.insert_events([_event(), _event()])
+            self.assertEqual(_chain_length(recorder), 2, type(recorder))

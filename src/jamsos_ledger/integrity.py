@@ -6,11 +6,12 @@ length-prefixed encoding of the event's position, originator id, originator vers
 state. Length prefixes and type tags keep fields from being shifted into each other; the
 position ties each event to its place, the previous hash to all of history before it.
 
-The hashes live in a table of their own, `jamsos_event_chain (position, hash)`, beside the
-events, and are written by the application recorder in the same transaction as the events
-(subclasses of the library's SQLite, PostgreSQL (`integrity_postgres`) and in-memory
-recorders, chosen by `StoreURL.environment()`), so there is never an event without its link or
-a link without its event, whatever crashes. Chain rows follow the notification ids, gaps
+The hashes live in a table of their own, `jamsos_event_chain (position, hash)` for the ledger's
+events (another events table has its own: `chain_table_of`), beside the events, and are written
+by the recorder in the same transaction as the events (subclasses of the library's SQLite,
+PostgreSQL (`integrity_postgres`) and in-memory recorders, whose factories `StoreURL.environment()`
+names: every recorder that writes events is chained), so there is never an event without its
+link or a link without its event, whatever crashes. Chain rows follow the notification ids, gaps
 included (a PostgreSQL sequence skips the ids of rolled-back inserts): each links to the
 previous existing row.
 
@@ -30,16 +31,27 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    AggregateRecorder,
     ApplicationRecorder,
     DatabaseError,
+    ProcessRecorder,
     StoredEvent,
 )
-from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory, POPOProcessRecorder
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+)
 
 from jamsos_ledger.errors import InvalidInput, StoreUnavailable
 
+# The chain of the ledger's own events table (SQLite's `stored_events`, PostgreSQL's
+# `jamsos_events`), named as it always was so that every ledger written before still opens.
 CHAIN_TABLE = "jamsos_event_chain"
+_MAX_NAME = 63  # PostgreSQL's longest identifier, which the library also allows events tables
 GENESIS = bytes(32)  # the "previous hash" of the first event
 _LABEL = b"jamsos-event-chain/1\x00"
 DIGEST_HEX = 32  # hex characters of a hash kept in a digest: 128 bits
@@ -204,6 +216,23 @@ def chain_rows(
     return rows
 
 
+def chain_table_of(events_table: str, ledger_events_table: str) -> str:
+    """The chain table of an events table: the ledger's own keeps `CHAIN_TABLE`, any other gets
+    `<events table>_chain`, so that two recorders with different events tables in one database
+    never write into one chain (where the second's first write would look like events removed).
+
+    A name longer than an identifier may be, or that would be the ledger's, is shortened and
+    made unique with a hash of the events table's name.
+    """
+    if events_table == ledger_events_table:
+        return CHAIN_TABLE
+    name = f"{events_table}_chain"
+    if len(name) <= _MAX_NAME and name != CHAIN_TABLE:
+        return name
+    tag = hashlib.sha256(events_table.encode()).hexdigest()[:8]
+    return f"{events_table[: _MAX_NAME - len(tag) - len('__chain')]}_{tag}_chain"
+
+
 class ChainBroken(StoreUnavailable):
     """A write found the chain ahead of the events: the store was tampered with."""
 
@@ -239,18 +268,26 @@ class ChainedRecorder(Protocol):
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, writing each event's chain row in the same transaction."""
 
+    ledger_events_table = "stored_events"  # the library's SQLite factory's only events table
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
-        self.chain_table_name = CHAIN_TABLE
+        chain = self.chain_table_name
         self._select_chain_head = (
-            f"SELECT position, hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+            f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1"
         )
-        self._insert_chain = f"INSERT INTO {CHAIN_TABLE} (position, hash) VALUES (?, ?)"
+        self._insert_chain = f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
+
+    @property
+    def chain_table_name(self) -> str:
+        """This events table's chain (a property: the library builds the create statements
+        before the constructor here goes on)."""
+        return chain_table_of(self.events_table_name, self.ledger_events_table)
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         statements.append(
-            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} "
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} "
             "(position INTEGER PRIMARY KEY, hash BLOB NOT NULL)"
         )
         return statements
@@ -347,7 +384,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT max(coalesce((SELECT max(rowid) FROM {self.events_table_name}), 0), "
-                f"coalesce((SELECT max(position) FROM {CHAIN_TABLE}), 0))"
+                f"coalesce((SELECT max(position) FROM {self.chain_table_name}), 0))"
             )
             return int(c.fetchone()[0])
 
@@ -373,11 +410,30 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def select_chain_rows(self, after: int, upto: int, limit: int) -> list[tuple[int, bytes]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position > ? AND position <= ? "
+                f"SELECT position, hash FROM {self.chain_table_name} "
+                "WHERE position > ? AND position <= ? "
                 "ORDER BY position LIMIT ?",
                 (after, upto, limit),
             )
             return [(r[0], _hash_value(r[1])) for r in c.fetchall()]
+
+
+class ChainedSQLiteAggregateRecorder(ChainedSQLiteApplicationRecorder):
+    """The chained recorder as an aggregate recorder (the factory's `aggregate_recorder`, for
+    snapshots or events without a notification log): the library's numbers no event, and the
+    chain follows positions, so it keeps its events as the application recorder does, and
+    returns no positions, as an aggregate recorder does."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        super().insert_events(stored_events, **kwargs)
+        return None
+
+
+class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder, ChainedSQLiteApplicationRecorder):
+    """The library's SQLite process recorder, its events chained: the tracking row, the events
+    and their chain rows in one transaction."""
 
 
 def _sqlite_value(kind: str, raw: bytes | None) -> object:
@@ -446,27 +502,55 @@ class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
             return rows[:limit]
 
 
+class ChainedPOPOAggregateRecorder(ChainedPOPOApplicationRecorder):
+    """The chained in-memory recorder as an aggregate recorder: no positions returned."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        super().insert_events(stored_events, **kwargs)
+        return None
+
+
+class ChainedPOPOProcessRecorder(POPOProcessRecorder, ChainedPOPOApplicationRecorder):
+    """The library's in-memory process recorder, its events chained."""
+
+
 class ChainedPOPOFactory(POPOFactory):
-    """The in-memory store with the chained recorder (the library's POPO factory takes no
+    """The in-memory store with chained recorders (the library's POPO factory takes no
     recorder topic from the environment, so `memory://` names this factory instead)."""
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        return ChainedPOPOAggregateRecorder()
 
     def application_recorder(self) -> ApplicationRecorder:
         return ChainedPOPOApplicationRecorder()
 
+    def process_recorder(self) -> ProcessRecorder:
+        return ChainedPOPOProcessRecorder()
+
+
+class ChainedSQLiteFactory(SQLiteFactory):
+    """The library's SQLite factory, whose every recorder that writes events is chained: an
+    unchained one (the library's default process recorder) would write events no chain
+    covers. Tracking recorders are the library's (they write no events)."""
+
+    aggregate_recorder_class = ChainedSQLiteAggregateRecorder
+    application_recorder_class = ChainedSQLiteApplicationRecorder
+    process_recorder_class = ChainedSQLiteProcessRecorder
+
 
 def environment_recorder(kind: str) -> dict[str, str]:
-    """The environment settings that make the library build a chained recorder for a store."""
+    """The environment settings that make the library build chained recorders for a store:
+    the ledger's factory of that store."""
     from eventsourcing.utils import get_topic
 
     if kind == "memory":
         return {"PERSISTENCE_MODULE": get_topic(ChainedPOPOFactory)}
     if kind == "sqlite":
-        return {"APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteApplicationRecorder)}
+        return {"PERSISTENCE_MODULE": get_topic(ChainedSQLiteFactory)}
     # Its own module: psycopg (a tenth of a second to import) only for a PostgreSQL store.
-    return {
-        "APPLICATION_RECORDER_TOPIC": "jamsos_ledger.integrity_postgres:"
-        "ChainedPostgresApplicationRecorder"
-    }
+    return {"PERSISTENCE_MODULE": "jamsos_ledger.postgres_store:LedgerPostgresFactory"}
 
 
 # --- Verification -----------------------------------------------------------------------------

@@ -16,7 +16,11 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresProcessRecorder,
+)
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -24,13 +28,13 @@ from psycopg.sql import SQL, Identifier
 
 from jamsos_ledger.integrity import (
     _LOWEST,
-    CHAIN_TABLE,
     GENESIS,
     PAGE,
     EventRow,
     _broken,
     _hash_value,
     chain_rows,
+    chain_table_of,
     link,
 )
 
@@ -49,6 +53,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     expects); any error in it aborts the whole transaction.
     """
 
+    # The ledger's events table on PostgreSQL: the library names it after the application
+    # (`Ledger.name`, "jamsos"); its chain keeps the name it always had.
+    ledger_events_table = "jamsos_events"
+
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ):
@@ -57,11 +65,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             # That path inserts through a database function and would skip the chain.
             msg = "the event chain needs POSTGRES_ENABLE_DB_FUNCTIONS off"
             raise ProgrammingError(msg)
-        self.chain_table_name = CHAIN_TABLE
+        self.chain_table_name = chain_table_of(self.events_table_name, self.ledger_events_table)
         schema, events, chain = (
             Identifier(datastore.schema),
             Identifier(self.events_table_name),
-            Identifier(CHAIN_TABLE),
+            Identifier(self.chain_table_name),
         )
         self.sql_create_statements.append(
             SQL(
@@ -318,6 +326,24 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._select_chain_between, (after, upto, limit))
             return [(r["position"], _hash_value(r["hash"])) for r in curs.fetchall()]
+
+
+class ChainedPostgresAggregateRecorder(ChainedPostgresApplicationRecorder):
+    """The chained recorder as an aggregate recorder (the factory's `aggregate_recorder`, for
+    snapshots or events without a notification log): the library's numbers no event, and the
+    chain follows positions, so it keeps its events as the application recorder does, and
+    returns no positions, as an aggregate recorder does."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        super().insert_events(stored_events, **kwargs)
+        return None
+
+
+class ChainedPostgresProcessRecorder(PostgresProcessRecorder, ChainedPostgresApplicationRecorder):
+    """The library's PostgreSQL process recorder, its events chained: the tracking row, the
+    events and their chain rows in one transaction."""
 
 
 def _pg_event_row(r: DictRow) -> EventRow:

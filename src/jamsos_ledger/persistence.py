@@ -126,16 +126,13 @@ class StoreURL:
         )
 
     def environment(self) -> dict[str, str]:
-        """The `eventsourcing` settings for this store (recorders that chain every event), with
-        the cipher's when JAMSOS_CIPHER_KEY is set; on PostgreSQL, the ledger's own factory."""
+        """The `eventsourcing` settings for this store (the ledger's factory of it, whose
+        recorders chain every event), with the cipher's when JAMSOS_CIPHER_KEY is set."""
         from jamsos_ledger.integrity import environment_recorder
 
         ledger: dict[str, str] = {}
         if self.kind == "postgresql":
-            ledger = {
-                "PERSISTENCE_MODULE": "jamsos_ledger.postgres_store:LedgerPostgresFactory",
-                STORE_TEXT_SETTING: self.text,
-            }
+            ledger = {STORE_TEXT_SETTING: self.text}
         return {
             **self._environment(),
             **ledger,

@@ -18,14 +18,24 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, ProcessRecorder
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresProcessRecorder,
+)
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from jamsos_ledger.errors import StoreUnavailable
+from jamsos_ledger.integrity_postgres import (
+    ChainedPostgresAggregateRecorder,
+    ChainedPostgresApplicationRecorder,
+    ChainedPostgresProcessRecorder,
+)
 from jamsos_ledger.persistence import META_TABLE, SCHEMA_TABLES, STORE_TEXT_SETTING, check_meta
 
 
@@ -129,18 +139,19 @@ class LazyConnections:
 class LedgerDatastore(PostgresDatastore):
     """The library's PostgreSQL datastore on `LazyConnections`, which knows what the schema
     held when it was opened (`inspection`), and registers the library's composite type only
-    for a recorder that inserts with it.
+    once a recorder that inserts with it is made (`uses_composite_types`).
 
     Attributes:
         inspection: the schema's tables and the ledger's marks, read on the first connection.
+        uses_composite_types: whether a recorder of this datastore inserts events as values of
+            the library's composite type (one not chained, named by a recorder topic).
     """
 
     inspection: Inspection | None = None
-    uses_composite_types: bool = True
+    uses_composite_types: bool = False
 
-    def __init__(self, *, composite_types: bool, **settings: Any) -> None:
+    def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)  # its pool is made closed, and never opened
-        self.uses_composite_types = composite_types
         library_pool = self.pool
         configure = self.after_connect_func()
         assert isinstance(library_pool.kwargs, dict)
@@ -185,12 +196,17 @@ class LedgerDatastore(PostgresDatastore):
 
 class LedgerPostgresFactory(PostgresFactory):
     """The library's PostgreSQL factory, for the ledger: it connects once, checks that the
-    schema is a ledger (or empty) before anything is written, and creates the recorder's
-    tables only when they are missing.
+    schema is a ledger (or empty) before anything is written, creates an events recorder's
+    tables only when they are missing, and chains every recorder that writes events
+    (tracking recorders are the library's: they write none).
 
     The library creates its tables, type and insert function at every start: DDL whose commit
     waits for the disk, and locks the catalog against other processes opening the same ledger.
     """
+
+    aggregate_recorder_class = ChainedPostgresAggregateRecorder
+    application_recorder_class = ChainedPostgresApplicationRecorder
+    process_recorder_class = ChainedPostgresProcessRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)  # reads and checks the settings, into a datastore not yet open
@@ -198,7 +214,6 @@ class LedgerPostgresFactory(PostgresFactory):
         settings = library.pool.kwargs
         assert isinstance(settings, dict)
         self.datastore = LedgerDatastore(
-            composite_types=not _inserts_plain_arrays(self._application_recorder_class()),
             dbname=settings["dbname"],
             host=settings["host"],
             port=settings["port"],
@@ -221,20 +236,45 @@ class LedgerPostgresFactory(PostgresFactory):
             self.datastore.close()
             raise
 
-    def _application_recorder_class(self) -> type[PostgresApplicationRecorder]:
-        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
-        found = resolve_topic(topic) if topic else type(self).application_recorder_class
-        assert issubclass(found, PostgresApplicationRecorder)
-        return found
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = self._made(
+            type(self).aggregate_recorder_class,
+            events_table_name=f"{self.env.name.lower() or 'stored'}_{purpose}",
+        )
+        if self.env_create_table() and not self._has_tables_of(recorder):
+            recorder.create_table()
+        return recorder
 
     def application_recorder(self) -> ApplicationRecorder:
-        recorder = self._application_recorder_class()(
-            datastore=self.datastore,
+        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
+        recorder = self._made(
+            resolve_topic(topic) if topic else type(self).application_recorder_class,
             events_table_name=f"{self.env.name.lower() or 'stored'}_events",
         )
         if self.env_create_table() and not self._has_tables_of(recorder):
             recorder.create_table()
         return recorder
+
+    def process_recorder(self) -> ProcessRecorder:
+        topic = self.env.get(self.PROCESS_RECORDER_TOPIC)
+        recorder = self._made(
+            resolve_topic(topic) if topic else type(self).process_recorder_class,
+            events_table_name=f"{self.env.name.lower() or 'stored'}_events",
+            tracking_table_name=f"{self.env.name.lower() or 'notification'}_tracking",
+        )
+        assert isinstance(recorder, PostgresProcessRecorder)
+        if self.env_create_table():
+            recorder.create_table()  # its tracking table may need the library's migration
+        return recorder
+
+    def _made(self, recorder_class: type[Any], **tables: str) -> Any:
+        """A recorder of that class on the ledger's datastore; the library's composite type
+        registered first when the class inserts with it (one a topic named, not chained)."""
+        assert issubclass(recorder_class, PostgresApplicationRecorder)
+        chained = issubclass(recorder_class, ChainedPostgresApplicationRecorder)
+        if not chained and isinstance(self.datastore, LedgerDatastore):
+            self.datastore.uses_composite_types = True
+        return recorder_class(datastore=self.datastore, **tables)
 
     def _has_tables_of(self, recorder: PostgresApplicationRecorder) -> bool:
         """Whether the tables the recorder writes were there when the store was opened (it
@@ -244,11 +284,3 @@ class LedgerPostgresFactory(PostgresFactory):
             return False
         wanted = {recorder.events_table_name, getattr(recorder, "chain_table_name", "")} - {""}
         return wanted <= inspection.tables
-
-
-def _inserts_plain_arrays(recorder_class: type[PostgresApplicationRecorder]) -> bool:
-    """Whether the recorder sends events as arrays of plain types (the ledger's chained
-    recorder), never as the library's composite type."""
-    from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
-
-    return issubclass(recorder_class, ChainedPostgresApplicationRecorder)
