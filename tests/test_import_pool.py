@@ -122,7 +122,7 @@ def test_a_file_with_quotes_is_read_from_the_start(tmp_path: Path) -> None:
     prepared = prepare_file(path, actor="op", timestamp=MOMENT, processes=2, parallel_from=0)
     assert len(prepared.parts) == 1 and prepared.count == 2_999
     assert [str(p) for p in prepared.file.problems] == [
-        "line 1002, name: holds control character 0x0A"
+        "line 1002, name: name holds control character 0x0A"
     ]
     alone = read_registrations(path)
     expected = prepare_registrations(alone.accepted, actor="op", timestamp=MOMENT)

@@ -159,7 +159,7 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path: Path) -
     assert len(found.accepted) == 1
     # A line break is a control character: no name holds one, however it is quoted.
     assert problems_of(path) == [(4, "name"), (6, "decile")]
-    assert found.problems[0].reason == "holds control character 0x0A"
+    assert found.problems[0].reason == "name holds control character 0x0A"
 
 
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:

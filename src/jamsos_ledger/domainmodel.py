@@ -954,7 +954,8 @@ class Worker(Aggregate):
         typed: str | int = value
         if field == "decile":
             text = value.strip()
-            if not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) not in DECILES:
+            digits = text.isascii() and text.isdigit() and len(text) <= 2
+            if not digits or int(text) not in DECILES:
                 raise InvalidInput(f"DTSEN decile must be 1-10, not {value!r}")
             typed = int(text)
         elif field != "kecamatan":

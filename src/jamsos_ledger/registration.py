@@ -302,7 +302,7 @@ def _parse_row(
     for column, value in row.items():
         problem = text_problem(value)
         if problem:
-            problems.append(Problem(line, column, problem))
+            problems.append(Problem(line, column, f"{column} {problem}"))  # as the domain says
             parse_failed.add(column)
 
     birth_date: date | None = None
