@@ -47,12 +47,10 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         text = str(value).strip()
-        day = None
-        if _DATE.match(text):
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                pass
+        try:
+            day = date.fromisoformat(text) if _DATE.match(text) else None
+        except ValueError:
+            day = None
         if day is None:
             self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
         try:
