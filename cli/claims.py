@@ -11,6 +11,7 @@ from jamsos_ledger.cli.options import DATE, NIK
 from jamsos_ledger.domainmodel import SCHEMES, program_id
 from jamsos_ledger.money import rupiah
 from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.texts import normal_spaces
 
 
 @click.group()
@@ -49,7 +50,7 @@ def file_command(
     codes = {program_id(c): c for c in ledger.program_codes()}
     paid = "" if benefit is None else f", benefit {rupiah(benefit)} paid by BPJS"
     click.echo(
-        f"Recorded {scheme} claim {reference} of {mask_nik(nik.strip())} on "
+        f"Recorded {scheme} claim {normal_spaces(reference)} of {mask_nik(nik.strip())} on "
         f"{incident_date.isoformat()}, covered by program {codes.get(pid, pid)}{paid}; benefits "
         "are paid by BPJS, the budget is unchanged"
     )
@@ -65,6 +66,6 @@ def benefit_command(obj: LedgerContext, nik: str, reference: str, amount: int) -
     """Record the benefit BPJS paid on a claim filed earlier; the budget is unchanged."""
     obj.ledger.record_benefit(nik.strip(), reference=reference, amount=amount)
     click.echo(
-        f"Recorded a benefit of {rupiah(amount)} on claim {reference} of "
+        f"Recorded a benefit of {rupiah(amount)} on claim {normal_spaces(reference)} of "
         f"{mask_nik(nik.strip())}; paid by BPJS, the budget is unchanged"
     )

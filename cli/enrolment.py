@@ -10,6 +10,7 @@ from jamsos_ledger.domainmodel import END_REASONS
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.texts import normal_spaces
 
 
 @click.command("enroll")
@@ -31,7 +32,7 @@ def enroll_command(
     result = obj.ledger.enrol(
         obj.program_code, start=start, niks=[n.strip() for n in niks], top=top, decree=decree
     )
-    under = f" under decree {decree}" if decree else ""
+    under = f" under decree {normal_spaces(decree)}" if decree else ""
     click.echo(
         f"Enrolled {count(result.workers)} workers from {result.start} to {result.end}{under}: "
         f"{rupiah(result.committed)} committed"

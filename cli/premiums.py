@@ -16,6 +16,7 @@ from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections.reporting import position
+from jamsos_ledger.texts import normal_spaces
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 __all__ = ["due_date", "premiums"]
@@ -38,7 +39,7 @@ def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None)
     )
     click.echo(
         f"Paid {rupiah(paid)} for {count(participants)} participants in {month} under SP2D "
-        f"{sp2d}"
+        f"{normal_spaces(sp2d)}"
     )
 
 

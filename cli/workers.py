@@ -87,6 +87,7 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     if result.already:
         parts_said.append(f"{count(result.already)} were already registered")
     click.echo("; ".join(parts_said))
+    _echo_differing(result)
     if rejects is not None:
         written = write_rejects(rejects, registrations)
         read = result.registered + result.already + len(registrations.rejected)
@@ -94,6 +95,23 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
             f"Rejected {count(written)} of {count(read)} rows: written with their "
             f"reasons to {rejects}"
         )
+
+
+def _echo_differing(result: RegisterResult) -> None:
+    """Say which rows of workers registered before differ from the ledger, and how to change
+    what the ledger holds: an import never changes a registration."""
+    if not result.differing:
+        return
+    click.echo(
+        f"{count(len(result.differing))} of the {count(result.already)} already registered "
+        "differ from what the ledger holds; the ledger was not changed for them. To change it, "
+        "correct each field: jamsos workers correct NIK --field FIELD --value VALUE --reason "
+        "WHY (a different birth date or sex is another NIK, registered anew):"
+    )
+    for masked, fields in result.differing[:20]:
+        click.echo(f"  {masked}: {'; '.join(fields)}")
+    if len(result.differing) > 20:
+        click.echo(f"  (and {count(len(result.differing) - 20)} more)")
 
 
 def _import_in_parts(

@@ -39,10 +39,13 @@ from jamsos_ledger.domainmodel import (
     Registration,
     Worker,
     duplicate_reference,
+    legacy_reference_ids,
+    normal_reference,
     program_id,
     reference_id,
     worker_id,
     worker_id_bytes,
+    workers_to_enrol_problem,
 )
 from jamsos_ledger.errors import (
     InvalidInput,
@@ -119,10 +122,13 @@ class RegisterResult:
     Attributes:
         registered: workers newly registered.
         already: rows whose NIK was already registered (nobody is registered twice).
+        differing: of those, the ones whose row differs from what the ledger holds: the
+            masked NIK and the fields that differ (`Registration.differences`).
     """
 
     registered: int
     already: int
+    differing: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -375,17 +381,43 @@ class Ledger(Application):
         first = next(batches, None)
         if first is None:
             return RegisterResult(registered=0, already=0)
+        known: dict[bytes, bytes] = {}  # rows of workers registered before: compared after
         with bulk_writer(self.recorder) as writer:
             for batch in chain([first], batches):
-                new = self._register_batch(batch, writer, once)
+                new = self._register_batch(batch, writer, once, known)
                 registered += new
                 already += len(batch) - new
                 if progress:
                     progress(len(batch))
-        return RegisterResult(registered=registered, already=already)
+        return RegisterResult(
+            registered=registered, already=already, differing=self._differing(known)
+        )
+
+    def _differing(
+        self, known: dict[bytes, bytes]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The rows of workers registered before that differ from what the ledger holds
+        (masked NIK, fields), read once the import is committed, a batch at a time."""
+        found = []
+        for batch in _batched(known.items(), BULK_BATCH):
+            workers = self.aggregates([UUID(bytes=oid) for oid, _ in batch])
+            for oid, state in batch:
+                worker = workers.get(UUID(bytes=oid))
+                if worker is None:
+                    continue
+                fields = _TRANSCODER.decode(state)
+                row = Registration(**{f: fields[f] for f in _REGISTRATION_FIELDS})
+                differences = row.differences(worker)
+                if differences:
+                    found.append((worker.masked_nik, tuple(differences)))
+        return tuple(found)
 
     def _register_batch(
-        self, batch: Sequence[PreparedRegistration], writer: BulkWriter, once: bool
+        self,
+        batch: Sequence[PreparedRegistration],
+        writer: BulkWriter,
+        once: bool,
+        known: dict[bytes, bytes],
     ) -> int:
         """Record a batch's registrations of new workers in the import's transaction; how many.
 
@@ -400,6 +432,7 @@ class Ledger(Application):
             events.setdefault(oid, state)  # a worker twice in the batch: the first row counts
         if once and len(events) < len(batch):
             raise RepeatedWorker
+        plain = dict(events) if compressor_or_cipher(self) else events
         # As the mapper does after encoding: compress, then encrypt (JAMSOS_CIPHER_KEY).
         compressor, cipher = self.mapper.compressor, self.mapper.cipher
         if compressor or cipher:
@@ -431,6 +464,7 @@ class Ledger(Application):
                     raise RepeatedWorker from None
                 for uid in existing:
                     del stored[uid]
+                    known.setdefault(uid.bytes, plain[uid.bytes])
         return 0
 
     def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
@@ -486,14 +520,19 @@ class Ledger(Application):
         """Enrol the workers named by NIK, or the `top` best-ranked waiting ones: all or none."""
         if bool(niks) == (top is not None):
             raise InvalidInput("enrol either --top N or one or more --nik, not both or neither")
-        if top is not None and top < 1:
-            raise InvalidInput(f"--top must be 1 or more, not {top}")
+        too_many = None if top is None else workers_to_enrol_problem(top)
+        if too_many:
+            raise InvalidInput(too_many)
+        if decree is not None:
+            decree = normal_reference("decree", decree)
 
         def attempt() -> EnrolResult:
             program = self.program(code)
             # A decree already used first: an enrolment run again is told so, not that the
             # workers it enrolled are no longer waiting.
-            references = self._new_references("decree", [decree] if decree else [], program.id)
+            references = self._new_references(
+                "decree", [decree] if decree else [], program.id, program
+            )
             if niks:
                 workers = self._workers_by_nik(niks)
             else:
@@ -561,9 +600,11 @@ class Ledger(Application):
         Returns (participants, rupiah paid).
         """
 
+        sp2d = normal_reference("sp2d", sp2d) if sp2d.strip() else sp2d
+
         def attempt() -> tuple[int, int]:
             program = self.program(code)
-            references = self._new_references("sp2d", [sp2d], program.id)
+            references = self._new_references("sp2d", [sp2d], program.id, program)
             bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
             self.save(program, *references)
             return bill.total // program.premium.total, bill.total
@@ -599,9 +640,11 @@ class Ledger(Application):
     ) -> UUID:
         """Record a JKK or JKM claim of a covered worker; returns the covering program's id."""
 
+        reference = normal_reference("claim", reference) if reference.strip() else reference
+
         def attempt() -> UUID:
             worker = self.worker(nik)
-            if reference_id("claim", reference) in self.repository:
+            if self._reference_taken("claim", reference) or worker.claim(reference):
                 raise duplicate_reference("claim", reference)
             pid = worker.file_claim(
                 scheme=scheme,
@@ -630,14 +673,24 @@ class Ledger(Application):
     # -- plumbing ------------------------------------------------------------------------
 
     def _new_references(
-        self, kind: str, values: Sequence[str], pid: UUID | None
+        self, kind: str, values: Sequence[str], pid: UUID | None, program: Program | None = None
     ) -> list[Reference]:
+        """The references a command uses, refused when any was used before in any spelling
+        (`values` are normalised: `normal_reference`)."""
         references = []
         for value in values:
-            if reference_id(kind, value) in self.repository:
+            if self._reference_taken(kind, value) or (
+                program is not None and program.reference_used(kind, value)
+            ):
                 raise duplicate_reference(kind, value)
             references.append(Reference(kind=kind, value=value, program_id=pid, actor=self.actor))
         return references
+
+    def _reference_taken(self, kind: str, value: str) -> bool:
+        """Whether the ledger holds the reference: by its id, or by an id it would have had
+        when recorded before references were normalised."""
+        ids = {reference_id(kind, value), *legacy_reference_ids(kind, value)}
+        return any(i in self.repository for i in ids)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run a command again when a concurrent one changed what it read (optimistic locking).
@@ -676,6 +729,16 @@ class Ledger(Application):
             self.save(*aggregates)
         except (IntegrityError, RecordConflictError):
             raise RuleViolation(message) from None
+
+
+def compressor_or_cipher(ledger: Ledger) -> bool:
+    """Whether stored states are compressed or encrypted after encoding."""
+    return bool(ledger.mapper.compressor or ledger.mapper.cipher)
+
+
+_REGISTRATION_FIELDS = (
+    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
+)
 
 
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
@@ -84,6 +84,14 @@ def parse_when(text: str) -> datetime:
             f"{text!r} has no UTC offset: write the moment with one, e.g. {value}+07:00 "
             "(Asia/Jakarta) or a date YYYY-MM-DD"
         )
+    try:
+        # Events are stamped in UTC and shown in Asia/Jakarta: a moment must be a moment of
+        # the calendar in both (0001-01-01T00:00+14:00 is in no year of UTC).
+        moment.astimezone(UTC), moment.astimezone(JAKARTA)
+    except (OverflowError, ValueError):
+        raise InvalidInput(
+            f"{text!r} is outside the calendar (years 1 to 9999 in UTC and in Asia/Jakarta)"
+        ) from None
     return moment
 
 

@@ -19,6 +19,7 @@ from typing import IO, cast
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.money import count
+from jamsos_ledger.texts import text_problem
 
 COLUMNS = (
     "nik",
@@ -36,8 +37,8 @@ ROW = "row"
 
 _BOM = b"\xef\xbb\xbf"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Control characters (NUL and the like) have no place in a name or an address: a sign of a
-# binary file or a broken export, never of data to keep.
+# Control characters (NUL and the like) in the header: a sign of a binary file. In the rows,
+# the domain's check of text (`texts.text_problem`) says what a field may hold.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 
@@ -299,11 +300,9 @@ def _parse_row(
     row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
     parse_failed: set[str] = set()
     for column, value in row.items():
-        control = _CONTROL.search(value)
-        if control:
-            problems.append(
-                Problem(line, column, f"holds control character 0x{ord(control.group()):02X}")
-            )
+        problem = text_problem(value)
+        if problem:
+            problems.append(Problem(line, column, f"{column} {problem}"))  # as the domain says
             parse_failed.add(column)
 
     birth_date: date | None = None
@@ -344,9 +343,9 @@ def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | 
     """The row typed, when nothing about its form is wrong; else None, and `_parse_row` takes
     the careful way that names every problem. Most rows of a real file are plain: an import
     of a city's workers reads hundreds of thousands of them."""
-    text = "".join(values)
-    # Printable text holds no control character; only other text is searched for one.
-    if not text.isprintable() and _CONTROL.search(text):
+    # Printable text holds no character the domain refuses; other text (a tab, a C1 control
+    # character, a zero-width space...) is read the careful way, which names the column.
+    if not "".join(values).isprintable():
         return None
     row = dict(zip(columns, map(str.strip, values), strict=True))
     birth_date = row["birth_date"]
