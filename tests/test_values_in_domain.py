@@ -25,7 +25,7 @@ from jamsos_ledger.domainmodel import (
     Worker,
     today,
 )
-from jamsos_ledger.errors import DuplicateReference, InvalidInput, NotFound
+from jamsos_ledger.errors import DuplicateReference, InvalidInput, NotFound, RuleViolation
 from jamsos_ledger.import_pool import prepare_file
 from jamsos_ledger.months import Month
 from jamsos_ledger.registration import COLUMNS, read_registrations
@@ -131,12 +131,13 @@ def person(born: date, serial: int = 1, name: str = "Pekerja") -> Registration:
     [
         (date(2008, 3, 1), date(2026, 2, 28), "aged 17 when registered on 2026-02-28"),
         (date(2008, 3, 1), date(2026, 3, 1), None),  # 18 on the day
-        (date(1960, 3, 2), date(2026, 3, 1), None),  # 65 until the day before 66
-        (date(1960, 3, 1), date(2026, 3, 1), "aged 66 when registered on 2026-03-01"),
+        # Too old for BPU coverage is checked when coverage starts, not here: a file that is
+        # right today must not turn wrong next year.
+        (date(1940, 3, 1), date(2026, 3, 1), None),
         (date(2090, 1, 17), date(2026, 3, 1), "birth date 2090-01-17 has not come yet"),
     ],
 )
-def test_the_age_range_is_checked_on_the_day_of_registration(
+def test_a_registration_is_refused_for_a_child_or_a_birth_date_to_come(
     born: date, on: date, problem: str | None
 ) -> None:
     found = [why for field, why in person(born).problems(on) if field == "birth_date"]
@@ -233,3 +234,23 @@ def test_a_reimport_that_differs_names_the_fields_and_changes_nothing(ledger: Le
     assert [fields for _, fields in again.differing] == [
         ("name", "kecamatan 'Bekasi Barat' (the ledger has 'Bekasi Timur')")
     ]
+
+
+def test_enrolment_by_rank_passes_over_a_worker_too_old_when_coverage_starts(
+    store_url: str,
+) -> None:
+    """The best-ranked worker is 66 in the first covered month: `--top 1` takes the next."""
+    ledger = Ledger(store_url, actor="operator")
+    try:
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10)
+        old = person(date(1959, 6, 1), serial=1)
+        young = person(date(1990, 6, 1), serial=2)
+        ledger.register([old, young])
+        ledger.prioritize()
+        assert ledger.worker(old.nik).rank == 1
+        result = ledger.enrol(top=1, start=Month(2026, 1))
+        assert result.nik_masked == [ledger.worker(young.nik).masked_nik]
+        with pytest.raises(RuleViolation, match="1 more passed over for their age"):
+            ledger.enrol(top=1, start=Month(2026, 2))
+    finally:
+        ledger.close()

@@ -563,18 +563,35 @@ class Ledger(Application):
         return [found[i] for i in ids]
 
     def _top_candidates(self, program: Program, top: int, start: Month) -> list[Worker]:
+        """The `top` best-ranked workers the domain would enrol from `start`.
+
+        The views know decile, rank and coverage, not age (they hold no personal data): a
+        ranked worker outside the BPU ages in the first covered month is passed over, and the
+        next one taken, by asking the views for a few more.
+        """
         self.views.catch_up()
-        ids = self.views.candidates(
-            program.id, program.ruleset, top, str(start), str(program.end)
-        )
-        if len(ids) < top:
-            raise RuleViolation(
-                f"only {count(len(ids))} eligible, ranked workers are waiting for {program.code} "
-                f"under {program.ruleset}, not {count(top)}: run `workers prioritize` after "
-                "importing registrations, or enrol fewer; nobody was enrolled"
+        chosen: list[Worker] = []
+        asked = top
+        while True:
+            ids = self.views.candidates(
+                program.id, program.ruleset, asked, str(start), str(program.end)
             )
-        found = self.aggregates(ids)
-        return [found[i] for i in ids]
+            found = self.aggregates(ids)
+            workers = [found[i] for i in ids]
+            chosen = [w for w in workers if w.enrolment_problem(program, start) is None]
+            if len(chosen) >= top or len(ids) < asked:
+                break
+            asked += top - len(chosen) + 100
+        if len(chosen) < top:
+            passed = len(workers) - len(chosen)
+            over = f" ({count(passed)} more passed over for their age)" if passed else ""
+            raise RuleViolation(
+                f"only {count(len(chosen))} eligible, ranked workers are waiting for "
+                f"{program.code} under {program.ruleset}{over}, not {count(top)}: run "
+                "`workers prioritize` after importing registrations, or enrol fewer; nobody "
+                "was enrolled"
+            )
+        return chosen[:top]
 
     def end_coverage(
         self, nik: str, *, month: Month, reason: str, code: str | None = None

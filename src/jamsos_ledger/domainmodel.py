@@ -204,7 +204,9 @@ class Registration(_Checked):
             ("nik", p) for p in nik_problems(self.nik, self.birth_date, self.sex)
         ]
         if isinstance(self.birth_date, date):  # a reader may leave an unreadable one None
-            age = age_problem(self.birth_date, day, f"when registered on {day.isoformat()}")
+            age = age_problem(
+                self.birth_date, day, f"when registered on {day.isoformat()}", upper=False
+            )
             if age:
                 found.append(("birth_date", age))
         for field in TEXT_FIELDS:
