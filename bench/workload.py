@@ -33,7 +33,7 @@ class Jamsos:
         self.group = main
 
     def __call__(self, args: Sequence[str]) -> int:
-        """Run one command line; its exit code (CLI.md), 0 when it returned normally.
+        """Run one command line; its exit code (README, "Exit codes"), 0 when it returned normally.
 
         What click's `main()` does, minus `sys.exit`: the context is closed at the end, so the
         ledger the command opened is closed as it would be at the end of a process.
