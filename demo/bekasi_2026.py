@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -158,7 +159,26 @@ def main(argv: list[str] | None = None) -> None:
     if before != after:
         raise SystemExit("demo found a difference after rebuilding the projections")
     op.run("projections", "status", actor="inspektorat.audit")
-    print(f"\nThe ledger is in {folder / 'jamsos.db'}; try: cd {folder} && jamsos report quota")
+    print(f"\nThe ledger is in {folder / 'jamsos.db'}; from here, try:\n  "
+          + closing_hint(folder, Path(op.command[0]), Path.cwd()))
+
+
+def closing_hint(folder: Path, jamsos: Path, cwd: Path) -> str:
+    """A command that shows the demo's ledger, working as printed from `cwd`, where the demo
+    ran: the venv's `jamsos` by its path (the venv need not be active, nor `jamsos` on PATH)
+    and the ledger by its store URL. Paths under `cwd` are shown relative to it, as typed."""
+
+    def shown(path: Path) -> str:
+        absolute = os.path.abspath(path)
+        relative = os.path.relpath(absolute, cwd)
+        if relative.startswith(".."):
+            return absolute
+        return relative if os.sep in relative else f".{os.sep}{relative}"
+
+    # `jamsos` alone when the interpreter has none beside it: then it is the one on PATH.
+    program = shown(jamsos) if jamsos.is_absolute() else str(jamsos)
+    store = f"sqlite:///{shown(folder / 'jamsos.db')}"
+    return " ".join(shlex.quote(part) for part in (program, "--store", store, "report", "quota"))
 
 
 def _enrolled_niks(folder: Path, wanted: int) -> list[str]:
