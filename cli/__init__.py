@@ -2,7 +2,7 @@
 
 The global options (`--store`, `--actor`, `--program`) come before the command and build one
 `LedgerContext`; the ledger itself is opened on first use, so `--help` and usage errors never
-touch the store. The ledger's errors become exit codes (CLI.md) in `errors`.
+touch the store. The ledger's errors become the README's exit codes in `errors`.
 """
 
 from __future__ import annotations

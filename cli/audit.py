@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-# CLI.md, "Exit codes": an audit that found a discrepancy.
+# The README's "Exit codes": an audit that found a discrepancy.
 EXIT_DISCREPANCY = 4
 
 

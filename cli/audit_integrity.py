@@ -15,7 +15,7 @@ from jamsos_ledger.money import count
 
 
 class DiscrepancyFound(click.ClickException):
-    """The stored history differs from what was written (CLI.md: exit 4)."""
+    """The stored history differs from what was written (exit 4)."""
 
     exit_code = EXIT_DISCREPANCY
 

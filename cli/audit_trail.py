@@ -33,7 +33,7 @@ TRAIL_PAGE = 1_000
 
 
 class ReplayDisagrees(click.ClickException):
-    """The projections disagree with the figures re-derived from the events (CLI.md: exit 4)."""
+    """The projections disagree with the figures re-derived from the events (exit 4)."""
 
     exit_code = EXIT_DISCREPANCY
 

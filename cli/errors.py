@@ -1,4 +1,4 @@
-"""The ledger's errors as click exceptions, with CLI.md's exit codes.
+"""The ledger's errors as click exceptions, with the exit codes the README promises.
 
 Each layer turns the inner one's errors into its own: the ledger's error tree (and a store
 that stops answering mid-command) becomes a click exception that prints `Error: ...` on stderr
@@ -17,7 +17,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, Persiste
 
 from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, StoreUnavailable
 
-# CLI.md, "Exit codes".
+# The README's "Exit codes": a promise to scripts, never renumbered.
 EXIT_REFUSED = 1
 EXIT_MALFORMED = 2
 EXIT_STORE = 3

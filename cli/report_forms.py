@@ -232,7 +232,8 @@ def show_quota_by(
         *([Column("tier", "Tier")] if by == "decile" else []),
     ]
     if fmt == "json":
-        # A list, one object a group (CLI.md); each says the position it was computed from.
+        # A list, one object a group (keys kept from release to release); each says the
+        # position it was computed from.
         echo_json([{**r, "position": summary["position"]} for r in rows])
     elif fmt == "csv":
         echo_csv(columns, rows)

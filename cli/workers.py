@@ -59,7 +59,25 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 )
 @pass_ledger
 def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
-    """Register the workers of a registration CSV file (UTF-8; columns in CLI.md).
+    """Register the workers of a registration CSV file.
+
+    FILE is CSV text in UTF-8 (a byte-order mark allowed), comma-separated, a header row
+    first naming these nine columns (in any order), then one worker a row:
+
+    \b
+      nik         16 digits; its date part (DDMMYY, women's day + 40) agrees with
+                  the birth date and the sex
+      name        full name, not empty
+      birth_date  YYYY-MM-DD
+      sex         L (laki-laki) or P (perempuan)
+      kecamatan   a kecamatan of Kota Bekasi, by name or two-digit code (01-12)
+      kelurahan   text
+      occupation  text
+      decile      DTSEN decile, 1 (poorest) to 10
+      source      who supplied the row (Disnaker, Dinsos...), not empty
+
+    Every check, the kecamatan's codes and an example: docs/input-files.md in the
+    project (the README links it).
 
     Every row is checked before anything is committed, and the import is one transaction:
     the whole file is registered, or nothing of it. A file with any bad row is refused whole,

@@ -3,7 +3,7 @@ the command line.
 
 Registration files of random bytes and of random CSV-ish text with random columns are read
 and imported; random command lines are built from the real commands and options with random
-values. Every outcome is an exit code of CLI.md and a message, never an exception.
+values. Every outcome is an exit code of the README's and a message, never an exception.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The machine opens one program (a small allocation and quota, so the limits are really hit), then
 registers, ranks, enrols, ends, pays and records claims in random order, and amends the terms.
-Beside the ledger it keeps a MODEL written from DOMAIN.md alone: who is covered in which month,
+Beside the ledger it keeps a MODEL written from the rules alone: who is covered in which month,
 how many participants of each month are paid for, which references are used, and the ranks. It
 never asks the domain how to count, so a ledger that counts wrongly disagrees with it.
 
@@ -58,7 +58,7 @@ from jamsos_ledger.projections.reporting import quota_groups
 
 T = TypeVar("T")
 
-# --- The program's terms, from DOMAIN.md (not from the code's constants) ----------------------
+# --- The program's terms, from its rules (not from the code's constants) ----------------------
 
 YEAR = 2026
 JKK = 10_000  # 1% of the minimum declared income of Rp 1,000,000
@@ -156,7 +156,7 @@ Refusal = tuple[type[LedgerError], str]
 
 
 class ProgramModel:
-    """The program as DOMAIN.md describes it, in participant counts and plain Python."""
+    """The program as its rules describe it, in participant counts and plain Python."""
 
     def __init__(self, start: Month, end: Month, allocation: int, quota: int) -> None:
         self.start, self.end = start, end

@@ -1,4 +1,4 @@
-"""Exit codes (CLI.md): 1 refused by a rule, 2 malformed, 3 no store; never a traceback.
+"""Exit codes (README): 1 refused by a rule, 2 malformed, 3 no store; never a traceback.
 
 And the global options: where the ledger lives, who acts, which program; `--help` everywhere
 without touching a store.

@@ -69,7 +69,7 @@ def half_year(store_url: str, tmp_path: Path) -> str:
 
 def test_budget_totals_forecast_and_silpa(half_year: str) -> None:
     b = as_json(half_year, "report", "budget")
-    # The keys CLI.md promises, and available = allocation - committed - paid.
+    # The keys kept from release to release, and available = allocation - committed - paid.
     assert (b["allocation"], b["committed"], b["paid"], b["available"]) == (
         2_000_000, 1_075_200, 604_800, 320_000
     )

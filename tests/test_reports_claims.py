@@ -2,7 +2,7 @@
 `claims benefit` later, both as `Worker.BenefitRecorded` events; `ClaimFiled` is unchanged.
 
 Nine of the small program are enrolled from January (serials 1-3, 6, 8, 9 of tier 1, then 5,
-11, 4). Serial 2 dies on 10 March: JKM pays Rp 42.000.000 (DOMAIN.md). Serial 6 has a work
+11, 4). Serial 2 dies on 10 March: JKM pays Rp 42.000.000 (PP 82/2019). Serial 6 has a work
 accident on 10 June: its JKK benefit is first Rp 5.000.000, then Rp 7.500.000 as treatment goes
 on (the later record replaces the earlier). Benefits: JKK 7.500.000 + JKM 42.000.000 =
 Rp 49.500.000, paid by BPJS: the budget is untouched.

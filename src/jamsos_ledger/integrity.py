@@ -55,7 +55,7 @@ _MAX_NAME = 63  # PostgreSQL's longest identifier, which the library also allows
 GENESIS = bytes(32)  # the "previous hash" of the first event
 _LABEL = b"jamsos-event-chain/1\x00"
 DIGEST_HEX = 32  # hex characters of a hash kept in a digest: 128 bits
-PAGE = 1_000  # rows read at once by verify (ENGINEERING.md: pages of 1,000 or more)
+PAGE = 1_000  # rows read at once by verify: fewer a query, and the queries cost more than rows
 _LOWEST = -(2**63)  # below any position, even one an attacker wrote
 # From this many events in one insert (an import's batch), an SQLite connection keeps a page
 # cache of BULK_CACHE_KIB: the index of the events' ids takes keys in random order, and the

@@ -1,6 +1,6 @@
 """Where the ledger lives: store URLs, the `eventsourcing` environment they make, bulk reads.
 
-One URL names a store (CLI.md): `sqlite:///path` (the default, `./jamsos.db`),
+One URL names a store (the README says which): `sqlite:///path` (the default, `./jamsos.db`),
 `postgresql://user@host:port/dbname[?schema=NAME]`, or `memory://`. Everything else about
 storage (recorders, tables) is the `eventsourcing` library's, configured from here; on
 PostgreSQL the ledger's own factory (`postgres_store`) connects as a command needs it.
@@ -380,7 +380,7 @@ def select_events_of(
     """The stored events of many aggregates in a few queries, each aggregate's in order.
 
     Loading ten thousand workers one query each costs ten thousand round trips; this costs a
-    handful (ENGINEERING.md: batch everything that comes in bulk).
+    handful: whatever comes in bulk is read in bulk.
     """
     found: dict[UUID, list[StoredEvent]] = defaultdict(list)
     if not _is_sqlite(recorder) and not _is_postgres(recorder):

@@ -1,4 +1,7 @@
-"""Registration files (CLI.md, `workers import`): CSV rows read into `Registration`s.
+"""Registration files (`workers import`): CSV rows read into `Registration`s.
+
+What a file may hold, for the people who prepare it: docs/input-files.md (its columns must be
+`COLUMNS`, in that order; tests/test_docs.py holds them together).
 
 Only the file's form is checked here: encoding, delimiter, columns, types and dates. Whether a
 NIK, a decile or a kecamatan is acceptable is the domain's rule (`Registration.problems()`),
