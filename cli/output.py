@@ -99,16 +99,24 @@ def echo_table(
         title=title,
         caption=caption,
         bold=sys.stdout.isatty(),
+        width=terminal_width(),
     )
     click.echo("\n".join(lines))
 
 
 def echo_fields(fields: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
-    """A two-column table of names and values."""
-    bold = sys.stdout.isatty()
-    rows = [[click.style(name, bold=True) if bold else name, value] for name, value in fields]
-    lines = table_lines(None, rows, right=[False, False], title=title)
+    """A two-column table of names and values, the names in bold on a terminal."""
+    lines = table_lines(None, [[name, value] for name, value in fields], right=[False, False],
+                        title=title, bold=sys.stdout.isatty(), width=terminal_width())
     click.echo("\n".join(lines))
+
+
+def terminal_width() -> int | None:
+    """The columns of the terminal standard output is, to fit tables to; None when it is a
+    pipe or a file (their lines are never wrapped). `COLUMNS` overrides the window's size."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def render(
