@@ -69,12 +69,26 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(plain(data), indent=2, ensure_ascii=False))
 
 
-def echo_csv(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> None:
+def echo_csv(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Rows as CSV, one a line under a header of the columns' keys.
+
+    `summary`, the report's own figures and its position, comes as the last columns, the same
+    value on every row: the rows and the columns before them stay as they were, so a script
+    reading a column by its name or its place reads what it always read.
+    """
+    extra = dict(summary or {})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.key for c in columns])
+    writer.writerow([c.key for c in columns] + list(extra))
+    tail = ["" if v is None else plain(v) for v in extra.values()]
     for row in rows:
-        writer.writerow(["" if row.get(c.key) is None else plain(row.get(c.key)) for c in columns])
+        writer.writerow(
+            ["" if row.get(c.key) is None else plain(row.get(c.key)) for c in columns] + tail
+        )
     click.echo(buffer.getvalue(), nl=False)
 
 
@@ -125,14 +139,16 @@ def render(
     rows: Sequence[Mapping[str, Any]],
     *,
     data: Any = None,
+    summary: Mapping[str, Any] | None = None,
     title: str | None = None,
     caption: str | None = None,
 ) -> None:
-    """Rows as a table, CSV or JSON (`data` when JSON should be more than the rows)."""
+    """Rows as a table, CSV or JSON (`data` when JSON should be more than the rows;
+    `summary` the figures and position CSV adds as its last columns)."""
     if fmt == "json":
         echo_json(rows if data is None else data)
     elif fmt == "csv":
-        echo_csv(columns, rows)
+        echo_csv(columns, rows, summary)
     else:
         echo_table(columns, rows, title=title, caption=caption)
 

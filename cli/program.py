@@ -231,6 +231,7 @@ def capacity_command(
             f"{count(what_if['quota'])}: {count(what_if['workers'])} fit "
             f"({what_if['more']:+d})"
         )
-    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption)
+    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption,
+           summary={"available": p.available, "places_left": p.places_left, "position": at})
     if fmt == "table":
         echo_position(at)

@@ -88,6 +88,21 @@ BUDGET_TABLE_COLUMNS = [
 ]
 
 
+def budget_summary(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The program's figures on every row of the budget's CSV, after the month's own: the
+    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`."""
+    return {
+        "allocation": data["allocation"],
+        "total_committed": data["committed"],
+        "total_paid": data["paid"],
+        "total_overpaid": data["overpaid"],
+        "available": data["available"],
+        "silpa": data["silpa"],
+        "enrolled": data["enrolled"],
+        "position": data["position"],
+    }
+
+
 def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) -> dict[str, Any]:
     """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
     with views.reading():
@@ -100,7 +115,8 @@ def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) ->
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months])
+        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months],
+                 budget_summary(data))
     else:
         f = data["forecast"]
         echo_fields(
@@ -201,7 +217,8 @@ def show_quota(
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data])
+        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data],
+                 {"priority_violations": check.violations, "position": data["position"]})
     else:
         echo_totals_table(QUOTA_COLUMNS, [data], None, title=f"Quota of {data['program']}")
         for line in priority_lines(data["priority"], check.description):
@@ -235,7 +252,10 @@ def show_quota_by(
         # A list, one object a group (CLI.md); each says the position it was computed from.
         echo_json([{**r, "position": summary["position"]} for r in rows])
     elif fmt == "csv":
-        echo_csv(columns, rows)
+        echo_csv(columns, rows, {
+            "quota": summary["quota"], "total_enrolled": summary["enrolled"],
+            "available": summary["available"], "position": summary["position"],
+        })
     else:
         totals = {k: sum(r[k] for r in rows) for k in ("enrolled", "ended", "registered",
                                                         "eligible", "waiting")}
@@ -302,7 +322,11 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
         echo_json(data)
         return data
     if fmt == "csv":
-        echo_csv(CLAIM_COLUMNS, rows)
+        echo_csv(CLAIM_COLUMNS, rows, {
+            "total_claims": data["total"], "total_jkk": data["by_scheme"]["JKK"],
+            "total_jkm": data["by_scheme"]["JKM"], "total_benefits": data["benefits_total"],
+            "position": data["position"],
+        })
         return data
     by_scheme, benefits = data["by_scheme"], data["benefits_by_scheme"]
     echo_totals_table(

@@ -643,6 +643,14 @@ class Program(Aggregate):
         )
         return bill
 
+    def unpaid_before(self, month: Month) -> list[Month]:
+        """The months of the period before `month` with covered participants not yet paid
+        for. Paying a month before them is allowed (bills are paid as they are reconciled),
+        but each of them keeps counting towards BPJS's three months unpaid."""
+        last = min(month, self.end + 1) - self.start
+        return [self.start + i for i in range(max(0, last))
+                if unpaid_participants(self.active[i], self.paid[i]) > 0]
+
     class PremiumPaid(Aggregate.Event):
         month: Month
         sp2d: str
