@@ -11,7 +11,7 @@ from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.integrity import Digest, VerifyReport, verify
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 
 
 class DiscrepancyFound(click.ClickException):
@@ -25,7 +25,8 @@ def _discrepancy(report: VerifyReport) -> DiscrepancyFound:
     assert found is not None
     return DiscrepancyFound(
         f"the event log was tampered with at position {found.position}: {found.kind}: "
-        f"{found.detail} ({count(report.events_checked)} events before it are intact, up to "
+        f"{found.detail} ({counted(report.events_checked, 'event')} before it "
+        f"{'is' if report.events_checked == 1 else 'are'} intact, up to "
         f"position {report.head_position})"
     )
 

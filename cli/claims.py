@@ -15,7 +15,7 @@ from jamsos_ledger.nik import mask_nik
 
 @click.group()
 def claims() -> None:
-    """Claims of covered workers (benefits are paid by BPJS, never from the budget)."""
+    """File claims of covered workers, record their benefit (paid by BPJS, not the budget)."""
 
 
 @claims.command("file")

@@ -9,12 +9,14 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 from rich.console import Console
 
+from jamsos_ledger.auditing import JAKARTA
 from jamsos_ledger.cli.tables import table_lines
 from jamsos_ledger.money import count, rupiah
 
@@ -54,6 +56,13 @@ def human(value: Any, kind: str) -> str:
     if kind == "count":
         return count(int(value))
     return str(value)
+
+
+def wib(moment: datetime | str) -> str:
+    """A moment as people read it, in every table: the city's time (WIB), to the second.
+    Scripts get the stored ISO 8601 text (UTC, microseconds) in CSV and JSON."""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return when.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -14,7 +14,7 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
-from jamsos_ledger.money import count, counted, rupiah
+from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections.reporting import position
 
@@ -117,7 +117,7 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     ]
     total = sum(r["amount"] for r in rows)
     caption = (
-        f"{rupiah(total)} due for {count(len(rows))} months up to {this_month}"
+        f"{rupiah(total)} due for {counted(len(rows), 'month')} up to {this_month}"
         if rows
         else f"Nothing due: every covered month up to {this_month} is paid"
     )

@@ -17,8 +17,15 @@ from uuid import UUID
 
 import click
 
-from jamsos_ledger.cli.output import Column, echo_csv, echo_fields, echo_json, echo_table
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_csv,
+    echo_fields,
+    echo_json,
+    echo_table,
+    wib,
+)
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
     budget_report,
@@ -182,8 +189,10 @@ def priority_lines(priority: Mapping[str, Any], description: str) -> list[str]:
     if priority["respected"]:
         return [f"Priority respected under {priority['ruleset']} ({description}): no worker "
                 "of a lower tier was enrolled while an eligible worker of a higher tier waited."]
-    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: {count(priority['violations'])} "
-             "enrolments passed over eligible workers of a higher tier who still wait, e.g.:"]
+    one = priority["violations"] == 1
+    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: "
+             f"{counted(priority['violations'], 'enrolment')} passed over eligible workers of a "
+             f"higher tier who still wait, {'this one' if one else 'e.g.'}:"]
     for e in priority["examples"]:
         lines.append(
             f"  {e['enrolled']} (decile {e['decile']}) enrolled at event {count(e['position'])} "
@@ -301,7 +310,7 @@ CLAIM_COLUMNS = [
     Column("kecamatan", "Kecamatan"),
     Column("occupation", "Occupation"),
     Column("decile", "Decile"),
-    Column("recorded_at", "Recorded"),
+    Column("recorded_at", "Recorded (WIB)"),
     Column("actor", "By"),
     Column("benefit", "Benefit (BPJS)", "money"),
 ]
@@ -330,10 +339,10 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
         return data
     by_scheme, benefits = data["by_scheme"], data["benefits_by_scheme"]
     echo_totals_table(
-        CLAIM_COLUMNS, rows,
+        CLAIM_COLUMNS, [{**r, "recorded_at": wib(r["recorded_at"])} for r in rows],
         {"reference": "Total", "benefit": data["benefits_total"]} if rows else None,
         title=f"Claims in {code}",
-        caption=f"{count(len(rows))} claims: JKK {count(by_scheme['JKK'])}, "
+        caption=f"{counted(len(rows), 'claim')}: JKK {count(by_scheme['JKK'])}, "
                 f"JKM {count(by_scheme['JKM'])}; benefits paid by BPJS, never from the budget",
     )
     if rows:
@@ -345,7 +354,7 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
             {"scheme": "Total", "total": len(rows), "benefits": data["benefits_total"]},
             title="By scheme",
             caption=f"Benefits recorded on {count(data['with_benefit'])} of "
-                    f"{count(len(rows))} claims",
+                    f"{counted(len(rows), 'claim')}",
         )
         for key, title in (("month", "By month"), ("kecamatan", "By kecamatan")):
             tally = data[f"by_{key}"]

@@ -20,7 +20,7 @@ from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.registration import RegistrationFile, write_rejects
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
@@ -28,7 +28,7 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
 
 @click.group()
 def workers() -> None:
-    """Registrations of workers: import, prioritize, show."""
+    """Registrations of workers: import, prioritize, correct, show."""
 
 
 @contextmanager
@@ -83,15 +83,16 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
             rows = chain.from_iterable(prepared.prepared())
             done = ledger.register_prepared(rows, progress=advance), registrations
     result, registrations = done
-    parts_said = [f"Registered {count(result.registered)} workers from {file}"]
+    parts_said = [f"Registered {counted(result.registered, 'worker')} from {file}"]
     if result.already:
-        parts_said.append(f"{count(result.already)} were already registered")
+        parts_said.append(f"{count(result.already)} {'was' if result.already == 1 else 'were'} "
+                          "already registered")
     click.echo("; ".join(parts_said))
     if rejects is not None:
         written = write_rejects(rejects, registrations)
         read = result.registered + result.already + len(registrations.rejected)
         click.echo(
-            f"Rejected {count(written)} of {count(read)} rows: written with their "
+            f"Rejected {count(written)} of {counted(read, 'row')}: written with their "
             f"reasons to {rejects}"
         )
 
@@ -123,9 +124,10 @@ def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
     ranked, changed = obj.ledger.prioritize(ruleset)
     click.echo(
-        f"Ranked {count(ranked)} eligible workers under {ruleset}: {RULESETS[ruleset].description}"
+        f"Ranked {counted(ranked, 'eligible worker')} under {ruleset}: "
+        f"{RULESETS[ruleset].description}"
     )
-    click.echo(f"{count(changed)} ranks recorded, {count(ranked - changed)} unchanged")
+    click.echo(f"{counted(changed, 'rank')} recorded, {count(ranked - changed)} unchanged")
 
 
 COVERAGE_COLUMNS = [

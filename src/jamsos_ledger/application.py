@@ -51,7 +51,7 @@ from jamsos_ledger.errors import (
     RuleViolation,
     StoreUnavailable,
 )
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.persistence import (
@@ -518,7 +518,7 @@ class Ledger(Application):
         missing = [mask_nik(n) for n, i in zip(niks, ids, strict=True) if i not in found]
         if missing:
             raise NotFound(
-                f"{count(len(missing))} NIK(s) not registered: {', '.join(missing[:20])}"
+                f"{counted(len(missing), 'NIK')} not registered: {', '.join(missing[:20])}"
                 "; nobody was enrolled"
             )
         return [found[i] for i in ids]
@@ -530,7 +530,8 @@ class Ledger(Application):
         )
         if len(ids) < top:
             raise RuleViolation(
-                f"only {count(len(ids))} eligible, ranked workers are waiting for {program.code} "
+                f"only {counted(len(ids), 'eligible, ranked worker')} "
+                f"{'is' if len(ids) == 1 else 'are'} waiting for {program.code} "
                 f"under {program.ruleset}, not {count(top)}: run `workers prioritize` after "
                 "importing registrations, or enrol fewer; nobody was enrolled"
             )

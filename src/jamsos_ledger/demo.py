@@ -20,6 +20,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
 
 # A few real kelurahan of each kecamatan of Kota Bekasi, by kecamatan code.
@@ -116,6 +117,13 @@ def generate_registrations(
     return {"rows": len(rows), "bad_nik": bad, "duplicates": duplicates}
 
 
+def file_summary(name: str, held: dict[str, int]) -> str:
+    """What a generated registration file holds, as the demo says it."""
+    return (f"Registration file: {name}, {counted(held['rows'], 'row')} "
+            f"({count(held['bad_nik'])} with a bad NIK, "
+            f"{counted(held['duplicates'], 'repeated NIK')})")
+
+
 def _weighted(rnd: random.Random, choices: list[tuple[str, int]]) -> str:
     return rnd.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
@@ -156,7 +164,7 @@ class Operator:
         lines = output.splitlines()
         print("\n".join(lines[:show_lines]))
         if len(lines) > show_lines:
-            print(f"... ({len(lines) - show_lines} more lines)")
+            print(f"... ({counted(len(lines) - show_lines, 'more line')})")
         if result.returncode != expect:
             print(f"[exit {result.returncode}, expected {expect}]")
             raise SystemExit(f"demo stopped: `jamsos {shown}` exited {result.returncode}")
@@ -186,8 +194,7 @@ def main(argv: list[str] | None = None) -> None:
 
     heading("Kota Bekasi, program 2026: Rp 2.000.000.000 for 10.000 vulnerable workers")
     print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
-    print(f"Registration file: {registrations.name}, {held['rows']} rows "
-          f"({held['bad_nik']} with a bad NIK, {held['duplicates']} repeated NIKs)")
+    print(file_summary(registrations.name, held))
     op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
            "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026", actor="bpkad.finance")
     op.run("program", "show")
