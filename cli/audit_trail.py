@@ -22,7 +22,7 @@ from jamsos_ledger.auditing import (
 from jamsos_ledger.cli.audit import EXIT_DISCREPANCY
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import as_of_option, format_option
-from jamsos_ledger.cli.output import Column, echo_json, echo_table, wib
+from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 
@@ -81,7 +81,9 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
     each program's own books (rebuilt from the program's events). With --as-of, the figures as
     of then are compared with the programs' books as of then. The log is read in pages.
     """
-    report = replay(obj.ledger, as_of)
+    head = int(obj.ledger.recorder.max_notification_id() or 0)
+    with progress_bar(head, "Replaying the event log") as advance:
+        report = replay(obj.ledger, as_of, progress=advance)
     if fmt == "json":
         echo_json(_report_json(report))
     else:

@@ -7,14 +7,16 @@ import io
 import json
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jamsos_ledger.auditing import JAKARTA
 from jamsos_ledger.cli.tables import table_lines
@@ -169,3 +171,36 @@ def warn(message: str) -> None:
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+class Advance(Protocol):
+    """Told how far a long piece of work went since it was last told, and, once known, how
+    much work there is in all."""
+
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+
+@contextmanager
+def progress_bar(total: int | None, description: str) -> Iterator[Advance]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn, so what
+    scripts and logs read stays as it was. `total` None until the work says it."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield lambda _done, _total=None: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(done: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, done)
+
+        yield advance

@@ -6,8 +6,7 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
-from jamsos_ledger.cli.output import Column, render
-from jamsos_ledger.cli.workers import progress_bar
+from jamsos_ledger.cli.output import Column, progress_bar, render
 from jamsos_ledger.money import counted
 
 

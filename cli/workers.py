@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jamsos_ledger.application import RegisterResult, RepeatedWorker, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
-from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_fields,
+    echo_json,
+    echo_table,
+    progress_bar,
+)
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
 from jamsos_ledger.money import count, counted
@@ -29,25 +33,6 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
 @click.group()
 def workers() -> None:
     """Registrations of workers: import, prioritize, correct, show."""
-
-
-@contextmanager
-def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
-    err = console(stderr=True)
-    if not err.is_terminal:
-        yield lambda _n: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @workers.command("import")
@@ -122,7 +107,8 @@ def _import_in_parts(
 @pass_ledger
 def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
-    ranked, changed = obj.ledger.prioritize(ruleset)
+    with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
+        ranked, changed = obj.ledger.prioritize(ruleset, progress=advance)
     click.echo(
         f"Ranked {counted(ranked, 'eligible worker')} under {ruleset}: "
         f"{RULESETS[ruleset].description}"

@@ -22,6 +22,7 @@ import pytest
 from rich.cells import cell_len
 
 from cli_helpers import ok
+from jamsos_ledger.application import Ledger
 from small_ledger import twenty_workers
 
 JAMSOS = shutil.which("jamsos", path=str(Path(sys.executable).parent)) or "jamsos"
@@ -130,3 +131,37 @@ def test_a_pipe_gets_whole_lines(ledger: tuple[str, list[str]]) -> None:
     months = [line for line in result.stdout.splitlines() if line.startswith("│ 2026-")]
     assert len(months) == 12
     assert all(cell_len(line) > 40 for line in months)
+
+
+LONG_COMMANDS = {
+    ("workers", "prioritize"): "Ranking workers under",
+    ("audit", "verify"): "Verifying the event chain",
+    ("audit", "digest"): "Verifying the event chain",
+    ("audit", "replay"): "Replaying the event log",
+}
+
+
+@pytest.mark.parametrize("command", list(LONG_COMMANDS), ids=" ".join)
+def test_long_commands_show_progress_on_a_terminal_and_nothing_in_a_pipe(
+    ledger: tuple[str, list[str]], command: tuple[str, ...]
+) -> None:
+    """A minute at a million workers: a bar on stderr while it runs (erased when done)."""
+    url, _ = ledger
+    assert LONG_COMMANDS[command] in in_terminal(["--store", url, *command], 100)
+    piped = subprocess.run([JAMSOS, "--store", url, *command], capture_output=True, text=True,
+                           check=True)
+    assert piped.stderr == ""
+    assert LONG_COMMANDS[command] not in piped.stdout and "\x1b[" not in piped.stdout
+
+
+def test_prioritize_tells_its_progress(tmp_path: Path) -> None:
+    """The ledger says how far the ranking went and of how many, up to the whole."""
+    url = f"sqlite:///{tmp_path / 'jamsos.db'}"
+    twenty_workers(url, tmp_path)
+    told: list[tuple[int, int]] = []
+    ledger = Ledger(url)
+    try:
+        ranked, _ = ledger.prioritize(progress=lambda done, total: told.append((done, total)))
+    finally:
+        ledger.close()
+    assert ranked == 17 and sum(d for d, _ in told) == 17 and {t for _, t in told} == {17}

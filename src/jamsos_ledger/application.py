@@ -433,13 +433,18 @@ class Ledger(Application):
                     del stored[uid]
         return 0
 
-    def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
+    def prioritize(
+        self,
+        ruleset_name: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, int]:
         """Rank every eligible worker under a rule set; record only ranks that changed.
 
         Returns (ranked, changed). Only the eligible workers are read, each kept as one flat
         tuple (the rule set's sort key, then what recording its rank needs), and the changed
         ranks are recorded a batch at a time as the ranking is walked: a million workers take
-        a few hundred megabytes, not a gigabyte.
+        a few hundred megabytes, not a gigabyte. `progress`, if given, is told how many workers
+        each stretch of the walk ranked, and how many there are in all.
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
@@ -451,7 +456,7 @@ class Ledger(Application):
         ]
         ranking.sort()  # the sort key orders every worker: registration positions are unique
         changed: list[tuple[UUID, int, int]] = []
-        recorded = 0
+        recorded = told = 0
         for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
             if current != rank:
                 tier = rules.tier_of(decile)
@@ -460,8 +465,13 @@ class Ledger(Application):
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
+            if progress is not None and rank - told == BULK_BATCH:
+                progress(rank - told, len(ranking))
+                told = rank
         if changed:
             recorded += self._record_ranks(name, changed)
+        if progress is not None:
+            progress(len(ranking) - told, len(ranking))
         return len(ranking), recorded
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
