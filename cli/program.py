@@ -232,7 +232,7 @@ def capacity_command(
             f". Amended to {rupiah(what_if['allocation'])} and a quota of "
             f"{count(what_if['quota'])}: {count(what_if['workers'])} "
             f"{'fits' if what_if['workers'] == 1 else 'fit'} "
-            f"({what_if['more']:+d})"
+            f"({'+' if what_if['more'] >= 0 else '-'}{count(abs(what_if['more']))})"
         )
     render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption,
            summary={"available": p.available, "places_left": p.places_left, "position": at})

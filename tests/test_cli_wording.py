@@ -101,3 +101,11 @@ def test_claims_are_recorded_in_wib_to_the_second_as_in_the_audit_log(
     # Scripts keep the stored ISO 8601 text.
     csv_text = ok(url, "report", "claims", "--format", "csv").stdout
     assert "+00:00" in csv_text
+
+
+def test_an_amendments_change_has_dots_between_thousands(sqlite_url: str) -> None:
+    ok(sqlite_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
+    caption = ok(sqlite_url, "program", "capacity", "--allocation", "2000000000", "--quota",
+                 "20000").stdout
+    assert "9.920 fit (+9.911)" in caption
