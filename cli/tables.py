@@ -170,10 +170,11 @@ def table_lines(
     natural = [max((cell_len(r[i]) for r in every), default=0) for i in columns]
     if width is None or _room(natural) <= width:
         return _drawn(headers, rows, right, totals, title, caption, bold, natural, None)
+    body = [*rows, *([totals] if totals else [])]  # a heading may wrap, a figure never
     floor = [
         max(
             _longest_word(headers[i]) if headers else 0,
-            max((cell_len(r[i]) if right[i] else _longest_word(r[i]) for r in every), default=0),
+            max((cell_len(r[i]) if right[i] else _longest_word(r[i]) for r in body), default=0),
         )
         for i in columns
     ]
