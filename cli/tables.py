@@ -220,7 +220,6 @@ def _drawn(
     given (the terminal's, which titles and captions are wrapped to as well)."""
     columns = len(widths)
     fit = width is not None
-    plain = [False] * columns
     if headers:
         top, bar_head = HEAVY_TOP, "┃"
     else:
@@ -228,7 +227,7 @@ def _drawn(
     names_bold = [bold and not headers and i == 0 for i in range(columns)]
     lines = [top.rule(widths)]
     if headers:
-        lines += _row_lines(headers, widths, plain, [bold] * columns, bar_head, fit)
+        lines += _row_lines(headers, widths, right, [bold] * columns, bar_head, fit)
         lines.append(HEAVY_UNDER_HEADER.rule(widths))
     for r in rows:
         lines += _row_lines(r, widths, right, names_bold, "│", fit)
