@@ -24,10 +24,10 @@ def _discrepancy(report: VerifyReport) -> DiscrepancyFound:
     found = report.discrepancy
     assert found is not None
     return DiscrepancyFound(
-        f"the event log was tampered with at position {found.position}: {found.kind}: "
+        f"the event log was tampered with at position {count(found.position)}: {found.kind}: "
         f"{found.detail} ({counted(report.events_checked, 'event')} before it "
         f"{'is' if report.events_checked == 1 else 'are'} intact, up to "
-        f"position {report.head_position})"
+        f"position {count(report.head_position)})"
     )
 
 

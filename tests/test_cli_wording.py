@@ -12,7 +12,9 @@ import pytest
 
 from cli_helpers import jamsos, ok
 from jamsos_ledger.cli import main
+from jamsos_ledger.cli.audit_integrity import _discrepancy
 from jamsos_ledger.demo import file_summary
+from jamsos_ledger.integrity import Digest, Discrepancy, VerifyReport
 
 BIRTH = date(1984, 5, 17)
 NIK = f"327501{BIRTH.day + 40:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}0001"
@@ -109,3 +111,11 @@ def test_an_amendments_change_has_dots_between_thousands(sqlite_url: str) -> Non
     caption = ok(sqlite_url, "program", "capacity", "--allocation", "2000000000", "--quota",
                  "20000").stdout
     assert "9.920 fit (+9.911)" in caption
+
+
+def test_a_tampered_position_has_dots_between_thousands() -> None:
+    found = Discrepancy(14_026, "altered", "the stored event is not what was written")
+    report = VerifyReport(14_025, 14_025, Digest(14_025, "0" * 32), found, None)
+    message = _discrepancy(report).message
+    assert "at position 14.026: altered" in message
+    assert "(14.025 events before it are intact, up to position 14.025)" in message
