@@ -10,7 +10,7 @@ EXIT_DISCREPANCY = 4
 
 @click.group()
 def audit() -> None:
-    """Replay, trail and tamper evidence, for the Inspektorat and BPK."""
+    """Replay, log (the trail), verify and digest (tamper evidence): for Inspektorat and BPK."""
 
 
 # Tamper evidence (`verify`, `digest`) lives in its own module, which imports EXIT_DISCREPANCY

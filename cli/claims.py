@@ -16,7 +16,7 @@ from jamsos_ledger.texts import normal_spaces
 
 @click.group()
 def claims() -> None:
-    """Claims of covered workers (benefits are paid by BPJS, never from the budget)."""
+    """File claims of covered workers, record their benefit (paid by BPJS, not the budget)."""
 
 
 @claims.command("file")

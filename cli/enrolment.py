@@ -7,7 +7,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, NIK, workers_range
 from jamsos_ledger.domainmodel import END_REASONS
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.texts import normal_spaces
@@ -34,7 +34,7 @@ def enroll_command(
     )
     under = f" under decree {normal_spaces(decree)}" if decree else ""
     click.echo(
-        f"Enrolled {count(result.workers)} workers from {result.start} to {result.end}{under}: "
+        f"Enrolled {counted(result.workers, 'worker')} from {result.start} to {result.end}{under}: "
         f"{rupiah(result.committed)} committed"
     )
     p = obj.ledger.program(obj.program_code)

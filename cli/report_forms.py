@@ -17,8 +17,15 @@ from uuid import UUID
 
 import click
 
-from jamsos_ledger.cli.output import Column, echo_csv, echo_fields, echo_json, echo_table
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_csv,
+    echo_fields,
+    echo_json,
+    echo_table,
+    wib,
+)
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
     budget_report,
@@ -88,6 +95,21 @@ BUDGET_TABLE_COLUMNS = [
 ]
 
 
+def budget_summary(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The program's figures on every row of the budget's CSV, after the month's own: the
+    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`."""
+    return {
+        "allocation": data["allocation"],
+        "total_committed": data["committed"],
+        "total_paid": data["paid"],
+        "total_overpaid": data["overpaid"],
+        "available": data["available"],
+        "silpa": data["silpa"],
+        "enrolled": data["enrolled"],
+        "position": data["position"],
+    }
+
+
 def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) -> dict[str, Any]:
     """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
     with views.reading():
@@ -100,7 +122,8 @@ def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) ->
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months])
+        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months],
+                 budget_summary(data))
     else:
         f = data["forecast"]
         echo_fields(
@@ -166,8 +189,10 @@ def priority_lines(priority: Mapping[str, Any], description: str) -> list[str]:
     if priority["respected"]:
         return [f"Priority respected under {priority['ruleset']} ({description}): no worker "
                 "of a lower tier was enrolled while an eligible worker of a higher tier waited."]
-    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: {count(priority['violations'])} "
-             "enrolments passed over eligible workers of a higher tier who still wait, e.g.:"]
+    one = priority["violations"] == 1
+    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: "
+             f"{counted(priority['violations'], 'enrolment')} passed over eligible workers of a "
+             f"higher tier who still wait, {'this one' if one else 'e.g.'}:"]
     for e in priority["examples"]:
         lines.append(
             f"  {e['enrolled']} (decile {e['decile']}) enrolled at event {count(e['position'])} "
@@ -201,7 +226,8 @@ def show_quota(
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data])
+        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data],
+                 {"priority_violations": check.violations, "position": data["position"]})
     else:
         echo_totals_table(QUOTA_COLUMNS, [data], None, title=f"Quota of {data['program']}")
         for line in priority_lines(data["priority"], check.description):
@@ -236,7 +262,10 @@ def show_quota_by(
         # position it was computed from.
         echo_json([{**r, "position": summary["position"]} for r in rows])
     elif fmt == "csv":
-        echo_csv(columns, rows)
+        echo_csv(columns, rows, {
+            "quota": summary["quota"], "total_enrolled": summary["enrolled"],
+            "available": summary["available"], "position": summary["position"],
+        })
     else:
         totals = {k: sum(r[k] for r in rows) for k in ("enrolled", "ended", "registered",
                                                         "eligible", "waiting")}
@@ -282,7 +311,7 @@ CLAIM_COLUMNS = [
     Column("kecamatan", "Kecamatan"),
     Column("occupation", "Occupation"),
     Column("decile", "Decile"),
-    Column("recorded_at", "Recorded"),
+    Column("recorded_at", "Recorded (WIB)"),
     Column("actor", "By"),
     Column("benefit", "Benefit (BPJS)", "money"),
 ]
@@ -303,14 +332,18 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
         echo_json(data)
         return data
     if fmt == "csv":
-        echo_csv(CLAIM_COLUMNS, rows)
+        echo_csv(CLAIM_COLUMNS, rows, {
+            "total_claims": data["total"], "total_jkk": data["by_scheme"]["JKK"],
+            "total_jkm": data["by_scheme"]["JKM"], "total_benefits": data["benefits_total"],
+            "position": data["position"],
+        })
         return data
     by_scheme, benefits = data["by_scheme"], data["benefits_by_scheme"]
     echo_totals_table(
-        CLAIM_COLUMNS, rows,
+        CLAIM_COLUMNS, [{**r, "recorded_at": wib(r["recorded_at"])} for r in rows],
         {"reference": "Total", "benefit": data["benefits_total"]} if rows else None,
         title=f"Claims in {code}",
-        caption=f"{count(len(rows))} claims: JKK {count(by_scheme['JKK'])}, "
+        caption=f"{counted(len(rows), 'claim')}: JKK {count(by_scheme['JKK'])}, "
                 f"JKM {count(by_scheme['JKM'])}; benefits paid by BPJS, never from the budget",
     )
     if rows:
@@ -322,7 +355,7 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
             {"scheme": "Total", "total": len(rows), "benefits": data["benefits_total"]},
             title="By scheme",
             caption=f"Benefits recorded on {count(data['with_benefit'])} of "
-                    f"{count(len(rows))} claims",
+                    f"{counted(len(rows), 'claim')}",
         )
         for key, title in (("month", "By month"), ("kecamatan", "By kecamatan")):
             tally = data[f"by_{key}"]

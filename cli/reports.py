@@ -47,7 +47,8 @@ def budget_command(
 
     Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
-    CSV has one row a month; JSON has the totals, `forecast` and the months under `months`.
+    CSV has one row a month, the program's figures and the position as its last columns;
+    JSON has the totals, `forecast` and the months under `months`.
     """
     p = obj.program()
     with report_views(obj.ledger, as_of, p) as views:

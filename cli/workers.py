@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jamsos_ledger.application import RegisterResult, RepeatedWorker, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
-from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_fields,
+    echo_json,
+    echo_table,
+    progress_bar,
+)
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.registration import RegistrationFile, write_rejects
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
@@ -28,26 +32,7 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
 
 @click.group()
 def workers() -> None:
-    """Registrations of workers: import, prioritize, show."""
-
-
-@contextmanager
-def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
-    err = console(stderr=True)
-    if not err.is_terminal:
-        yield lambda _n: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+    """Registrations of workers: import, prioritize, correct, show."""
 
 
 @workers.command("import")
@@ -101,16 +86,17 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
             rows = chain.from_iterable(prepared.prepared())
             done = ledger.register_prepared(rows, progress=advance), registrations
     result, registrations = done
-    parts_said = [f"Registered {count(result.registered)} workers from {file}"]
+    parts_said = [f"Registered {counted(result.registered, 'worker')} from {file}"]
     if result.already:
-        parts_said.append(f"{count(result.already)} were already registered")
+        parts_said.append(f"{count(result.already)} {'was' if result.already == 1 else 'were'} "
+                          "already registered")
     click.echo("; ".join(parts_said))
     _echo_differing(result)
     if rejects is not None:
         written = write_rejects(rejects, registrations)
         read = result.registered + result.already + len(registrations.rejected)
         click.echo(
-            f"Rejected {count(written)} of {count(read)} rows: written with their "
+            f"Rejected {count(written)} of {counted(read, 'row')}: written with their "
             f"reasons to {rejects}"
         )
 
@@ -157,11 +143,13 @@ def _import_in_parts(
 @pass_ledger
 def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
-    ranked, changed = obj.ledger.prioritize(ruleset)
+    with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
+        ranked, changed = obj.ledger.prioritize(ruleset, progress=advance)
     click.echo(
-        f"Ranked {count(ranked)} eligible workers under {ruleset}: {RULESETS[ruleset].description}"
+        f"Ranked {counted(ranked, 'eligible worker')} under {ruleset}: "
+        f"{RULESETS[ruleset].description}"
     )
-    click.echo(f"{count(changed)} ranks recorded, {count(ranked - changed)} unchanged")
+    click.echo(f"{counted(changed, 'rank')} recorded, {count(ranked - changed)} unchanged")
 
 
 COVERAGE_COLUMNS = [

@@ -20,7 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from registration_file import generate_registrations
+from jamsos_ledger.money import counted
+from registration_file import file_summary, generate_registrations
 
 
 class Operator:
@@ -49,7 +50,7 @@ class Operator:
         lines = output.splitlines()
         print("\n".join(lines[:show_lines]))
         if len(lines) > show_lines:
-            print(f"... ({len(lines) - show_lines} more lines)")
+            print(f"... ({counted(len(lines) - show_lines, 'more line')})")
         if result.returncode != expect:
             print(f"[exit {result.returncode}, expected {expect}]")
             raise SystemExit(f"demo stopped: `jamsos {shown}` exited {result.returncode}")
@@ -79,8 +80,7 @@ def main(argv: list[str] | None = None) -> None:
 
     heading("Kota Bekasi, program 2026: Rp 2.000.000.000 for 10.000 vulnerable workers")
     print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
-    print(f"Registration file: {registrations.name}, {held['rows']} rows "
-          f"({held['bad_nik']} with a bad NIK, {held['duplicates']} repeated NIKs)")
+    print(file_summary(registrations.name, held))
     op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
            "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026", actor="bpkad.finance")
     op.run("program", "show")

@@ -14,6 +14,7 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
 
 # A few real kelurahan of each kecamatan of Kota Bekasi, by kecamatan code.
@@ -108,6 +109,13 @@ def generate_registrations(
         writer.writeheader()
         writer.writerows(rows)
     return {"rows": len(rows), "bad_nik": bad, "duplicates": duplicates}
+
+
+def file_summary(name: str, held: dict[str, int]) -> str:
+    """What a generated registration file holds, as the demo says it."""
+    return (f"Registration file: {name}, {counted(held['rows'], 'row')} "
+            f"({count(held['bad_nik'])} with a bad NIK, "
+            f"{counted(held['duplicates'], 'repeated NIK')})")
 
 
 def _weighted(rnd: random.Random, choices: list[tuple[str, int]]) -> str:

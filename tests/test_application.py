@@ -265,7 +265,7 @@ def test_commands_refuse_unknown_workers_and_bad_requests(ledger: Ledger) -> Non
     before = head(ledger)
     with pytest.raises(NotFound, match=re.escape("no worker with NIK 327505********01")):
         ledger.worker(BUDI.nik)
-    with pytest.raises(NotFound, match=re.escape("1 NIK(s) not registered")):
+    with pytest.raises(NotFound, match=re.escape("1 NIK not registered")):
         ledger.enrol(start=JAN, niks=[SITI.nik, BUDI.nik], decree="KEP-1")
     with pytest.raises(InvalidInput, match="either --top N or one or more --nik"):
         ledger.enrol(start=JAN, niks=[SITI.nik], top=1)

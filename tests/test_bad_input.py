@@ -159,7 +159,7 @@ def test_rejects_imports_the_good_rows_and_writes_the_bad_with_reasons(
     result = jamsos(sqlite_url, "workers", "import", str(CORPUS / "many-bad-rows.csv"),
                     "--rejects", str(rejects))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Registered 1 workers")
+    assert result.stdout.startswith("Registered 1 worker from")
     assert "Rejected 4 of 5 rows" in result.stdout
     with rejects.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -183,4 +183,4 @@ def test_the_same_file_twice_registers_nobody_twice(sqlite_url: str, tmp_path: P
                      + "3275071201950003,Rudi Hartono,1995-01-12,L,07,Cikiwul,ojol,2,Disnaker\n"
                      + WORKERS.splitlines()[3] + "\n", encoding="utf-8")
     third = jamsos(sqlite_url, "workers", "import", str(later))
-    assert third.stdout == f"Registered 1 workers from {later}; 2 were already registered\n"
+    assert third.stdout == f"Registered 1 worker from {later}; 2 were already registered\n"

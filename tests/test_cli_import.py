@@ -58,7 +58,7 @@ def test_importing_the_same_file_twice_registers_nobody_twice(
     assert events(store_url) == before
     more = write(tmp_path, good(3), good(4), name="more.csv")
     partly = jamsos(store_url, "workers", "import", str(more))
-    assert "Registered 1 workers" in partly.stdout and "1 were already" in partly.stdout
+    assert "Registered 1 worker from" in partly.stdout and "1 was already" in partly.stdout
     assert registered(store_url) == 4
 
 

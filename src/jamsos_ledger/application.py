@@ -54,7 +54,7 @@ from jamsos_ledger.errors import (
     RuleViolation,
     StoreUnavailable,
 )
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.persistence import (
@@ -467,13 +467,18 @@ class Ledger(Application):
                     known.setdefault(uid.bytes, plain[uid.bytes])
         return 0
 
-    def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
+    def prioritize(
+        self,
+        ruleset_name: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, int]:
         """Rank every eligible worker under a rule set; record only ranks that changed.
 
         Returns (ranked, changed). Only the eligible workers are read, each kept as one flat
         tuple (the rule set's sort key, then what recording its rank needs), and the changed
         ranks are recorded a batch at a time as the ranking is walked: a million workers take
-        a few hundred megabytes, not a gigabyte.
+        a few hundred megabytes, not a gigabyte. `progress`, if given, is told how many workers
+        each stretch of the walk ranked, and how many there are in all.
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
@@ -485,7 +490,7 @@ class Ledger(Application):
         ]
         ranking.sort()  # the sort key orders every worker: registration positions are unique
         changed: list[tuple[UUID, int, int]] = []
-        recorded = 0
+        recorded = told = 0
         for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
             if current != rank:
                 tier = rules.tier_of(decile)
@@ -494,8 +499,13 @@ class Ledger(Application):
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
+            if progress is not None and rank - told == BULK_BATCH:
+                progress(rank - told, len(ranking))
+                told = rank
         if changed:
             recorded += self._record_ranks(name, changed)
+        if progress is not None:
+            progress(len(ranking) - told, len(ranking))
         return len(ranking), recorded
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
@@ -557,7 +567,7 @@ class Ledger(Application):
         missing = [mask_nik(n) for n, i in zip(niks, ids, strict=True) if i not in found]
         if missing:
             raise NotFound(
-                f"{count(len(missing))} NIK(s) not registered: {', '.join(missing[:20])}"
+                f"{counted(len(missing), 'NIK')} not registered: {', '.join(missing[:20])}"
                 "; nobody was enrolled"
             )
         return [found[i] for i in ids]
@@ -586,10 +596,10 @@ class Ledger(Application):
             passed = len(workers) - len(chosen)
             over = f" ({count(passed)} more passed over for their age)" if passed else ""
             raise RuleViolation(
-                f"only {count(len(chosen))} eligible, ranked workers are waiting for "
-                f"{program.code} under {program.ruleset}{over}, not {count(top)}: run "
-                "`workers prioritize` after importing registrations, or enrol fewer; nobody "
-                "was enrolled"
+                f"only {counted(len(chosen), 'eligible, ranked worker')} "
+                f"{'is' if len(chosen) == 1 else 'are'} waiting for {program.code} "
+                f"under {program.ruleset}{over}, not {count(top)}: run `workers prioritize` "
+                "after importing registrations, or enrol fewer; nobody was enrolled"
             )
         return chosen[:top]
 

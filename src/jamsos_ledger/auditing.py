@@ -143,8 +143,11 @@ def private_views(ledger: Ledger, until: datetime | None = None) -> Views:
     return _rebuilt(ledger, until)[0]
 
 
-def _rebuilt(ledger: Ledger, until: datetime | None) -> tuple[Views, int]:
-    """Private views caught up, and how many events of the log were read to build them."""
+def _rebuilt(
+    ledger: Ledger, until: datetime | None, progress: Callable[[int], None] | None = None
+) -> tuple[Views, int]:
+    """Private views caught up, and how many events of the log were read to build them
+    (`progress` told how many each page read)."""
     db = _private_database(ledger)
     try:
         helper = None
@@ -154,7 +157,7 @@ def _rebuilt(ledger: Ledger, until: datetime | None) -> tuple[Views, int]:
             db, ledger.recorder, ledger.mapper, all_projections(), until=until, helper=helper
         )
         views = Views(runner)
-        read = views.catch_up()
+        read = runner.catch_up(progress=progress)
     except BaseException:
         db.close()
         raise
@@ -375,14 +378,17 @@ class _Comparison:
         return [Compared(self.check, r, n, figures) for r, (n, figures) in self.counts.items()]
 
 
-def replay(ledger: Ledger, when: datetime | None = None) -> ReplayReport:
+def replay(
+    ledger: Ledger, when: datetime | None = None, progress: Callable[[int], None] | None = None
+) -> ReplayReport:
     """Re-derive every figure of every report from the events alone and compare.
 
     Without `when`: every report query of projections rebuilt from the whole log against the
     live projections, and the rebuilt budget and quota against each program's own books. With
-    `when`: the projections as of then against the programs' books as of then.
+    `when`: the projections as of then against the programs' books as of then. `progress`, if
+    given, is told how many events each page of the rebuild read.
     """
-    views, events = _rebuilt(ledger, when)
+    views, events = _rebuilt(ledger, when, progress)
     try:
         for _ in range(REPLAY_ATTEMPTS):
             head = _head(ledger)

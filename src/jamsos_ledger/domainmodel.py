@@ -38,6 +38,7 @@ from jamsos_ledger.money import (
     MAX_WORKERS,
     amount_problem,
     count,
+    counted,
     rupiah,
     workers_problem,
 )
@@ -556,7 +557,8 @@ class Program(Aggregate):
             if quota < self.enrolled:
                 raise OverQuota(
                     f"cannot amend the quota of {self.code} to {count(quota)}: "
-                    f"{count(self.enrolled)} workers are enrolled; the lowest possible "
+                    f"{counted(self.enrolled, 'worker')} "
+                    f"{'is' if self.enrolled == 1 else 'are'} enrolled; the lowest possible "
                     f"quota is {count(self.enrolled)}"
                 )
         if allocation is not None and allocation != self.allocation:
@@ -609,7 +611,8 @@ class Program(Aggregate):
             shown = "; ".join(problems[:20])
             more = f" (and {count(len(problems) - 20)} more)" if len(problems) > 20 else ""
             raise RuleViolation(
-                f"{count(len(problems))} of {count(len(workers))} workers cannot be enrolled "
+                f"{count(len(problems))} of {counted(len(workers), 'worker')} cannot be "
+                "enrolled "
                 f"in {self.code}: {shown}{more}; nobody was enrolled"
             )
         self._check_fits(len(workers), start)
@@ -639,7 +642,7 @@ class Program(Aggregate):
         reasons = []
         if over_budget:
             reasons.append(
-                f"they would commit {rupiah(cost.total)} ({count(months)} months x "
+                f"they would commit {rupiah(cost.total)} ({counted(months, 'month')} x "
                 f"{rupiah(self.premium.total)}) but {rupiah(self.available)} is available "
                 f"(allocation {rupiah(self.allocation)}, committed "
                 f"{rupiah(self.committed.total)}, paid {rupiah(self.paid_total.total)}): "
@@ -647,13 +650,15 @@ class Program(Aggregate):
             )
         if over_quota:
             reasons.append(
-                f"they would need {count(workers)} places but {count(self.places_left)} of the "
-                f"quota of {count(self.quota)} are left"
+                f"they would need {counted(workers, 'place')} but {count(self.places_left)} "
+                f"of the quota of {count(self.quota)} "
+                f"{'is' if self.places_left == 1 else 'are'} left"
             )
         error = OverBudget if over_budget else OverQuota
         raise error(
-            f"refused: enrolling {count(workers)} workers in {self.code} from {start} to "
-            f"{self.end}: {'; and '.join(reasons)}. {count(fit)} workers fit from {start}; "
+            f"refused: enrolling {counted(workers, 'worker')} in {self.code} from {start} to "
+            f"{self.end}: {'; and '.join(reasons)}. {counted(fit, 'worker')} "
+            f"{'fits' if fit == 1 else 'fit'} from {start}; "
             "nobody was enrolled"
         )
 
@@ -794,6 +799,14 @@ class Program(Aggregate):
         key = reference_key(value)
         used = self.decrees if kind == "decree" else [sp2d for _, sp2d in self.payments]
         return next((u for u in used if reference_key(u) == key), None)
+
+    def unpaid_before(self, month: Month) -> list[Month]:
+        """The months of the period before `month` with covered participants not yet paid
+        for. Paying a month before them is allowed (bills are paid as they are reconciled),
+        but each of them keeps counting towards BPJS's three months unpaid."""
+        last = min(month, self.end + 1) - self.start
+        return [self.start + i for i in range(max(0, last))
+                if unpaid_participants(self.active[i], self.paid[i]) > 0]
 
     class PremiumPaid(Aggregate.Event):
         month: Month

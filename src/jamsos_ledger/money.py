@@ -26,6 +26,11 @@ def count(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one: `1 claim`, `14.026 rows`."""
+    return f"{count(n)} {noun if n == 1 else plural or noun + 's'}"
+
+
 def rupiah(amount: int) -> str:
     """An amount of rupiah, e.g. `Rp 2.016.000.000` (negative as `-Rp 5.000`)."""
     sign = "-" if amount < 0 else ""

@@ -21,7 +21,7 @@ from typing import IO, cast
 
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.texts import text_problem
 
 COLUMNS = (
@@ -114,7 +114,8 @@ class RegistrationFile:
     def refusal(self) -> str:
         """The message refusing the whole file: every bad row with line, field and reason."""
         lines = [
-            f"{self.name}: {count(len(self.rejected))} of {count(self.rows)} rows are malformed; "
+            f"{self.name}: {count(len(self.rejected))} of {counted(self.rows, 'row')} "
+            f"{'is' if len(self.rejected) == 1 else 'are'} malformed; "
             "nothing was imported:"
         ]
         lines += [f"  {self.name}: {p}" for p in self.problems]
