@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.domainmodel import CORRECTABLE
 
 
@@ -26,7 +27,7 @@ def correct_command(obj: LedgerContext, nik: str, field: str, value: str, reason
     next `workers prioritize`.
     """
     worker = obj.ledger.correct_worker(nik.strip(), field=field, value=value, reason=reason)
-    click.echo(
+    echo_recorded(
         f"Corrected {field} of {worker.masked_nik} to {getattr(worker, field)!r} ({reason})"
     )
     if field == "decile":

@@ -15,6 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.tables import table_lines
 from jamsos_ledger.money import count, rupiah
 
@@ -127,6 +128,17 @@ def render(
         echo_csv(columns, rows)
     else:
         echo_table(columns, rows, title=title, caption=caption)
+
+
+def echo_recorded(message: str) -> None:
+    """Say what the command just committed to the ledger.
+
+    Called right after the commit, before anything else is printed: should the standard output
+    (or a file written afterwards) fail, the error message repeats it as "recorded: ...; but
+    ...", so a user never reads "nothing was written" of work that is in the ledger.
+    """
+    recorded_so_far().append(message)
+    click.echo(message)
 
 
 def warn(message: str) -> None:

@@ -17,7 +17,15 @@ from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
-from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
+from jamsos_ledger.cli.output import (
+    Column,
+    console,
+    echo_fields,
+    echo_json,
+    echo_recorded,
+    echo_table,
+)
+from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
 from jamsos_ledger.money import count
@@ -54,11 +62,16 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--rejects",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Import the good rows and write the bad ones, with their reasons, to this CSV file.",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Import the good rows and write the bad ones, with their reasons, to this new CSV "
+    "file (never the ledger or the registration file).",
 )
+@overwrite_option()
 @pass_ledger
-def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
+def import_command(
+    obj: LedgerContext, file: Path, rejects: Path | None, overwrite: bool
+) -> None:
     """Register the workers of a registration CSV file (UTF-8; columns in CLI.md).
 
     Every row is checked before anything is committed, and the import is one transaction:
@@ -66,6 +79,7 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
+    rejects_file = output_file(rejects, option="--rejects", inputs=[file], overwrite=overwrite)
     actor = obj.actor or default_actor()
     timestamp = Worker.Registered.create_timestamp()
     done: tuple[RegisterResult, RegistrationFile] | None = None
@@ -86,9 +100,9 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     parts_said = [f"Registered {count(result.registered)} workers from {file}"]
     if result.already:
         parts_said.append(f"{count(result.already)} were already registered")
-    click.echo("; ".join(parts_said))
-    if rejects is not None:
-        written = write_rejects(rejects, registrations)
+    echo_recorded("; ".join(parts_said))
+    if rejects_file is not None:
+        written = rejects_file.write(lambda path: write_rejects(path, registrations))
         read = result.registered + result.already + len(registrations.rejected)
         click.echo(
             f"Rejected {count(written)} of {count(read)} rows: written with their "
@@ -122,7 +136,7 @@ def _import_in_parts(
 def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
     ranked, changed = obj.ledger.prioritize(ruleset)
-    click.echo(
+    echo_recorded(
         f"Ranked {count(ranked)} eligible workers under {ruleset}: {RULESETS[ruleset].description}"
     )
     click.echo(f"{count(changed)} ranks recorded, {count(ranked - changed)} unchanged")

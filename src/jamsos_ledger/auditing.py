@@ -84,6 +84,13 @@ def parse_when(text: str) -> datetime:
             f"{text!r} has no UTC offset: write the moment with one, e.g. {value}+07:00 "
             "(Asia/Jakarta) or a date YYYY-MM-DD"
         )
+    try:  # compared with events in UTC and shown in Asia/Jakarta: both must exist
+        moment.astimezone(timezone.utc).astimezone(JAKARTA)
+    except OverflowError:
+        raise InvalidInput(
+            f"{text!r} is outside the calendar once moved to UTC or Asia/Jakarta (years 1 to "
+            "9999): give a moment within it"
+        ) from None
     return moment
 
 
