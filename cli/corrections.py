@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.options import NIK
 from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.domainmodel import CORRECTABLE
 
 
 @click.command("correct")
-@click.argument("nik")
+@click.argument("nik", type=NIK)
 @click.option("--field", type=click.Choice(CORRECTABLE), required=True, help="What to correct.")
 @click.option("--value", required=True, help="The right value.")
 @click.option(
