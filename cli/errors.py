@@ -146,6 +146,8 @@ def translated_errors() -> Iterator[None]:
     except (OutputFileFailed, StdoutFailed) as e:
         raise output_failed(e) from e
     except LedgerError as e:
+        if isinstance(e, StoreUnavailable):  # e.g. "cannot open the ledger": say why
+            _refuse_if_damaged(e)
         raise to_click(e) from e
     except _store_errors(lost=True) as e:
         _refuse_if_damaged(e)
@@ -191,6 +193,12 @@ _STORE_MODULES = ("eventsourcing.", "jamsos_ledger.persistence", "jamsos_ledger.
 def _refuse_if_damaged(e: BaseException) -> None:
     """StoreFailed saying the ledger's file is damaged, when the error shows it is."""
     damage = _damage(e)
+    if damage is not None and "file is not a database" in str(damage):  # or not SQLite at all
+        raise StoreFailed(
+            f"the ledger {_store_file()} is damaged, or is not a jamsos ledger at all "
+            f"({_first_line(damage)}): nothing was written; if it is the ledger, restore it "
+            "from a backup, and check the copy with `audit verify`"
+        ) from e
     if damage is not None:
         raise StoreFailed(
             f"the ledger {_store_file()} is damaged ({_first_line(damage)[:200]}): nothing was "

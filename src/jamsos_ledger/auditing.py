@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
@@ -85,7 +85,7 @@ def parse_when(text: str) -> datetime:
             "(Asia/Jakarta) or a date YYYY-MM-DD"
         )
     try:  # compared with events in UTC and shown in Asia/Jakarta: both must exist
-        moment.astimezone(timezone.utc).astimezone(JAKARTA)
+        moment.astimezone(UTC).astimezone(JAKARTA)
     except OverflowError:
         raise InvalidInput(
             f"{text!r} is outside the calendar once moved to UTC or Asia/Jakarta (years 1 to "

@@ -221,15 +221,7 @@ def _check_sqlite_file(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
-        if "malformed" in str(e):  # SQLite's own words for a file whose bytes were altered
-            raise StoreUnavailable(
-                f"the ledger file {path} is damaged ({e}): nothing was written; restore it from "
-                "a backup, and check the copy with `audit verify`"
-            ) from e
-        raise StoreUnavailable(
-            f"{path} is not a jamsos ledger, or the ledger file is damaged (not an SQLite file: "
-            f"{e}): nothing was written"
-        ) from e
+        raise StoreUnavailable(f"{path} is not a jamsos ledger (not an SQLite file: {e})") from e
     check_meta(str(path), tables, version)
 
 
