@@ -49,9 +49,15 @@ class DateType(click.ParamType):
         text = str(value).strip()
         if _DATE.match(text):
             try:
-                return date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 pass
+            else:
+                try:  # a day of a month the ledger can hold (its months' bounds)
+                    Month.of(day)
+                except ValueError as e:
+                    self.fail(f"{text}: {e}", param, ctx)
+                return day
         self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
 
 
