@@ -7,6 +7,7 @@ touch the store. The ledger's errors become the README's exit codes in `errors`.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -16,11 +17,12 @@ from jamsos_ledger.cli.claims import claims
 from jamsos_ledger.cli.context import LedgerContext
 from jamsos_ledger.cli.corrections import correct_command
 from jamsos_ledger.cli.enrolment import end_command, enroll_command
-from jamsos_ledger.cli.errors import translated_errors
+from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_errors
 from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.reports import report
+from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
 from jamsos_ledger.persistence import DEFAULT_STORE
 
@@ -31,6 +33,16 @@ class LedgerGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         with translated_errors():
             return super().invoke(ctx)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The whole run, help and usage messages included, with its standard streams guarded:
+        an output that cannot be written is exit 5 and a message, never a traceback."""
+        with guarded_streams():
+            try:
+                return super().main(*args, **kwargs)
+            except StdoutFailed as e:  # outside a command: --help, --version
+                click.echo(f"Error: {e.what()}; nothing was recorded in the ledger", err=True)
+                sys.exit(EXIT_OUTPUT)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -21,7 +21,7 @@ from jamsos_ledger.auditing import (
 )
 from jamsos_ledger.cli.audit import EXIT_DISCREPANCY
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.options import as_of_option, format_option
+from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
@@ -140,7 +140,7 @@ TRAIL_COLUMNS = [
 
 
 @click.command("log")
-@click.option("--nik", metavar="NIK", help="Only this worker's events, and the program events "
+@click.option("--nik", type=NIK, help="Only this worker's events, and the program events "
               "that name the worker.")
 @format_option("table", "jsonl")
 @click.option(

@@ -8,14 +8,16 @@ numbers, tested against figures worked out by hand) and a drawing function that 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from jamsos_ledger.money import count, rupiah
+
+if TYPE_CHECKING:
+    from jamsos_ledger.cli.output_files import OutputFile
 
 # 12 x 7.5 inches at 120 dots an inch: 1440 x 900 pixels, sharp on an A4 page in landscape.
 SIZE = (12.0, 7.5)
@@ -184,7 +186,7 @@ def quota_figure(
     return fig
 
 
-def save(fig: Figure, path: Path) -> Path:
-    """Write the chart as PNG."""
-    fig.savefig(path, format="png", dpi=DPI)
-    return path
+def save(fig: Figure, out: OutputFile) -> OutputFile:
+    """Write the chart as PNG, whole or not at all (`output_files`)."""
+    out.write(lambda path: fig.savefig(path, format="png", dpi=DPI))
+    return out

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jamsos_ledger.auditing import JAKARTA
+from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.tables import table_lines
 from jamsos_ledger.money import count, rupiah
 
@@ -162,6 +163,17 @@ def render(
         echo_csv(columns, rows, summary)
     else:
         echo_table(columns, rows, title=title, caption=caption)
+
+
+def echo_recorded(message: str) -> None:
+    """Say what the command just committed to the ledger.
+
+    Called right after the commit, before anything else is printed: should the standard output
+    (or a file written afterwards) fail, the error message repeats it as "recorded: ...; but
+    ...", so a user never reads "nothing was written" of work that is in the ledger.
+    """
+    recorded_so_far().append(message)
+    click.echo(message)
 
 
 def warn(message: str) -> None:

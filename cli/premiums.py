@@ -12,7 +12,7 @@ import click
 from jamsos_ledger.billing import due_date, holiday_years, unpaid_bills
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
-from jamsos_ledger.cli.output import Column, render, warn
+from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month
@@ -38,7 +38,7 @@ def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None)
     participants, paid = obj.ledger.pay_premiums(
         month=month, sp2d=sp2d, amount=amount, code=obj.program_code
     )
-    click.echo(
+    echo_recorded(
         f"Paid {rupiah(paid)} for {counted(participants, 'participant')} in {month} under SP2D "
         f"{normal_spaces(sp2d)}"
     )

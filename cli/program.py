@@ -9,7 +9,7 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
-from jamsos_ledger.cli.output import Column, echo_fields, echo_json, render
+from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.domainmodel import Program
 from jamsos_ledger.money import count, counted, rupiah
@@ -60,7 +60,7 @@ def open_command(
         name=name,
         code=code,
     )
-    click.echo(
+    echo_recorded(
         f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
         f"{rupiah(p.allocation)}, quota {count(p.quota)}, premium {rupiah(p.premium.total)} a "
         f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)})"
@@ -92,7 +92,7 @@ def amend_command(
     if not changes:
         click.echo(f"Program {after.code} already has these terms: nothing was recorded")
         return
-    click.echo(f"Amended program {after.code}: {', '.join(changes)} ({reason})")
+    echo_recorded(f"Amended program {after.code}: {', '.join(changes)} ({reason})")
     click.echo(f"Available {rupiah(after.available)}, places left {count(after.places_left)}")
 
 

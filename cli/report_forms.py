@@ -11,7 +11,6 @@ tables, and a `position` key in JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +24,7 @@ from jamsos_ledger.cli.output import (
     echo_table,
     wib,
 )
+from jamsos_ledger.cli.output_files import OutputFile
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
@@ -110,7 +110,9 @@ def budget_summary(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) -> dict[str, Any]:
+def show_budget(
+    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None
+) -> dict[str, Any]:
     """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
     with views.reading():
         data = budget_report(views, program_id)
@@ -214,7 +216,7 @@ QUOTA_COLUMNS = [
 
 
 def show_quota(
-    views: Views, program_id: UUID, fmt: str, mask: MaskNiks, chart: Path | None
+    views: Views, program_id: UUID, fmt: str, mask: MaskNiks, chart: OutputFile | None
 ) -> Any:
     """`report quota`: places held and available, eligible workers, the priority check."""
     with views.reading():
@@ -239,7 +241,7 @@ def show_quota(
 
 
 def show_quota_by(
-    views: Views, program_id: UUID, by: str, fmt: str, mask: MaskNiks, chart: Path | None
+    views: Views, program_id: UUID, by: str, fmt: str, mask: MaskNiks, chart: OutputFile | None
 ) -> Any:
     """`report quota --by`: per group, enrolled against registered and eligible."""
     with views.reading():
@@ -284,14 +286,14 @@ def show_quota_by(
 
 
 def _quota_chart_table(
-    views: Views, program_id: UUID, chart: Path | None
+    views: Views, program_id: UUID, chart: OutputFile | None
 ) -> dict[str, dict[int, int]] | None:
     """What the quota chart draws, when one is asked for."""
     return None if chart is None else enrolment_by_kecamatan_and_decile(views, program_id)
 
 
 def _quota_chart(
-    table: dict[str, dict[int, int]] | None, summary: Mapping[str, Any], chart: Path | None
+    table: dict[str, dict[int, int]] | None, summary: Mapping[str, Any], chart: OutputFile | None
 ) -> None:
     if chart is None or table is None:
         return

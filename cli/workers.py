@@ -19,9 +19,11 @@ from jamsos_ledger.cli.output import (
     Column,
     echo_fields,
     echo_json,
+    echo_recorded,
     echo_table,
     progress_bar,
 )
+from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
 from jamsos_ledger.money import count, counted
@@ -39,11 +41,16 @@ def workers() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--rejects",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Import the good rows and write the bad ones, with their reasons, to this CSV file.",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Import the good rows and write the bad ones, with their reasons, to this new CSV "
+    "file (never the ledger or the registration file).",
 )
+@overwrite_option()
 @pass_ledger
-def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
+def import_command(
+    obj: LedgerContext, file: Path, rejects: Path | None, overwrite: bool
+) -> None:
     """Register the workers of a registration CSV file.
 
     FILE is CSV text in UTF-8 (a byte-order mark allowed), comma-separated, a header row
@@ -69,6 +76,7 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
+    rejects_file = output_file(rejects, option="--rejects", inputs=[file], overwrite=overwrite)
     actor = obj.actor or default_actor()
     timestamp = Worker.Registered.create_timestamp()
     done: tuple[RegisterResult, RegistrationFile] | None = None
@@ -90,10 +98,10 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
     if result.already:
         parts_said.append(f"{count(result.already)} {'was' if result.already == 1 else 'were'} "
                           "already registered")
-    click.echo("; ".join(parts_said))
+    echo_recorded("; ".join(parts_said))
     _echo_differing(result)
-    if rejects is not None:
-        written = write_rejects(rejects, registrations)
+    if rejects_file is not None:
+        written = rejects_file.write(lambda path: write_rejects(path, registrations))
         read = result.registered + result.already + len(registrations.rejected)
         click.echo(
             f"Rejected {count(written)} of {counted(read, 'row')}: written with their "
@@ -145,7 +153,7 @@ def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
     with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
         ranked, changed = obj.ledger.prioritize(ruleset, progress=advance)
-    click.echo(
+    echo_recorded(
         f"Ranked {counted(ranked, 'eligible worker')} under {ruleset}: "
         f"{RULESETS[ruleset].description}"
     )

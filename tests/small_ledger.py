@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 from cli_helpers import ok
-from jamsos_ledger.demo import generate_registrations
+from registration_file import generate_registrations
 
 ENROLLED = 17
 

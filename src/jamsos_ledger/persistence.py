@@ -147,7 +147,7 @@ class StoreURL:
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.path,
-                "SQLITE_LOCK_TIMEOUT": os.environ.get("JAMSOS_SQLITE_LOCK_TIMEOUT", "30"),
+                "SQLITE_LOCK_TIMEOUT": seconds_setting("JAMSOS_SQLITE_LOCK_TIMEOUT", 30),
             }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -157,8 +157,8 @@ class StoreURL:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
-            "POSTGRES_CONNECT_TIMEOUT": os.environ.get("JAMSOS_CONNECT_TIMEOUT", "5"),
-            "POSTGRES_LOCK_TIMEOUT": os.environ.get("JAMSOS_LOCK_TIMEOUT", "30"),
+            "POSTGRES_CONNECT_TIMEOUT": seconds_setting("JAMSOS_CONNECT_TIMEOUT", 5),
+            "POSTGRES_LOCK_TIMEOUT": seconds_setting("JAMSOS_LOCK_TIMEOUT", 30),
         }
 
     def check_reachable(self) -> None:
@@ -170,6 +170,26 @@ class StoreURL:
         """
         if self.kind == "sqlite":
             _check_sqlite_file(Path(self.path))
+
+
+# The longest wait a setting may ask for: a day. Longer is a typo (or minutes meant as hours),
+# and the libraries underneath take larger numbers badly.
+MAX_SECONDS = 86_400
+
+
+def seconds_setting(name: str, default: int) -> str:
+    """A number of seconds from the environment variable `name` (a whole number, 0 to a day),
+    as the library takes it; InvalidInput naming the variable when it is anything else."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return str(default)
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SECONDS:
+        raise InvalidInput(
+            f"the environment variable {name}={text[:40]!r} is not a number of seconds: "
+            f"expected a whole number from 0 to {MAX_SECONDS:,} (default {default}), e.g. "
+            f"{name}={default}"
+        )
+    return str(int(text))
 
 
 def redact(url: str) -> str:
@@ -223,7 +243,7 @@ def check_meta(where: str, tables: set[str], version: int | None) -> None:
 
 
 def cipher_key() -> str | None:
-    """The key of JAMSOS_CIPHER_KEY, or None; StoreUnavailable when it is not a usable key."""
+    """The key of JAMSOS_CIPHER_KEY, or None; InvalidInput when it is not a usable key."""
     key = os.environ.get(CIPHER_KEY_VARIABLE, "").strip()
     if not key:
         return None
@@ -231,8 +251,8 @@ def cipher_key() -> str | None:
         size = len(base64.b64decode(key, validate=True))
     except (binascii.Error, ValueError):
         size = -1
-    if size not in (16, 24, 32):
-        raise StoreUnavailable(
+    if size not in (16, 24, 32):  # a malformed setting, like a malformed command line
+        raise InvalidInput(
             f"{CIPHER_KEY_VARIABLE} is not a key (base64 of 16, 24 or 32 bytes); {MAKE_A_KEY}"
         )
     return key

@@ -173,8 +173,14 @@ def read_registration_lines(binary: IO[bytes], *, name: str) -> RegistrationFile
         except StopIteration:
             break
         except csv.Error as e:
+            cause = (
+                "a carriage return (CR) alone breaks the line inside a field; remove it or "
+                "quote the field"
+                if "new-line character" in str(e)
+                else f"{e}; is a quote left open?"
+            )
             raise RegistrationFileError(
-                f"{name} line {line}: cannot be read as CSV ({e}); is a quote left open?"
+                f"{name} line {line}: cannot be read as CSV ({cause})"
             ) from e
         last_line = 1 + reader.line_num
         if not values or all(not v.strip() for v in values):
@@ -247,7 +253,15 @@ def _header(text: str, name: str) -> tuple[str, ...]:
                     f"{name} line 1: the columns are separated by {described}; "
                     "',' (comma) is expected"
                 )
-    columns = tuple(c.strip() for c in next(csv.reader([stripped])))
+    if "\r" in stripped:  # one line: the file breaks its lines with CR alone
+        raise RegistrationFileError(
+            f"{name}: its lines end with a carriage return (CR) alone, as old Mac spreadsheet "
+            "programs save them; save the file as CSV UTF-8, whose lines end with LF or CR LF"
+        )
+    try:
+        columns = tuple(c.strip() for c in next(csv.reader([stripped]), []))
+    except csv.Error as e:
+        raise RegistrationFileError(f"{name} line 1 (header): cannot be read as CSV ({e})") from e
     normalised = tuple(c.lower() for c in columns)
     missing = [c for c in COLUMNS if c not in normalised]
     unknown = [c for c in columns if c.lower() not in COLUMNS]
