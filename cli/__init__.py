@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from jamsos_ledger.cli import interrupts
 from jamsos_ledger.cli.audit import audit
 from jamsos_ledger.cli.claims import claims
 from jamsos_ledger.cli.context import LedgerContext
@@ -26,11 +27,27 @@ from jamsos_ledger.persistence import DEFAULT_STORE
 
 
 class LedgerGroup(click.Group):
-    """The root group: every command runs with the ledger's errors turned into exit codes."""
+    """The root group: every command runs with the ledger's errors turned into exit codes,
+    and Ctrl-C into exit 130 with what was kept (`interrupts`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with interrupts.handled():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
-        with translated_errors():
-            return super().invoke(ctx)
+        def kept() -> str:
+            return ctx.obj.kept() if isinstance(ctx.obj, LedgerContext) else ""
+
+        def said() -> str:
+            if not isinstance(ctx.obj, LedgerContext):
+                return "nothing was written"
+            return interrupts.what_was_kept(ctx.obj.written(), kept())
+
+        try:
+            with interrupts.reported(said), translated_errors(kept):
+                return super().invoke(ctx)
+        finally:
+            interrupts.disarm()
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -48,8 +48,10 @@ def open_command(
     name: str | None,
     code: str | None,
 ) -> None:
-    """Open a program for a fiscal year (by default January to December)."""
-    p = obj.ledger.open_program(
+    """Open a program for a fiscal year (by default January to December); the first one
+    creates the ledger, where --store says."""
+    ledger = obj.creating()
+    p = ledger.open_program(
         year=year,
         allocation=allocation,
         quota=quota,
@@ -66,6 +68,8 @@ def open_command(
         f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)})"
     )
     click.echo(f"{count(p.capacity(p.start))} workers fit for the whole period")
+    if ledger.created:
+        click.echo(f"Created the ledger at {ledger.store.where()}")
 
 
 @program.command("amend")

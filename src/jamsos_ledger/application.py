@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -148,9 +149,25 @@ class Ledger(Application):
 
     name = "jamsos"  # fixed: the library derives table names and settings from it
 
-    def __init__(self, store: str | StoreURL = "memory://", actor: str | None = None) -> None:
-        self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
-        self.store.check_reachable()
+    def __init__(
+        self, store: str | StoreURL = "memory://", actor: str | None = None, *, create: bool = True
+    ) -> None:
+        """Open the ledger of a store; with `create` False (every command but `program open`)
+        a store holding no ledger is refused (StoreUnavailable) and nothing is created.
+
+        A store that is read-only (its URL says so, or its file cannot be written) is opened
+        without writing anything, not even the projections: when they are behind the log,
+        they are built in a private database for the command.
+        """
+        parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
+        self.store = parsed.opened(create=create)
+        self.created = False  # set when this opening made the ledger
+        # What this ledger object has committed: whether anything (`written`), and, for a
+        # command that commits in batches, what of its work is kept should it stop half-way
+        # (`kept`, words for its messages): an interrupt or a store stopped mid-command is
+        # then reported truthfully.
+        self.written = False
+        self.kept = ""
         self.actor = actor or default_actor()
         key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
@@ -176,7 +193,12 @@ class Ledger(Application):
         try:
             # Refuse, before any event is read, a ledger the key (or its absence) cannot read.
             has_events = bool(self.recorder.max_notification_id())
-            marks = cipher_marks(ledger_marks(self.recorder), key, has_events)
+            present = ledger_marks(self.recorder)
+            marks = cipher_marks(present, key, has_events)
+            if self.store.read_only:
+                self.views = _read_only_views(self)
+                return
+            self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
             from jamsos_ledger.projections import Views
 
@@ -193,6 +215,11 @@ class Ledger(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
+
+    def _record(self, processing_event: Any) -> Any:
+        recordings = super()._record(processing_event)
+        self.written = True
+        return recordings
 
     def close(self) -> None:
         views = getattr(self, "views", None)
@@ -382,6 +409,7 @@ class Ledger(Application):
                 already += len(batch) - new
                 if progress:
                     progress(len(batch))
+        self.written = self.written or registered > 0
         return RegisterResult(registered=registered, already=already)
 
     def _register_batch(
@@ -460,8 +488,10 @@ class Ledger(Application):
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
+                self.kept = _ranks_kept(recorded, name)
         if changed:
             recorded += self._record_ranks(name, changed)
+        self.kept = ""  # all of it: nothing is partial any more
         return len(ranking), recorded
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
@@ -678,6 +708,23 @@ class Ledger(Application):
             raise RuleViolation(message) from None
 
 
+def _read_only_views(ledger: Ledger) -> Any:
+    """The projections of a ledger that must not be written: its own tables when they are set
+    up and up to date with the log, else every projection built from the log in a private
+    database (as an audit's replay builds them)."""
+    from jamsos_ledger.auditing import private_views
+    from jamsos_ledger.projections import Views
+
+    try:
+        views = Views.for_ledger(ledger)  # writes nothing when its tables are set up
+    except (PersistenceError, sqlite3.Error):
+        return private_views(ledger)  # they would have to be written: not here
+    if any(s.behind for s in views.status()):
+        views.close()
+        return private_views(ledger)
+    return views
+
+
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state
 # as the ledger's mapper encodes it (msgpack, before any compression or encryption).
 PreparedRegistration = tuple[bytes, bytes]
@@ -703,6 +750,17 @@ def prepare_registrations(
             state["class_version"] = _REGISTERED_CLASS_VERSION
         prepared.append((worker_id_bytes(r.nik), encode(state)))
     return prepared
+
+
+def _ranks_kept(recorded: int, ruleset_name: str) -> str:
+    """What a ranking stopped half-way has kept: each batch of ranks is committed on its own,
+    so a ranking of a million workers never holds the store's write lock for minutes."""
+    return (
+        f"{count(recorded)} changed ranks under {ruleset_name} were recorded and are kept "
+        f"(ranks are committed {count(BULK_BATCH)} at a time), the rest not yet: run "
+        "`workers prioritize` again to finish the ranking (ranks already right are not "
+        "recorded again)"
+    )
 
 
 def _is_transient(error: Exception) -> bool:
