@@ -82,14 +82,13 @@ def translated_errors(kept: Callable[[], str] = str) -> Iterator[None]:
     except LedgerError as e:
         raise to_click(e) from e
     except _store_errors(lost=True) as e:
+        if kept():  # a command committing in batches: what it kept, whatever stopped it
+            reason = "the store is busy" if _busy(e) else "the store stopped answering"
+            raise StoreFailed(f"{reason} ({_first_line(e)}): {kept()}") from e
         if _busy(e):
             raise StoreFailed(_BUSY) from e
         if _caused_by(e, _READ_ONLY_SIGNS):
             raise StoreFailed(_READ_ONLY) from e
-        if kept():
-            raise StoreFailed(
-                f"the store stopped answering ({_first_line(e)}): {kept()}"
-            ) from e
         raise StoreFailed(
             f"the store stopped answering ({_first_line(e)}); what this command did before is "
             "kept whole or not at all: check with `report budget` and try again"

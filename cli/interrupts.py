@@ -17,6 +17,8 @@ from types import FrameType
 
 import click
 
+from jamsos_ledger.starting import interrupted_while_starting
+
 # The shell's convention: 128 + SIGINT.
 EXIT_INTERRUPTED = 130
 
@@ -47,6 +49,8 @@ def handled() -> Iterator[None]:
         return
     _state["armed"], _state["seen"] = True, False
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    if previous is interrupted_while_starting:
+        previous = _on_sigint  # the command has run: a late Ctrl-C changes nothing now
     try:
         yield
     finally:

@@ -471,13 +471,7 @@ class Ledger(Application):
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
-        eligible = [d for d in DECILES if rules.is_eligible(d)]
-        ranking = [
-            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
-             r.rank if r.ruleset == name else None)
-            for r in self.views.ranking_inputs(eligible)
-        ]
-        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        ranking = self._ranking(name)
         changed: list[tuple[UUID, int, int]] = []
         recorded = 0
         for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
@@ -493,6 +487,45 @@ class Ledger(Application):
             recorded += self._record_ranks(name, changed)
         self.kept = ""  # all of it: nothing is partial any more
         return len(ranking), recorded
+
+    def _ranking(self, name: str) -> list[tuple[Any, ...]]:
+        """Every eligible worker under the rule set, in rank order: (*sort key, decile,
+        worker id, current rank under it or None). The one place ranks are derived."""
+        rules = ruleset(name)
+        eligible = [d for d in DECILES if rules.is_eligible(d)]
+        ranking = [
+            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
+             r.rank if r.ruleset == name else None)
+            for r in self.views.ranking_inputs(eligible)
+        ]
+        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        return ranking
+
+    def _refuse_a_stale_ranking(self, name: str) -> None:
+        """Refuse to enrol by rank on a ranking older than the registrations and corrections
+        it should include: the best-ranked would not be the best (Perpres 2/2021's priority
+        for the poorest deciles of DTSEN, which the rule sets order)."""
+        # A correction of the decile takes the worker's rank away (`Worker.correct`): a worker
+        # who left the eligible deciles holds none, one who stays waits unranked.
+        unranked = changed = 0
+        for rank, (*_key, _decile, _wid, current) in enumerate(self._ranking(name), start=1):
+            if current is None:
+                unranked += 1
+            elif current != rank:
+                changed += 1
+        if not (unranked or changed):
+            return
+        why = []
+        if unranked:
+            why.append(f"{count(unranked)} eligible workers registered or corrected since "
+                       "have no rank")
+        if changed:
+            why.append(f"{count(changed)} ranks would change")
+        raise RuleViolation(
+            f"the ranking under {name} is older than the registrations and corrections it "
+            f"should include: {'; '.join(why)}. Run `workers prioritize` first, then enrol; "
+            "nobody was enrolled"
+        )
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
         """Each worker's new rank recorded by the worker, all of them in one save."""
@@ -555,6 +588,7 @@ class Ledger(Application):
 
     def _top_candidates(self, program: Program, top: int, start: Month) -> list[Worker]:
         self.views.catch_up()
+        self._refuse_a_stale_ranking(program.ruleset)
         ids = self.views.candidates(
             program.id, program.ruleset, top, str(start), str(program.end)
         )
