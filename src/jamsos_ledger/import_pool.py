@@ -157,9 +157,16 @@ class FileInParts:
         self._spans = spans
         self._ahead = processes * AHEAD_PER_PROCESS
         context = multiprocessing.get_context("fork")
-        self._pool = context.Pool(
-            min(processes, len(spans)), initializer=_hold, initargs=(job, os.getpid())
-        )
+        # Ctrl-C held back while the processes are forked (and delivered just after): one
+        # arriving mid-fork would interrupt the interpreter's fork hooks, in the import or in
+        # a new process before it ignores SIGINT, with a traceback.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._pool = context.Pool(
+                min(processes, len(spans)), initializer=_hold, initargs=(job, os.getpid())
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def blobs(self) -> Iterator[bytes]:
         """Each part's good rows, pickled, in file order, as the parts are done. Raises
@@ -304,6 +311,7 @@ def _hold(job: _Job, parent: int) -> None:
     # a process reading parts that took it too would die mid-task with a traceback, and
     # could leave the pool's queues locked for the import to wait on for ever.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while forked
     # A process reading parts ends with the import, even one killed: orphaned, it would read
     # on for nobody and complain on stderr that nobody listens. (Linux; elsewhere the pool's
     # processes end when they find the import gone.)
