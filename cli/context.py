@@ -41,8 +41,9 @@ class LedgerContext:
         return self._ledger
 
     def written(self) -> bool:
-        """Whether this command has committed anything to the ledger."""
-        return self._ledger is not None and self._ledger.written
+        """Whether the ledger's log changed since the command opened it (by this command,
+        or by another meanwhile): never said "nothing was written" when something was."""
+        return self._ledger is not None and self._ledger.changed_since_opened()
 
     def kept(self) -> str:
         """What a command committing in batches has kept so far, in words; empty when it

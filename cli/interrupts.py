@@ -79,8 +79,8 @@ def what_was_kept(written: bool, kept: str) -> str:
         return kept
     if written:
         return (
-            "what the command recorded before the interrupt is kept whole: check with "
-            "`audit log` or the reports"
+            "the ledger holds events it did not hold when the command began (what the "
+            "command recorded, all of it, or another command's): check with `audit log`"
         )
     return "nothing was written"
 

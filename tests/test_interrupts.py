@@ -107,10 +107,10 @@ def test_an_import_interrupted_at_any_moment_keeps_all_or_nothing(
         assert_clean(code, out, err, delay)
         held = events(store_url) - base
         assert held in (0, ROWS), (delay, held, err)  # all of the import or nothing of it
-        if code == 130:
+        if code == 130:  # what it says is what the store holds
             interrupts += 1
-            assert err == "Error: interrupted; nothing was written\n", (delay, err)
-            assert held == 0, (delay, held)
+            said = "nothing was written" if held == 0 else "holds events it did not hold"
+            assert said in err, (delay, held, err)
         if held == ROWS:
             break  # finished before the interrupt: later runs would register nobody
     assert interrupts >= 3

@@ -168,6 +168,7 @@ class Ledger(Application):
         # then reported truthfully.
         self.written = False
         self.kept = ""
+        self.head_when_opened = 0
         self.actor = actor or default_actor()
         key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
@@ -192,7 +193,8 @@ class Ledger(Application):
         super().__init__(env=self.store.environment())
         try:
             # Refuse, before any event is read, a ledger the key (or its absence) cannot read.
-            has_events = bool(self.recorder.max_notification_id())
+            self.head_when_opened = int(self.recorder.max_notification_id() or 0)
+            has_events = bool(self.head_when_opened)
             present = ledger_marks(self.recorder)
             marks = cipher_marks(present, key, has_events)
             if self.store.read_only:
@@ -215,6 +217,18 @@ class Ledger(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
+
+    def changed_since_opened(self) -> bool:
+        """Whether the log holds events it did not hold when this ledger was opened (by this
+        command or another): what an interrupted command can say for sure. A commit may have
+        completed just before an interrupt, before the command could note it; a store that
+        does not answer now counts as changed (it may have been)."""
+        if self.written:
+            return True
+        try:
+            return int(self.recorder.max_notification_id() or 0) > self.head_when_opened
+        except Exception:
+            return True
 
     def _record(self, processing_event: Any) -> Any:
         recordings = super()._record(processing_event)

@@ -135,7 +135,7 @@ class StoreURL:
                     f"PostgreSQL store URL {redact(url)!r} needs a host and a database: "
                     "postgresql://user@host:5432/dbname"
                 )
-            query = _query(redact(url), parts.query, POSTGRES_OPTIONS)
+            settings = _query(redact(url), parts.query, POSTGRES_OPTIONS)
             try:
                 port = parts.port or 5432
             except ValueError:
@@ -148,7 +148,7 @@ class StoreURL:
                 user=unquote(parts.username or "") or os.environ.get("PGUSER", "postgres"),
                 password=unquote(parts.password or "") or os.environ.get("PGPASSWORD", ""),
                 dbname=dbname,
-                schema=query.get("schema", ""),
+                schema=settings.get("schema", ""),
             )
         raise InvalidInput(
             f"unknown store URL {url!r}: use sqlite:///path.db, "
