@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from jamsos_ledger.cli import interrupts
 from jamsos_ledger.cli.audit import audit
 from jamsos_ledger.cli.claims import claims
 from jamsos_ledger.cli.context import LedgerContext
@@ -28,18 +29,32 @@ from jamsos_ledger.persistence import DEFAULT_STORE
 
 
 class LedgerGroup(click.Group):
-    """The root group: every command runs with the ledger's errors turned into exit codes."""
+    """The root group: every command runs with the ledger's errors turned into exit codes,
+    and Ctrl-C into exit 130 with what was kept (`interrupts`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        with translated_errors():
-            return super().invoke(ctx)
+        def kept() -> str:
+            return ctx.obj.kept() if isinstance(ctx.obj, LedgerContext) else ""
+
+        def said() -> str:
+            if not isinstance(ctx.obj, LedgerContext):
+                return "nothing was written"
+            return interrupts.what_was_kept(ctx.obj.written(), kept())
+
+        try:
+            with interrupts.reported(said), translated_errors(kept):
+                return super().invoke(ctx)
+        finally:
+            interrupts.disarm()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """The whole run, help and usage messages included, with its standard streams guarded:
-        an output that cannot be written is exit 5 and a message, never a traceback."""
+        an output that cannot be written is exit 5 and a message, never a traceback; Ctrl-C
+        is exit 130 with what was kept."""
         with guarded_streams():
             try:
-                return super().main(*args, **kwargs)
+                with interrupts.handled():
+                    return super().main(*args, **kwargs)
             except StdoutFailed as e:  # outside a command: --help, --version
                 click.echo(f"Error: {e.what()}; nothing was recorded in the ledger", err=True)
                 sys.exit(EXIT_OUTPUT)

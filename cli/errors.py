@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -140,8 +140,12 @@ def _store_errors(*, lost: bool) -> tuple[type[Exception], ...]:
 
 
 @contextmanager
-def translated_errors() -> Iterator[None]:
-    """Run a command, turning the ledger's errors and a failing store into click exceptions."""
+def translated_errors(kept: Callable[[], str] = str) -> Iterator[None]:
+    """Run a command, turning the ledger's errors and a failing store into click exceptions.
+
+    `kept` says what the command has committed so far when it commits in batches (empty
+    otherwise): a store that stops answering half-way is then reported with what was kept.
+    """
     try:
         yield
     except (OutputFileFailed, StdoutFailed) as e:
@@ -152,8 +156,13 @@ def translated_errors() -> Iterator[None]:
         raise to_click(e) from e
     except _store_errors(lost=True) as e:
         _refuse_if_damaged(e)
+        if kept():  # a command committing in batches: what it kept, whatever stopped it
+            reason = "the store is busy" if _busy(e) else "the store stopped answering"
+            raise StoreFailed(f"{reason} ({_first_line(e)}): {kept()}") from e
         if _busy(e):
             raise StoreFailed(_BUSY) from e
+        if _caused_by(e, _READ_ONLY_SIGNS):
+            raise StoreFailed(_READ_ONLY) from e
         raise StoreFailed(
             f"the store stopped answering ({_first_line(e)}); what this command did before is "
             "kept whole or not at all: check with `report budget` and try again"
@@ -161,6 +170,8 @@ def translated_errors() -> Iterator[None]:
     except _store_errors(lost=False) as e:
         _refuse_if_damaged(e)
         # Not expected (conflicts are retried by the ledger), but never a traceback.
+        if kept():
+            raise StoreFailed(f"the store refused a write ({_first_line(e)}): {kept()}") from e
         raise StoreFailed(
             f"the store refused a write ({_first_line(e)}); nothing of the unfinished "
             "transaction was written: check with `report budget` and try again"
@@ -243,6 +254,14 @@ def _store_file() -> str:
     if store.lower().startswith("sqlite:///"):
         return f"file {store[len('sqlite:///'):]}"
     return redact(store)
+# A write on a ledger opened read-only (`?mode=ro`, `?immutable=1`, a file this user cannot
+# write): refused by SQLite before anything changed.
+_READ_ONLY_SIGNS = ("attempt to write a readonly database",)
+_READ_ONLY = (
+    "the ledger is opened read-only (the store URL's mode=ro or immutable=1, or a file this "
+    "user cannot write), and this command writes: nothing was written; run it on a ledger "
+    "you can write"
+)
 
 
 def _first_line(e: BaseException) -> str:
@@ -250,11 +269,16 @@ def _first_line(e: BaseException) -> str:
 
 
 def _busy(e: BaseException) -> bool:
+    return _caused_by(e, _BUSY_SIGNS)
+
+
+def _caused_by(e: BaseException, signs: tuple[str, ...]) -> bool:
+    """Whether the error, or one of its causes, says one of these things."""
     seen: BaseException | None = e
     for _ in range(10):  # the chain of causes, bounded in case it loops
         if seen is None:
             break
-        if any(sign in str(seen).lower() for sign in _BUSY_SIGNS):
+        if any(sign in str(seen).lower() for sign in signs):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -48,8 +48,10 @@ def open_command(
     name: str | None,
     code: str | None,
 ) -> None:
-    """Open a program for a fiscal year (by default January to December)."""
-    p = obj.ledger.open_program(
+    """Open a program for a fiscal year (by default January to December); the first one
+    creates the ledger, where --store says."""
+    ledger = obj.creating()
+    p = ledger.open_program(
         year=year,
         allocation=allocation,
         quota=quota,
@@ -67,6 +69,8 @@ def open_command(
     )
     fit = p.capacity(p.start)
     click.echo(f"{counted(fit, 'worker')} {'fits' if fit == 1 else 'fit'} for the whole period")
+    if ledger.created:
+        click.echo(f"Created the ledger at {ledger.store.where()}")
 
 
 @program.command("amend")

@@ -253,14 +253,23 @@ class ProgramModel:
         self.deciles[nik] = decile
         self.order.append(nik)
 
-    def rank(self) -> tuple[int, int]:
-        """Rank every eligible worker: tier, then decile, then who registered first."""
+    def ranking(self) -> dict[str, int]:
+        """Every eligible worker's rank: tier, then decile, then who registered first."""
         eligible = [n for n in self.order if tier(self.deciles[n]) is not None]
         eligible.sort(key=lambda n: (tier(self.deciles[n]), self.deciles[n], self.order.index(n)))
-        new = {n: r for r, n in enumerate(eligible, start=1)}
+        return {n: r for r, n in enumerate(eligible, start=1)}
+
+    def rank(self) -> tuple[int, int]:
+        """Rank every eligible worker; (ranked, changed)."""
+        new = self.ranking()
         changed = sum(1 for n, r in new.items() if self.ranks.get(n) != r)
         self.ranks = new
-        return len(eligible), changed
+        return len(new), changed
+
+    def stale(self) -> bool:
+        """Whether registrations (or corrections) since the last ranking would change it:
+        enrolling by rank is then refused."""
+        return any(self.ranks.get(n) != r for n, r in self.ranking().items())
 
     def enrol(self, niks: list[str], start: Month) -> None:
         for nik in niks:
@@ -580,6 +589,9 @@ class LedgerMachine(RuleBasedStateMachine):
         chosen: list[str] = []
         if top < 1:
             refusals.append((InvalidInput, f"--top {top}"))
+        elif m.stale():
+            refusals.append((RuleViolation, "the ranking is older than the registrations"))
+            refusals += self.enrol_refusals([], start, decree)
         else:
             waiting = m.candidates()
             if len(waiting) < top:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -154,9 +155,26 @@ class Ledger(Application):
 
     name = "jamsos"  # fixed: the library derives table names and settings from it
 
-    def __init__(self, store: str | StoreURL = "memory://", actor: str | None = None) -> None:
-        self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
-        self.store.check_reachable()
+    def __init__(
+        self, store: str | StoreURL = "memory://", actor: str | None = None, *, create: bool = True
+    ) -> None:
+        """Open the ledger of a store; with `create` False (every command but `program open`)
+        a store holding no ledger is refused (StoreUnavailable) and nothing is created.
+
+        A store that is read-only (its URL says so, or its file cannot be written) is opened
+        without writing anything, not even the projections: when they are behind the log,
+        they are built in a private database for the command.
+        """
+        parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
+        self.store = parsed.opened(create=create)
+        self.created = False  # set when this opening made the ledger
+        # What this ledger object has committed: whether anything (`written`), and, for a
+        # command that commits in batches, what of its work is kept should it stop half-way
+        # (`kept`, words for its messages): an interrupt or a store stopped mid-command is
+        # then reported truthfully.
+        self.written = False
+        self.kept = ""
+        self.head_when_opened = 0
         self.actor = actor or default_actor()
         key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
@@ -181,8 +199,14 @@ class Ledger(Application):
         super().__init__(env=self.store.environment())
         try:
             # Refuse, before any event is read, a ledger the key (or its absence) cannot read.
-            has_events = bool(self.recorder.max_notification_id())
-            marks = cipher_marks(ledger_marks(self.recorder), key, has_events)
+            self.head_when_opened = int(self.recorder.max_notification_id() or 0)
+            has_events = bool(self.head_when_opened)
+            present = ledger_marks(self.recorder)
+            marks = cipher_marks(present, key, has_events)
+            if self.store.read_only:
+                self.views = _read_only_views(self)
+                return
+            self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
             from jamsos_ledger.projections import Views
 
@@ -199,6 +223,23 @@ class Ledger(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
+
+    def changed_since_opened(self) -> bool:
+        """Whether the log holds events it did not hold when this ledger was opened (by this
+        command or another): what an interrupted command can say for sure. A commit may have
+        completed just before an interrupt, before the command could note it; a store that
+        does not answer now counts as changed (it may have been)."""
+        if self.written:
+            return True
+        try:
+            return int(self.recorder.max_notification_id() or 0) > self.head_when_opened
+        except Exception:
+            return True
+
+    def _record(self, processing_event: Any) -> Any:
+        recordings = super()._record(processing_event)
+        self.written = True
+        return recordings
 
     def close(self) -> None:
         views = getattr(self, "views", None)
@@ -389,6 +430,7 @@ class Ledger(Application):
                 already += len(batch) - new
                 if progress:
                     progress(len(batch))
+        self.written = self.written or registered > 0
         return RegisterResult(
             registered=registered, already=already, differing=self._differing(known)
         )
@@ -482,13 +524,7 @@ class Ledger(Application):
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
-        eligible = [d for d in DECILES if rules.is_eligible(d)]
-        ranking = [
-            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
-             r.rank if r.ruleset == name else None)
-            for r in self.views.ranking_inputs(eligible)
-        ]
-        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        ranking = self._ranking(name)
         changed: list[tuple[UUID, int, int]] = []
         recorded = told = 0
         for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
@@ -499,14 +535,55 @@ class Ledger(Application):
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
+                self.kept = _ranks_kept(recorded, name)
             if progress is not None and rank - told == BULK_BATCH:
                 progress(rank - told, len(ranking))
                 told = rank
         if changed:
             recorded += self._record_ranks(name, changed)
+        self.kept = ""  # all of it: nothing is partial any more
         if progress is not None:
             progress(len(ranking) - told, len(ranking))
         return len(ranking), recorded
+
+    def _ranking(self, name: str) -> list[tuple[Any, ...]]:
+        """Every eligible worker under the rule set, in rank order: (*sort key, decile,
+        worker id, current rank under it or None). The one place ranks are derived."""
+        rules = ruleset(name)
+        eligible = [d for d in DECILES if rules.is_eligible(d)]
+        ranking = [
+            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
+             r.rank if r.ruleset == name else None)
+            for r in self.views.ranking_inputs(eligible)
+        ]
+        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        return ranking
+
+    def _refuse_a_stale_ranking(self, name: str) -> None:
+        """Refuse to enrol by rank on a ranking older than the registrations and corrections
+        it should include: the best-ranked would not be the best (Perpres 2/2021's priority
+        for the poorest deciles of DTSEN, which the rule sets order)."""
+        # A correction of the decile takes the worker's rank away (`Worker.correct`): a worker
+        # who left the eligible deciles holds none, one who stays waits unranked.
+        unranked = changed = 0
+        for rank, (*_key, _decile, _wid, current) in enumerate(self._ranking(name), start=1):
+            if current is None:
+                unranked += 1
+            elif current != rank:
+                changed += 1
+        if not (unranked or changed):
+            return
+        why = []
+        if unranked:
+            why.append(f"{count(unranked)} eligible workers registered or corrected since "
+                       "have no rank")
+        if changed:
+            why.append(f"{count(changed)} ranks would change")
+        raise RuleViolation(
+            f"the ranking under {name} is older than the registrations and corrections it "
+            f"should include: {'; '.join(why)}. Run `workers prioritize` first, then enrol; "
+            "nobody was enrolled"
+        )
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
         """Each worker's new rank recorded by the worker, all of them in one save."""
@@ -580,6 +657,7 @@ class Ledger(Application):
         next one taken, by asking the views for a few more.
         """
         self.views.catch_up()
+        self._refuse_a_stale_ranking(program.ruleset)
         chosen: list[Worker] = []
         asked = top
         while True:
@@ -766,6 +844,21 @@ def compressor_or_cipher(ledger: Ledger) -> bool:
 _REGISTRATION_FIELDS = (
     "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
 )
+def _read_only_views(ledger: Ledger) -> Any:
+    """The projections of a ledger that must not be written: its own tables when they are set
+    up and up to date with the log, else every projection built from the log in a private
+    database (as an audit's replay builds them)."""
+    from jamsos_ledger.auditing import private_views
+    from jamsos_ledger.projections import Views
+
+    try:
+        views = Views.for_ledger(ledger)  # writes nothing when its tables are set up
+    except (PersistenceError, sqlite3.Error):
+        return private_views(ledger)  # they would have to be written: not here
+    if any(s.behind for s in views.status()):
+        views.close()
+        return private_views(ledger)
+    return views
 
 
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state
@@ -793,6 +886,17 @@ def prepare_registrations(
             state["class_version"] = _REGISTERED_CLASS_VERSION
         prepared.append((worker_id_bytes(r.nik), encode(state)))
     return prepared
+
+
+def _ranks_kept(recorded: int, ruleset_name: str) -> str:
+    """What a ranking stopped half-way has kept: each batch of ranks is committed on its own,
+    so a ranking of a million workers never holds the store's write lock for minutes."""
+    return (
+        f"{count(recorded)} changed ranks under {ruleset_name} were recorded and are kept "
+        f"(ranks are committed {count(BULK_BATCH)} at a time), the rest not yet: run "
+        "`workers prioritize` again to finish the ranking (ranks already right are not "
+        "recorded again)"
+    )
 
 
 def _is_transient(error: Exception) -> bool:
