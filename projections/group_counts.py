@@ -9,6 +9,13 @@ projection's rows (they are part of it, so they are rebuilt, replayed and compar
 A worker is counted under its current kecamatan, occupation and decile (a correction moves it
 and its enrolments); the decile a Prioritized event carries is always the current one (the
 domain records it from the worker), so a ranking moves nobody.
+
+A group has a row while someone is counted in it, and no longer: the row of a group a
+correction empties is deleted in the same transaction. The rows then depend on the counts
+alone, not on how the events were cut into batches: the live tables, kept up a few events
+at a time, hold the very rows a replay builds from the whole log at once (where a worker
+moved out of a group within one batch nets to nothing and no row is written), and
+`audit replay` compares the tables whole.
 """
 
 from __future__ import annotations
@@ -153,34 +160,48 @@ class _Batch:
 
     def write(self) -> None:
         _write_registered(self.cursor, self.db, self.registered)
-        enrolled = self.db.table(ENROLLED)
         keys = set(self.enrolled) | set(self.ended)
-        rows = [
-            (pid, *group, self.enrolled[(pid, group)], self.ended[(pid, group)])
-            for pid, group in keys
-            if self.enrolled[(pid, group)] or self.ended[(pid, group)]
-        ]
-        if rows:
-            self.cursor.executemany(
-                f"INSERT INTO {enrolled} (program_id, kecamatan, occupation, decile, enrolled, "
-                "ended) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (program_id, kecamatan, occupation, decile) DO UPDATE SET "
-                f"enrolled = {enrolled}.enrolled + excluded.enrolled, "
-                f"ended = {enrolled}.ended + excluded.ended",
-                rows,
-            )
+        _add_counts(
+            self.cursor, self.db.table(ENROLLED), ("program_id", *GROUPED), ("enrolled", "ended"),
+            [(pid, *group, self.enrolled[(pid, group)], self.ended[(pid, group)])
+             for pid, group in keys],
+        )
 
 
 def _write_registered(cursor: ViewCursor, db: ViewDatabase, changes: Counter[Group]) -> None:
-    registered = db.table(REGISTERED)
-    counts = [(*group, n) for group, n in changes.items() if n]
-    if counts:
-        cursor.executemany(
-            f"INSERT INTO {registered} (kecamatan, occupation, decile, workers) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (kecamatan, occupation, decile) "
-            f"DO UPDATE SET workers = {registered}.workers + excluded.workers",
-            counts,
-        )
+    _add_counts(
+        cursor, db.table(REGISTERED), GROUPED, ("workers",),
+        [(*group, n) for group, n in changes.items()],
+    )
+
+
+def _add_counts(
+    cursor: ViewCursor,
+    table: str,
+    keys: tuple[str, ...],
+    counts: tuple[str, ...],
+    changes: Sequence[tuple[Any, ...]],
+) -> None:
+    """Add changes (each the key's values, then a change of each count) to a table of counts
+    by group; a group whose counts all fall to zero loses its row (see the module's note)."""
+    width = len(keys)
+    rows = [row for row in changes if any(row[width:])]
+    if not rows:
+        return
+    columns = ", ".join((*keys, *counts))
+    cursor.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(keys + counts))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts),
+        rows,
+    )
+    # Only a decrease can empty a group: a correction moving someone out of it.
+    emptied = [row[:width] for row in rows if any(change < 0 for change in row[width:])]
+    cursor.executemany(
+        f"DELETE FROM {table} WHERE "
+        + " AND ".join([*(f"{k} = ?" for k in keys), *(f"{c} = 0" for c in counts)]),
+        emptied,
+    )
 
 
 def _touched(events: Sequence[tuple[int, Any]]) -> list[str]:

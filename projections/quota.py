@@ -56,7 +56,7 @@ class QuotaProjection:
     counted by group (`group_counts`)."""
 
     name = "quota"
-    version = 2  # 2: the counts by group
+    version = 3  # 2: the counts by group; 3: no row of a group emptied by a correction
     tables = (PROGRAMS, WORKERS, ENROLMENTS, REGISTERED, ENROLLED)
     # Ranking reads the workers by rank (`Views.candidates`).
     indexes = (("quota_workers_rank", WORKERS, "ruleset, rank"),)
