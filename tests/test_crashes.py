@@ -42,7 +42,7 @@ def big_file(path: Path, rows: int = ROWS) -> list[str]:
     """A clean registration file of distinct workers; returns their NIKs in file order."""
     niks, lines = [], [HEADER]
     for i in range(rows):
-        born = date(1960, 1, 1) + timedelta(days=i % 16_000)
+        born = date(1962, 1, 1) + timedelta(days=i % 16_000)  # 18 to 65 in 2026
         female = i % 2 == 1
         day = born.day + (40 if female else 0)
         kecamatan = 1 + i % 12
