@@ -21,6 +21,7 @@ from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, Store
 EXIT_REFUSED = 1
 EXIT_MALFORMED = 2
 EXIT_STORE = 3
+EXIT_DISCREPANCY = 4  # an audit that found a discrepancy
 
 
 class Refused(click.ClickException):

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 from jamsos_ledger.projections.group_counts import GROUPED, REGISTERED
-from jamsos_ledger.projections.helper import HelperRecipe
 from jamsos_ledger.projections.priority import PriorityProjection
 from jamsos_ledger.projections.quota import (
     CLAIMS,
@@ -27,11 +28,13 @@ from jamsos_ledger.projections.quota import (
     QuotaProjection,
 )
 from jamsos_ledger.projections.quota import PROGRAMS as QUOTA_PROGRAMS
-from jamsos_ledger.projections.runner import POSITIONS, Projection, ProjectionStatus, Runner
-
-if TYPE_CHECKING:
-    from jamsos_ledger.application import Ledger
-    from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.projections.runner import (
+    POSITIONS,
+    Helper,
+    Projection,
+    ProjectionStatus,
+    Runner,
+)
 
 # The groupings `report quota --by` offers: those the quota projection counts workers by.
 GROUPINGS = GROUPED
@@ -48,18 +51,6 @@ def all_projections() -> list[Projection]:
         PriorityProjection(),
         BenefitsProjection(),
     ]
-
-
-@contextmanager
-def open_ledger_runner(store: StoreURL) -> Iterator[Runner]:
-    """The runner of the views beside a store's events, in another process (a helper)."""
-    from jamsos_ledger.application import Ledger
-
-    ledger = Ledger(store, actor="jamsos-helper")
-    try:
-        yield ledger.views.runner
-    finally:
-        ledger.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +98,13 @@ class Views:
         self._reading: ViewCursor | None = None  # the transaction of `reading()`, while open
 
     @classmethod
-    def for_ledger(cls, ledger: Ledger) -> Views:
-        db = ViewDatabase.beside(ledger.recorder)
-        # A store other processes can open can have a helper catch up alongside.
-        shared = ledger.store.kind in ("sqlite", "postgresql")
-        helper = HelperRecipe(open_ledger_runner, (ledger.store,)) if shared else None
-        runner = Runner(db, ledger.recorder, ledger.mapper, all_projections(), helper=helper)
+    def beside(
+        cls, recorder: ApplicationRecorder, mapper: Mapper[Any], helper: Helper | None = None
+    ) -> Views:
+        """The live views, in tables beside the store's events (`helper`: how another process
+        can catch up alongside, for a store other processes can open)."""
+        db = ViewDatabase.beside(recorder)
+        runner = Runner(db, recorder, mapper, all_projections(), helper=helper)
         return cls(runner)
 
     def close(self) -> None:

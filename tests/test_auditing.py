@@ -307,7 +307,7 @@ def test_the_replay_reads_the_log_in_pages(
     """Tiny pages give the same replay: every read is bounded, none takes the whole log."""
     expected = replay(story.ledger)
     monkeypatch.setattr(runner, "BATCH", 3)
-    monkeypatch.setattr(application, "PAGE", 4)
+    monkeypatch.setattr(application.service, "PAGE", 4)
     monkeypatch.setattr(auditing, "PAGE", 2)
     limits: list[int] = []
     recorder = story.ledger.recorder

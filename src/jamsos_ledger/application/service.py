@@ -4,6 +4,9 @@ Commands load the aggregates they touch, let the domain decide, and save every n
 the command in one transaction, so a refusal writes nothing and a crash leaves all or none.
 When another process changed the program in between (the store refuses the stale version),
 the command is tried again against the new state a bounded number of times.
+
+The service asks the read side a few questions (`LedgerQueries`) and never builds it: the
+composition root (`jamsos_ledger.application.composition`) hands it the views of its store.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
 from itertools import chain, islice
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -143,12 +146,60 @@ class EnrolResult:
     nik_masked: list[str]
 
 
-class Ledger(Application):
-    """The ledger of one store: programs, workers, and what happens to them."""
+class RankingRow(Protocol):
+    """What ranking needs of one worker, as the read side holds it."""
+
+    @property
+    def worker_id(self) -> UUID: ...
+    @property
+    def decile(self) -> int: ...
+    @property
+    def registered_position(self) -> int: ...
+    @property
+    def ruleset(self) -> str | None: ...
+    @property
+    def rank(self) -> int | None: ...
+
+
+class LedgerQueries(Protocol):
+    """What the service asks of the read side; the composition root injects its views."""
+
+    def programs_applied(self) -> tuple[list[str], int]:
+        """The program codes opened up to the position applied, and that position."""
+
+    def ranking_inputs(self, deciles: Iterable[int] | None = None) -> Iterator[RankingRow]:
+        """What ranking needs of every worker of those deciles."""
+
+    def catch_up(self) -> int:
+        """Bring the read side up to the end of the log."""
+
+    def candidates(
+        self, program_id: UUID, ruleset: str, limit: int, start: str, end: str
+    ) -> list[UUID]:
+        """The best-ranked workers waiting for the program, free for those months."""
+
+    def close(self) -> None:
+        """Release what the read side holds."""
+
+
+class LedgerService(Application):
+    """The ledger of one store: programs, workers, and what happens to them.
+
+    `views` builds the read side of the opened store (the composition root's choice); it is
+    called once the store is open and checked, inside the retried opening.
+    """
 
     name = "jamsos"  # fixed: the library derives table names and settings from it
+    views: LedgerQueries
 
-    def __init__(self, store: str | StoreURL = "memory://", actor: str | None = None) -> None:
+    def __init__(
+        self,
+        store: str | StoreURL = "memory://",
+        actor: str | None = None,
+        *,
+        views: Callable[[LedgerService], LedgerQueries],
+    ) -> None:
+        self._views_of = views
         self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
         self.store.check_reachable()
         self.actor = actor or default_actor()
@@ -178,9 +229,7 @@ class Ledger(Application):
             has_events = bool(self.recorder.max_notification_id())
             marks = cipher_marks(ledger_marks(self.recorder), key, has_events)
             mark_as_ledger(self.recorder, marks)
-            from jamsos_ledger.projections import Views
-
-            self.views = Views.for_ledger(self)
+            self.views = self._views_of(self)
         except BaseException:
             super().close()
             raise
@@ -725,9 +774,11 @@ def _back_off(tried: int) -> None:
 
 __all__ = [
     "EnrolResult",
-    "Ledger",
     "LedgerError",
+    "LedgerQueries",
+    "LedgerService",
     "PreparedRegistration",
+    "RankingRow",
     "RegisterResult",
     "default_actor",
     "prepare_registrations",

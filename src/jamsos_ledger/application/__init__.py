@@ -1,0 +1,35 @@
+"""The ledger's application: the service (`service`) and the composition root that opens a
+ledger of a store with its views (`composition`). `Ledger(url, actor=...)` is the door."""
+
+from jamsos_ledger.application.composition import Ledger, open_ledger_runner
+from jamsos_ledger.application.service import (
+    BULK_BATCH,
+    CONFLICT_ATTEMPTS,
+    PAGE,
+    EnrolResult,
+    LedgerError,
+    LedgerQueries,
+    LedgerService,
+    PreparedRegistration,
+    RegisterResult,
+    RepeatedWorker,
+    default_actor,
+    prepare_registrations,
+)
+
+__all__ = [
+    "BULK_BATCH",
+    "CONFLICT_ATTEMPTS",
+    "PAGE",
+    "EnrolResult",
+    "Ledger",
+    "LedgerError",
+    "LedgerQueries",
+    "LedgerService",
+    "PreparedRegistration",
+    "RegisterResult",
+    "RepeatedWorker",
+    "default_actor",
+    "open_ledger_runner",
+    "prepare_registrations",
+]
