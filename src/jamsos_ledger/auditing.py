@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
@@ -33,7 +33,7 @@ from eventsourcing.utils import get_topic
 from jamsos_ledger.application import PAGE, Ledger
 from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.budget import month_columns
@@ -45,9 +45,6 @@ from jamsos_ledger.projections.views import GROUPINGS, Views, all_projections
 
 T = TypeVar("T")
 
-# WHEN is read in the city's time: Asia/Jakarta (WIB) is UTC+07:00 all year, without summer time,
-# so a fixed offset is exact and needs no time-zone database.
-JAKARTA = timezone(timedelta(hours=7), "WIB")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _END_OF_DAY = time(23, 59, 59, 999_999)
 # Past this many events a private replay is kept in a temporary file rather than in memory:
