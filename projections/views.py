@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from jamsos_ledger.domainmodel import available_money, places_left
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
@@ -40,6 +41,11 @@ from jamsos_ledger.projections.runner import (
 GROUPINGS = GROUPED
 # Workers read at once when every worker's ranking input is read.
 RANKING_PAGE = 10_000
+# The domain's rule `domainmodel.months_overlap(start, end, e.start, e.last)`, as SQL, of the
+# months asked about (two parameters: first, last) and an enrolment `e`: months are stored as
+# YYYY-MM text, ordered as months, and a coverage's last month is the one it was ended in, else
+# its end (`Coverage.last`). tests/test_service_layer.py checks it agrees with the domain's.
+OVERLAPPING = "(? <= COALESCE(e.ended_month, e.end_month) AND e.start_month <= ?)"
 
 
 def all_projections() -> list[Projection]:
@@ -205,10 +211,9 @@ class Views:
             f"SELECT w.worker_id FROM {self.db.table(WORKERS)} w "
             f"WHERE w.ruleset = ? AND w.rank IS NOT NULL AND NOT EXISTS ("
             f"SELECT 1 FROM {self.db.table(ENROLMENTS)} e WHERE e.worker_id = w.worker_id "
-            "AND (e.program_id = ? OR (e.start_month <= ? "
-            "AND COALESCE(e.ended_month, e.end_month) >= ?))) "
+            f"AND (e.program_id = ? OR {OVERLAPPING})) "
             "ORDER BY w.rank LIMIT ?",
-            (ruleset, str(program_id), end, start, limit),
+            (ruleset, str(program_id), start, end, limit),
         )
         return [UUID(r["worker_id"]) for r in rows]
 
@@ -244,7 +249,7 @@ class Views:
         row["committed"] = row["committed_jkk"] + row["committed_jkm"]
         row["paid"] = row["paid_jkk"] + row["paid_jkm"]
         row["overpaid"] = row["overpaid_jkk"] + row["overpaid_jkm"]
-        row["available"] = row["allocation"] - row["committed"] - row["paid"]
+        row["available"] = available_money(row["allocation"], row["committed"], row["paid"])
         return row
 
     def budget_months(self, program_id: UUID) -> list[dict[str, Any]]:
@@ -278,7 +283,7 @@ class Views:
         if not rows:
             raise LookupError(f"no program {program_id} in the quota projection")
         row = rows[0]
-        row["available"] = row["quota"] - row["enrolled"]
+        row["available"] = places_left(row["quota"], row["enrolled"])
         return row
 
     # -- claims --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ its refusal, the inputs of `premiums due`, and who a rule set leaves out."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.domainmodel import available_money, months_overlap, places_left
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.importing import import_registrations
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections.premiums_due import premiums_due
+from jamsos_ledger.projections.views import OVERLAPPING
 from jamsos_ledger.rules import DTSEN_DECILE_V1, PriorityRuleset
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
@@ -79,5 +82,39 @@ def test_premiums_due_are_put_together_from_the_budget_months(tmp_path: Path) ->
         assert [(str(b.month), b.participants) for b in bills] == [("2026-02", 2), ("2026-03", 2)]
         assert all(b.amount == 2 * program.premium.total for b in bills)
         assert at == int(ledger.recorder.max_notification_id() or 0)
+    finally:
+        ledger.close()
+
+
+def test_the_views_overlap_sql_is_the_domains_rule() -> None:
+    """Every arrangement of an enrolment (ended or not) and the months asked about: the SQL the
+    views ask with agrees with `domainmodel.months_overlap` on a coverage's last month."""
+    months = [Month(2025, 11), Month(2025, 12), Month(2026, 1), Month(2026, 2), Month(2026, 3)]
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE e (start_month TEXT, end_month TEXT, ended_month TEXT)")
+    ranges = [(a, b) for a in months for b in months if a <= b]
+    checked = 0
+    for e_start, e_end in ranges:
+        for ended in [None, *(m for m in months if e_start <= m <= e_end)]:
+            db.execute("DELETE FROM e")
+            db.execute("INSERT INTO e VALUES (?, ?, ?)",
+                       (str(e_start), str(e_end), None if ended is None else str(ended)))
+            last = ended if ended is not None else e_end
+            for start, end in ranges:
+                (found,) = db.execute(f"SELECT COUNT(*) FROM e WHERE {OVERLAPPING}",
+                                      (str(start), str(end))).fetchone()
+                assert bool(found) == months_overlap(start, end, e_start, last)
+                checked += 1
+    assert checked > 500
+
+
+def test_the_budget_and_quota_figures_use_the_domains_identities(sqlite_url: str) -> None:
+    ledger = Ledger(sqlite_url, actor="t")
+    try:
+        program = ledger.open_program(year=2026, allocation=10_000_000, quota=10)
+        budget = ledger.views.budget(program.id)
+        assert budget["available"] == program.available == available_money(10_000_000, 0, 0)
+        assert ledger.views.quota(program.id)["available"] == program.places_left == 10
+        assert places_left(10, 3) == 7 and available_money(100, 30, 20) == 50
     finally:
         ledger.close()
