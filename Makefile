@@ -31,6 +31,7 @@ bench: venv
 lint: venv
 	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench
 	scripts/typecheck
+	scripts/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

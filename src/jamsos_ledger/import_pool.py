@@ -35,7 +35,7 @@ from datetime import datetime
 from itertools import islice, pairwise
 from pathlib import Path
 
-from jamsos_ledger.application import PreparedRegistration, prepare_registrations
+from jamsos_ledger.application.service import PreparedRegistration, prepare_registrations
 from jamsos_ledger.registration import (
     RegistrationFile,
     RegistrationFileError,
