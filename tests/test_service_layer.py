@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import Ledger, LedgerService
 from jamsos_ledger.domainmodel import available_money, months_overlap, places_left
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.importing import import_registrations
@@ -31,6 +31,11 @@ def row(serial: int, decile: int = 2) -> str:
 @contextmanager
 def counted(total: int) -> Iterator[Callable[[int], None]]:
     yield lambda _n: None
+
+
+def test_the_composed_ledger_keeps_the_services_name() -> None:
+    """The library derives table names from it: `jamsos_events` on PostgreSQL, as ever."""
+    assert Ledger.name == LedgerService.name == "jamsos"
 
 
 def test_a_rule_set_says_who_it_leaves_out() -> None:

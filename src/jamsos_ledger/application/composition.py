@@ -20,6 +20,9 @@ from jamsos_ledger.projections.views import Views
 class Ledger(LedgerService):
     """The ledger of one store, opened with its views: `Ledger(url, actor=...)`."""
 
+    # The library names every subclass after the class unless told (tables, settings): the
+    # service's name, or a ledger's tables on PostgreSQL would be looked for under another.
+    name = LedgerService.name
     views: Views
 
     def __init__(self, store: str | StoreURL = "memory://", actor: str | None = None) -> None:
