@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 test: venv
 	scripts/test
 
+# A script of the repository (demo/), not of the installed package: it writes files and runs
+# the `jamsos` command installed in the venv.
 demo: venv
-	$(VENV)/bin/python -m jamsos_ledger.demo
+	$(VENV)/bin/python demo/bekasi_2026.py
 
 # The Bekasi-year benchmark (issue #4), on SQLite and PostgreSQL; results in bench/results/.
 # Options through BENCH_ARGS, e.g.:
@@ -29,7 +31,7 @@ bench: venv
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench
+	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench demo
 	scripts/typecheck
 	scripts/lint-imports --no-logo
 

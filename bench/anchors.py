@@ -10,7 +10,11 @@ anchors, in a fresh place of its own (`stores.Places`):
 - `raw-insert`: the raw driver inserting our stored registration rows into a table shaped like
   the library's, in one transaction (the floor of any import);
 - `raw-replay`: the raw driver reading every row of our log, msgpack decoding, and the totals
-  the audit replay checks, in one process;
+  the audit replay checks, in one process (shown as information: it neither writes nor
+  compares anything);
+- `raw-fold` (`raw_fold.py`): the raw driver reading and decoding the log, folding it into the
+  projections' own rows and writing them into a scratch database in one transaction: what the
+  replay and the rebuild are held to;
 - `per-event-rebuild`: our projections rebuilt the way the library's ProjectionRunner does,
   one transaction per event (rows and tracking position together), on a sample of the log.
 
@@ -40,7 +44,8 @@ from jamsos_ledger.transcoding import MsgpackTranscoder
 SAVE_BATCH = 1_000
 # Rows read at once by raw reads: large pages, as a raw reader would use, in bounded memory.
 RAW_PAGE = 10_000
-# The page the per-event rebuild reads the log in (ENGINEERING.md: never the default 10).
+# The page the per-event rebuild reads the log in: the library's default of 10 rows a query
+# would make the anchor slower than the way it is meant to be used, and the target easier.
 NOTIFICATION_PAGE = 1_000
 # Columns of the library's stored events table (eventsourcing/sqlite.py, postgres.py).
 _SQLITE_EVENTS_TABLE = (
@@ -67,8 +72,8 @@ def library_save(params: dict[str, Any]) -> dict[str, Any]:
     (`Worker.register`: every rule, and the aggregate the library saves), and the library's
     `Application.save()` storing them into a fresh ledger on the same store, with the same
     recorder, hash chain and transcoder: what an import written the library's usual way costs.
-    ENGINEERING.md measured the same pair of paths (CSV read, checks, store; `save()` against
-    events inserted directly): the anchor and our import differ only in how they store.
+    The anchor and our import differ only in how they store: the same CSV read and the same
+    checks, then `save()` against events inserted directly.
     """
     from jamsos_ledger.application import Ledger
     from jamsos_ledger.domainmodel import Worker
@@ -97,7 +102,7 @@ def library_save(params: dict[str, Any]) -> dict[str, Any]:
 # --- reading our ledger's rows --------------------------------------------------------------
 
 
-def _events_table(place: Place) -> str:
+def events_table(place: Place) -> str:
     """The name of our ledger's events table, as its recorder names it."""
     from jamsos_ledger.application import Ledger
 
@@ -151,7 +156,7 @@ def raw_insert(params: dict[str, Any]) -> dict[str, Any]:
     """
     ledger = Place.from_dict(params["ledger"])
     target = Place.from_dict(params["place"])
-    rows = _registration_rows(ledger, _events_table(ledger))
+    rows = _registration_rows(ledger, events_table(ledger))
     if len(rows) != params["expected"]:
         raise TaskFailed(f"found {len(rows)} stored registrations, not {params['expected']}")
     if target.kind == "sqlite":
@@ -240,7 +245,7 @@ def raw_replay(params: dict[str, Any]) -> dict[str, Any]:
     from jamsos_ledger.domainmodel import Program, Worker
 
     place = Place.from_dict(params["ledger"])
-    table = _events_table(place)
+    table = events_table(place)
     topics = {name: get_topic(getattr(cls, name.split(".")[1])) for name, cls in (
         ("Worker.Registered", Worker), ("Worker.Enrolled", Worker),
         ("Worker.CoverageEnded", Worker), ("Worker.ClaimFiled", Worker),
@@ -264,7 +269,7 @@ def _replay_totals(
     enrolled: Counter[Any] = Counter()
     money: dict[str, Counter[Any]] = defaultdict(Counter)
     read = 0
-    for _position, originator_id, topic, state in _all_rows(place, table):
+    for _position, originator_id, topic, state in all_rows(place, table):
         read += 1
         per_topic[topic] += 1
         data = decode(state)
@@ -292,7 +297,7 @@ def _replay_totals(
     }
 
 
-def _all_rows(place: Place, table: str) -> Any:
+def all_rows(place: Place, table: str) -> Any:
     """(position, originator_id, topic, state) of every event in log order, a page at a time."""
     if place.kind == "sqlite":
         conn = place.connect_sqlite()
@@ -348,7 +353,7 @@ def _apply_one_by_one(ledger: Any, place: Place, ranges: list[list[int]]) -> tup
     from jamsos_ledger.projections.runner import POSITIONS, Runner
     from jamsos_ledger.projections.views import all_projections
 
-    db = _view_database(place)
+    db = view_database(place)
     try:
         projections = all_projections()
         Runner(db, ledger.recorder, ledger.mapper, projections)  # creates the tables
@@ -386,7 +391,7 @@ def _apply_one_by_one(ledger: Any, place: Place, ranges: list[list[int]]) -> tup
         db.close()
 
 
-def _view_database(place: Place) -> Any:
+def view_database(place: Place) -> Any:
     """A fresh database for the anchor's projection tables, never the ledger's own."""
     from jamsos_ledger.projections.database import ViewDatabase
 

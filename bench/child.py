@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import anchors
+import raw_fold
 import workload
 from outcome import TaskFailed
 
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     **workload.TASKS,
     **anchors.TASKS,
+    **raw_fold.TASKS,
 }
 TASK_FAILED = 3  # measure.TASK_FAILED, not imported: the child needs nothing of the parent
 

@@ -21,7 +21,7 @@ from typing import Any
 from bekasi_year import YearResult
 from calibration import describe
 from measure import Measured
-from targets import MEMORY_PHASES, RATE_TARGETS, RATIO_TARGETS, Check
+from targets import INFO_RATIOS, MEMORY_PHASES, RATIO_TARGETS, Check
 
 # Two processes at once this much slower than one alone: the two cores were not two.
 CONTENDED = 1.5
@@ -103,11 +103,11 @@ def _target_rows(result: YearResult, phase: str, by_target: dict[str, Check]) ->
         if target_phase == phase and check is not None:
             rows.append(f"{anchor:<18} {result.anchors[anchor].rate:>11,.0f} "
                         f"{check.value:>7.3g}x {check.wanted:>12} {check.verdict:>6}")
-    for target_phase, _kind, _limit in RATE_TARGETS:
-        check = by_target.get(f"{phase} events/s")
+    for target_phase, anchor in INFO_RATIOS:
+        check = by_target.get(f"{phase} vs {anchor}")
         if target_phase == phase and check is not None:
-            rows.append(f"{'(absolute)':<18} {'':>11} {'':>8} {check.wanted:>12} "
-                        f"{check.verdict:>6}")
+            rows.append(f"{anchor:<18} {result.anchors[anchor].rate:>11,.0f} "
+                        f"{check.value:>7.3g}x {'(no target)':>12} {check.verdict:>6}")
     return rows
 
 
@@ -127,6 +127,9 @@ def _anchor_note(name: str, m: Measured) -> str:
         return (f"read + msgpack + totals ({extra['registered']:,} registered, "
                 f"{extra['enrolled']:,} enrolled, {extra['claims']:,} claims, "
                 f"Rp {extra['paid']:,} paid){best}")
+    if name == "raw-fold":
+        return (f"read + msgpack + fold into the projections' {extra['rows']:,} rows "
+                f"({extra['tables']} tables), written in one transaction{best}")
     if name == "per-event-rebuild":
         ranges = " + ".join(f"{count:,} after {after:,}" for after, count in extra["ranges"])
         return f"a transaction per event, sample {ranges}{best}"
@@ -223,13 +226,17 @@ def print_comparison(current: dict[str, Any], previous_path: Path) -> None:
         print(f"{key[0]} {key[2]:,} workers ({key[1]})   events/s now / then = ratio")
         for group in ("phases", "anchors"):
             for name, now in run[group].items():
-                then = before[group].get(name)
-                if then and then["events_per_second"] and now["events_per_second"]:
+                then = before.get(group, {}).get(name)
+                if then is None:
+                    # An anchor added since (raw-fold, issue #14): nothing to set it against.
+                    print(f"  {name:<20} {now['events_per_second']:>12,.0f} / "
+                          f"{'(not measured then)':>12}")
+                elif then["events_per_second"] and now["events_per_second"]:
                     r = now["events_per_second"] / then["events_per_second"]
                     print(f"  {name:<20} {now['events_per_second']:>12,.0f} / "
                           f"{then['events_per_second']:>12,.0f} = {r:6.2f}x")
         for name, now in run["reports"].items():
-            then = before["reports"].get(name)
+            then = before.get("reports", {}).get(name)
             if then:
                 r = then["extra"]["median_ms"] / max(now["extra"]["median_ms"], 1e-9)
                 print(f"  {name:<30} median {now['extra']['median_ms']:>8.1f} ms / "

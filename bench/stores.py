@@ -54,7 +54,8 @@ class Place:
         return f"{self.server}?schema={self.schema}"
 
     def library_environment(self) -> dict[str, str]:
-        """The settings of a plain `eventsourcing` Application storing here (ENGINEERING.md)."""
+        """The settings of a plain `eventsourcing` Application storing here: the library's own
+        environment variables, as a user of the library would set them."""
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path}
         parts = urlsplit(self.server)

@@ -1,9 +1,10 @@
 """The issue's targets (#4, "the Bekasi-year benchmark"), in one place, and how each is checked.
 
 Speeds are ratios of events per second against an anchor measured in the same run on the same
-store (`anchors.py`): the machines are shared and noisy, so only a ratio means something from one
-run to the next. The one absolute speed is the issue's "at least 100k events/s" for a rebuild on
-SQLite. Nothing here may be loosened to make a run pass: a missed target is reported as missed.
+store (`anchors.py`, `raw_fold.py`): the machines are shared and noisy, so only a ratio means
+something from one run to the next, and no target is an absolute speed (issue #14 dropped the
+rebuild's 100,000 events/s on SQLite: absolute rates follow the machine). Nothing here may be
+loosened to make a run pass: a missed target is reported as missed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from typing import Any
 RATIO_TARGETS: tuple[tuple[str, str, float, str], ...] = (
     ("import", "library-save", 2.0, "every rule of the domain still applied by the domain"),
     ("import", "raw-insert", 0.25, ""),
-    ("replay", "raw-replay", 0.5, "both cores may be used"),
+    # Issue #14: the replay rebuilds every projection and compares it; its anchor folds the log
+    # into the same rows and writes them, without comparing. The rebuild, the same without the
+    # comparison, is held to the same anchor.
+    ("replay", "raw-fold", 0.5, "both cores may be used"),
+    ("rebuild", "raw-fold", 0.5, "both cores may be used"),
     ("rebuild", "per-event-rebuild", 20.0, ""),
 )
-# (phase, store kind, at least this many events per second)
-RATE_TARGETS: tuple[tuple[str, str, float], ...] = (("rebuild", "sqlite", 100_000.0),)
+# (phase, anchor): ratios shown as information only, never counted. The replay against an
+# anchor that only reads and totals (issue #4's first anchor) says what the reading costs.
+INFO_RATIOS: tuple[tuple[str, str], ...] = (("replay", "raw-replay"),)
 REPORT_MEDIAN_MS = 50.0
 # Peak memory of these phases, at 200k workers "and not growing with the length of history":
 # checked at every size measured, since a peak that does not grow stays under it.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ import click
 from outcome import TaskFailed, figures
 
 ACTOR = "bench.operator"
+# The demo's folder: its registration file generator makes the benchmark's file.
+DEMO = Path(__file__).resolve().parent.parent / "demo"
 
 
 class Jamsos:
@@ -33,7 +36,7 @@ class Jamsos:
         self.group = main
 
     def __call__(self, args: Sequence[str]) -> int:
-        """Run one command line; its exit code (CLI.md), 0 when it returned normally.
+        """Run one command line; its exit code (README, "Exit codes"), 0 when it returned normally.
 
         What click's `main()` does, minus `sys.exit`: the context is closed at the end, so the
         ledger the command opened is closed as it would be at the end of a process.
@@ -81,7 +84,9 @@ def _run(jamsos: Jamsos, args: Sequence[str]) -> float:
 
 def generate(params: dict[str, Any]) -> dict[str, Any]:
     """Write the registration file: exactly `workers` valid rows, none repeated."""
-    from jamsos_ledger.demo import generate_registrations
+    # The demo's generator, a script of the repository (demo/), not of the installed package.
+    sys.path.insert(0, str(DEMO))
+    from registration_file import generate_registrations
 
     started = time.perf_counter()
     held = generate_registrations(
@@ -136,7 +141,7 @@ def claims(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def enrolled_niks(registrations: Path, wanted: int) -> list[str]:
-    """NIKs of enrolled workers, looked up as an operator would (demo.py), by NIK.
+    """NIKs of enrolled workers, looked up as an operator would (as the demo does), by NIK.
 
     The best-ranked are enrolled, and ranks follow the file's order within a decile, so the
     scan stops early; it is not timed.

@@ -2,35 +2,62 @@
 
 The global options (`--store`, `--actor`, `--program`) come before the command and build one
 `LedgerContext`; the ledger itself is opened on first use, so `--help` and usage errors never
-touch the store. The ledger's errors become exit codes (CLI.md) in `errors`.
+touch the store. The ledger's errors become the README's exit codes in `errors`.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
+from jamsos_ledger.cli import interrupts
 from jamsos_ledger.cli.audit import audit
 from jamsos_ledger.cli.claims import claims
 from jamsos_ledger.cli.context import LedgerContext
 from jamsos_ledger.cli.corrections import correct_command
 from jamsos_ledger.cli.enrolment import end_command, enroll_command
-from jamsos_ledger.cli.errors import translated_errors
+from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_errors
 from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.reports import report
+from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
 from jamsos_ledger.persistence import DEFAULT_STORE
 
 
 class LedgerGroup(click.Group):
-    """The root group: every command runs with the ledger's errors turned into exit codes."""
+    """The root group: every command runs with the ledger's errors turned into exit codes,
+    and Ctrl-C into exit 130 with what was kept (`interrupts`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        with translated_errors():
-            return super().invoke(ctx)
+        def kept() -> str:
+            return ctx.obj.kept() if isinstance(ctx.obj, LedgerContext) else ""
+
+        def said() -> str:
+            if not isinstance(ctx.obj, LedgerContext):
+                return "nothing was written"
+            return interrupts.what_was_kept(ctx.obj.written(), kept())
+
+        try:
+            with interrupts.reported(said), translated_errors(kept):
+                return super().invoke(ctx)
+        finally:
+            interrupts.disarm()
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The whole run, help and usage messages included, with its standard streams guarded:
+        an output that cannot be written is exit 5 and a message, never a traceback; Ctrl-C
+        is exit 130 with what was kept."""
+        with guarded_streams():
+            try:
+                with interrupts.handled():
+                    return super().main(*args, **kwargs)
+            except StdoutFailed as e:  # outside a command: --help, --version
+                click.echo(f"Error: {e.what()}; nothing was recorded in the ledger", err=True)
+                sys.exit(EXIT_OUTPUT)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

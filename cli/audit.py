@@ -10,7 +10,7 @@ from jamsos_ledger.cli.audit_trail import log_command, replay_command
 
 @click.group()
 def audit() -> None:
-    """Replay, trail and tamper evidence, for the Inspektorat and BPK."""
+    """Replay, log (the trail), verify and digest (tamper evidence): for Inspektorat and BPK."""
 
 
 # Tamper evidence (`verify`, `digest`) and the replay and trail live in modules of their own.

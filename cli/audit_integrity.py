@@ -7,14 +7,14 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
-from jamsos_ledger.cli.output import echo_fields, echo_json
+from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.integrity import Digest, VerifyReport, verify
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 
 
 class DiscrepancyFound(click.ClickException):
-    """The stored history differs from what was written (CLI.md: exit 4)."""
+    """The stored history differs from what was written (exit 4)."""
 
     exit_code = EXIT_DISCREPANCY
 
@@ -23,9 +23,10 @@ def _discrepancy(report: VerifyReport) -> DiscrepancyFound:
     found = report.discrepancy
     assert found is not None
     return DiscrepancyFound(
-        f"the event log was tampered with at position {found.position}: {found.kind}: "
-        f"{found.detail} ({count(report.events_checked)} events before it are intact, up to "
-        f"position {report.head_position})"
+        f"the event log was tampered with at position {count(found.position)}: {found.kind}: "
+        f"{found.detail} ({counted(report.events_checked, 'event')} before it "
+        f"{'is' if report.events_checked == 1 else 'are'} intact, up to "
+        f"position {count(report.head_position)})"
     )
 
 
@@ -59,7 +60,9 @@ def verify_command(obj: LedgerContext, digest_text: str | None, fmt: str) -> Non
         digest = None if digest_text is None else Digest.parse(digest_text)
     except InvalidInput as e:
         raise Malformed(str(e)) from e
-    report = verify(obj.ledger.recorder, digest)
+    head = int(obj.ledger.recorder.max_notification_id() or 0)
+    with progress_bar(head, "Verifying the event chain") as advance:
+        report = verify(obj.ledger.recorder, digest, progress=advance)
     if fmt == "json":
         echo_json(_as_json(report))
     elif report.intact:
@@ -80,7 +83,9 @@ def verify_command(obj: LedgerContext, digest_text: str | None, fmt: str) -> Non
 @pass_ledger
 def digest_command(obj: LedgerContext) -> None:
     """Print a short digest of the history so far, to keep outside the system (verifies first)."""
-    report = verify(obj.ledger.recorder)
+    head = int(obj.ledger.recorder.max_notification_id() or 0)
+    with progress_bar(head, "Verifying the event chain") as advance:
+        report = verify(obj.ledger.recorder, progress=advance)
     if not report.intact:
         raise _discrepancy(report)
     click.echo(str(report.head_digest))

@@ -21,9 +21,9 @@ from jamsos_ledger.auditing import (
 )
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
-from jamsos_ledger.cli.options import as_of_option, format_option
-from jamsos_ledger.cli.output import Column, echo_json, echo_table
-from jamsos_ledger.money import count
+from jamsos_ledger.cli.options import NIK, as_of_option, format_option
+from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 
 # Differences named in the error message (all of them are in the table or the JSON).
@@ -33,7 +33,7 @@ TRAIL_PAGE = 1_000
 
 
 class ReplayDisagrees(click.ClickException):
-    """The projections disagree with the figures re-derived from the events (CLI.md: exit 4)."""
+    """The projections disagree with the figures re-derived from the events (exit 4)."""
 
     exit_code = EXIT_DISCREPANCY
 
@@ -81,13 +81,15 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
     each program's own books (rebuilt from the program's events). With --as-of, the figures as
     of then are compared with the programs' books as of then. The log is read in pages.
     """
-    report = replay(obj.ledger, as_of)
+    head = int(obj.ledger.recorder.max_notification_id() or 0)
+    with progress_bar(head, "Replaying the event log") as advance:
+        report = replay(obj.ledger, as_of, progress=advance)
     if fmt == "json":
         echo_json(_report_json(report))
     else:
         title = (
-            f"Replay{as_of_title(report.when)}: {count(report.events)} events read (up to "
-            f"position {count(report.position)}), {count(report.programs)} programs"
+            f"Replay{as_of_title(report.when)}: {counted(report.events, 'event')} read (up to "
+            f"position {count(report.position)}), {counted(report.programs, 'program')}"
         )
         rows = [vars(c) for c in report.compared]
         echo_table(
@@ -97,15 +99,17 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
         )
         if report.ok:
             click.echo(
-                f"No differences: all {count(report.figures)} figures compared agree with the "
-                "events."
+                "No differences: "
+                + (f"all {counted(report.figures, 'figure')} compared agree" if report.figures != 1
+                   else "the 1 figure compared agrees")
+                + " with the events."
             )
         else:
             echo_table(
                 DIFFERENCE_COLUMNS,
                 [{**vars(d), "expected": _text(d.expected), "found": _text(d.found)}
                  for d in report.differences],
-                title=f"{count(len(report.differences))} differences",
+                title=counted(len(report.differences), "difference"),
             )
     if not report.ok:
         shown = "; ".join(
@@ -115,8 +119,8 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
         )
         more = len(report.differences) - SHOWN_DIFFERENCES
         raise ReplayDisagrees(
-            f"the replay found {count(len(report.differences))} differences in "
-            f"{count(report.figures)} figures: {shown}"
+            f"the replay found {counted(len(report.differences), 'difference')} in "
+            f"{counted(report.figures, 'figure')}: {shown}"
             f"{f' (and {count(more)} more)' if more > 0 else ''}. Expected is what the events "
             "say; found is what the projection tables hold (projections) or what the replayed "
             "projections hold against the programs' own books (books). Rebuild the projections "
@@ -136,7 +140,7 @@ TRAIL_COLUMNS = [
 
 
 @click.command("log")
-@click.option("--nik", metavar="NIK", help="Only this worker's events, and the program events "
+@click.option("--nik", type=NIK, help="Only this worker's events, and the program events "
               "that name the worker.")
 @format_option("table", "jsonl")
 @click.option(
@@ -161,12 +165,12 @@ def log_command(obj: LedgerContext, nik: str | None, fmt: str, unmask: bool) -> 
     while page := list(islice(entries, TRAIL_PAGE)):
         echo_table(TRAIL_COLUMNS, [_trail_row(e) for e in page], title=title if not shown else None)
         shown += len(page)
-    click.echo(f"{count(shown)} events")
+    click.echo(counted(shown, "event"))
 
 
 def _trail_row(entry: TrailEntry) -> dict[str, Any]:
     return {
-        "time": entry.time.strftime("%Y-%m-%d %H:%M:%S"),
+        "time": wib(entry.time),
         "position": entry.position,
         "actor": entry.actor,
         "event": entry.event,

@@ -8,19 +8,28 @@ numbers, tested against figures worked out by hand) and a drawing function that 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from jamsos_ledger.money import count, rupiah
+
+if TYPE_CHECKING:
+    from jamsos_ledger.cli.output_files import OutputFile
 
 # 12 x 7.5 inches at 120 dots an inch: 1440 x 900 pixels, sharp on an A4 page in landscape.
 SIZE = (12.0, 7.5)
 DPI = 120
 MILIAR = 1_000_000_000
+# The units of a rupiah axis, the largest first: an axis is labelled in the largest unit its
+# top reaches, so a small program reads `250 rb`, not `0 M` at every tick.
+UNITS = ((MILIAR, "M", "miliar"), (1_000_000, "jt", "juta"), (1_000, "rb", "ribu"),
+         (1, "", "rupiah"))
+# Below this share of the axis the allocation would squash the spending into a flat line at 0:
+# the axis then follows the spending, and the allocation is written in the title instead.
+ALLOCATION_IN_VIEW = 1 / 3
 
 LABEL_ALLOCATION = "Allocation (pagu)"
 LABEL_PAID = "Paid (realisasi), cumulative"
@@ -29,10 +38,22 @@ LABEL_PAID_MONTH = "Paid in the month"
 LABEL_COMMITTED_MONTH = "Committed, still to pay in the month"
 
 
-def _miliar(value: float, _position: Any = None) -> str:
-    """An axis tick in miliar rupiah, written the Indonesian way: `1,25 M`."""
-    text = f"{value / MILIAR:.2f}".rstrip("0").rstrip(".")
-    return f"{text.replace('.', ',')} M"
+def _in_unit(value: float, unit: int, symbol: str) -> str:
+    """A tick in a unit, the Indonesian way (`1,25 M`, `250 rb`), to three decimals at most."""
+    text = f"{value / unit:.3f}".rstrip("0").rstrip(".")
+    return f"{text.replace('.', ',')} {symbol}".rstrip()
+
+
+def rupiah_unit(top: float) -> tuple[int, str, str]:
+    """The unit an axis reaching `top` rupiah is labelled in: (size, symbol, name)."""
+    return next((u for u in UNITS if top >= u[0]), UNITS[-1])
+
+
+def _percent(part: int, whole: int) -> str:
+    """`part` as a share of `whole`, e.g. `0,17%` (two significant figures when small)."""
+    share = 100 * part / whole if whole else 0.0
+    text = f"{share:.2g}" if share < 1 else f"{share:.1f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") + "%"
 
 
 def burndown_series(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,7 +80,12 @@ def burndown_series(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def budget_figure(report: Mapping[str, Any]) -> Figure:
-    """The burn-down of a program's budget: allocation, paid and forecast by month."""
+    """The burn-down of a program's budget: allocation, paid and forecast by month.
+
+    The axis is the allocation's when the spending to the end reaches a good part of it;
+    otherwise (a small program in a large allocation) the spending's, with the allocation
+    written in the title. The legend sits outside the plot, beside it, covering nothing.
+    """
     s = burndown_series(report)
     fig = Figure(figsize=SIZE, dpi=DPI)
     FigureCanvasAgg(fig)
@@ -68,31 +94,41 @@ def budget_figure(report: Mapping[str, Any]) -> Figure:
     ax.bar(x, s["paid_monthly"], width=0.6, color="#4c72b0", alpha=0.55, label=LABEL_PAID_MONTH)
     ax.bar(x, s["committed_monthly"], width=0.6, bottom=s["paid_monthly"], color="#dd8452",
            alpha=0.55, label=LABEL_COMMITTED_MONTH)
-    ax.axhline(s["allocation"], color="#c44e52", linewidth=2.5, label=LABEL_ALLOCATION)
+    end = s["forecast_cumulative"][-1] if s["forecast_cumulative"] else 0
+    spending = max([end, *s["paid_cumulative"],
+                    *(p + c for p, c in zip(s["paid_monthly"], s["committed_monthly"],
+                                            strict=True))])
+    title = (f"Budget burn-down, program {report['program']}: allocation "
+             f"{rupiah(s['allocation'])}")
+    if spending >= s["allocation"] * ALLOCATION_IN_VIEW:
+        ax.axhline(s["allocation"], color="#c44e52", linewidth=2.5, label=LABEL_ALLOCATION)
+        top = max(s["allocation"], end) * 1.1
+    else:
+        top = max(spending, 1) * 1.25
+        title += (f"\nfar above this scale: spending to the end reaches "
+                  f"{_percent(end, s['allocation'])} of it")
     if s["paid_cumulative"]:
         ax.plot(x[: len(s["paid_cumulative"])], s["paid_cumulative"], color="#1f3a93",
                 linewidth=3, marker="o", label=LABEL_PAID)
     forecast_x = x[len(x) - len(s["forecast_cumulative"]):]
     ax.plot(forecast_x, s["forecast_cumulative"], color="#dd8452", linewidth=3,
             linestyle="--", marker="o", label=LABEL_FORECAST)
-    end = s["forecast_cumulative"][-1] if s["forecast_cumulative"] else 0
     ax.annotate(
         f"Left unspent at the end if nothing changes (SiLPA): {rupiah(s['silpa'])}",
-        xy=(x[-1], end), xytext=(0.02, 0.6), textcoords="axes fraction", fontsize=12,
+        xy=(x[-1], end), xytext=(0.02, 0.85), textcoords="axes fraction", fontsize=12,
         arrowprops={"arrowstyle": "->", "color": "#555555"},
     )
     ax.set_xticks(x, s["months"], rotation=45, ha="right")
     ax.set_xlabel("Month of coverage", fontsize=13)
-    ax.set_ylabel("Rupiah (M = miliar, Rp 1.000.000.000)", fontsize=13)
-    ax.yaxis.set_major_formatter(FuncFormatter(_miliar))
-    ax.set_ylim(0, max(s["allocation"], end) * 1.1)
+    size, symbol, name = rupiah_unit(top)
+    ax.set_ylabel("Rupiah" if size == 1 else f"Rupiah ({symbol} = {name}, {rupiah(size)})",
+                  fontsize=13)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _in_unit(v, size, symbol)))
+    ax.set_ylim(0, top)
     ax.tick_params(labelsize=11)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=11, framealpha=0.9)
-    ax.set_title(
-        f"Budget burn-down, program {report['program']}: allocation {rupiah(s['allocation'])}",
-        fontsize=15, loc="left",
-    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, framealpha=0.9)
+    ax.set_title(title, fontsize=15, loc="left")
     fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(report['position'])}",
              fontsize=9, color="#555555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
@@ -132,6 +168,8 @@ def quota_figure(
     ax.set_xticks(x, s["kecamatan"], rotation=30, ha="right")
     ax.set_xlabel("Kecamatan of domicile", fontsize=13)
     ax.set_ylabel("Workers enrolled (holding a place)", fontsize=13)
+    # Whole workers only: a few enrolled would otherwise get ticks at 0,5 printed as 0 and 1.
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: count(int(v))))
     ax.tick_params(labelsize=11)
     ax.grid(axis="y", alpha=0.3)
@@ -148,7 +186,7 @@ def quota_figure(
     return fig
 
 
-def save(fig: Figure, path: Path) -> Path:
-    """Write the chart as PNG."""
-    fig.savefig(path, format="png", dpi=DPI)
-    return path
+def save(fig: Figure, out: OutputFile) -> OutputFile:
+    """Write the chart as PNG, whole or not at all (`output_files`)."""
+    out.write(lambda path: fig.savefig(path, format="png", dpi=DPI))
+    return out

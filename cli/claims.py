@@ -8,14 +8,16 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, NIK
+from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.domainmodel import SCHEMES, program_id
 from jamsos_ledger.money import rupiah
 from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.texts import normal_spaces
 
 
 @click.group()
 def claims() -> None:
-    """Claims of covered workers (benefits are paid by BPJS, never from the budget)."""
+    """File claims of covered workers, record their benefit (paid by BPJS, not the budget)."""
 
 
 @claims.command("file")
@@ -48,15 +50,15 @@ def file_command(
     )
     codes = {program_id(c): c for c in ledger.program_codes()}
     paid = "" if benefit is None else f", benefit {rupiah(benefit)} paid by BPJS"
-    click.echo(
-        f"Recorded {scheme} claim {reference} of {mask_nik(nik.strip())} on "
+    echo_recorded(
+        f"Recorded {scheme} claim {normal_spaces(reference)} of {mask_nik(nik.strip())} on "
         f"{incident_date.isoformat()}, covered by program {codes.get(pid, pid)}{paid}; benefits "
         "are paid by BPJS, the budget is unchanged"
     )
 
 
 @claims.command("benefit")
-@click.option("--nik", required=True, help="The worker's NIK.")
+@click.option("--nik", required=True, type=NIK, help="The worker's NIK.")
 @click.option("--reference", required=True, metavar="REF", help="The claim's BPJS reference.")
 @click.option("--amount", type=click.IntRange(min=0), required=True, metavar="RUPIAH",
               help="The claim's whole benefit paid by BPJS so far (replaces an earlier one).")
@@ -64,7 +66,7 @@ def file_command(
 def benefit_command(obj: LedgerContext, nik: str, reference: str, amount: int) -> None:
     """Record the benefit BPJS paid on a claim filed earlier; the budget is unchanged."""
     obj.ledger.record_benefit(nik.strip(), reference=reference, amount=amount)
-    click.echo(
-        f"Recorded a benefit of {rupiah(amount)} on claim {reference} of "
+    echo_recorded(
+        f"Recorded a benefit of {rupiah(amount)} on claim {normal_spaces(reference)} of "
         f"{mask_nik(nik.strip())}; paid by BPJS, the budget is unchanged"
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.options import NIK
+from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.domainmodel import CORRECTABLE
 
 
 @click.command("correct")
-@click.argument("nik")
+@click.argument("nik", type=NIK)
 @click.option("--field", type=click.Choice(CORRECTABLE), required=True, help="What to correct.")
 @click.option("--value", required=True, help="The right value.")
 @click.option(
@@ -26,7 +28,7 @@ def correct_command(obj: LedgerContext, nik: str, field: str, value: str, reason
     next `workers prioritize`.
     """
     worker = obj.ledger.correct_worker(nik.strip(), field=field, value=value, reason=reason)
-    click.echo(
+    echo_recorded(
         f"Corrected {field} of {worker.masked_nik} to {getattr(worker, field)!r} ({reason})"
     )
     if field == "decile":

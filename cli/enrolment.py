@@ -6,10 +6,12 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, NIK, workers_range
+from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.domainmodel import END_REASONS
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.texts import normal_spaces
 
 
 @click.command("enroll")
@@ -31,9 +33,9 @@ def enroll_command(
     result = obj.ledger.enrol(
         obj.program_code, start=start, niks=[n.strip() for n in niks], top=top, decree=decree
     )
-    under = f" under decree {decree}" if decree else ""
-    click.echo(
-        f"Enrolled {count(result.workers)} workers from {result.start} to {result.end}{under}: "
+    under = f" under decree {normal_spaces(decree)}" if decree else ""
+    echo_recorded(
+        f"Enrolled {counted(result.workers, 'worker')} from {result.start} to {result.end}{under}: "
         f"{rupiah(result.committed)} committed"
     )
     p = obj.ledger.program(obj.program_code)
@@ -51,7 +53,7 @@ def end_command(obj: LedgerContext, nik: str, month: Month, reason: str) -> None
     after = obj.ledger.end_coverage(nik.strip(), month=month, reason=reason, code=before.code)
     released = before.committed.total - after.committed.total
     overpaid = after.overpaid.total - before.overpaid.total
-    click.echo(
+    echo_recorded(
         f"Ended coverage of {mask_nik(nik.strip())} in {after.code} at the end of {month} "
         f"({reason}): {rupiah(released)} released"
     )

@@ -47,12 +47,17 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         text = str(value).strip()
-        if _DATE.match(text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                pass
-        self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
+        try:
+            day = date.fromisoformat(text) if _DATE.match(text) else None
+        except ValueError:
+            day = None
+        if day is None:
+            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
+        try:
+            Month.of(day)  # every day the ledger is given falls in one of its months
+        except ValueError as e:
+            self.fail(f"{text}: {e}", param, ctx)
+        return day
 
 
 class WhenType(click.ParamType):

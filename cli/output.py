@@ -7,14 +7,19 @@ import io
 import json
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jamsos_ledger.auditing import JAKARTA
+from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.tables import table_lines
 from jamsos_ledger.money import count, rupiah
 
@@ -56,6 +61,13 @@ def human(value: Any, kind: str) -> str:
     return str(value)
 
 
+def wib(moment: datetime | str) -> str:
+    """A moment as people read it, in every table: the city's time (WIB), to the second.
+    Scripts get the stored ISO 8601 text (UTC, microseconds) in CSV and JSON."""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return when.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def console(*, stderr: bool = False) -> Console:
     """A console on the stream click writes to (so tests capture it), wide enough for tables."""
     stream = sys.stderr if stderr else sys.stdout  # CliRunner swaps these, so tests see it
@@ -69,12 +81,26 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(plain(data), indent=2, ensure_ascii=False))
 
 
-def echo_csv(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> None:
+def echo_csv(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Rows as CSV, one a line under a header of the columns' keys.
+
+    `summary`, the report's own figures and its position, comes as the last columns, the same
+    value on every row: the rows and the columns before them stay as they were, so a script
+    reading a column by its name or its place reads what it always read.
+    """
+    extra = dict(summary or {})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.key for c in columns])
+    writer.writerow([c.key for c in columns] + list(extra))
+    tail = ["" if v is None else plain(v) for v in extra.values()]
     for row in rows:
-        writer.writerow(["" if row.get(c.key) is None else plain(row.get(c.key)) for c in columns])
+        writer.writerow(
+            ["" if row.get(c.key) is None else plain(row.get(c.key)) for c in columns] + tail
+        )
     click.echo(buffer.getvalue(), nl=False)
 
 
@@ -99,16 +125,24 @@ def echo_table(
         title=title,
         caption=caption,
         bold=sys.stdout.isatty(),
+        width=terminal_width(),
     )
     click.echo("\n".join(lines))
 
 
 def echo_fields(fields: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
-    """A two-column table of names and values."""
-    bold = sys.stdout.isatty()
-    rows = [[click.style(name, bold=True) if bold else name, value] for name, value in fields]
-    lines = table_lines(None, rows, right=[False, False], title=title)
+    """A two-column table of names and values, the names in bold on a terminal."""
+    lines = table_lines(None, [[name, value] for name, value in fields], right=[False, False],
+                        title=title, bold=sys.stdout.isatty(), width=terminal_width())
     click.echo("\n".join(lines))
+
+
+def terminal_width() -> int | None:
+    """The columns of the terminal standard output is, to fit tables to; None when it is a
+    pipe or a file (their lines are never wrapped). `COLUMNS` overrides the window's size."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def render(
@@ -117,16 +151,29 @@ def render(
     rows: Sequence[Mapping[str, Any]],
     *,
     data: Any = None,
+    summary: Mapping[str, Any] | None = None,
     title: str | None = None,
     caption: str | None = None,
 ) -> None:
-    """Rows as a table, CSV or JSON (`data` when JSON should be more than the rows)."""
+    """Rows as a table, CSV or JSON (`data` when JSON should be more than the rows;
+    `summary` the figures and position CSV adds as its last columns)."""
     if fmt == "json":
         echo_json(rows if data is None else data)
     elif fmt == "csv":
-        echo_csv(columns, rows)
+        echo_csv(columns, rows, summary)
     else:
         echo_table(columns, rows, title=title, caption=caption)
+
+
+def echo_recorded(message: str) -> None:
+    """Say what the command just committed to the ledger.
+
+    Called right after the commit, before anything else is printed: should the standard output
+    (or a file written afterwards) fail, the error message repeats it as "recorded: ...; but
+    ...", so a user never reads "nothing was written" of work that is in the ledger.
+    """
+    recorded_so_far().append(message)
+    click.echo(message)
 
 
 def warn(message: str) -> None:
@@ -136,3 +183,36 @@ def warn(message: str) -> None:
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+class Advance(Protocol):
+    """Told how far a long piece of work went since it was last told, and, once known, how
+    much work there is in all."""
+
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+
+@contextmanager
+def progress_bar(total: int | None, description: str) -> Iterator[Advance]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn, so what
+    scripts and logs read stays as it was. `total` None until the work says it."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield lambda _done, _total=None: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(done: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, done)
+
+        yield advance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -10,11 +11,12 @@ import click
 from jamsos_ledger.billing import due_date, years_without_holidays
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
-from jamsos_ledger.cli.output import Column, render, warn
+from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month, today_in_jakarta
 from jamsos_ledger.projections.premiums_due import premiums_due
+from jamsos_ledger.texts import normal_spaces
 
 __all__ = ["due_date", "premiums"]
 
@@ -34,10 +36,32 @@ def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None)
     participants, paid = obj.ledger.pay_premiums(
         month=month, sp2d=sp2d, amount=amount, code=obj.program_code
     )
-    click.echo(
-        f"Paid {rupiah(paid)} for {count(participants)} participants in {month} under SP2D "
-        f"{sp2d}"
+    echo_recorded(
+        f"Paid {rupiah(paid)} for {counted(participants, 'participant')} in {month} under SP2D "
+        f"{normal_spaces(sp2d)}"
     )
+    earlier = obj.program().unpaid_before(month)
+    if earlier:
+        warn(
+            f"{month} is paid while {month_list(earlier)} "
+            f"{'is' if len(earlier) == 1 else 'are'} still unpaid: BPJS makes a month's "
+            "participants inactive once it is three months unpaid (`jamsos premiums due` "
+            "lists the bills)"
+        )
+
+
+def month_list(months: Iterable[Month]) -> str:
+    """Months as people read them: runs of three or more consecutive months as ranges, e.g.
+    `2026-02, 2026-04 to 2026-09, 2026-11 and 2026-12`."""
+    runs: list[list[Month]] = []
+    for m in sorted(months):
+        if runs and runs[-1][-1] + 1 == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    parts = [f"{r[0]} to {r[-1]}" if len(r) > 2 else str(m) for r in runs
+             for m in (r[:1] if len(r) > 2 else r)]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 DUE_COLUMNS = [
@@ -86,24 +110,44 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     ]
     total = sum(r["amount"] for r in rows)
     caption = (
-        f"{rupiah(total)} due for {count(len(rows))} months up to {this_month}"
+        f"{rupiah(total)} due for {counted(len(rows), 'month')} up to {this_month}"
         if rows
         else f"Nothing due: every covered month up to {this_month} is paid"
     )
-    render(fmt, DUE_COLUMNS, rows, title=f"Premiums due in {p.code} on {today}", caption=caption)
+    render(fmt, DUE_COLUMNS, rows, summary={"total_amount": total, "position": at},
+           title=f"Premiums due in {p.code} on {today}", caption=caption)
     if fmt == "table":
         echo_position(at)
-    for r in rows:
-        if r["at_risk"]:
-            warn(
-                f"{r['month']} is unpaid for {count(r['participants'])} participants "
-                f"({rupiah(r['amount'])}), {r['months_unpaid']} months before {this_month}: "
-                f"BPJS makes them inactive on {r['deactivation']} (three months unpaid)"
-                + (" - already passed" if today >= date.fromisoformat(r["deactivation"]) else "")
-            )
+    at_risk = [r for r in rows if r["at_risk"]]
+    if at_risk:
+        warn(_at_risk_warning(at_risk, today))
     missing = years_without_holidays(bills)
     if missing:
         warn(
             f"the ledger has no public holidays for {', '.join(map(str, missing))}: due dates "
             "of those years are moved past weekends only"
         )
+
+
+def _at_risk_warning(rows: Sequence[dict[str, Any]], today: date) -> str:
+    """One sentence for every month unpaid two months or more: which months' participants
+    BPJS has made inactive already, and when the others' become inactive."""
+    amount = sum(r["amount"] for r in rows)
+    gone = [r for r in rows if today >= date.fromisoformat(r["deactivation"])]
+    coming = [r for r in rows if today < date.fromisoformat(r["deactivation"])]
+    if len(rows) == 1:
+        r = rows[0]
+        return (
+            f"{r['month']} is unpaid for {counted(r['participants'], 'participant')} "
+            f"({rupiah(amount)}): BPJS "
+            + (f"has made them inactive since {r['deactivation']} (three months unpaid)" if gone
+               else f"makes them inactive on {r['deactivation']} unless it is paid by then")
+        )
+    said = []
+    if gone:
+        months = month_list(Month.parse(r["month"]) for r in gone)
+        said.append(f"has made the participants of {months} inactive (three months unpaid)")
+    said += [f"makes those of {r['month']} inactive on {r['deactivation']} unless it is paid by "
+             "then" for r in coming]
+    return (f"{counted(len(rows), 'month')} are unpaid two months or more ({rupiah(amount)} "
+            f"in all): BPJS {', and '.join(said)}")

@@ -9,10 +9,10 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
-from jamsos_ledger.cli.output import Column, echo_fields, echo_json, render
+from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.domainmodel import Program
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
 from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
 from jamsos_ledger.whatif import amended, capacity_by_start
@@ -20,7 +20,7 @@ from jamsos_ledger.whatif import amended, capacity_by_start
 
 @click.group()
 def program() -> None:
-    """Open, amend and read a program: its allocation (pagu), quota and premiums."""
+    """Open, amend and show a program (allocation, quota, premiums); its capacity for more."""
 
 
 @program.command("open")
@@ -48,8 +48,10 @@ def open_command(
     name: str | None,
     code: str | None,
 ) -> None:
-    """Open a program for a fiscal year (by default January to December)."""
-    p = obj.ledger.open_program(
+    """Open a program for a fiscal year (by default January to December); the first one
+    creates the ledger, where --store says."""
+    ledger = obj.creating()
+    p = ledger.open_program(
         year=year,
         allocation=allocation,
         quota=quota,
@@ -60,12 +62,15 @@ def open_command(
         name=name,
         code=code,
     )
-    click.echo(
+    echo_recorded(
         f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
         f"{rupiah(p.allocation)}, quota {count(p.quota)}, premium {rupiah(p.premium.total)} a "
         f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)})"
     )
-    click.echo(f"{count(p.capacity(p.start))} workers fit for the whole period")
+    fit = p.capacity(p.start)
+    click.echo(f"{counted(fit, 'worker')} {'fits' if fit == 1 else 'fit'} for the whole period")
+    if ledger.created:
+        click.echo(f"Created the ledger at {ledger.store.where()}")
 
 
 @program.command("amend")
@@ -91,7 +96,7 @@ def amend_command(
     if not changes:
         click.echo(f"Program {after.code} already has these terms: nothing was recorded")
         return
-    click.echo(f"Amended program {after.code}: {', '.join(changes)} ({reason})")
+    echo_recorded(f"Amended program {after.code}: {', '.join(changes)} ({reason})")
     click.echo(f"Available {rupiah(after.available)}, places left {count(after.places_left)}")
 
 
@@ -132,7 +137,7 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
     echo_fields(
         [
             ("Program", f"{p.code} ({p.name}), fiscal year {p.year}"),
-            ("Period", f"{p.start} to {p.end} ({count(p.months)} months)"),
+            ("Period", f"{p.start} to {p.end} ({counted(p.months, 'month')})"),
             ("Premium", f"{rupiah(p.premium.total)} a month: JKK {rupiah(p.premium.jkk)} + "
                         f"JKM {rupiah(p.premium.jkm)}"),
             ("Priority", p.ruleset),
@@ -222,15 +227,18 @@ def capacity_command(
         **({"what_if": what_if} if what_if else {}),
     }
     caption = (
-        f"{count(head['workers'])} more workers fit from {head['start']}: "
-        f"{rupiah(p.available)} available, {count(p.places_left)} places left"
+        f"{counted(head['workers'], 'more worker')} {'fits' if head['workers'] == 1 else 'fit'}"
+        f" from {head['start']}: {rupiah(p.available)} available, "
+        f"{counted(p.places_left, 'place')} left"
     )
     if what_if:
         caption += (
             f". Amended to {rupiah(what_if['allocation'])} and a quota of "
-            f"{count(what_if['quota'])}: {count(what_if['workers'])} fit "
-            f"({what_if['more']:+d})"
+            f"{count(what_if['quota'])}: {count(what_if['workers'])} "
+            f"{'fits' if what_if['workers'] == 1 else 'fit'} "
+            f"({'+' if what_if['more'] >= 0 else '-'}{count(abs(what_if['more']))})"
         )
-    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption)
+    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption,
+           summary={"available": p.available, "places_left": p.places_left, "position": at})
     if fmt == "table":
         echo_position(at)

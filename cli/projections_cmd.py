@@ -6,9 +6,8 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
-from jamsos_ledger.cli.output import Column, render
-from jamsos_ledger.cli.workers import progress_bar
-from jamsos_ledger.money import count
+from jamsos_ledger.cli.output import Column, echo_recorded, progress_bar, render
+from jamsos_ledger.money import counted
 
 
 @click.group()
@@ -29,7 +28,7 @@ def rebuild_command(obj: LedgerContext, name: str | None) -> None:
     total = views.runner.head()
     with progress_bar(total, f"Rebuilding {name or 'every projection'}") as advance:
         read = views.rebuild(*([name] if name else []), progress=advance)
-    click.echo(f"Rebuilt {name or ', '.join(views.names)} from {count(read)} events")
+    echo_recorded(f"Rebuilt {name or ', '.join(views.names)} from {counted(read, 'event')}")
 
 
 STATUS_COLUMNS = [

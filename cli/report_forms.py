@@ -11,14 +11,21 @@ tables, and a `position` key in JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import click
 
-from jamsos_ledger.cli.output import Column, echo_csv, echo_fields, echo_json, echo_table
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_csv,
+    echo_fields,
+    echo_json,
+    echo_table,
+    wib,
+)
+from jamsos_ledger.cli.output_files import OutputFile
+from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
     budget_report,
@@ -88,7 +95,24 @@ BUDGET_TABLE_COLUMNS = [
 ]
 
 
-def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) -> dict[str, Any]:
+def budget_summary(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The program's figures on every row of the budget's CSV, after the month's own: the
+    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`."""
+    return {
+        "allocation": data["allocation"],
+        "total_committed": data["committed"],
+        "total_paid": data["paid"],
+        "total_overpaid": data["overpaid"],
+        "available": data["available"],
+        "silpa": data["silpa"],
+        "enrolled": data["enrolled"],
+        "position": data["position"],
+    }
+
+
+def show_budget(
+    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None
+) -> dict[str, Any]:
     """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
     with views.reading():
         data = budget_report(views, program_id)
@@ -100,7 +124,8 @@ def show_budget(views: Views, program_id: UUID, fmt: str, chart: Path | None) ->
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months])
+        echo_csv(BUDGET_CSV_COLUMNS, [{**m, "sp2d": " ".join(m["sp2d"])} for m in months],
+                 budget_summary(data))
     else:
         f = data["forecast"]
         echo_fields(
@@ -166,8 +191,10 @@ def priority_lines(priority: Mapping[str, Any], description: str) -> list[str]:
     if priority["respected"]:
         return [f"Priority respected under {priority['ruleset']} ({description}): no worker "
                 "of a lower tier was enrolled while an eligible worker of a higher tier waited."]
-    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: {count(priority['violations'])} "
-             "enrolments passed over eligible workers of a higher tier who still wait, e.g.:"]
+    one = priority["violations"] == 1
+    lines = [f"PRIORITY NOT RESPECTED under {priority['ruleset']}: "
+             f"{counted(priority['violations'], 'enrolment')} passed over eligible workers of a "
+             f"higher tier who still wait, {'this one' if one else 'e.g.'}:"]
     for e in priority["examples"]:
         lines.append(
             f"  {e['enrolled']} (decile {e['decile']}) enrolled at event {count(e['position'])} "
@@ -189,7 +216,7 @@ QUOTA_COLUMNS = [
 
 
 def show_quota(
-    views: Views, program_id: UUID, fmt: str, mask: MaskNiks, chart: Path | None
+    views: Views, program_id: UUID, fmt: str, mask: MaskNiks, chart: OutputFile | None
 ) -> Any:
     """`report quota`: places held and available, eligible workers, the priority check."""
     with views.reading():
@@ -201,7 +228,8 @@ def show_quota(
     if fmt == "json":
         echo_json(data)
     elif fmt == "csv":
-        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data])
+        echo_csv([Column("program", ""), *QUOTA_COLUMNS], [data],
+                 {"priority_violations": check.violations, "position": data["position"]})
     else:
         echo_totals_table(QUOTA_COLUMNS, [data], None, title=f"Quota of {data['program']}")
         for line in priority_lines(data["priority"], check.description):
@@ -213,7 +241,7 @@ def show_quota(
 
 
 def show_quota_by(
-    views: Views, program_id: UUID, by: str, fmt: str, mask: MaskNiks, chart: Path | None
+    views: Views, program_id: UUID, by: str, fmt: str, mask: MaskNiks, chart: OutputFile | None
 ) -> Any:
     """`report quota --by`: per group, enrolled against registered and eligible."""
     with views.reading():
@@ -232,10 +260,14 @@ def show_quota_by(
         *([Column("tier", "Tier")] if by == "decile" else []),
     ]
     if fmt == "json":
-        # A list, one object a group (CLI.md); each says the position it was computed from.
+        # A list, one object a group (keys kept from release to release); each says the
+        # position it was computed from.
         echo_json([{**r, "position": summary["position"]} for r in rows])
     elif fmt == "csv":
-        echo_csv(columns, rows)
+        echo_csv(columns, rows, {
+            "quota": summary["quota"], "total_enrolled": summary["enrolled"],
+            "available": summary["available"], "position": summary["position"],
+        })
     else:
         totals = {k: sum(r[k] for r in rows) for k in ("enrolled", "ended", "registered",
                                                         "eligible", "waiting")}
@@ -254,14 +286,14 @@ def show_quota_by(
 
 
 def _quota_chart_table(
-    views: Views, program_id: UUID, chart: Path | None
+    views: Views, program_id: UUID, chart: OutputFile | None
 ) -> dict[str, dict[int, int]] | None:
     """What the quota chart draws, when one is asked for."""
     return None if chart is None else enrolment_by_kecamatan_and_decile(views, program_id)
 
 
 def _quota_chart(
-    table: dict[str, dict[int, int]] | None, summary: Mapping[str, Any], chart: Path | None
+    table: dict[str, dict[int, int]] | None, summary: Mapping[str, Any], chart: OutputFile | None
 ) -> None:
     if chart is None or table is None:
         return
@@ -281,7 +313,7 @@ CLAIM_COLUMNS = [
     Column("kecamatan", "Kecamatan"),
     Column("occupation", "Occupation"),
     Column("decile", "Decile"),
-    Column("recorded_at", "Recorded"),
+    Column("recorded_at", "Recorded (WIB)"),
     Column("actor", "By"),
     Column("benefit", "Benefit (BPJS)", "money"),
 ]
@@ -302,14 +334,18 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
         echo_json(data)
         return data
     if fmt == "csv":
-        echo_csv(CLAIM_COLUMNS, rows)
+        echo_csv(CLAIM_COLUMNS, rows, {
+            "total_claims": data["total"], "total_jkk": data["by_scheme"]["JKK"],
+            "total_jkm": data["by_scheme"]["JKM"], "total_benefits": data["benefits_total"],
+            "position": data["position"],
+        })
         return data
     by_scheme, benefits = data["by_scheme"], data["benefits_by_scheme"]
     echo_totals_table(
-        CLAIM_COLUMNS, rows,
+        CLAIM_COLUMNS, [{**r, "recorded_at": wib(r["recorded_at"])} for r in rows],
         {"reference": "Total", "benefit": data["benefits_total"]} if rows else None,
         title=f"Claims in {code}",
-        caption=f"{count(len(rows))} claims: JKK {count(by_scheme['JKK'])}, "
+        caption=f"{counted(len(rows), 'claim')}: JKK {count(by_scheme['JKK'])}, "
                 f"JKM {count(by_scheme['JKM'])}; benefits paid by BPJS, never from the budget",
     )
     if rows:
@@ -321,7 +357,7 @@ def show_claims(views: Views, program_id: UUID, code: str, fmt: str) -> dict[str
             {"scheme": "Total", "total": len(rows), "benefits": data["benefits_total"]},
             title="By scheme",
             caption=f"Benefits recorded on {count(data['with_benefit'])} of "
-                    f"{count(len(rows))} claims",
+                    f"{counted(len(rows), 'claim')}",
         )
         for key, title in (("month", "By month"), ("kecamatan", "By kecamatan")):
             tally = data[f"by_{key}"]

@@ -12,6 +12,7 @@ import click
 from jamsos_ledger.auditing import format_when, report_views
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import as_of_option, format_option
+from jamsos_ledger.cli.output_files import OutputFile, output_file, overwrite_option
 from jamsos_ledger.cli.report_forms import (
     MaskNiks,
     show_budget,
@@ -29,30 +30,39 @@ def report() -> None:
 
 CHART_OPTION = click.option(
     "--chart",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(path_type=Path),
     metavar="FILE.png",
-    help="Also draw the report as a PNG chart in FILE.png (for a printed page).",
+    help="Also draw the report as a PNG chart in FILE.png, a new file (for a printed page).",
 )
+
+
+def chart_file(chart: Path | None, overwrite: bool) -> OutputFile | None:
+    """The chart's file, checked (never the ledger; new unless --overwrite) before the report
+    reads anything."""
+    return output_file(chart, option="--chart", overwrite=overwrite)
 
 
 @report.command("budget")
 @format_option()
 @as_of_option()
 @CHART_OPTION
+@overwrite_option()
 @pass_ledger
 def budget_command(
-    obj: LedgerContext, fmt: str, as_of: datetime | None, chart: Path | None
+    obj: LedgerContext, fmt: str, as_of: datetime | None, chart: Path | None, overwrite: bool
 ) -> None:
     """Allocation, committed, paid and available (pagu - committed - paid), month by month.
 
     Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
-    CSV has one row a month; JSON has the totals, `forecast` and the months under `months`.
+    CSV has one row a month, the program's figures and the position as its last columns;
+    JSON has the totals, `forecast` and the months under `months`.
     """
+    drawn = chart_file(chart, overwrite)
     p = obj.program()
     with report_views(obj.ledger, as_of, p) as views:
         _as_of_header(fmt, as_of)
-        show_budget(views, p.id, fmt, chart)
+        show_budget(views, p.id, fmt, drawn)
 
 
 @report.command("quota")
@@ -62,9 +72,15 @@ def budget_command(
 )
 @as_of_option()
 @CHART_OPTION
+@overwrite_option()
 @pass_ledger
 def quota_command(
-    obj: LedgerContext, fmt: str, by: str | None, as_of: datetime | None, chart: Path | None
+    obj: LedgerContext,
+    fmt: str,
+    by: str | None,
+    as_of: datetime | None,
+    chart: Path | None,
+    overwrite: bool,
 ) -> None:
     """Quota use: places held (enrolled, not ended) and available, or per group with --by.
 
@@ -72,13 +88,14 @@ def quota_command(
     respected: no worker of a lower tier enrolled while an eligible one of a higher tier waits.
     The chart draws enrolment by kecamatan and decile.
     """
+    drawn = chart_file(chart, overwrite)
     p = obj.program()
     with report_views(obj.ledger, as_of, p) as views:
         _as_of_header(fmt, as_of)
         if by is None:
-            show_quota(views, p.id, fmt, _masker(obj), chart)
+            show_quota(views, p.id, fmt, _masker(obj), drawn)
         else:
-            show_quota_by(views, p.id, by, fmt, _masker(obj), chart)
+            show_quota_by(views, p.id, by, fmt, _masker(obj), drawn)
 
 
 def _as_of_header(fmt: str, as_of: datetime | None) -> None:

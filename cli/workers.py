@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jamsos_ledger.application import default_actor
+from jamsos_ledger.application import RegisterResult, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
-from jamsos_ledger.cli.output import Column, console, echo_fields, echo_json, echo_table
+from jamsos_ledger.cli.output import (
+    Column,
+    echo_fields,
+    echo_json,
+    echo_recorded,
+    echo_table,
+    progress_bar,
+)
+from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.domainmodel import program_id
 from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.registration import write_rejects
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
@@ -26,44 +31,51 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
 
 @click.group()
 def workers() -> None:
-    """Registrations of workers: import, prioritize, show."""
-
-
-@contextmanager
-def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
-    err = console(stderr=True)
-    if not err.is_terminal:
-        yield lambda _n: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+    """Registrations of workers: import, prioritize, correct, show."""
 
 
 @workers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--rejects",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Import the good rows and write the bad ones, with their reasons, to this CSV file.",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Import the good rows and write the bad ones, with their reasons, to this new CSV "
+    "file (never the ledger or the registration file).",
 )
+@overwrite_option()
 @pass_ledger
-def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None:
-    """Register the workers of a registration CSV file (UTF-8; columns in CLI.md).
+def import_command(
+    obj: LedgerContext, file: Path, rejects: Path | None, overwrite: bool
+) -> None:
+    """Register the workers of a registration CSV file.
+
+    FILE is CSV text in UTF-8 (a byte-order mark allowed), comma-separated, a header row
+    first naming these nine columns (in any order), then one worker a row:
+
+    \b
+      nik         16 digits; its date part (DDMMYY, women's day + 40) agrees with
+                  the birth date and the sex
+      name        full name, not empty
+      birth_date  YYYY-MM-DD
+      sex         L (laki-laki) or P (perempuan)
+      kecamatan   a kecamatan of Kota Bekasi, by name or two-digit code (01-12)
+      kelurahan   text
+      occupation  text
+      decile      DTSEN decile, 1 (poorest) to 10
+      source      who supplied the row (Disnaker, Dinsos...), not empty
+
+    Every check, the kecamatan's codes and an example: docs/input-files.md in the
+    project (the README links it).
 
     Every row is checked before anything is committed, and the import is one transaction:
     the whole file is registered, or nothing of it. A file with any bad row is refused whole,
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
+    # Checked before the store is touched: a --rejects file that could not be written (the
+    # ledger, the registration file, an existing file) refuses the import, nothing written.
+    rejects_file = output_file(rejects, option="--rejects", inputs=[file], overwrite=overwrite)
     result, registrations = import_registrations(
         file,
         lambda: obj.ledger,
@@ -71,17 +83,36 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
         keep_good_rows=rejects is not None,
         progress=lambda total: progress_bar(total, f"Registering {file.name}"),
     )
-    parts_said = [f"Registered {count(result.registered)} workers from {file}"]
+    parts_said = [f"Registered {counted(result.registered, 'worker')} from {file}"]
     if result.already:
-        parts_said.append(f"{count(result.already)} were already registered")
-    click.echo("; ".join(parts_said))
-    if rejects is not None:
-        written = write_rejects(rejects, registrations)
+        parts_said.append(f"{count(result.already)} {'was' if result.already == 1 else 'were'} "
+                          "already registered")
+    echo_recorded("; ".join(parts_said))
+    _echo_differing(result)
+    if rejects_file is not None:
+        written = rejects_file.write(lambda path: write_rejects(path, registrations))
         read = result.registered + result.already + len(registrations.rejected)
         click.echo(
-            f"Rejected {count(written)} of {count(read)} rows: written with their "
+            f"Rejected {count(written)} of {counted(read, 'row')}: written with their "
             f"reasons to {rejects}"
         )
+
+
+def _echo_differing(result: RegisterResult) -> None:
+    """Say which rows of workers registered before differ from the ledger, and how to change
+    what the ledger holds: an import never changes a registration."""
+    if not result.differing:
+        return
+    click.echo(
+        f"{count(len(result.differing))} of the {count(result.already)} already registered "
+        "differ from what the ledger holds; the ledger was not changed for them. To change it, "
+        "correct each field: jamsos workers correct NIK --field FIELD --value VALUE --reason "
+        "WHY (a different birth date or sex is another NIK, registered anew):"
+    )
+    for masked, fields in result.differing[:20]:
+        click.echo(f"  {masked}: {'; '.join(fields)}")
+    if len(result.differing) > 20:
+        click.echo(f"  (and {count(len(result.differing) - 20)} more)")
 
 
 @workers.command("prioritize")
@@ -95,11 +126,13 @@ def import_command(obj: LedgerContext, file: Path, rejects: Path | None) -> None
 @pass_ledger
 def prioritize_command(obj: LedgerContext, ruleset: str) -> None:
     """Rank every eligible registered worker; only ranks that changed are recorded."""
-    ranked, changed = obj.ledger.prioritize(ruleset)
-    click.echo(
-        f"Ranked {count(ranked)} eligible workers under {ruleset}: {RULESETS[ruleset].description}"
+    with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
+        ranked, changed = obj.ledger.prioritize(ruleset, progress=advance)
+    echo_recorded(
+        f"Ranked {counted(ranked, 'eligible worker')} under {ruleset}: "
+        f"{RULESETS[ruleset].description}"
     )
-    click.echo(f"{count(changed)} ranks recorded, {count(ranked - changed)} unchanged")
+    click.echo(f"{counted(changed, 'rank')} recorded, {count(ranked - changed)} unchanged")
 
 
 COVERAGE_COLUMNS = [

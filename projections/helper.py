@@ -170,6 +170,7 @@ def _share(
         [sys.executable, "-c", f"import sys; from {__name__} import main; sys.exit(main())"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        start_new_session=True,  # Ctrl-C is the first process's to answer: it stops this one
     )
     assert process.stdin is not None
     with process.stdin:

@@ -3,7 +3,7 @@
 A random sequence of commands runs against a real Ledger; after each one the time is read (and
 the clock let tick past it) and a plain MODEL of the program is copied: who is covered in which
 month, how many participants of each month are paid for, the terms, the claims. The model is
-written from DOMAIN.md and never asks the domain how to count. Which commands the ledger accepts
+written from the rules and never asks the domain how to count. Which commands the ledger accepts
 is its own business (test_ledger_machine checks the rules); the model follows what it accepted.
 
 Then, for moments drawn among those recorded, the reports as of that moment (`views_as_of`)
@@ -115,7 +115,7 @@ commands = st.one_of(
 
 
 def run(ledger: Ledger, model: Model, command: tuple[Any, ...]) -> None:
-    """Run one command; when the ledger accepts it, the model does what DOMAIN.md says."""
+    """Run one command; when the ledger accepts it, the model does what the rules say."""
     kind = command[0]
     try:
         if kind == "register":

@@ -3,28 +3,32 @@ the command line.
 
 Registration files of random bytes and of random CSV-ish text with random columns are read
 and imported; random command lines are built from the real commands and options with random
-values. Every outcome is an exit code of CLI.md and a message, never an exception.
+values. Every outcome is an exit code of the README's and a message, never an exception.
 """
 
 from __future__ import annotations
 
 import io
 import string
+import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import click
+import psycopg
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from jamsos_ledger.cli import main
-from jamsos_ledger.cli.options import DateType, MonthType, NikType
+from jamsos_ledger.cli.options import DateType, MonthType, NikType, WhenType
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.registration import COLUMNS, read_registration_lines
 
-EXIT_CODES = {0, 1, 2, 3}
+EXIT_CODES = {0, 1, 2, 3, 5}
 OUTCOMES: dict[int, int] = {}  # exit code -> examples, for a look with -s
 SEED_NIKS = ["3275014203850001", "3275051708900042", "3275092512880007"]
 SEED = (
@@ -153,6 +157,10 @@ values = (
 )
 
 
+EXTREME_MOMENTS = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01",
+                   "9999-12-31", "9999-12-31T17:00:00+00:00", "2026-03-31T17:00:00+07:00"]
+
+
 def value_for(param: click.Parameter) -> st.SearchStrategy[str]:
     """Mostly values of the parameter's own type (so commands reach the ledger's rules), now
     and then anything."""
@@ -166,6 +174,10 @@ def value_for(param: click.Parameter) -> st.SearchStrategy[str]:
         typed = st.dates(date(2024, 1, 1), date(2028, 12, 31)).map(str)
     elif isinstance(kind, NikType):
         typed = st.sampled_from([*SEED_NIKS, "3275011203850001"])
+    elif isinstance(kind, WhenType):  # the edges of the calendar in every time zone too
+        typed = st.sampled_from(EXTREME_MOMENTS) | st.builds(
+            "{}{}".format, st.datetimes().map(lambda d: d.isoformat(timespec="seconds")),
+            st.sampled_from(["+14:00", "-12:00", "+07:00", "Z", ""]))
     elif isinstance(kind, click.types.IntParamType):
         typed = st.integers(-10, 2_000_000).map(str) | st.sampled_from(["10", "2000000000"])
     else:
@@ -207,6 +219,111 @@ def test_any_command_line_exits_with_a_code_of_cli_md(
     result = CliRunner().invoke(main, ["--store", ledger_url, *args])
     assert_clean(result, args)
     OUTCOMES[result.exit_code] = OUTCOMES.get(result.exit_code, 0) + 1
+
+
+# -- output files and settings (issue 15) ----------------------------------------------------
+
+OUTPUT_COMMANDS = [(path, command) for path, command in COMMANDS
+                   if any(isinstance(p, click.Option) and isinstance(p.type, click.Path)
+                          for p in command.params)]
+TARGETS = ["ledger", "ledger-wal", "ledger-shm", "input", "existing", "missing folder",
+           "folder", "new"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[str]:
+    """A ledger like `ledger_url`'s on each store in turn."""
+    folder = tmp_path_factory.mktemp("outputs")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder}/ledger.db"
+    else:
+        server: str = request.getfixturevalue("postgres_server")
+        schema = f"test_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        url = f"{server}?schema={schema}"
+    seed = folder / "seed.csv"
+    seed.write_text(SEED, encoding="utf-8")
+    for args in (["program", "open", "--year", "2026", "--allocation", "2000000000",
+                  "--quota", "10"], ["workers", "import", str(seed)], ["report", "budget"]):
+        assert CliRunner().invoke(main, ["--store", url, *args]).exit_code == 0
+    yield url
+    if request.param == "postgres":
+        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(
+                sql.Identifier(url.split("schema=")[1])))
+
+
+@settings(fuzz_settings, max_examples=40)
+@given(data=st.data())
+def test_no_output_path_destroys_anything(
+    any_store: str, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Whatever an output option names, the ledger and the inputs are never written over, an
+    existing file only with --overwrite, and no temporary file is left behind."""
+    folder = tmp_path_factory.mktemp("out")
+    path, command = data.draw(st.sampled_from(OUTPUT_COMMANDS))
+    option = next(p for p in command.params
+                  if isinstance(p, click.Option) and isinstance(p.type, click.Path))
+    source = folder / "registrasi.csv"
+    source.write_text(SEED + "12345,Nama,1990-01-01,L,01,a,b,2,c\n", encoding="utf-8")
+    (folder / "existing.png").write_bytes(b"kept")
+    ledger = Path(any_store[len("sqlite:///"):]) if any_store.startswith("sqlite") else None
+    target_kind = data.draw(st.sampled_from(TARGETS))
+    target = {
+        "ledger": ledger or folder / "existing.png",
+        "ledger-wal": Path(f"{ledger}-wal") if ledger else folder / "existing.png",
+        "ledger-shm": Path(f"{ledger}-shm") if ledger else folder / "existing.png",
+        "input": source, "existing": folder / "existing.png",
+        "missing folder": folder / "absent" / "x.png", "folder": folder, "new": folder / "n.png",
+    }[target_kind]
+    overwrite = data.draw(st.booleans())
+    args = [*path, *([str(source)] if path == ("workers", "import") else []),
+            option.opts[0], str(target), *(["--overwrite"] if overwrite else [])]
+    before = store_contents(any_store)
+    existed = target.is_file()
+    kept = {p: p.read_bytes() for p in (source, folder / "existing.png")}
+    result = CliRunner().invoke(main, ["--store", any_store, *args])
+    assert_clean(result, args)
+    importing = path == ("workers", "import")
+    refused = (
+        (ledger is not None and target_kind.startswith("ledger"))  # the ledger's files
+        or (importing and target == source)  # the command's input
+        or target_kind in ("missing folder", "folder")
+        or (existed and not overwrite)  # an existing file, without consent
+    )
+    if refused:
+        assert result.exit_code == 2, (args, result.output)
+        assert "nothing was written" in result.stderr
+        assert store_contents(any_store) == before
+        assert {p: p.read_bytes() for p in kept} == kept
+    assert not (folder / "absent").exists()
+    assert list(folder.rglob(".jamsos-*")) == []
+
+
+@settings(fuzz_settings, max_examples=30)
+@given(variable=st.sampled_from(["JAMSOS_SQLITE_LOCK_TIMEOUT", "JAMSOS_LOCK_TIMEOUT",
+                                 "JAMSOS_CONNECT_TIMEOUT", "JAMSOS_CIPHER_KEY"]),
+       value=st.text(max_size=12).filter(lambda v: "\x00" not in v)
+       | st.integers(-10**25, 10**25).map(str))
+def test_any_setting_is_used_or_named(any_store: str, variable: str, value: str) -> None:
+    before = store_contents(any_store)
+    result = CliRunner(env={variable: value}).invoke(
+        main, ["--store", any_store, "report", "budget", "--format", "json"])
+    assert_clean(result, [variable, value])
+    assert result.exit_code in (0, 2), (variable, value, result.output)
+    if result.exit_code == 2:
+        assert variable in result.stderr
+    assert store_contents(any_store) == before
+
+
+def store_contents(url: str) -> object:
+    """The store as stored (SQLite bytes, or the PostgreSQL schema's rows)."""
+    from cli_helpers import contents
+
+    return contents(url)
 
 
 def teardown_module() -> None:

@@ -2,7 +2,7 @@
 
 The machine opens one program (a small allocation and quota, so the limits are really hit), then
 registers, ranks, enrols, ends, pays and records claims in random order, and amends the terms.
-Beside the ledger it keeps a MODEL written from DOMAIN.md alone: who is covered in which month,
+Beside the ledger it keeps a MODEL written from the rules alone: who is covered in which month,
 how many participants of each month are paid for, which references are used, and the ranks. It
 never asks the domain how to count, so a ledger that counts wrongly disagrees with it.
 
@@ -58,7 +58,7 @@ from jamsos_ledger.projections.reporting import quota_groups
 
 T = TypeVar("T")
 
-# --- The program's terms, from DOMAIN.md (not from the code's constants) ----------------------
+# --- The program's terms, from its rules (not from the code's constants) ----------------------
 
 YEAR = 2026
 JKK = 10_000  # 1% of the minimum declared income of Rp 1,000,000
@@ -156,7 +156,7 @@ Refusal = tuple[type[LedgerError], str]
 
 
 class ProgramModel:
-    """The program as DOMAIN.md describes it, in participant counts and plain Python."""
+    """The program as its rules describe it, in participant counts and plain Python."""
 
     def __init__(self, start: Month, end: Month, allocation: int, quota: int) -> None:
         self.start, self.end = start, end
@@ -253,14 +253,23 @@ class ProgramModel:
         self.deciles[nik] = decile
         self.order.append(nik)
 
-    def rank(self) -> tuple[int, int]:
-        """Rank every eligible worker: tier, then decile, then who registered first."""
+    def ranking(self) -> dict[str, int]:
+        """Every eligible worker's rank: tier, then decile, then who registered first."""
         eligible = [n for n in self.order if tier(self.deciles[n]) is not None]
         eligible.sort(key=lambda n: (tier(self.deciles[n]), self.deciles[n], self.order.index(n)))
-        new = {n: r for r, n in enumerate(eligible, start=1)}
+        return {n: r for r, n in enumerate(eligible, start=1)}
+
+    def rank(self) -> tuple[int, int]:
+        """Rank every eligible worker; (ranked, changed)."""
+        new = self.ranking()
         changed = sum(1 for n, r in new.items() if self.ranks.get(n) != r)
         self.ranks = new
-        return len(eligible), changed
+        return len(new), changed
+
+    def stale(self) -> bool:
+        """Whether registrations (or corrections) since the last ranking would change it:
+        enrolling by rank is then refused."""
+        return any(self.ranks.get(n) != r for n, r in self.ranking().items())
 
     def enrol(self, niks: list[str], start: Month) -> None:
         for nik in niks:
@@ -580,6 +589,9 @@ class LedgerMachine(RuleBasedStateMachine):
         chosen: list[str] = []
         if top < 1:
             refusals.append((InvalidInput, f"--top {top}"))
+        elif m.stale():
+            refusals.append((RuleViolation, "the ranking is older than the registrations"))
+            refusals += self.enrol_refusals([], start, decree)
         else:
             waiting = m.candidates()
             if len(waiting) < top:

@@ -40,3 +40,26 @@ def events(url: str) -> int:
         return int(ledger.recorder.max_notification_id() or 0)
     finally:
         ledger.close()
+
+
+def contents(url: str) -> Any:
+    """The store as stored, to compare before and after: the SQLite file's bytes (its
+    write-ahead log checkpointed first), or every row of every table of the PostgreSQL schema."""
+    import sqlite3
+    from pathlib import Path
+
+    import psycopg
+    from psycopg import sql
+
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return Path(path).read_bytes()
+    schema = url.split("schema=")[1]
+    with psycopg.connect(url.split("?")[0]) as conn:
+        tables = sorted(r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (schema,)))
+        return {t: sorted(map(repr, conn.execute(sql.SQL("SELECT * FROM {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(t))).fetchall())) for t in tables}

@@ -20,6 +20,7 @@ import pytest
 
 from jamsos_ledger import application, auditing
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.application.composition import TemporaryViewDatabase
 from jamsos_ledger.auditing import (
     JAKARTA,
     Difference,
@@ -331,7 +332,7 @@ def test_a_long_log_is_replayed_in_a_temporary_file_removed_afterwards(
     monkeypatch.setattr(auditing, "LARGE_LOG", 0)
     views = views_as_of(story.ledger, story.at["paid January"])
     db = views.db
-    assert isinstance(db, auditing._TemporaryViewDatabase)
+    assert isinstance(db, TemporaryViewDatabase)  # built by the composition root
     assert (db.directory / "views.db").exists()
     assert views.budget(story.ledger.program().id)["paid"] == 151_200
     views.close()

@@ -60,6 +60,7 @@ class Store:
 
     def __init__(self, url: str, tmp: Path) -> None:
         self.url = url
+        self.tmp = tmp  # {TMP} in commands.csv: holds registrasi.csv, the file imported
         registrations = tmp / "registrasi.csv"
         registrations.write_text(HEADER + "\n" + WORKERS, encoding="utf-8")
         ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000",
@@ -141,13 +142,20 @@ def test_a_bad_registration_file_is_refused_whole(store: Store, case: dict[str, 
 
 @pytest.mark.parametrize("case", COMMANDS, ids=[row["args"] for row in COMMANDS])
 def test_a_bad_command_is_refused_and_writes_nothing(store: Store, case: dict[str, str]) -> None:
-    args = shlex.split(case["args"].format(**NIKS))
+    args = shlex.split(case["args"].format(**NIKS, TMP=store.tmp))
+    files = {p: p.read_bytes() for p in store.tmp.rglob("*") if p.is_file()}
     before = store.contents()
     result = jamsos(store.url, *args)
-    refused_cleanly(result, int(case["exit"]), case["expect"].split("|"))
+    refused_cleanly(result, int(case["exit"]),
+                    case["expect"].format(TMP=store.tmp).split("|"))
     for nik in NIKS.values():
         assert nik not in result.output  # NIKs are masked in every message
     assert store.contents() == before
+    # Nor was any file written beside it: an output path refused is refused before anything.
+    assert {p: p.read_bytes() for p in store.tmp.rglob("*") if p.is_file()
+            and p.parent == store.tmp and not p.name.startswith("ledger.db")} == {
+        p: b for p, b in files.items() if p.parent == store.tmp
+        and not p.name.startswith("ledger.db")}
 
 
 def test_rejects_imports_the_good_rows_and_writes_the_bad_with_reasons(
@@ -159,7 +167,7 @@ def test_rejects_imports_the_good_rows_and_writes_the_bad_with_reasons(
     result = jamsos(sqlite_url, "workers", "import", str(CORPUS / "many-bad-rows.csv"),
                     "--rejects", str(rejects))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Registered 1 workers")
+    assert result.stdout.startswith("Registered 1 worker from")
     assert "Rejected 4 of 5 rows" in result.stdout
     with rejects.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -183,4 +191,4 @@ def test_the_same_file_twice_registers_nobody_twice(sqlite_url: str, tmp_path: P
                      + "3275071201950003,Rudi Hartono,1995-01-12,L,07,Cikiwul,ojol,2,Disnaker\n"
                      + WORKERS.splitlines()[3] + "\n", encoding="utf-8")
     third = jamsos(sqlite_url, "workers", "import", str(later))
-    assert third.stdout == f"Registered 1 workers from {later}; 2 were already registered\n"
+    assert third.stdout == f"Registered 1 worker from {later}; 2 were already registered\n"

@@ -52,6 +52,8 @@ def assert_chained(ledger: Ledger, events: int) -> None:
 
 
 def import_file(url: str, path: Path) -> tuple[int, str]:
+    with opened(url):
+        pass  # the ledger made, if not yet (the command line makes one in `program open` only)
     result = CliRunner().invoke(main, ["--store", url, "workers", "import", str(path)])
     return result.exit_code, result.output
 
@@ -179,6 +181,8 @@ def test_a_big_file_with_rejects_imports_its_good_rows(
     if bad:
         lines[-3][7] = "0"  # read in parts, then again the careful way, which sets it aside
         save(path, lines)
+    with opened(store_url):
+        pass  # the ledger made (the command line makes one in `program open` only)
     result = CliRunner().invoke(main, ["--store", store_url, "workers", "import", str(path),
                                        "--rejects", str(rejects)])
     assert result.exit_code == 0, result.output

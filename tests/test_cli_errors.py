@@ -1,4 +1,4 @@
-"""Exit codes (CLI.md): 1 refused by a rule, 2 malformed, 3 no store; never a traceback.
+"""Exit codes (README): 1 refused by a rule, 2 malformed, 3 no store; never a traceback.
 
 And the global options: where the ledger lives, who acts, which program; `--help` everywhere
 without touching a store.
@@ -153,6 +153,9 @@ def test_stores_that_cannot_be_used_exit_3(tmp_path: Path) -> None:
 
 
 def test_refusals_exit_1_and_write_nothing(sqlite_url: str) -> None:
+    nowhere = jamsos(sqlite_url, "report", "budget")
+    assert nowhere.exit_code == 3 and "no ledger at" in nowhere.stderr
+    Ledger(sqlite_url).close()  # a ledger, made by the API, with no program yet
     nobody = jamsos(sqlite_url, "report", "budget")
     assert nobody.exit_code == 1 and "no program yet" in nobody.stderr
     opened(sqlite_url)

@@ -31,7 +31,7 @@ def seed_registrations(path: Path, workers: int = 10_100) -> Path:
         writer.writerow(["nik", "name", "birth_date", "sex", "kecamatan", "kelurahan",
                          "occupation", "decile", "source"])
         for i in range(workers):
-            birth = date(1960 + rnd.randrange(45), rnd.randrange(1, 13), rnd.randrange(1, 29))
+            birth = date(1962 + rnd.randrange(43), rnd.randrange(1, 13), rnd.randrange(1, 29))
             sex = rnd.choice("LP")
             kecamatan = i % 12 + 1
             day = birth.day + (40 if sex == "P" else 0)

@@ -142,9 +142,9 @@ def test_racers_for_the_last_places_get_exactly_what_is_left(
     refused = [o for o in outcomes if o.args[0] == "enroll" and o.code == 1]
     assert len(enrolled) + len(refused) == enrollers
     for o in enrolled:  # each success reported once, on one line
-        assert o.out.count("Enrolled 1 workers from 2026-02 to 2026-12") == 1, o
+        assert o.out.count("Enrolled 1 worker from 2026-02 to 2026-12") == 1, o
     for o in refused:
-        assert ("places" in o.err or "is missing" in o.err
+        assert ("place" in o.err or "is missing" in o.err
                 or "changed by other commands" in o.err), o
     if limit == "money":
         assert len(enrolled) == 3

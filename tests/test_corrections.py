@@ -57,7 +57,7 @@ def test_a_correction_names_the_value_and_the_event_it_replaces() -> None:
         ("decile", "11", "DTSEN", InvalidInput, "DTSEN decile must be 1-10, not '11'"),
         ("decile", "dua", "DTSEN", InvalidInput, "DTSEN decile must be 1-10"),
         ("kecamatan", "Cikarang", "moved", InvalidInput, "'Cikarang' is not a kecamatan"),
-        ("name", "  ", "typo", InvalidInput, "name cannot be empty"),
+        ("name", "  ", "typo", InvalidInput, "name is empty"),
         ("decile", "4", " ", InvalidInput, "needs a reason"),
         ("decile", "5", "DTSEN", RuleViolation, "is already 5: nothing to correct"),
     ],

@@ -113,13 +113,17 @@ def test_a_nik_repeated_in_another_part_is_refused_naming_the_first_line(
 
 
 def test_a_file_with_quotes_is_read_from_the_start(tmp_path: Path) -> None:
-    # A quoted field may hold a line break: parts cut at line ends could split a row.
+    # A quoted field may hold a line break: parts cut at line ends could split a row. (No
+    # name holds one: the row is refused, on its own line, as the one-process reader does.)
     path = tmp_path / "workers.csv"
     rows = write_file(path, 3_000)
     rows[1_000][1] = "Warga\nwith a line break"
     save(path, rows)
     prepared = prepare_file(path, actor="op", timestamp=MOMENT, processes=2, parallel_from=0)
-    assert len(prepared.parts) == 1 and prepared.count == 3_000
+    assert len(prepared.parts) == 1 and prepared.count == 2_999
+    assert [str(p) for p in prepared.file.problems] == [
+        "line 1002, name: name holds control character 0x0A"
+    ]
     alone = read_registrations(path)
     expected = prepare_registrations(alone.accepted, actor="op", timestamp=MOMENT)
     assert next(prepared.prepared()) == expected

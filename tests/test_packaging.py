@@ -62,8 +62,9 @@ def test_commands_on_sqlite_never_import_psycopg(tmp_path: Path) -> None:
     script = f"""
 import sys
 from pathlib import Path
+sys.path.insert(0, {str(ROOT / "demo")!r})
 from jamsos_ledger.cli import main
-from jamsos_ledger.demo import generate_registrations
+from registration_file import generate_registrations
 
 folder = Path({str(tmp_path)!r})
 generate_registrations(folder / "r.csv", 300, bad_rate=0.0, duplicate_rate=0.0)
@@ -92,3 +93,14 @@ print(sorted(m for m in sys.modules if m.split(".")[0].startswith("psycopg")))
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_demo_is_a_script_of_the_repository_not_of_the_package() -> None:
+    """`make demo` writes files and runs commands: a script, kept out of the library that is
+    installed (issue 16), and run from demo/ by the README's first command."""
+    assert importlib.util.find_spec("jamsos_ledger.demo") is None
+    package = ROOT / "src" / "jamsos_ledger"
+    assert not list(package.rglob("demo*.py"))
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile.split("\ndemo: venv\n", 1)[1].splitlines()[0].split()
+    assert target[0] == "$(VENV)/bin/python" and (ROOT / target[1]).is_file(), target

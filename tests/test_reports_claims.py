@@ -2,7 +2,7 @@
 `claims benefit` later, both as `Worker.BenefitRecorded` events; `ClaimFiled` is unchanged.
 
 Nine of the small program are enrolled from January (serials 1-3, 6, 8, 9 of tier 1, then 5,
-11, 4). Serial 2 dies on 10 March: JKM pays Rp 42.000.000 (DOMAIN.md). Serial 6 has a work
+11, 4). Serial 2 dies on 10 March: JKM pays Rp 42.000.000 (PP 82/2019). Serial 6 has a work
 accident on 10 June: its JKK benefit is first Rp 5.000.000, then Rp 7.500.000 as treatment goes
 on (the later record replaces the earlier). Benefits: JKK 7.500.000 + JKM 42.000.000 =
 Rp 49.500.000, paid by BPJS: the budget is untouched.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import as_json, jamsos, ok
+from cli_helpers import as_json, events, jamsos, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domainmodel import Worker
 from jamsos_ledger.projections.benefits import BENEFITS
@@ -84,7 +84,10 @@ def test_claims_by_scheme_month_and_kecamatan_with_benefits(enrolled: str) -> No
                  "Computed from the ledger up to event"):
         assert text in table, text
     csv_lines = ok(url, "report", "claims", "--format", "csv").stdout.splitlines()
-    assert csv_lines[0].endswith(",benefit") and csv_lines[1].endswith(",42000000")
+    # The claim's columns, then the report's totals and position (the same on every row).
+    assert csv_lines[0].endswith(",benefit,total_claims,total_jkk,total_jkm,total_benefits,"
+                                 "position")
+    assert csv_lines[1].endswith(f",42000000,3,2,1,49500000,{events(url)}")
 
     # The worker aggregate holds the benefit too.
     ledger = Ledger(url)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cli_helpers import ok
+from cli_helpers import events, ok
 from jamsos_ledger.billing import (
     HOLIDAYS_FILE,
     deactivation_date,
@@ -106,8 +106,8 @@ def test_bills_due_and_the_warning_before_deactivation(january_paid: str) -> Non
     assert [(r["jkk"], r["jkm"]) for r in rows] == [(90_000, 61_200)] * 3
     assert all(r["position"] == rows[0]["position"] > 0 for r in rows)
     # February: two months unpaid, warned with the date BPJS would deactivate its nine.
-    assert ("Warning: 2026-02 is unpaid for 9 participants (Rp 151.200), 2 months before "
-            "2026-04: BPJS makes them inactive on 2026-05-01") in warnings
+    assert warnings == ("Warning: 2026-02 is unpaid for 9 participants (Rp 151.200): BPJS "
+                        "makes them inactive on 2026-05-01 unless it is paid by then\n")
     assert "2026-03 is unpaid" not in warnings
 
     table = ok(january_paid, "premiums", "due", "--today", "2026-04-20").stdout
@@ -118,7 +118,11 @@ def test_bills_due_and_the_warning_before_deactivation(january_paid: str) -> Non
     # On 2 May February's nine are past three months: inactive at BPJS.
     rows, warnings = due(january_paid, "2026-05-02")
     assert rows[0]["status"] == "inactive at BPJS"
-    assert "inactive on 2026-05-01 (three months unpaid) - already passed" in warnings
+    assert warnings == (
+        "Warning: 2 months are unpaid two months or more (Rp 302.400 in all): BPJS has made "
+        "the participants of 2026-02 inactive (three months unpaid), and makes those of 2026-03 "
+        "inactive on 2026-06-01 unless it is paid by then\n"
+    )
     # Paying February and March leaves April and May, neither at risk.
     ok(january_paid, "premiums", "pay", "--month", "2026-02", "--sp2d", "SP2D-02")
     ok(january_paid, "premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D-03")
@@ -138,3 +142,32 @@ def test_a_year_without_holiday_data_is_said_so(sqlite_url: str, tmp_path: Path)
     rows, warnings = due(sqlite_url, "2031-01-20")
     assert rows[0]["due"] == "2031-02-17"  # Saturday 15th: the Monday after
     assert "no public holidays for 2031" in warnings
+
+
+def test_every_month_at_risk_is_said_in_one_sentence(january_paid: str) -> None:
+    """December with February to December unpaid: one warning line, the months as ranges."""
+    ok(january_paid, "premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D-03")
+    _, warnings = due(january_paid, "2026-12-20")
+    assert warnings == (
+        "Warning: 8 months are unpaid two months or more (Rp 1.209.600 in all): BPJS has made "
+        "the participants of 2026-02 and 2026-04 to 2026-09 inactive (three months unpaid), "
+        "and makes those of 2026-10 inactive on 2027-01-01 unless it is paid by then\n"
+    )
+
+
+def test_paying_a_month_before_earlier_ones_is_said(january_paid: str) -> None:
+    """Recorded (bills are paid as BPJS's are reconciled), with a warning naming the months
+    left unpaid before it; paying them in order says nothing."""
+    before = events(january_paid)
+    result = ok(january_paid, "premiums", "pay", "--month", "2026-05", "--sp2d", "SP2D-05")
+    assert events(january_paid) > before
+    assert result.stdout == "Paid Rp 151.200 for 9 participants in 2026-05 under SP2D SP2D-05\n"
+    assert result.stderr == (
+        "Warning: 2026-05 is paid while 2026-02 to 2026-04 are still unpaid: BPJS "
+        "makes a month's participants inactive once it is three months unpaid "
+        "(`jamsos premiums due` lists the bills)\n"
+    )
+    paid = ok(january_paid, "premiums", "pay", "--month", "2026-02", "--sp2d", "SP2D-02")
+    assert paid.stderr == ""
+    later = ok(january_paid, "premiums", "pay", "--month", "2026-12", "--sp2d", "SP2D-12")
+    assert "2026-03, 2026-04 and 2026-06 to 2026-11 are still unpaid" in later.stderr

@@ -13,43 +13,38 @@ whatever its length.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import PAGE, Ledger
+
+# Private views (a replay's, the ledger as of a moment) are built by the composition root,
+# in a temporary file past LARGE_LOG events (tests lower it here).
+from jamsos_ledger.application.composition import LARGE_LOG, rebuilt_views
 from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
 from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.budget import month_columns
-from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
-from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
+from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups
-from jamsos_ledger.projections.runner import Runner
-from jamsos_ledger.projections.views import GROUPINGS, Views, all_projections
+from jamsos_ledger.projections.views import GROUPINGS, Views
 
 T = TypeVar("T")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _END_OF_DAY = time(23, 59, 59, 999_999)
-# Past this many events a private replay is kept in a temporary file rather than in memory:
-# then a helper process, which opens the file too, can rebuild alongside (projections.helper).
-LARGE_LOG = HELPER_FROM
 # How often a replay starts its comparison again when commands wrote to the ledger meanwhile.
 REPLAY_ATTEMPTS = 3
 # Rows read at once when a projection table is compared whole.
@@ -81,6 +76,14 @@ def parse_when(text: str) -> datetime:
             f"{text!r} has no UTC offset: write the moment with one, e.g. {value}+07:00 "
             "(Asia/Jakarta) or a date YYYY-MM-DD"
         )
+    try:
+        # Events are stamped in UTC and shown in Asia/Jakarta: a moment must be a moment of
+        # the calendar in both (0001-01-01T00:00+14:00 is in no year of UTC).
+        moment.astimezone(UTC), moment.astimezone(JAKARTA)
+    except (OverflowError, ValueError):
+        raise InvalidInput(
+            f"{text!r} is outside the calendar (years 1 to 9999 in UTC and in Asia/Jakarta)"
+        ) from None
     return moment
 
 
@@ -100,66 +103,18 @@ def as_of_title(when: datetime | None) -> str:
 # --- The ledger as of a moment --------------------------------------------------------------
 
 
-class _TemporaryViewDatabase(ViewDatabase):
-    """A private SQLite file in a directory of its own, removed when closed."""
-
-    def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="jamsos-audit-"))
-        super().__init__(ScratchDatastore(str(self.path)), postgres=False, owned=True)
-
-    @property
-    def path(self) -> Path:
-        return self.directory / "views.db"
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _private_database(ledger: Ledger) -> ViewDatabase:
-    """A database of the replay's own, never the store's: in memory, or a file for long logs."""
-    if _head(ledger) > LARGE_LOG:
-        return _TemporaryViewDatabase()
-    memory = SQLiteDatastore(f"file:jamsos-audit-{uuid4().hex}?mode=memory&cache=shared")
-    return ViewDatabase(memory, postgres=False, owned=True)
-
-
 def private_views(ledger: Ledger, until: datetime | None = None) -> Views:
     """Every projection rebuilt from the log into a private database, with only the events
     recorded up to `until` (all of them without it). The caller closes it."""
     return _rebuilt(ledger, until)[0]
 
 
-def _rebuilt(ledger: Ledger, until: datetime | None) -> tuple[Views, int]:
-    """Private views caught up, and how many events of the log were read to build them."""
-    db = _private_database(ledger)
-    try:
-        helper = None
-        if isinstance(db, _TemporaryViewDatabase) and ledger.store.kind != "memory":
-            helper = HelperRecipe(_open_private_runner, (ledger.store, str(db.path), until))
-        runner = Runner(
-            db, ledger.recorder, ledger.mapper, all_projections(), until=until, helper=helper
-        )
-        views = Views(runner)
-        read = views.catch_up()
-    except BaseException:
-        db.close()
-        raise
-    return views, read
-
-
-@contextmanager
-def _open_private_runner(store: StoreURL, path: str, until: datetime | None) -> Iterator[Runner]:
-    """In a helper process: the runner of a replay's private database, reading the store."""
-    ledger = Ledger(store, actor="jamsos-helper")
-    db = ViewDatabase(ScratchDatastore(path), postgres=False, owned=True)
-    try:
-        yield Runner(db, ledger.recorder, ledger.mapper, all_projections(), until=until)
-    finally:
-        db.close()
-        ledger.close()
+def _rebuilt(
+    ledger: Ledger, until: datetime | None, progress: Callable[[int], None] | None = None
+) -> tuple[Views, int]:
+    """Private views caught up (the composition root builds them), and how many events of
+    the log were read to build them; in a temporary file past LARGE_LOG events."""
+    return rebuilt_views(ledger, until, progress, large_log=LARGE_LOG)
 
 
 def views_as_of(ledger: Ledger, when: datetime) -> Views:
@@ -364,14 +319,17 @@ class _Comparison:
         return [Compared(self.check, r, n, figures) for r, (n, figures) in self.counts.items()]
 
 
-def replay(ledger: Ledger, when: datetime | None = None) -> ReplayReport:
+def replay(
+    ledger: Ledger, when: datetime | None = None, progress: Callable[[int], None] | None = None
+) -> ReplayReport:
     """Re-derive every figure of every report from the events alone and compare.
 
     Without `when`: every report query of projections rebuilt from the whole log against the
     live projections, and the rebuilt budget and quota against each program's own books. With
-    `when`: the projections as of then against the programs' books as of then.
+    `when`: the projections as of then against the programs' books as of then. `progress`, if
+    given, is told how many events each page of the rebuild read.
     """
-    views, events = _rebuilt(ledger, when)
+    views, events = _rebuilt(ledger, when, progress)
     try:
         for _ in range(REPLAY_ATTEMPTS):
             head = _head(ledger)

@@ -12,12 +12,14 @@ concurrent commands conflict on its version and one of them is retried against t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha1
 from typing import Any
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
@@ -30,11 +32,28 @@ from jamsos_ledger.errors import (
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.money import MAX_RUPIAH, MAX_WORKERS, count, rupiah
+from jamsos_ledger.money import (
+    MAX_BENEFIT,
+    MAX_RUPIAH,
+    MAX_WORKERS,
+    amount_problem,
+    count,
+    counted,
+    rupiah,
+    workers_problem,
+)
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik, nik_problems
 from jamsos_ledger.regions import kecamatan_name
-from jamsos_ledger.rules import DECILES, Premium, premium_problems, ruleset
+from jamsos_ledger.rules import (
+    DECILES,
+    PROGRAM_YEARS,
+    Premium,
+    age_problem,
+    premium_problems,
+    ruleset,
+)
+from jamsos_ledger.texts import normal_spaces, text_problem
 
 # Fixed forever: aggregate ids are derived from it, so a NIK, a program code or a reference
 # maps to the same aggregate in every process, and the store's unique key refuses a second one.
@@ -46,6 +65,26 @@ SEXES = ("L", "P")
 # Registration fields a correction may change. NIK, birth date and sex are the person's
 # identity (the NIK encodes the other two): a wrong one is a different person, registered anew.
 CORRECTABLE = ("name", "kecamatan", "kelurahan", "occupation", "decile", "source")
+# The registration fields held as free text; `name` and `source` may not be empty.
+TEXT_FIELDS = ("name", "kelurahan", "occupation", "source")
+_REQUIRED_TEXT = ("name", "source")
+# A registration's day is the day in Kota Bekasi (WIB) when it is recorded.
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def today() -> date:
+    """The day in Asia/Jakarta: the day a registration recorded now is made on."""
+    return datetime.now(JAKARTA).date()
+
+
+def text_field_problems(field: str, value: str) -> list[str]:
+    """What is wrong with a free-text registration field, read or corrected (the same check)."""
+    problem = text_problem(value)
+    if problem:
+        return [f"{field} {problem}"]
+    if field in _REQUIRED_TEXT and not value.strip():
+        return [f"{field} is empty"]
+    return []
 
 
 def program_id(code: str) -> UUID:
@@ -69,8 +108,52 @@ def worker_id_bytes(nik: str) -> bytes:
 _WORKER_NAME = LEDGER_NAMESPACE.bytes + b"worker:"
 
 
+# What a reference is called in messages.
+REFERENCE_NAMES = {"decree": "decree", "sp2d": "SP2D number", "claim": "claim reference"}
+
+
+def normal_reference(kind: str, value: str) -> str:
+    """A decree, SP2D or claim reference as recorded: no spaces around it, one space between
+    words; InvalidInput when it is blank or holds what no reference holds.
+
+    People read `SP2D/01/2026`, ` SP2D/01/2026 ` and `SP2D/01/2026` typed with two spaces as
+    the same reference, so they are one; its case is kept as written, and ignored for
+    uniqueness (`reference_key`).
+    """
+    name = REFERENCE_NAMES.get(kind, kind)
+    stripped = value.strip()
+    problem = text_problem(stripped)
+    if problem:
+        raise InvalidInput(f"the {name} {problem}")
+    normal = normal_spaces(stripped)
+    if not normal:
+        raise InvalidInput(f"the {name} is blank: give the {name} as written on the document")
+    return normal
+
+
+def reference_key(value: str) -> str:
+    """What makes two references the same: spaces normalised and case folded (`sp2d/01` is
+    `SP2D/01`). Applied to references recorded before they were normalised too."""
+    return normal_spaces(value).casefold()
+
+
 def reference_id(kind: str, value: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"reference:{kind}:{value}")
+    """The id of the `Reference` aggregate of a reference, from its key: two spellings of one
+    reference share it, so the store's unique key refuses the second even in a race.
+
+    A reference already lower case with single spaces has the id it had before references were
+    normalised; others recorded before have the ids of `legacy_reference_ids`.
+    """
+    return uuid5(LEDGER_NAMESPACE, f"reference:{kind}:{reference_key(value)}")
+
+
+def legacy_reference_ids(kind: str, value: str) -> set[UUID]:
+    """The ids a reference would have had when ids were made from the text as typed: a ledger
+    written then holds them, and the reference typed the same way must still be found."""
+    return {
+        uuid5(LEDGER_NAMESPACE, f"reference:{kind}:{spelling}")
+        for spelling in (value, value.strip(), normal_spaces(value))
+    }
 
 
 class _Checked:
@@ -107,29 +190,54 @@ class Registration(_Checked):
     decile: int
     source: str
 
-    def problems(self) -> list[tuple[str, str]]:
-        """Every (field, reason) that makes this registration unacceptable."""
-        found: tuple[tuple[str, str], ...] | None = getattr(self, "_found", None)
-        if found is None:
-            found = tuple(self._problems())
+    def problems(self, on: date | None = None) -> list[tuple[str, str]]:
+        """Every (field, reason) that makes this registration unacceptable if registered on
+        the day `on` (by default today, in Asia/Jakarta: the day an import records it)."""
+        day = on or today()
+        found: tuple[date, tuple[tuple[str, str], ...]] | None = getattr(self, "_found", None)
+        if found is None or found[0] != day:
+            found = (day, tuple(self._problems(day)))
             object.__setattr__(self, "_found", found)
-        return list(found)
+        return list(found[1])
 
-    def _problems(self) -> list[tuple[str, str]]:
+    def _problems(self, day: date) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = [
             ("nik", p) for p in nik_problems(self.nik, self.birth_date, self.sex)
         ]
-        if not self.name.strip():
-            found.append(("name", "name is empty"))
+        if isinstance(self.birth_date, date):  # a reader may leave an unreadable one None
+            age = age_problem(
+                self.birth_date, day, f"when registered on {day.isoformat()}", upper=False
+            )
+            if age:
+                found.append(("birth_date", age))
+        for field in TEXT_FIELDS:
+            found += [(field, p) for p in text_field_problems(field, getattr(self, field))]
         if self.sex not in SEXES:
             found.append(("sex", f"sex must be L or P, not {self.sex!r}"))
-        if kecamatan_name(self.kecamatan) is None:
+        kecamatan = text_problem(self.kecamatan)
+        if kecamatan:
+            found.append(("kecamatan", f"kecamatan {kecamatan}"))
+        elif kecamatan_name(self.kecamatan) is None:
             found.append(("kecamatan", f"{self.kecamatan!r} is not a kecamatan of the city"))
         if self.decile not in DECILES:
             found.append(("decile", f"DTSEN decile must be 1-10, not {self.decile}"))
-        if not self.source.strip():
-            found.append(("source", "source is empty"))
         return found
+
+    def differences(self, worker: Worker) -> list[str]:
+        """The fields in which this registration differs from what the ledger holds of the
+        worker of its NIK, each with the value in the ledger and this one's. Name and birth
+        date are personal data (UU 27/2022): only named, never shown."""
+        ledger = worker.registration
+        shown = []
+        for field in ("name", "birth_date", "sex", *CORRECTABLE[1:]):
+            held, given = getattr(ledger, field), _normal_field(self, field)
+            if held == given:
+                continue
+            if field in ("name", "birth_date"):
+                shown.append(field)
+            else:
+                shown.append(f"{field} {given!r} (the ledger has {held!r})")
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +292,18 @@ def months_overlap(start: Month, last: Month, other_start: Month, other_last: Mo
     """Whether two runs of months share a month: one NIK is never paid for twice by public
     money for the same month, so two programs never cover the same month."""
     return start <= other_last and other_start <= last
+def workers_to_enrol_problem(top: int) -> str | None:
+    """Why `--top N` cannot be asked for (fewer than one, more than any quota), or None."""
+    return workers_problem("--top", top)
+
+
+def _reason_problem(reason: str, needed: str) -> None:
+    """Refuse a blank reason, or one holding what no text holds (InvalidInput)."""
+    problem = text_problem(reason.strip())
+    if problem:
+        raise InvalidInput(f"the reason {problem}")
+    if not reason.strip():
+        raise InvalidInput(needed)
 
 
 def unpaid_participants(active: int, paid: int) -> int:
@@ -264,6 +384,21 @@ class Program(Aggregate):
         problems = []
         if not code.strip() or any(c.isspace() for c in code):
             problems.append(f"program id must be a word without spaces, not {code!r}")
+        for what, text in (("program id", code), ("program name", name)):
+            problem = text_problem(text)
+            if problem:
+                problems.append(f"{what} {problem}")
+        if year not in PROGRAM_YEARS:
+            problems.append(
+                f"year {year} is outside {PROGRAM_YEARS.start}-{PROGRAM_YEARS.stop - 1} (BPJS "
+                "Ketenagakerjaan began in 2014)"
+            )
+        for what, month in (("start", start), ("end", end)):
+            if month.year not in PROGRAM_YEARS:
+                problems.append(
+                    f"the period's {what} {month} is outside {PROGRAM_YEARS.start}-"
+                    f"{PROGRAM_YEARS.stop - 1}"
+                )
         if end < start:
             problems.append(f"the period ends ({end}) before it starts ({start})")
         if end - start >= 120:
@@ -337,6 +472,7 @@ class Program(Aggregate):
         self.active = [0] * (end - start + 1)
         self.paid = [0] * (end - start + 1)
         self.payments: list[tuple[Month, str]] = []
+        self.decrees: list[str] = []
 
     # -- figures -------------------------------------------------------------------------
 
@@ -416,8 +552,7 @@ class Program(Aggregate):
         """Raise or cut the allocation or the quota (APBD-Perubahan); never below what is used."""
         if allocation is None and quota is None:
             raise InvalidInput("an amendment needs a new allocation or a new quota")
-        if not reason.strip():
-            raise InvalidInput("an amendment needs a reason (the decree or budget document)")
+        _reason_problem(reason, "an amendment needs a reason (the decree or budget document)")
         used = self.committed.total + self.paid_total.total
         too_large = _too_large(allocation=allocation or 0, quota=quota or 0)
         if too_large:
@@ -438,7 +573,8 @@ class Program(Aggregate):
             if quota < self.enrolled:
                 raise OverQuota(
                     f"cannot amend the quota of {self.code} to {count(quota)}: "
-                    f"{count(self.enrolled)} workers are enrolled; the lowest possible "
+                    f"{counted(self.enrolled, 'worker')} "
+                    f"{'is' if self.enrolled == 1 else 'are'} enrolled; the lowest possible "
                     f"quota is {count(self.enrolled)}"
                 )
         if allocation is not None and allocation != self.allocation:
@@ -479,6 +615,8 @@ class Program(Aggregate):
         cannot be enrolled, or a batch the money or the places cannot carry, refuses it whole.
         """
         self.slot(start)
+        if decree is not None:
+            decree = normal_reference("decree", decree)
         if not workers:
             raise InvalidInput("no workers to enrol")
         ids = [w.id for w in workers]
@@ -489,7 +627,8 @@ class Program(Aggregate):
             shown = "; ".join(problems[:20])
             more = f" (and {count(len(problems) - 20)} more)" if len(problems) > 20 else ""
             raise RuleViolation(
-                f"{count(len(problems))} of {count(len(workers))} workers cannot be enrolled "
+                f"{count(len(problems))} of {counted(len(workers), 'worker')} cannot be "
+                "enrolled "
                 f"in {self.code}: {shown}{more}; nobody was enrolled"
             )
         self._check_fits(len(workers), start)
@@ -519,7 +658,7 @@ class Program(Aggregate):
         reasons = []
         if over_budget:
             reasons.append(
-                f"they would commit {rupiah(cost.total)} ({count(months)} months x "
+                f"they would commit {rupiah(cost.total)} ({counted(months, 'month')} x "
                 f"{rupiah(self.premium.total)}) but {rupiah(self.available)} is available "
                 f"(allocation {rupiah(self.allocation)}, committed "
                 f"{rupiah(self.committed.total)}, paid {rupiah(self.paid_total.total)}): "
@@ -527,13 +666,15 @@ class Program(Aggregate):
             )
         if over_quota:
             reasons.append(
-                f"they would need {count(workers)} places but {count(self.places_left)} of the "
-                f"quota of {count(self.quota)} are left"
+                f"they would need {counted(workers, 'place')} but {count(self.places_left)} "
+                f"of the quota of {count(self.quota)} "
+                f"{'is' if self.places_left == 1 else 'are'} left"
             )
         error = OverBudget if over_budget else OverQuota
         raise error(
-            f"refused: enrolling {count(workers)} workers in {self.code} from {start} to "
-            f"{self.end}: {'; and '.join(reasons)}. {count(fit)} workers fit from {start}; "
+            f"refused: enrolling {counted(workers, 'worker')} in {self.code} from {start} to "
+            f"{self.end}: {'; and '.join(reasons)}. {counted(fit, 'worker')} "
+            f"{'fits' if fit == 1 else 'fit'} from {start}; "
             "nobody was enrolled"
         )
 
@@ -560,6 +701,8 @@ class Program(Aggregate):
         self.enrolled += workers
         for i in range(start - self.start, end - self.start + 1):
             self.active[i] += workers
+        if decree is not None:
+            self.decrees.append(decree)
 
     # -- ending coverage -----------------------------------------------------------------
 
@@ -639,8 +782,12 @@ class Program(Aggregate):
         """Pay BPJS's bill of a month for every covered participant not yet paid for it."""
         if not sp2d.strip():
             raise InvalidInput("a payment needs its SP2D number")
+        sp2d = normal_reference("sp2d", sp2d)
         if amount is not None and amount <= 0:
             raise InvalidInput(f"amount must be positive, not {rupiah(amount)}")
+        too_much = None if amount is None else amount_problem("amount", amount)
+        if too_much:
+            raise InvalidInput(too_much)
         i = self.slot(month)
         unpaid = self.active[i] - self.paid[i]
         if unpaid <= 0:
@@ -660,6 +807,22 @@ class Program(Aggregate):
             month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
         )
         return bill
+
+    def reference_used(self, kind: str, value: str) -> str | None:
+        """The decree or SP2D of this program that reads as `value`, as it was recorded, or
+        None: references recorded before they were normalised have ids of their own, so they
+        are also compared here, as people read them."""
+        key = reference_key(value)
+        used = self.decrees if kind == "decree" else [sp2d for _, sp2d in self.payments]
+        return next((u for u in used if reference_key(u) == key), None)
+
+    def unpaid_before(self, month: Month) -> list[Month]:
+        """The months of the period before `month` with covered participants not yet paid
+        for. Paying a month before them is allowed (bills are paid as they are reconciled),
+        but each of them keeps counting towards BPJS's three months unpaid."""
+        last = min(month, self.end + 1) - self.start
+        return [self.start + i for i in range(max(0, last))
+                if unpaid_participants(self.active[i], self.paid[i]) > 0]
 
     class PremiumPaid(Aggregate.Event):
         month: Month
@@ -682,18 +845,23 @@ def _registered_fields(registration: Registration) -> dict[str, Any]:
     problems = registration.problems()
     if problems:
         raise InvalidInput("; ".join(f"{field}: {reason}" for field, reason in problems))
-    r = registration
-    return {
-        "nik": r.nik,
-        "name": r.name.strip(),
-        "birth_date": r.birth_date,
-        "sex": r.sex,
-        "kecamatan": kecamatan_name(r.kecamatan) or r.kecamatan,
-        "kelurahan": r.kelurahan.strip(),
-        "occupation": r.occupation.strip(),
-        "decile": r.decile,
-        "source": r.source.strip(),
-    }
+    return {field: _normal_field(registration, field) for field in _REGISTERED_FIELDS}
+
+
+_REGISTERED_FIELDS = (
+    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
+)
+
+
+def _normal_field(registration: Registration, field: str) -> Any:
+    """A field of a registration as the ledger records it: text without spaces around it, the
+    kecamatan by its official name."""
+    value = getattr(registration, field)
+    if field == "kecamatan":
+        return kecamatan_name(value) or value
+    if field in TEXT_FIELDS:
+        return value.strip()
+    return value
 
 
 class Worker(Aggregate):
@@ -794,6 +962,11 @@ class Worker(Aggregate):
     def masked_nik(self) -> str:
         return mask_nik(self.nik)
 
+    @property
+    def registration(self) -> Registration:
+        """What the ledger holds of the worker's registration now, corrections applied."""
+        return Registration(**{f: getattr(self, f) for f in _REGISTERED_FIELDS})
+
     # -- corrections ---------------------------------------------------------------------
 
     def correct(self, *, field: str, value: str, reason: str, actor: str) -> None:
@@ -808,22 +981,26 @@ class Worker(Aggregate):
                 f"field must be one of {', '.join(CORRECTABLE)}, not {field!r} (NIK, birth date "
                 "and sex identify the person: register a wrong one anew)"
             )
-        if not reason.strip():
-            raise InvalidInput("a correction needs a reason (the letter, DTSEN release...)")
-        new: str | int
+        _reason_problem(reason, "a correction needs a reason (the letter, DTSEN release...)")
+        typed: str | int = value
         if field == "decile":
-            if not value.strip().isdigit() or int(value) not in DECILES:
+            text = value.strip()
+            digits = text.isascii() and text.isdigit() and len(text) <= 2
+            if not digits or int(text) not in DECILES:
                 raise InvalidInput(f"DTSEN decile must be 1-10, not {value!r}")
-            new = int(value)
-        elif field == "kecamatan":
-            name = kecamatan_name(value)
-            if name is None:
-                raise InvalidInput(f"{value!r} is not a kecamatan of the city")
-            new = name
-        else:
-            new = value.strip()
-            if not new:
-                raise InvalidInput(f"{field} cannot be empty")
+            typed = int(text)
+        elif field != "kecamatan":
+            typed = value.strip()
+        # The registration as corrected, checked as an imported one is: the same rules, the
+        # same words (its identity fields are not corrected, so only this field is asked).
+        fields: dict[str, Any] = {field: typed}
+        corrected = dataclasses.replace(self.registration, **fields)
+        problems = [why for f, why in corrected.problems() if f == field]
+        if field in ("kelurahan", "occupation") and not str(typed):
+            problems.append(f"{field} cannot be empty")
+        if problems:
+            raise InvalidInput("; ".join(problems))
+        new: str | int = _normal_field(corrected, field)
         previous = getattr(self, field)
         if previous == new:
             raise RuleViolation(
@@ -918,6 +1095,9 @@ class Worker(Aggregate):
                 f"{self.masked_nik} has DTSEN decile {self.decile}, not eligible under "
                 f"{program.ruleset}"
             )
+        age = age_problem(self.birth_date, start.first_day(), f"when coverage starts in {start}")
+        if age:
+            return f"{self.masked_nik} is {age}"
         return None
 
     class Enrolled(Aggregate.Event):
@@ -970,8 +1150,14 @@ class Worker(Aggregate):
             raise InvalidInput(f"scheme must be JKK or JKM, not {scheme!r}")
         if not reference.strip():
             raise InvalidInput("a claim needs its BPJS reference")
-        if benefit is not None and benefit < 0:
-            raise InvalidInput(f"a benefit cannot be negative: {rupiah(benefit)}")
+        reference = normal_reference("claim", reference)
+        _check_benefit(benefit)
+        if incident_date.year not in PROGRAM_YEARS:
+            raise RuleViolation(
+                f"worker {self.masked_nik} was not covered on {incident_date.isoformat()}: no "
+                f"program runs outside {PROGRAM_YEARS.start}-{PROGRAM_YEARS.stop - 1}; the claim "
+                "was not recorded"
+            )
         month = Month.of(incident_date)
         pid = self.covering_program(month)
         if pid is None:
@@ -1015,16 +1201,22 @@ class Worker(Aggregate):
         The amount is the claim's whole benefit as known now: a later record replaces it (a
         JKK claim's benefits grow as treatment and wage replacement are paid).
         """
-        claim = next((c for c in self.claims if c["reference"] == reference), None)
+        _check_benefit(amount)
+        reference = normal_reference("claim", reference)
+        claim = self.claim(reference)
         if claim is None:
             raise NotFound(f"worker {self.masked_nik} has no claim {reference!r}")
-        if amount < 0:
-            raise InvalidInput(f"a benefit cannot be negative: {rupiah(amount)}")
         if claim["benefit"] == amount:
             raise RuleViolation(
                 f"claim {reference} already has a benefit of {rupiah(amount)}: nothing to record"
             )
-        self._benefit_recorded(reference=reference, amount=amount, actor=actor)
+        # Under the reference as the claim recorded it: replaying matches them as written.
+        self._benefit_recorded(reference=claim["reference"], amount=amount, actor=actor)
+
+    def claim(self, reference: str) -> dict[str, Any] | None:
+        """This worker's claim that reads as `reference` (spaces and case aside), or None."""
+        key = reference_key(reference)
+        return next((c for c in self.claims if reference_key(c["reference"]) == key), None)
 
     # A separate event rather than a field of ClaimFiled: benefits are mostly known after the
     # claim is filed (and grow), so this event is needed anyway, and ClaimFiled keeps its stored
@@ -1039,6 +1231,13 @@ class Worker(Aggregate):
         for claim in self.claims:
             if claim["reference"] == reference:
                 claim["benefit"] = amount
+
+
+def _check_benefit(amount: int | None) -> None:
+    """Refuse a benefit below zero or above what BPJS pays on one claim (money.MAX_BENEFIT)."""
+    problem = None if amount is None else amount_problem("a benefit", amount, limit=MAX_BENEFIT)
+    if problem:
+        raise InvalidInput(problem)
 
 
 class Reference(Aggregate):
@@ -1069,9 +1268,9 @@ class Reference(Aggregate):
 
 def duplicate_reference(kind: str, value: str) -> DuplicateReference:
     """The refusal for a reference that was used before."""
-    names = {"decree": "decree", "sp2d": "SP2D number", "claim": "claim reference"}
     return DuplicateReference(
-        f"{names.get(kind, kind)} {value!r} was already used in this ledger; nothing was written"
+        f"{REFERENCE_NAMES.get(kind, kind)} {value!r} was already used in this ledger; nothing "
+        "was written"
     )
 
 

@@ -33,7 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, pairwise
+from multiprocessing.pool import TERMINATE
 from pathlib import Path
+from typing import Any
 
 from jamsos_ledger.application.service import PreparedRegistration, prepare_registrations
 from jamsos_ledger.registration import (
@@ -58,6 +60,8 @@ PART_BYTES = 1_000_000
 AHEAD_PER_PROCESS = 2
 # Bytes read at a time when a file is looked over before its parts are given out.
 _SCAN = 8_000_000
+# Seconds given to each of the pool's processes, killed, to be reaped.
+_STOP_WITHIN = 3.0
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
@@ -153,9 +157,16 @@ class FileInParts:
         self._spans = spans
         self._ahead = processes * AHEAD_PER_PROCESS
         context = multiprocessing.get_context("fork")
-        self._pool = context.Pool(
-            min(processes, len(spans)), initializer=_hold, initargs=(job, os.getpid())
-        )
+        # Ctrl-C held back while the processes are forked (and delivered just after): one
+        # arriving mid-fork would interrupt the interpreter's fork hooks, in the import or in
+        # a new process before it ignores SIGINT, with a traceback.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._pool = context.Pool(
+                min(processes, len(spans)), initializer=_hold, initargs=(job, os.getpid())
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def blobs(self) -> Iterator[bytes]:
         """Each part's good rows, pickled, in file order, as the parts are done. Raises
@@ -192,6 +203,32 @@ class FileInParts:
         self._pool.terminate()
         self._pool.join()
 
+    def abandon(self) -> None:
+        """Stop the pool's processes at once, the import being interrupted or failed.
+
+        The pool's own `terminate` first takes the lock of its task queue, which a process
+        stopped mid-read keeps for ever: an import interrupted while its processes worked
+        waited on it for ever (a futex wait, its processes defunct). Here nothing waits on
+        the pool: its processes are killed and reaped within a bounded time, its threads
+        (daemons, each waiting on a queue) are left to end with the import, and its own
+        clean-up at exit, which would take that lock, is cancelled.
+        """
+        pool: Any = self._pool
+        handler = getattr(pool, "_worker_handler", None)
+        if handler is not None:
+            handler._state = TERMINATE  # dead processes are not replaced any more
+        pool._state = TERMINATE
+        finalizer = getattr(pool, "_terminate", None)
+        if finalizer is not None:
+            finalizer.cancel()
+        processes = list(getattr(pool, "_pool", []))
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError, AssertionError):
+                process.join(_STOP_WITHIN)
+
 
 @contextmanager
 def file_in_parts(
@@ -213,6 +250,11 @@ def file_in_parts(
         parts = _started(path, actor, timestamp, processes, parallel_from)
     try:
         yield parts
+    except BaseException:
+        if parts is not None:
+            parts.abandon()  # never waits on the pool: an interrupt ends the import at once
+            parts = None
+        raise
     finally:
         if parts is not None:
             parts.close()
@@ -265,6 +307,11 @@ def _started(
 def _hold(job: _Job, parent: int) -> None:
     global _job
     _job = job
+    # Ctrl-C reaches the whole process group: the import answers it (and stops this pool);
+    # a process reading parts that took it too would die mid-task with a traceback, and
+    # could leave the pool's queues locked for the import to wait on for ever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while forked
     # A process reading parts ends with the import, even one killed: orphaned, it would read
     # on for nobody and complain on stderr that nobody listens. (Linux; elsewhere the pool's
     # processes end when they find the import gone.)

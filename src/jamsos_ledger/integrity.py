@@ -55,7 +55,7 @@ _MAX_NAME = 63  # PostgreSQL's longest identifier, which the library also allows
 GENESIS = bytes(32)  # the "previous hash" of the first event
 _LABEL = b"jamsos-event-chain/1\x00"
 DIGEST_HEX = 32  # hex characters of a hash kept in a digest: 128 bits
-PAGE = 1_000  # rows read at once by verify (ENGINEERING.md: pages of 1,000 or more)
+PAGE = 1_000  # rows read at once by verify: fewer a query, and the queries cost more than rows
 _LOWEST = -(2**63)  # below any position, even one an attacker wrote
 # From this many events in one insert (an import's batch), an SQLite connection keeps a page
 # cache of BULK_CACHE_KIB: the index of the events' ids takes keys in random order, and the
@@ -678,12 +678,18 @@ def _home_of(recorder: ChainedRecorder, event: EventRow, bound: int) -> int | No
     return None
 
 
-def verify(recorder: ApplicationRecorder, digest: Digest | None = None) -> VerifyReport:
+def verify(
+    recorder: ApplicationRecorder,
+    digest: Digest | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
     """Walk the whole event log and its chain; report the first discrepancy, or none.
 
     Events written while it runs (after the highest position seen at the start) are left for
     the next run. With a digest, the chain must also still hold the digest's hash at its
     position: that catches a history rewritten with every hash recomputed, or cut short.
+    `progress`, if given, is told how many positions each stretch of the walk checked, and
+    how many there are.
     """
     if not isinstance(recorder, ChainedRecorder):
         raise StoreUnavailable("this store keeps no event chain")
@@ -698,10 +704,16 @@ def verify(recorder: ApplicationRecorder, digest: Digest | None = None) -> Verif
         if found is None and digest is not None and walk.position == digest.position:
             found = walk.check_digest(digest)
         item = following
+        if progress is not None and walk.checked and walk.checked % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY, bound)
     if found is None and digest is not None and not walk.saw_digest:
         found = walk.missing_digest(digest)
     head = walk.position or 0
     return VerifyReport(walk.checked, head, Digest.of(head, walk.previous), found, digest)
+
+
+# Positions checked between two reports of progress.
+PROGRESS_EVERY = 10_000
 
 
 class _Walk:

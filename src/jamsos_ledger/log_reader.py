@@ -2,7 +2,7 @@
 
 `recorder.select_notifications` builds a frozen `Notification` and a `UUID` per row, and
 `mapper.to_domain_event` resolves the topic and finds the id convertor for every event: together
-more than the database read itself (ENGINEERING.md). A rebuild of a city's year reads hundreds
+more than the database read itself, as profiled. A rebuild of a city's year reads hundreds
 of thousands of events, so here the rows come straight from the driver, rows of topics nobody
 wants are counted but never decrypted or decoded, and each event is built exactly as the
 library's `Mapper.to_domain_event` builds it (the mapper's own cipher, compressor and

@@ -1,6 +1,6 @@
 """Where the ledger lives: store URLs, the `eventsourcing` environment they make, bulk reads.
 
-One URL names a store (CLI.md): `sqlite:///path` (the default, `./jamsos.db`),
+One URL names a store (the README says which): `sqlite:///path` (the default, `./jamsos.db`),
 `postgresql://user@host:port/dbname[?schema=NAME]`, or `memory://`. Everything else about
 storage (recorders, tables) is the `eventsourcing` library's, configured from here; on
 PostgreSQL the ledger's own factory (`postgres_store`) connects as a command needs it.
@@ -17,10 +17,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -61,6 +61,15 @@ SCHEMA_TABLES = (
 # The setting that hands the store's URL, password removed, to the PostgreSQL factory for its
 # messages (the library reads it, as every setting, also under the application's name).
 STORE_TEXT_SETTING = "LEDGER_STORE_URL"
+# The setting telling the PostgreSQL factory that the command needs a ledger there already
+# (every command but `program open`): a missing or empty schema is refused, not created.
+MUST_EXIST_SETTING = "LEDGER_MUST_EXIST"
+# The parameters a store URL may carry; any other is refused (exit 2), never ignored.
+SQLITE_OPTIONS = {
+    "mode": "mode=ro (read only)",
+    "immutable": "immutable=1 (read only, a file nothing changes while it is read)",
+}
+POSTGRES_OPTIONS = {"schema": "schema=NAME"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,13 @@ class StoreURL:
         kind: `sqlite`, `postgresql` or `memory`.
         path: the SQLite file (sqlite only).
         host, port, user, password, dbname, schema: PostgreSQL connection parts.
-        text: the URL as given, password removed, for messages.
+        text: for messages: the SQLite file's path, or the URL without its password.
+        read_only: opened for reading only (`?mode=ro`, `?immutable=1`, or a file this user
+            cannot write): nothing is ever written, not even the projections' catch-up.
+        immutable: the file cannot change while it is open (`?immutable=1`: an auditor's
+            copy on read-only media), so SQLite takes no locks and needs no `-shm` file.
+        create: whether opening may create the ledger (`program open`); otherwise a store
+            that holds no ledger is refused, and nothing is created.
     """
 
     kind: str
@@ -83,6 +98,9 @@ class StoreURL:
     password: str = ""
     dbname: str = ""
     schema: str = ""
+    read_only: bool = False
+    immutable: bool = False
+    create: bool = True
 
     @classmethod
     def parse(cls, url: str) -> StoreURL:
@@ -97,7 +115,19 @@ class StoreURL:
                     f"SQLite store URL {url!r} needs a file: sqlite:///relative/path.db or "
                     "sqlite:////absolute/path.db"
                 )
-            return cls(kind="sqlite", text=url, path=url[len("sqlite:///") :])
+            # The query is the URL's, never part of the file's name: `x.db?mode=ro` is the
+            # file x.db opened read-only (a `?` or `%` in a name is written %3F, %25).
+            path, _, query = url[len("sqlite:///") :].partition("?")
+            options = _query(url, query, SQLITE_OPTIONS)
+            path = unquote(path)
+            if not path:
+                raise InvalidInput(f"SQLite store URL {url!r} needs a file before its `?`")
+            immutable = _flag(url, options, "immutable", {"1": True, "0": False})
+            read_only = immutable or _flag(
+                url, options, "mode", {"ro": True, "rw": False, "rwc": False}
+            )
+            return cls(kind="sqlite", text=path, path=path, read_only=read_only,
+                       immutable=immutable)
         if scheme in ("postgresql", "postgres"):
             dbname = unquote(parts.path.lstrip("/"))
             if not parts.hostname or not dbname:
@@ -105,7 +135,7 @@ class StoreURL:
                     f"PostgreSQL store URL {redact(url)!r} needs a host and a database: "
                     "postgresql://user@host:5432/dbname"
                 )
-            query = parse_qs(parts.query)
+            settings = _query(redact(url), parts.query, POSTGRES_OPTIONS)
             try:
                 port = parts.port or 5432
             except ValueError:
@@ -118,7 +148,7 @@ class StoreURL:
                 user=unquote(parts.username or "") or os.environ.get("PGUSER", "postgres"),
                 password=unquote(parts.password or "") or os.environ.get("PGPASSWORD", ""),
                 dbname=dbname,
-                schema=query.get("schema", [""])[0],
+                schema=settings.get("schema", ""),
             )
         raise InvalidInput(
             f"unknown store URL {url!r}: use sqlite:///path.db, "
@@ -132,7 +162,12 @@ class StoreURL:
 
         ledger: dict[str, str] = {}
         if self.kind == "postgresql":
-            ledger = {STORE_TEXT_SETTING: self.text}
+            ledger = {
+                STORE_TEXT_SETTING: self.text,
+                MUST_EXIST_SETTING: "" if self.create else "1",
+            }
+        if self.read_only:
+            ledger["CREATE_TABLE"] = "false"  # the library's: its tables are there, unwritten
         return {
             **self._environment(),
             **ledger,
@@ -144,10 +179,13 @@ class StoreURL:
         if self.kind == "memory":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.kind == "sqlite":
+            name = self.path
+            if self.read_only:  # a URI the library's `sqlite3.connect(uri=True)` honours
+                name = self.sqlite_uri(read_only=True)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": self.path,
-                "SQLITE_LOCK_TIMEOUT": os.environ.get("JAMSOS_SQLITE_LOCK_TIMEOUT", "30"),
+                "SQLITE_DBNAME": name,
+                "SQLITE_LOCK_TIMEOUT": seconds_setting("JAMSOS_SQLITE_LOCK_TIMEOUT", 30),
             }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -157,19 +195,107 @@ class StoreURL:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
-            "POSTGRES_CONNECT_TIMEOUT": os.environ.get("JAMSOS_CONNECT_TIMEOUT", "5"),
-            "POSTGRES_LOCK_TIMEOUT": os.environ.get("JAMSOS_LOCK_TIMEOUT", "30"),
+            "POSTGRES_CONNECT_TIMEOUT": seconds_setting("JAMSOS_CONNECT_TIMEOUT", 5),
+            "POSTGRES_LOCK_TIMEOUT": seconds_setting("JAMSOS_LOCK_TIMEOUT", 30),
         }
 
-    def check_reachable(self) -> None:
-        """Refuse early, with what to do, when the store cannot be used.
+    def where(self) -> str:
+        """Where the ledger is, for a person: the SQLite file's absolute path, or the URL
+        without its password."""
+        if self.kind == "sqlite":
+            return str(Path(self.path).resolve())
+        return self.text
+
+    def opened(self, *, create: bool) -> StoreURL:
+        """This store as a command opens it: refused early, with what to do, when it cannot be
+        used, or holds no ledger and the command may not create one (`create`); read-only when
+        the URL says so or this user cannot write the SQLite file.
 
         A PostgreSQL store is checked on the ledger's first connection, before anything is
         written (`postgres_store`): a connection of its own for the check cost a command as
         much as the rest of opening the ledger.
         """
-        if self.kind == "sqlite":
-            _check_sqlite_file(Path(self.path))
+        store = replace(self, create=create and not self.read_only)
+        if self.kind != "sqlite":
+            return store
+        path = Path(self.path)
+        if path.exists() and not path.is_dir():
+            if not store.read_only and not _writable(path):
+                store = replace(store, read_only=True, create=False)
+            # Read-only SQLite in WAL mode needs a `-shm` file beside the ledger, made when
+            # missing: in a folder this user cannot write, only an immutable open reads it.
+            shm = path.with_name(path.name + "-shm")
+            if (store.read_only and not store.immutable
+                    and not os.access(path.parent, os.W_OK) and not shm.exists()):
+                store = replace(store, immutable=True)
+        _check_sqlite_file(path, store.create, store.sqlite_uri(read_only=True))
+        return store
+
+    def sqlite_uri(self, *, read_only: bool) -> str:
+        """The SQLite file as a URI, read-only (and immutable, when it is opened so)."""
+        uri = Path(self.path).resolve().as_uri()
+        if self.immutable:
+            return uri + "?immutable=1"
+        return uri + "?mode=ro" if read_only else uri
+
+
+def _query(url: str, query: str, allowed: dict[str, str]) -> dict[str, str]:
+    """A store URL's parameters; InvalidInput for one it does not know, or one given twice."""
+    found: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in allowed:
+            raise InvalidInput(
+                f"store URL {url!r} has a parameter {key!r} it does not know: it may have "
+                f"{' or '.join(allowed.values())}"
+            )
+        if key in found:
+            raise InvalidInput(f"store URL {url!r} gives {key!r} twice")
+        found[key] = value
+    return found
+
+
+def _flag(url: str, options: dict[str, str], name: str, values: dict[str, bool]) -> bool:
+    """The meaning of one parameter's value (False when absent); InvalidInput otherwise."""
+    if name not in options:
+        return False
+    value = options[name]
+    if value not in values:
+        raise InvalidInput(
+            f"store URL {url!r}: {name}={value} is not one of "
+            f"{', '.join(f'{name}={v}' for v in values)}"
+        )
+    return values[value]
+
+
+def _writable(path: Path) -> bool:
+    """Whether this user can write the SQLite file and what SQLite writes beside it (in WAL
+    mode its `-wal` and `-shm` files, made in the file's folder when missing)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    return all(b.exists() and os.access(b, os.W_OK) for b in beside)
+
+
+# The longest wait a setting may ask for: a day. Longer is a typo (or minutes meant as hours),
+# and the libraries underneath take larger numbers badly.
+MAX_SECONDS = 86_400
+
+
+def seconds_setting(name: str, default: int) -> str:
+    """A number of seconds from the environment variable `name` (a whole number, 0 to a day),
+    as the library takes it; InvalidInput naming the variable when it is anything else."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return str(default)
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SECONDS:
+        raise InvalidInput(
+            f"the environment variable {name}={text[:40]!r} is not a number of seconds: "
+            f"expected a whole number from 0 to {MAX_SECONDS:,} (default {default}), e.g. "
+            f"{name}={default}"
+        )
+    return str(int(text))
 
 
 def redact(url: str) -> str:
@@ -181,17 +307,26 @@ def redact(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _check_sqlite_file(path: Path) -> None:
+def _check_sqlite_file(path: Path, create: bool, uri: str) -> None:
+    """Refuse a path that is not a ledger this version reads, or (unless `create`) that holds
+    no ledger at all: a mistyped path is said to be one, never made an empty ledger."""
     if path.is_dir():
         raise StoreUnavailable(f"{path} is a directory, not a ledger file")
     if not path.exists():
+        if not create:
+            raise StoreUnavailable(
+                f"no ledger at {path}: the file does not exist. Check the path (--store, "
+                "JAMSOS_STORE), or open a program there with `program open` to create one"
+            )
         if not path.parent.exists():
             raise StoreUnavailable(f"cannot create {path}: folder {path.parent} does not exist")
         return
     if path.stat().st_size == 0:
+        if not create:
+            raise StoreUnavailable(_empty(str(path)))
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             version = _meta_version_sqlite(conn, tables)
@@ -200,6 +335,15 @@ def _check_sqlite_file(path: Path) -> None:
     except sqlite3.DatabaseError as e:
         raise StoreUnavailable(f"{path} is not a jamsos ledger (not an SQLite file: {e})") from e
     check_meta(str(path), tables, version)
+    if version is None and not create:
+        raise StoreUnavailable(_empty(str(path)))
+
+
+def _empty(where: str) -> str:
+    return (
+        f"no ledger at {where}: it is empty. Check the path (--store, JAMSOS_STORE), or open a "
+        "program there with `program open` to create one"
+    )
 
 
 def _meta_version_sqlite(conn: sqlite3.Connection, tables: set[str]) -> int | None:
@@ -223,7 +367,7 @@ def check_meta(where: str, tables: set[str], version: int | None) -> None:
 
 
 def cipher_key() -> str | None:
-    """The key of JAMSOS_CIPHER_KEY, or None; StoreUnavailable when it is not a usable key."""
+    """The key of JAMSOS_CIPHER_KEY, or None; InvalidInput when it is not a usable key."""
     key = os.environ.get(CIPHER_KEY_VARIABLE, "").strip()
     if not key:
         return None
@@ -231,8 +375,8 @@ def cipher_key() -> str | None:
         size = len(base64.b64decode(key, validate=True))
     except (binascii.Error, ValueError):
         size = -1
-    if size not in (16, 24, 32):
-        raise StoreUnavailable(
+    if size not in (16, 24, 32):  # a malformed setting, like a malformed command line
+        raise InvalidInput(
             f"{CIPHER_KEY_VARIABLE} is not a key (base64 of 16, 24 or 32 bytes); {MAKE_A_KEY}"
         )
     return key
@@ -380,7 +524,7 @@ def select_events_of(
     """The stored events of many aggregates in a few queries, each aggregate's in order.
 
     Loading ten thousand workers one query each costs ten thousand round trips; this costs a
-    handful (ENGINEERING.md: batch everything that comes in bulk).
+    handful: whatever comes in bulk is read in bulk.
     """
     found: dict[UUID, list[StoredEvent]] = defaultdict(list)
     if not _is_sqlite(recorder) and not _is_postgres(recorder):

@@ -36,7 +36,13 @@ from jamsos_ledger.integrity_postgres import (
     ChainedPostgresApplicationRecorder,
     ChainedPostgresProcessRecorder,
 )
-from jamsos_ledger.persistence import META_TABLE, SCHEMA_TABLES, STORE_TEXT_SETTING, check_meta
+from jamsos_ledger.persistence import (
+    META_TABLE,
+    MUST_EXIST_SETTING,
+    SCHEMA_TABLES,
+    STORE_TEXT_SETTING,
+    check_meta,
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,12 @@ def _inspect_postgres(conn: psycopg.Connection[Any], schema: str) -> Inspection:
             )
             marks = {r[0]: r[1] for r in cursor.fetchall()}
     return Inspection(tables, marks)
+
+
+def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,))
+        return cursor.fetchone() is not None
 
 
 def _unreachable(where: str, e: psycopg.Error) -> StoreUnavailable:
@@ -176,12 +188,30 @@ class LedgerDatastore(PostgresDatastore):
         if self.uses_composite_types:
             super().register_type_adapters()
 
-    def inspect(self, where: str) -> Inspection:
+    def inspect(self, where: str, *, must_exist: bool = False) -> Inspection:
         """Connect, and read what the schema holds; StoreUnavailable, saying what to do, when
-        the server cannot be reached, or the schema is not a ledger this version can read."""
+        the server cannot be reached, or the schema is not a ledger this version can read, or
+        (with `must_exist`, every command but `program open`) holds no ledger. A missing
+        schema is created only when the ledger may be (as a missing SQLite file is)."""
         try:
             with self.pool.connection() as conn:
                 inspection = _inspect_postgres(conn, self.schema)
+                if not inspection.tables:  # one with other tables is refused below
+                    exists = _schema_exists(conn, self.schema)
+                    if must_exist:
+                        state = "is empty" if exists else "does not exist"
+                        raise StoreUnavailable(
+                            f"no ledger at {where}: schema {self.schema} {state}. Check the "
+                            "store URL (--store, JAMSOS_STORE), or open a program there with "
+                            "`program open` to create one"
+                        )
+                    if not exists:
+                        with conn.transaction():
+                            conn.execute(
+                                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                                    sql.Identifier(self.schema)
+                                )
+                            )
         except psycopg.Error as e:
             raise _unreachable(where, e) from e
         version = inspection.marks.get("format")
@@ -231,7 +261,7 @@ class LedgerPostgresFactory(PostgresFactory):
         library.close()
         where = self.env.get(STORE_TEXT_SETTING) or f"database {settings['dbname']}"
         try:
-            self.datastore.inspect(where)
+            self.datastore.inspect(where, must_exist=bool(self.env.get(MUST_EXIST_SETTING)))
         except BaseException:
             self.datastore.close()
             raise

@@ -1,4 +1,7 @@
-"""Registration files (CLI.md, `workers import`): CSV rows read into `Registration`s.
+"""Registration files (`workers import`): CSV rows read into `Registration`s.
+
+What a file may hold, for the people who prepare it: docs/input-files.md (its columns must be
+`COLUMNS`, in that order; tests/test_docs.py holds them together).
 
 Only the file's form is checked here: encoding, delimiter, columns, types and dates. Whether a
 NIK, a decile or a kecamatan is acceptable is the domain's rule (`Registration.problems()`),
@@ -18,7 +21,8 @@ from typing import IO, cast
 
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
+from jamsos_ledger.texts import text_problem
 
 COLUMNS = (
     "nik",
@@ -36,8 +40,8 @@ ROW = "row"
 
 _BOM = b"\xef\xbb\xbf"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Control characters (NUL and the like) have no place in a name or an address: a sign of a
-# binary file or a broken export, never of data to keep.
+# Control characters (NUL and the like) in the header: a sign of a binary file. In the rows,
+# the domain's check of text (`texts.text_problem`) says what a field may hold.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 
@@ -110,7 +114,8 @@ class RegistrationFile:
     def refusal(self) -> str:
         """The message refusing the whole file: every bad row with line, field and reason."""
         lines = [
-            f"{self.name}: {count(len(self.rejected))} of {count(self.rows)} rows are malformed; "
+            f"{self.name}: {count(len(self.rejected))} of {counted(self.rows, 'row')} "
+            f"{'is' if len(self.rejected) == 1 else 'are'} malformed; "
             "nothing was imported:"
         ]
         lines += [f"  {self.name}: {p}" for p in self.problems]
@@ -168,8 +173,14 @@ def read_registration_lines(binary: IO[bytes], *, name: str) -> RegistrationFile
         except StopIteration:
             break
         except csv.Error as e:
+            cause = (
+                "a carriage return (CR) alone breaks the line inside a field; remove it or "
+                "quote the field"
+                if "new-line character" in str(e)
+                else f"{e}; is a quote left open?"
+            )
             raise RegistrationFileError(
-                f"{name} line {line}: cannot be read as CSV ({e}); is a quote left open?"
+                f"{name} line {line}: cannot be read as CSV ({cause})"
             ) from e
         last_line = 1 + reader.line_num
         if not values or all(not v.strip() for v in values):
@@ -242,7 +253,15 @@ def _header(text: str, name: str) -> tuple[str, ...]:
                     f"{name} line 1: the columns are separated by {described}; "
                     "',' (comma) is expected"
                 )
-    columns = tuple(c.strip() for c in next(csv.reader([stripped])))
+    if "\r" in stripped:  # one line: the file breaks its lines with CR alone
+        raise RegistrationFileError(
+            f"{name}: its lines end with a carriage return (CR) alone, as old Mac spreadsheet "
+            "programs save them; save the file as CSV UTF-8, whose lines end with LF or CR LF"
+        )
+    try:
+        columns = tuple(c.strip() for c in next(csv.reader([stripped]), []))
+    except csv.Error as e:
+        raise RegistrationFileError(f"{name} line 1 (header): cannot be read as CSV ({e})") from e
     normalised = tuple(c.lower() for c in columns)
     missing = [c for c in COLUMNS if c not in normalised]
     unknown = [c for c in columns if c.lower() not in COLUMNS]
@@ -299,11 +318,9 @@ def _parse_row(
     row = {c: v.strip() for c, v in zip(columns, values, strict=True)}
     parse_failed: set[str] = set()
     for column, value in row.items():
-        control = _CONTROL.search(value)
-        if control:
-            problems.append(
-                Problem(line, column, f"holds control character 0x{ord(control.group()):02X}")
-            )
+        problem = text_problem(value)
+        if problem:
+            problems.append(Problem(line, column, f"{column} {problem}"))  # as the domain says
             parse_failed.add(column)
 
     birth_date: date | None = None
@@ -344,9 +361,9 @@ def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | 
     """The row typed, when nothing about its form is wrong; else None, and `_parse_row` takes
     the careful way that names every problem. Most rows of a real file are plain: an import
     of a city's workers reads hundreds of thousands of them."""
-    text = "".join(values)
-    # Printable text holds no control character; only other text is searched for one.
-    if not text.isprintable() and _CONTROL.search(text):
+    # Printable text holds no character the domain refuses; other text (a tab, a C1 control
+    # character, a zero-width space...) is read the careful way, which names the column.
+    if not "".join(values).isprintable():
         return None
     row = dict(zip(columns, map(str.strip, values), strict=True))
     birth_date = row["birth_date"]

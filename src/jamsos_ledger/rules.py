@@ -6,6 +6,7 @@ Each rule names the regulation it comes from. Money is integer rupiah throughout
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from jamsos_ledger.money import rupiah
 
@@ -20,6 +21,46 @@ DEFAULT_JKM_MONTHLY = 6_800
 
 # DTSEN ranks households in deciles 1 (poorest) to 10 (Inpres 4/2025).
 DECILES = range(1, 11)
+
+# The years a program may run in: BPJS Ketenagakerjaan took over from PT Jamsostek on
+# 1 January 2014 (UU 24/2011 art. 62), so no city paid it before; a year after 2099 is a typo.
+# The bound also keeps every date the books work out from a period (a bill due the month after,
+# participants inactive three months later) inside the calendar.
+PROGRAM_YEARS = range(2014, 2100)
+
+# The ages of a BPU participant. At least 18: UU 13/2003 on manpower calls anyone younger a
+# child (art. 1(26)) and forbids employing children (art. 68), and the program insures adults
+# at work, with their own e-KTP. At most 65 when coverage starts: BPJS Ketenagakerjaan takes BPU
+# participants up to 65 (Permenaker 5/2021 on BPU membership, as BPJS's membership guide Perdir
+# 22/PERDIR.02/072022 applies it; the limit was raised from 56 in 2017).
+# A registration is checked against the day it is recorded only for what can never become
+# right later (born after that day, or a child then); the range is checked at the first covered
+# month, a fact of the program, so that a registration file valid today stays valid next year.
+MINIMUM_AGE = 18
+MAXIMUM_AGE = 65
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of life on `day` (negative before birth)."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (1 if before_birthday else 0)
+
+
+def age_problem(birth_date: date, day: date, when: str, *, upper: bool = True) -> str | None:
+    """Why someone born on `birth_date` cannot be a BPU participant on `day`, or None.
+
+    `when` says what the day is (e.g. "when registered on 2026-12-02"), for the message;
+    `upper=False` leaves out the upper limit (a registration: see above).
+    """
+    if birth_date > day:
+        return f"birth date {birth_date.isoformat()} has not come yet {when}"
+    age = age_on(birth_date, day)
+    if age < MINIMUM_AGE or (upper and age > MAXIMUM_AGE):
+        return (
+            f"aged {age} {when}: BPU participants are {MINIMUM_AGE} to {MAXIMUM_AGE} years old "
+            "(UU 13/2003; BPJS Ketenagakerjaan's BPU age limit)"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from jamsos_ledger.application.service import (
     PreparedRegistration,
     RegisterResult,
     RepeatedWorker,
+    compressor_or_cipher,
     default_actor,
     prepare_registrations,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "PreparedRegistration",
     "RegisterResult",
     "RepeatedWorker",
+    "compressor_or_cipher",
     "default_actor",
     "open_ledger_runner",
     "prepare_registrations",

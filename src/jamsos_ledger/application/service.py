@@ -42,10 +42,13 @@ from jamsos_ledger.domainmodel import (
     Registration,
     Worker,
     duplicate_reference,
+    legacy_reference_ids,
+    normal_reference,
     program_id,
     reference_id,
     worker_id,
     worker_id_bytes,
+    workers_to_enrol_problem,
 )
 from jamsos_ledger.errors import (
     InvalidInput,
@@ -54,7 +57,7 @@ from jamsos_ledger.errors import (
     RuleViolation,
     StoreUnavailable,
 )
-from jamsos_ledger.money import count
+from jamsos_ledger.money import count, counted
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.persistence import (
@@ -96,7 +99,7 @@ _OPENING_COLLISIONS = (
 # Workers written at once by the bulk commands: large enough that round trips (and for
 # `prioritize`, which commits each batch, commits waiting for the disk) are few, small enough
 # to keep each write short, since PostgreSQL serialises writers on the events table
-# (ENGINEERING.md: chunks of 10-20k). An import writes its batches in one transaction, each in
+# (chunks of 10-20k measured best). An import writes its batches in one transaction, each in
 # a savepoint (`bulk_writes`).
 BULK_BATCH = 10_000
 # Pages of the event log read at once; the library's default of 10 is far too small.
@@ -122,10 +125,13 @@ class RegisterResult:
     Attributes:
         registered: workers newly registered.
         already: rows whose NIK was already registered (nobody is registered twice).
+        differing: of those, the ones whose row differs from what the ledger holds: the
+            masked NIK and the fields that differ (`Registration.differences`).
     """
 
     registered: int
     already: int
+    differing: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,10 +204,25 @@ class LedgerService(Application):
         actor: str | None = None,
         *,
         views: Callable[[LedgerService], LedgerQueries],
+        create: bool = True,
     ) -> None:
+        """Open the ledger of a store; with `create` False (every command but `program open`)
+        a store holding no ledger is refused (StoreUnavailable) and nothing is created.
+
+        A store that is read-only (its URL says so, or its file cannot be written) is opened
+        without writing anything: `views` is then asked for views that write nothing either.
+        """
         self._views_of = views
-        self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
-        self.store.check_reachable()
+        parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
+        self.store = parsed.opened(create=create)
+        self.created = False  # set when this opening made the ledger
+        # What this ledger object has committed: whether anything (`written`), and, for a
+        # command that commits in batches, what of its work is kept should it stop half-way
+        # (`kept`, words for its messages): an interrupt or a store stopped mid-command is
+        # then reported truthfully.
+        self.written = False
+        self.kept = ""
+        self.head_when_opened = 0
         self.actor = actor or default_actor()
         key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
@@ -226,8 +247,14 @@ class LedgerService(Application):
         super().__init__(env=self.store.environment())
         try:
             # Refuse, before any event is read, a ledger the key (or its absence) cannot read.
-            has_events = bool(self.recorder.max_notification_id())
-            marks = cipher_marks(ledger_marks(self.recorder), key, has_events)
+            self.head_when_opened = int(self.recorder.max_notification_id() or 0)
+            has_events = bool(self.head_when_opened)
+            present = ledger_marks(self.recorder)
+            marks = cipher_marks(present, key, has_events)
+            if self.store.read_only:
+                self.views = self._views_of(self)  # the composition root builds none to write
+                return
+            self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
             self.views = self._views_of(self)
         except BaseException:
@@ -242,6 +269,23 @@ class LedgerService(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return MsgpackTranscoder()
+
+    def changed_since_opened(self) -> bool:
+        """Whether the log holds events it did not hold when this ledger was opened (by this
+        command or another): what an interrupted command can say for sure. A commit may have
+        completed just before an interrupt, before the command could note it; a store that
+        does not answer now counts as changed (it may have been)."""
+        if self.written:
+            return True
+        try:
+            return int(self.recorder.max_notification_id() or 0) > self.head_when_opened
+        except Exception:
+            return True
+
+    def _record(self, processing_event: Any) -> Any:
+        recordings = super()._record(processing_event)
+        self.written = True
+        return recordings
 
     def close(self) -> None:
         views = getattr(self, "views", None)
@@ -424,17 +468,44 @@ class LedgerService(Application):
         first = next(batches, None)
         if first is None:
             return RegisterResult(registered=0, already=0)
+        known: dict[bytes, bytes] = {}  # rows of workers registered before: compared after
         with bulk_writer(self.recorder) as writer:
             for batch in chain([first], batches):
-                new = self._register_batch(batch, writer, once)
+                new = self._register_batch(batch, writer, once, known)
                 registered += new
                 already += len(batch) - new
                 if progress:
                     progress(len(batch))
-        return RegisterResult(registered=registered, already=already)
+        self.written = self.written or registered > 0
+        return RegisterResult(
+            registered=registered, already=already, differing=self._differing(known)
+        )
+
+    def _differing(
+        self, known: dict[bytes, bytes]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The rows of workers registered before that differ from what the ledger holds
+        (masked NIK, fields), read once the import is committed, a batch at a time."""
+        found = []
+        for batch in _batched(known.items(), BULK_BATCH):
+            workers = self.aggregates([UUID(bytes=oid) for oid, _ in batch])
+            for oid, state in batch:
+                worker = workers.get(UUID(bytes=oid))
+                if worker is None:
+                    continue
+                fields = _TRANSCODER.decode(state)
+                row = Registration(**{f: fields[f] for f in _REGISTRATION_FIELDS})
+                differences = row.differences(worker)
+                if differences:
+                    found.append((worker.masked_nik, tuple(differences)))
+        return tuple(found)
 
     def _register_batch(
-        self, batch: Sequence[PreparedRegistration], writer: BulkWriter, once: bool
+        self,
+        batch: Sequence[PreparedRegistration],
+        writer: BulkWriter,
+        once: bool,
+        known: dict[bytes, bytes],
     ) -> int:
         """Record a batch's registrations of new workers in the import's transaction; how many.
 
@@ -449,6 +520,7 @@ class LedgerService(Application):
             events.setdefault(oid, state)  # a worker twice in the batch: the first row counts
         if once and len(events) < len(batch):
             raise RepeatedWorker
+        plain = dict(events) if compressor_or_cipher(self) else events
         # As the mapper does after encoding: compress, then encrypt (JAMSOS_CIPHER_KEY).
         compressor, cipher = self.mapper.compressor, self.mapper.cipher
         if compressor or cipher:
@@ -480,27 +552,27 @@ class LedgerService(Application):
                     raise RepeatedWorker from None
                 for uid in existing:
                     del stored[uid]
+                    known.setdefault(uid.bytes, plain[uid.bytes])
         return 0
 
-    def prioritize(self, ruleset_name: str | None = None) -> tuple[int, int]:
+    def prioritize(
+        self,
+        ruleset_name: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, int]:
         """Rank every eligible worker under a rule set; record only ranks that changed.
 
         Returns (ranked, changed). Only the eligible workers are read, each kept as one flat
         tuple (the rule set's sort key, then what recording its rank needs), and the changed
         ranks are recorded a batch at a time as the ranking is walked: a million workers take
-        a few hundred megabytes, not a gigabyte.
+        a few hundred megabytes, not a gigabyte. `progress`, if given, is told how many workers
+        each stretch of the walk ranked, and how many there are in all.
         """
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
-        eligible = [d for d in DECILES if rules.is_eligible(d)]
-        ranking = [
-            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
-             r.rank if r.ruleset == name else None)
-            for r in self.views.ranking_inputs(eligible)
-        ]
-        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        ranking = self._ranking(name)
         changed: list[tuple[UUID, int, int]] = []
-        recorded = 0
+        recorded = told = 0
         for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
             if current != rank:
                 tier = rules.tier_of(decile)
@@ -509,9 +581,55 @@ class LedgerService(Application):
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
+                self.kept = _ranks_kept(recorded, name)
+            if progress is not None and rank - told == BULK_BATCH:
+                progress(rank - told, len(ranking))
+                told = rank
         if changed:
             recorded += self._record_ranks(name, changed)
+        self.kept = ""  # all of it: nothing is partial any more
+        if progress is not None:
+            progress(len(ranking) - told, len(ranking))
         return len(ranking), recorded
+
+    def _ranking(self, name: str) -> list[tuple[Any, ...]]:
+        """Every eligible worker under the rule set, in rank order: (*sort key, decile,
+        worker id, current rank under it or None). The one place ranks are derived."""
+        rules = ruleset(name)
+        eligible = [d for d in DECILES if rules.is_eligible(d)]
+        ranking = [
+            (*rules.sort_key(r.decile, r.registered_position), r.decile, r.worker_id,
+             r.rank if r.ruleset == name else None)
+            for r in self.views.ranking_inputs(eligible)
+        ]
+        ranking.sort()  # the sort key orders every worker: registration positions are unique
+        return ranking
+
+    def _refuse_a_stale_ranking(self, name: str) -> None:
+        """Refuse to enrol by rank on a ranking older than the registrations and corrections
+        it should include: the best-ranked would not be the best (Perpres 2/2021's priority
+        for the poorest deciles of DTSEN, which the rule sets order)."""
+        # A correction of the decile takes the worker's rank away (`Worker.correct`): a worker
+        # who left the eligible deciles holds none, one who stays waits unranked.
+        unranked = changed = 0
+        for rank, (*_key, _decile, _wid, current) in enumerate(self._ranking(name), start=1):
+            if current is None:
+                unranked += 1
+            elif current != rank:
+                changed += 1
+        if not (unranked or changed):
+            return
+        why = []
+        if unranked:
+            why.append(f"{count(unranked)} eligible workers registered or corrected since "
+                       "have no rank")
+        if changed:
+            why.append(f"{count(changed)} ranks would change")
+        raise RuleViolation(
+            f"the ranking under {name} is older than the registrations and corrections it "
+            f"should include: {'; '.join(why)}. Run `workers prioritize` first, then enrol; "
+            "nobody was enrolled"
+        )
 
     def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
         """Each worker's new rank recorded by the worker, all of them in one save."""
@@ -535,14 +653,19 @@ class LedgerService(Application):
         """Enrol the workers named by NIK, or the `top` best-ranked waiting ones: all or none."""
         if bool(niks) == (top is not None):
             raise InvalidInput("enrol either --top N or one or more --nik, not both or neither")
-        if top is not None and top < 1:
-            raise InvalidInput(f"--top must be 1 or more, not {top}")
+        too_many = None if top is None else workers_to_enrol_problem(top)
+        if too_many:
+            raise InvalidInput(too_many)
+        if decree is not None:
+            decree = normal_reference("decree", decree)
 
         def attempt() -> EnrolResult:
             program = self.program(code)
             # A decree already used first: an enrolment run again is told so, not that the
             # workers it enrolled are no longer waiting.
-            references = self._new_references("decree", [decree] if decree else [], program.id)
+            references = self._new_references(
+                "decree", [decree] if decree else [], program.id, program
+            )
             if niks:
                 workers = self._workers_by_nik(niks)
             else:
@@ -567,24 +690,42 @@ class LedgerService(Application):
         missing = [mask_nik(n) for n, i in zip(niks, ids, strict=True) if i not in found]
         if missing:
             raise NotFound(
-                f"{count(len(missing))} NIK(s) not registered: {', '.join(missing[:20])}"
+                f"{counted(len(missing), 'NIK')} not registered: {', '.join(missing[:20])}"
                 "; nobody was enrolled"
             )
         return [found[i] for i in ids]
 
     def _top_candidates(self, program: Program, top: int, start: Month) -> list[Worker]:
+        """The `top` best-ranked workers the domain would enrol from `start`.
+
+        The views know decile, rank and coverage, not age (they hold no personal data): a
+        ranked worker outside the BPU ages in the first covered month is passed over, and the
+        next one taken, by asking the views for a few more.
+        """
         self.views.catch_up()
-        ids = self.views.candidates(
-            program.id, program.ruleset, top, str(start), str(program.end)
-        )
-        if len(ids) < top:
-            raise RuleViolation(
-                f"only {count(len(ids))} eligible, ranked workers are waiting for {program.code} "
-                f"under {program.ruleset}, not {count(top)}: run `workers prioritize` after "
-                "importing registrations, or enrol fewer; nobody was enrolled"
+        self._refuse_a_stale_ranking(program.ruleset)
+        chosen: list[Worker] = []
+        asked = top
+        while True:
+            ids = self.views.candidates(
+                program.id, program.ruleset, asked, str(start), str(program.end)
             )
-        found = self.aggregates(ids)
-        return [found[i] for i in ids]
+            found = self.aggregates(ids)
+            workers = [found[i] for i in ids]
+            chosen = [w for w in workers if w.enrolment_problem(program, start) is None]
+            if len(chosen) >= top or len(ids) < asked:
+                break
+            asked += top - len(chosen) + 100
+        if len(chosen) < top:
+            passed = len(workers) - len(chosen)
+            over = f" ({count(passed)} more passed over for their age)" if passed else ""
+            raise RuleViolation(
+                f"only {counted(len(chosen), 'eligible, ranked worker')} "
+                f"{'is' if len(chosen) == 1 else 'are'} waiting for {program.code} "
+                f"under {program.ruleset}{over}, not {count(top)}: run `workers prioritize` "
+                "after importing registrations, or enrol fewer; nobody was enrolled"
+            )
+        return chosen[:top]
 
     def end_coverage(
         self, nik: str, *, month: Month, reason: str, code: str | None = None
@@ -610,9 +751,11 @@ class LedgerService(Application):
         Returns (participants, rupiah paid).
         """
 
+        sp2d = normal_reference("sp2d", sp2d) if sp2d.strip() else sp2d
+
         def attempt() -> tuple[int, int]:
             program = self.program(code)
-            references = self._new_references("sp2d", [sp2d], program.id)
+            references = self._new_references("sp2d", [sp2d], program.id, program)
             bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
             self.save(program, *references)
             return bill.total // program.premium.total, bill.total
@@ -648,9 +791,11 @@ class LedgerService(Application):
     ) -> UUID:
         """Record a JKK or JKM claim of a covered worker; returns the covering program's id."""
 
+        reference = normal_reference("claim", reference) if reference.strip() else reference
+
         def attempt() -> UUID:
             worker = self.worker(nik)
-            if reference_id("claim", reference) in self.repository:
+            if self._reference_taken("claim", reference) or worker.claim(reference):
                 raise duplicate_reference("claim", reference)
             pid = worker.file_claim(
                 scheme=scheme,
@@ -679,14 +824,24 @@ class LedgerService(Application):
     # -- plumbing ------------------------------------------------------------------------
 
     def _new_references(
-        self, kind: str, values: Sequence[str], pid: UUID | None
+        self, kind: str, values: Sequence[str], pid: UUID | None, program: Program | None = None
     ) -> list[Reference]:
+        """The references a command uses, refused when any was used before in any spelling
+        (`values` are normalised: `normal_reference`)."""
         references = []
         for value in values:
-            if reference_id(kind, value) in self.repository:
+            if self._reference_taken(kind, value) or (
+                program is not None and program.reference_used(kind, value)
+            ):
                 raise duplicate_reference(kind, value)
             references.append(Reference(kind=kind, value=value, program_id=pid, actor=self.actor))
         return references
+
+    def _reference_taken(self, kind: str, value: str) -> bool:
+        """Whether the ledger holds the reference: by its id, or by an id it would have had
+        when recorded before references were normalised."""
+        ids = {reference_id(kind, value), *legacy_reference_ids(kind, value)}
+        return any(i in self.repository for i in ids)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run a command again when a concurrent one changed what it read (optimistic locking).
@@ -727,6 +882,16 @@ class LedgerService(Application):
             raise RuleViolation(message) from None
 
 
+def compressor_or_cipher(ledger: LedgerService) -> bool:
+    """Whether stored states are compressed or encrypted after encoding."""
+    return bool(ledger.mapper.compressor or ledger.mapper.cipher)
+
+
+_REGISTRATION_FIELDS = (
+    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
+)
+
+
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state
 # as the ledger's mapper encodes it (msgpack, before any compression or encryption).
 PreparedRegistration = tuple[bytes, bytes]
@@ -752,6 +917,17 @@ def prepare_registrations(
             state["class_version"] = _REGISTERED_CLASS_VERSION
         prepared.append((worker_id_bytes(r.nik), encode(state)))
     return prepared
+
+
+def _ranks_kept(recorded: int, ruleset_name: str) -> str:
+    """What a ranking stopped half-way has kept: each batch of ranks is committed on its own,
+    so a ranking of a million workers never holds the store's write lock for minutes."""
+    return (
+        f"{count(recorded)} changed ranks under {ruleset_name} were recorded and are kept "
+        f"(ranks are committed {count(BULK_BATCH)} at a time), the rest not yet: run "
+        "`workers prioritize` again to finish the ranking (ranks already right are not "
+        "recorded again)"
+    )
 
 
 def _is_transient(error: Exception) -> bool:

@@ -1,133 +1,27 @@
 """A year of Kota Bekasi's 2026 program, run through the `jamsos` command as operators would.
 
-`make demo` (or `python -m jamsos_ledger.demo [FOLDER]`) writes a realistic registration file
-(Disnaker and Dinsos extracts, with the kinds of bad rows real audits find), then opens the
-program, imports, ranks, shows the refusal of 10,000 full-year places, enrols the 9,920 that
-fit, pays twelve monthly bills (two of them late, warned about by `premiums due`), records
-deaths, moves, claims and their benefits, and prints the reports and their charts
-(`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
-Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`).
+`make demo` (or `.venv/bin/python demo/bekasi_2026.py [FOLDER]`) writes a realistic
+registration file (Disnaker and Dinsos extracts, with the kinds of bad rows real audits find:
+`registration_file.py`), then opens the program, imports, ranks, shows the refusal of 10,000
+full-year places, enrols the 9,920 that fit, pays twelve monthly bills (two of them late,
+warned about by `premiums due`), records deaths, moves, claims and their benefits, and prints
+the reports and their charts (`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
+Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`). A script of
+the repository, not of the installed package: it writes files and runs commands.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-import random
+import shlex
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
 from pathlib import Path
 
-from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
-
-# A few real kelurahan of each kecamatan of Kota Bekasi, by kecamatan code.
-KELURAHAN = {
-    "01": ["Aren Jaya", "Bekasi Jaya", "Duren Jaya", "Margahayu"],
-    "02": ["Bintara", "Bintara Jaya", "Jakasampurna", "Kranji", "Kota Baru"],
-    "03": ["Harapan Jaya", "Kaliabang Tengah", "Perwira", "Teluk Pucung", "Marga Mulya"],
-    "04": ["Jakamulya", "Jakasetia", "Kayuringin Jaya", "Margajaya", "Pekayon Jaya"],
-    "05": ["Bojong Menteng", "Bojong Rawalumbu", "Pengasinan", "Sepanjang Jaya"],
-    "06": ["Harapan Mulya", "Kalibaru", "Medan Satria", "Pejuang"],
-    "07": ["Bantargebang", "Cikiwul", "Ciketing Udik", "Sumur Batu"],
-    "08": ["Jatibening", "Jatibening Baru", "Jaticempaka", "Jatimakmur", "Jatiwaringin"],
-    "09": ["Jatiasih", "Jatikramat", "Jatimekar", "Jatiluhur", "Jatisari", "Jatirasa"],
-    "10": ["Jatikarya", "Jatiranggon", "Jatiraden", "Jatirangga", "Jatisampurna"],
-    "11": ["Cimuning", "Mustikajaya", "Mustikasari", "Padurenan"],
-    "12": ["Jatimelati", "Jatirahayu", "Jatimurni", "Jatiwarna"],
-}
-OCCUPATIONS = [
-    ("Pengemudi ojol", 30),
-    ("Pedagang kaki lima", 25),
-    ("Buruh harian lepas", 20),
-    ("Kuli bangunan", 8),
-    ("Pemulung", 6),
-    ("Tukang parkir", 5),
-    ("Asisten rumah tangga", 4),
-    ("Penjahit rumahan", 2),
-]
-SOURCES = [("Disnaker", 55), ("Dinsos", 35), ("Mitra aplikasi ojol", 10)]
-# Registered vulnerable workers lean to the poorest deciles; some above 5 are registered too.
-DECILE_WEIGHTS = [16, 18, 18, 16, 14, 6, 4, 3, 3, 2]
-MEN = ["Agus", "Budi", "Dedi", "Eko", "Hendra", "Iwan", "Joko", "Rudi", "Slamet", "Wahyu",
-       "Asep", "Ujang", "Dadang", "Bambang", "Rizki", "Fajar", "Andi", "Yusuf", "Hasan"]
-WOMEN = ["Siti", "Sri", "Dewi", "Rina", "Yuni", "Nur", "Wati", "Ani", "Euis", "Iis",
-         "Lilis", "Ratna", "Fitri", "Ayu", "Nining", "Dian", "Aisyah", "Maya", "Tuti"]
-FAMILY = ["Saputra", "Hidayat", "Nugroho", "Setiawan", "Kurniawan", "Wijaya", "Suryani",
-          "Rahmawati", "Lestari", "Hasanah", "Permana", "Gunawan", "Maulana", "Sulastri",
-          "Firmansyah", "Pratama", "Susanti", "Handayani", "Ramdani", "Kusnadi"]
-
-COLUMNS = ["nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation",
-           "decile", "source"]
-
-
-def generate_registrations(
-    path: Path,
-    workers: int,
-    seed: int = 2026,
-    *,
-    bad_rate: float = 0.03,
-    duplicate_rate: float = 0.002,
-) -> dict[str, int]:
-    """Write a registration file like Disnaker's and Dinsos's extracts; return what it holds.
-
-    By default about 3% of rows carry a bad NIK and 0.2% repeat a NIK, the rates BPK audits
-    of similar city-paid insurance found; the benchmark sets both rates to 0 for a file of
-    exactly `workers` valid rows. With the default rates the file is the one it always was.
-    """
-    rnd = random.Random(seed)
-    rows: list[dict[str, str]] = []
-    serials: dict[str, int] = {}
-    bad = duplicates = 0
-    for _ in range(workers):
-        sex = rnd.choice("LP")
-        birth = date(1962, 1, 1) + timedelta(days=rnd.randrange(0, 365 * 43))
-        code = rnd.choice(list(KOTA_BEKASI_KECAMATAN))
-        # Most NIKs were issued in the city, some elsewhere in West Java (32) or in Jakarta (31).
-        issued = rnd.choices(["3275", "3216", "3171", "3201"], weights=[80, 8, 7, 5])[0]
-        day = birth.day + (40 if sex == "P" else 0)
-        prefix = f"{issued}{rnd.randrange(1, 13):02d}{day:02d}{birth:%m}{birth:%y}"
-        serials[prefix] = serials.get(prefix, 0) + 1
-        nik = f"{prefix}{serials[prefix]:04d}"
-        first = rnd.choice(MEN if sex == "L" else WOMEN)
-        row = {
-            "nik": nik,
-            "name": f"{first} {rnd.choice(FAMILY)}",
-            "birth_date": birth.isoformat(),
-            "sex": sex,
-            "kecamatan": KOTA_BEKASI_KECAMATAN[code] if rnd.random() < 0.7 else code,
-            "kelurahan": rnd.choice(KELURAHAN[code]),
-            "occupation": _weighted(rnd, OCCUPATIONS),
-            "decile": str(rnd.choices(range(1, 11), weights=DECILE_WEIGHTS)[0]),
-            "source": _weighted(rnd, SOURCES),
-        }
-        if rnd.random() < bad_rate:
-            bad += 1
-            row["nik"] = _spoil(rnd, row["nik"])
-        rows.append(row)
-        if rnd.random() < duplicate_rate:
-            duplicates += 1
-            rows.append(dict(row, source="Dinsos"))
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return {"rows": len(rows), "bad_nik": bad, "duplicates": duplicates}
-
-
-def _weighted(rnd: random.Random, choices: list[tuple[str, int]]) -> str:
-    return rnd.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
-
-
-def _spoil(rnd: random.Random, nik: str) -> str:
-    """A NIK as data entry gets it wrong: a digit lost, a letter O for a zero, a date typo."""
-    kind = rnd.randrange(3)
-    if kind == 0:
-        return nik[:-1]
-    if kind == 1:
-        return nik.replace("0", "O", 1) if "0" in nik else nik[:-1]
-    return nik[:8] + "13" + nik[10:]  # month 13
+from jamsos_ledger.money import counted
+from registration_file import file_summary, generate_registrations
 
 
 class Operator:
@@ -156,7 +50,7 @@ class Operator:
         lines = output.splitlines()
         print("\n".join(lines[:show_lines]))
         if len(lines) > show_lines:
-            print(f"... ({len(lines) - show_lines} more lines)")
+            print(f"... ({counted(len(lines) - show_lines, 'more line')})")
         if result.returncode != expect:
             print(f"[exit {result.returncode}, expected {expect}]")
             raise SystemExit(f"demo stopped: `jamsos {shown}` exited {result.returncode}")
@@ -186,8 +80,7 @@ def main(argv: list[str] | None = None) -> None:
 
     heading("Kota Bekasi, program 2026: Rp 2.000.000.000 for 10.000 vulnerable workers")
     print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
-    print(f"Registration file: {registrations.name}, {held['rows']} rows "
-          f"({held['bad_nik']} with a bad NIK, {held['duplicates']} repeated NIKs)")
+    print(file_summary(registrations.name, held))
     op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
            "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026", actor="bpkad.finance")
     op.run("program", "show")
@@ -266,7 +159,26 @@ def main(argv: list[str] | None = None) -> None:
     if before != after:
         raise SystemExit("demo found a difference after rebuilding the projections")
     op.run("projections", "status", actor="inspektorat.audit")
-    print(f"\nThe ledger is in {folder / 'jamsos.db'}; try: cd {folder} && jamsos report quota")
+    print(f"\nThe ledger is in {folder / 'jamsos.db'}; from here, try:\n  "
+          + closing_hint(folder, Path(op.command[0]), Path.cwd()))
+
+
+def closing_hint(folder: Path, jamsos: Path, cwd: Path) -> str:
+    """A command that shows the demo's ledger, working as printed from `cwd`, where the demo
+    ran: the venv's `jamsos` by its path (the venv need not be active, nor `jamsos` on PATH)
+    and the ledger by its store URL. Paths under `cwd` are shown relative to it, as typed."""
+
+    def shown(path: Path) -> str:
+        absolute = os.path.abspath(path)
+        relative = os.path.relpath(absolute, cwd)
+        if relative.startswith(".."):
+            return absolute
+        return relative if os.sep in relative else f".{os.sep}{relative}"
+
+    # `jamsos` alone when the interpreter has none beside it: then it is the one on PATH.
+    program = shown(jamsos) if jamsos.is_absolute() else str(jamsos)
+    store = f"sqlite:///{shown(folder / 'jamsos.db')}"
+    return " ".join(shlex.quote(part) for part in (program, "--store", store, "report", "quota"))
 
 
 def _enrolled_niks(folder: Path, wanted: int) -> list[str]:

@@ -1,0 +1,106 @@
+"""The project documents itself: what a user reads is in the repository, and is what the code does.
+
+Input files are documented in docs/input-files.md (the README links it; `workers import --help`
+lists the columns itself). These tests hold that page to the reader it describes, and keep the
+project from pointing its readers at notes that are not part of it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli_helpers import jamsos
+from jamsos_ledger.cli import main
+from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
+from jamsos_ledger.registration import COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUT_FILES = ROOT / "docs" / "input-files.md"
+# Developers' notes kept outside the repository: no file of the project may send a reader to
+# them. Spelled in pieces so that this file does not cite them itself.
+NOTES = ("CLI", "ENGINEERING", "DOMAIN", "STYLE")
+OUTSIDE_NOTES = re.compile(r"\b(" + "|".join(NOTES) + r")\.md\b")
+# Folders that are not the project's own text: tools' caches, the venv, generated output.
+NOT_THE_PROJECTS = {".git", ".venv", "build", "dist", "__pycache__", ".hypothesis",
+                    ".pytest_cache", ".ruff_cache", ".mypy_cache", "demo-ledger"}
+
+
+def _project_files() -> list[Path]:
+    found = []
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if any(p in NOT_THE_PROJECTS or p.endswith(".egg-info") for p in parts):
+            continue
+        if parts[:2] == ("bench", "results") or not path.is_file():
+            continue
+        found.append(path)
+    return found
+
+
+def test_no_file_of_the_project_cites_notes_outside_it() -> None:
+    cited = []
+    files = _project_files()
+    assert any(p.name == "README.md" for p in files) and len(files) > 50
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # images, databases
+        for number, line in enumerate(text.splitlines(), start=1):
+            if OUTSIDE_NOTES.search(line):
+                cited.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not cited, "cite the project's own docs instead:\n" + "\n".join(cited)
+
+
+def _table_under(heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after `heading` in docs/input-files.md."""
+    text = INPUT_FILES.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not set("".join(cells)) <= set("- "):
+                rows.append(cells)
+        elif rows:
+            break
+    return rows[1:]  # without the header
+
+
+def test_the_documented_columns_are_the_readers() -> None:
+    documented = tuple(row[0].strip("`") for row in _table_under("### Columns"))
+    assert documented == COLUMNS
+
+
+def test_the_documented_kecamatan_are_the_citys() -> None:
+    documented = {code: name for code, name in _table_under("### Kecamatan")}
+    assert documented == KOTA_BEKASI_KECAMATAN
+
+
+def test_the_documented_example_imports_as_it_says(tmp_path: Path) -> None:
+    text = INPUT_FILES.read_text(encoding="utf-8")
+    example = re.search(r"```csv\n(.*?)```", text, re.S)
+    assert example is not None
+    path = tmp_path / "contoh.csv"
+    path.write_text(example.group(1), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    result = jamsos(url, "workers", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Registered 3 workers" in result.output
+
+
+def test_import_help_lists_the_columns_and_points_at_the_page() -> None:
+    result = CliRunner().invoke(main, ["workers", "import", "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.splitlines()
+              if line.startswith("  ") and line.split() and line.split()[0] in COLUMNS]
+    assert tuple(listed) == COLUMNS, result.output
+    assert "docs/input-files.md" in result.output
+
+
+def test_the_readme_links_the_input_files_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](docs/input-files.md)" in readme
