@@ -20,8 +20,8 @@ import pytest
 
 from cli_helpers import ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.demo import generate_registrations
 from jamsos_ledger.import_pool import PARALLEL_FROM
+from registration_file import generate_registrations
 
 JAMSOS = str(Path(sys.executable).parent / "jamsos")
 ROWS = 50_000
