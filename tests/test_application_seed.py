@@ -41,7 +41,7 @@ def seed_registrations() -> Iterator[Registration]:
         block, serial = divmod(i, 875)
         kecamatan = f"{block + 1:02d}"
         decile = i % 5 + 1 if i < 10_200 else 6 + i % 5
-        born = date(1960 + i % 40, i % 12 + 1, i % 28 + 1)
+        born = date(1961 + i % 40, i % 12 + 1, i % 28 + 1)  # 18-65 through 2026 (BPU ages)
         sex = "L" if i % 2 else "P"
         day = born.day + (40 if sex == "P" else 0)
         nik = f"3275{kecamatan}{day:02d}{born.month:02d}{born.year % 100:02d}{serial + 1:04d}"
