@@ -33,6 +33,7 @@ bench: venv
 lint: venv
 	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench demo
 	scripts/typecheck
+	scripts/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

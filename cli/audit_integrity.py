@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from jamsos_ledger.cli.audit import EXIT_DISCREPANCY
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.errors import Malformed
+from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
 from jamsos_ledger.errors import InvalidInput

@@ -19,8 +19,8 @@ from jamsos_ledger.auditing import (
     audit_trail,
     replay,
 )
-from jamsos_ledger.cli.audit import EXIT_DISCREPANCY
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
+from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.money import count, counted

@@ -28,6 +28,7 @@ from jamsos_ledger.persistence import redact
 EXIT_REFUSED = 1
 EXIT_MALFORMED = 2
 EXIT_STORE = 3
+EXIT_DISCREPANCY = 4  # an audit that found a discrepancy
 # What the command did was recorded (the message says what, or that nothing was), but its
 # output could not be written: the standard output failed (a closed pipe, a full disk) or a
 # file it writes (a chart, a rejects file) could not be completed.

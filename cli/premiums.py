@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
-from jamsos_ledger.billing import due_date, holiday_years, unpaid_bills
+from jamsos_ledger.billing import due_date, years_without_holidays
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import counted, rupiah
-from jamsos_ledger.months import Month
-from jamsos_ledger.projections.reporting import position
+from jamsos_ledger.months import Month, today_in_jakarta
+from jamsos_ledger.projections.premiums_due import premiums_due
 from jamsos_ledger.texts import normal_spaces
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 __all__ = ["due_date", "premiums"]
 
 
@@ -89,16 +87,10 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     each year's SKB 3 Menteri). Months unpaid for two months or more are warned about, with the
     date BPJS would make their participants inactive (three months unpaid).
     """
-    today = today or datetime.now(JAKARTA).date()
+    today = today or today_in_jakarta()
     this_month = Month.of(today)
     p = obj.program()
-    with obj.ledger.views.reading() as views:
-        months = [
-            (Month.parse(b["month"]), int(b["active"]), int(b["paid_participants"]),
-             int(b["committed_jkk"]), int(b["committed_jkm"]))
-            for b in views.budget_months(p.id)
-        ]
-        at = position(views)
+    bills, at = premiums_due(obj.ledger.views, p.id, today)
     rows: list[dict[str, Any]] = [
         {
             "month": str(bill.month),
@@ -114,7 +106,7 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
             "status": bill.status(today),
             "position": at,
         }
-        for bill in unpaid_bills(months, today)
+        for bill in bills
     ]
     total = sum(r["amount"] for r in rows)
     caption = (
@@ -129,8 +121,7 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     at_risk = [r for r in rows if r["at_risk"]]
     if at_risk:
         warn(_at_risk_warning(at_risk, today))
-    needed = {(Month.parse(r["month"]) + 1).year for r in rows}  # the years of the due dates
-    missing = sorted(needed - holiday_years())
+    missing = years_without_holidays(bills)
     if missing:
         warn(
             f"the ledger has no public holidays for {', '.join(map(str, missing))}: due dates "

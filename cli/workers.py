@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import datetime
-from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import click
 
-from jamsos_ledger.application import RegisterResult, RepeatedWorker, default_actor
+from jamsos_ledger.application import RegisterResult, default_actor
 from jamsos_ledger.auditing import as_of_title, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (
     Column,
@@ -24,12 +21,12 @@ from jamsos_ledger.cli.output import (
     progress_bar,
 )
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
-from jamsos_ledger.domainmodel import Worker, program_id
-from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
+from jamsos_ledger.domainmodel import program_id
+from jamsos_ledger.importing import import_registrations
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registration import RegistrationFile, write_rejects
-from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
+from jamsos_ledger.registration import write_rejects
+from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
 
 
 @click.group()
@@ -76,24 +73,16 @@ def import_command(
     listing every bad row with its line, field and reason, unless --rejects is given. Workers
     already registered are counted and never registered twice.
     """
+    # Checked before the store is touched: a --rejects file that could not be written (the
+    # ledger, the registration file, an existing file) refuses the import, nothing written.
     rejects_file = output_file(rejects, option="--rejects", inputs=[file], overwrite=overwrite)
-    actor = obj.actor or default_actor()
-    timestamp = Worker.Registered.create_timestamp()
-    done: tuple[RegisterResult, RegistrationFile] | None = None
-    with file_in_parts(file, actor=actor, timestamp=timestamp) as parts:
-        if parts is not None:
-            with suppress(ReadAgain, RepeatedWorker):  # rolled back: read the careful way
-                done = _import_in_parts(obj, parts, file)
-    if done is None:
-        prepared = prepare_file(file, actor=actor, timestamp=timestamp, processes=1)
-        registrations = prepared.file
-        if registrations.rejected and rejects is None:
-            raise Malformed(registrations.refusal())
-        ledger = obj.ledger  # the store is opened only for a file worth importing
-        with progress_bar(prepared.count, f"Registering {file.name}") as advance:
-            rows = chain.from_iterable(prepared.prepared())
-            done = ledger.register_prepared(rows, progress=advance), registrations
-    result, registrations = done
+    result, registrations = import_registrations(
+        file,
+        lambda: obj.ledger,
+        actor=obj.actor or default_actor(),
+        keep_good_rows=rejects is not None,
+        progress=lambda total: progress_bar(total, f"Registering {file.name}"),
+    )
     parts_said = [f"Registered {counted(result.registered, 'worker')} from {file}"]
     if result.already:
         parts_said.append(f"{count(result.already)} {'was' if result.already == 1 else 'were'} "
@@ -124,20 +113,6 @@ def _echo_differing(result: RegisterResult) -> None:
         click.echo(f"  {masked}: {'; '.join(fields)}")
     if len(result.differing) > 20:
         click.echo(f"  (and {count(len(result.differing) - 20)} more)")
-
-
-def _import_in_parts(
-    obj: LedgerContext, parts: FileInParts, file: Path
-) -> tuple[RegisterResult, RegistrationFile]:
-    """A big file registered while other processes read it. Raises ReadAgain or
-    RepeatedWorker (nothing committed) when any part finds anything wrong, or a NIK of one
-    part is in another."""
-    rows = parts.rows()
-    first = list(islice(rows, 1))  # the first part found good before the store is opened
-    ledger = obj.ledger
-    with progress_bar(parts.lines, f"Registering {file.name}") as advance:
-        result = ledger.register_prepared(chain(first, rows), progress=advance, once=True)
-    return result, parts.file
 
 
 @workers.command("prioritize")
@@ -230,7 +205,8 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
     rank = (
         f"{count(worker.rank)} under {worker.ruleset} (tier {worker.tier})"
         if worker.rank is not None
-        else "not ranked (run `workers prioritize`; deciles 6-10 are not eligible)"
+        else f"not ranked (run `workers prioritize`; "
+        f"{ruleset(worker.ruleset or DEFAULT_RULESET).not_eligible()})"
     )
     echo_fields(
         [

@@ -29,17 +29,15 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 try:
     import fcntl
 except ImportError:  # not on Windows: catch-ups there run in one process
     fcntl = None  # type: ignore[assignment]
 
-from jamsos_ledger.projections.runner import without_cycle_collection
-
-if TYPE_CHECKING:
-    from jamsos_ledger.projections.runner import Runner
+from jamsos_ledger.projections import runner as runner_module
+from jamsos_ledger.projections.runner import Runner, without_cycle_collection
 
 # Events behind from which a helper pays for its start (a new interpreter and its imports,
 # about a second of the other core).
@@ -65,6 +63,12 @@ class HelperRecipe:
 
     opener: Callable[..., AbstractContextManager[Runner]]
     args: tuple[Any, ...]
+
+    def alongside(
+        self, runner: Runner, stop: int | None, progress: Callable[[int], None] | None
+    ) -> int:
+        """The runner's `Helper`: this recipe's process catches up beside the runner."""
+        return alongside(runner, stop, progress, self)
 
 
 @dataclass(frozen=True)
@@ -123,12 +127,14 @@ class _Claims:
         return self._update(lambda n: n) >= _ABORTED
 
 
-def alongside(runner: Runner, stop: int | None, progress: Callable[[int], None] | None) -> int:
+def alongside(
+    runner: Runner,
+    stop: int | None,
+    progress: Callable[[int], None] | None,
+    recipe: HelperRecipe | None,
+) -> int:
     """Catch up with a helper process when far enough behind; returns the events read by
     both. Returns 0 at once, doing nothing, when it is not worth a second process."""
-    from jamsos_ledger.projections import runner as runner_module
-
-    recipe = runner.helper
     start = min(runner.positions().values())
     end = runner.head() if stop is None else min(stop, runner.head())
     if recipe is None or fcntl is None or end - start < HELPER_FROM:

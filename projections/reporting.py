@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from jamsos_ledger.domainmodel import SCHEMES, available_money
 from jamsos_ledger.projections.group_counts import group_rows
 from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
 from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
 from jamsos_ledger.projections.views import Views
 from jamsos_ledger.rules import PriorityRuleset, ruleset
 
-SCHEMES = ("JKK", "JKM")
 # Later than any position in the log: no bound yet.
 _NEVER = 2**62
 _KINDS = ("planned", "committed", "paid", "overpaid")
@@ -89,6 +89,7 @@ def budget_report(views: Views, program_id: UUID) -> dict[str, Any]:
     committed = _int(b["committed"])
     paid = _int(b["paid"])
     allocation = _int(b["allocation"])
+    silpa = available_money(allocation, committed, paid)  # left unspent if nothing changes
     first_unpaid = next((m["month"] for m in months if m["committed"] > 0), None)
     last_paid = next((m["month"] for m in reversed(months) if m["paid_participants"] > 0), None)
     return {
@@ -109,9 +110,9 @@ def budget_report(views: Views, program_id: UUID) -> dict[str, Any]:
             "last_paid_month": last_paid,
             "to_pay": committed,
             "spent_at_end": paid + committed,
-            "silpa": allocation - paid - committed,
+            "silpa": silpa,
         },
-        "silpa": allocation - paid - committed,
+        "silpa": silpa,
         "payments": len([p for ps in sp2ds.values() for p in ps]),
         "months": months,
         "position": position(views),

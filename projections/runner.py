@@ -13,15 +13,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from jamsos_ledger.log_reader import LogPage, LogReader
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
-
-if TYPE_CHECKING:
-    from jamsos_ledger.projections.helper import HelperRecipe
 
 POSITIONS = "jamsos_projection_position"
 # Events read in one page and applied in one transaction (15-28x faster than one per
@@ -34,6 +31,16 @@ BATCH = 20_000
 SQLITE_CACHE_KIB = 32 * 1024
 # Above any position: the floor of a topic no projection wants.
 _NEVER = 2**63
+
+
+class Helper(Protocol):
+    """How a long catch-up is shared with another process (`helper.HelperRecipe`): the runner
+    asks, and never knows how; the helper module builds on this one, not the reverse."""
+
+    def alongside(
+        self, runner: Runner, stop: int | None, progress: Callable[[int], None] | None
+    ) -> int:
+        """Events applied with a second process's help; 0, doing nothing, when not worth it."""
 
 
 class Projection(Protocol):
@@ -114,7 +121,7 @@ class Runner:
         projections: Sequence[Projection],
         *,
         until: datetime | None = None,
-        helper: HelperRecipe | None = None,
+        helper: Helper | None = None,
     ) -> None:
         self.db = db
         self.until = until
@@ -185,10 +192,8 @@ class Runner:
         bar). Far behind, a runner with a `helper` recipe has a second process apply pages
         alongside it.
         """
-        from jamsos_ledger.projections.helper import alongside
-
         with without_cycle_collection():
-            read = alongside(self, stop, progress) if self.helper is not None else 0
+            read = self.helper.alongside(self, stop, progress) if self.helper is not None else 0
             more, indexed = self._catch_up_here(stop, progress)
         if (read or more) and not indexed:
             with self.db.transaction() as cursor:

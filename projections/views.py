@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+
+from jamsos_ledger.domainmodel import available_money, places_left
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 from jamsos_ledger.projections.group_counts import GROUPED, REGISTERED
-from jamsos_ledger.projections.helper import HelperRecipe
 from jamsos_ledger.projections.priority import PriorityProjection
 from jamsos_ledger.projections.quota import (
     CLAIMS,
@@ -27,16 +29,23 @@ from jamsos_ledger.projections.quota import (
     QuotaProjection,
 )
 from jamsos_ledger.projections.quota import PROGRAMS as QUOTA_PROGRAMS
-from jamsos_ledger.projections.runner import POSITIONS, Projection, ProjectionStatus, Runner
-
-if TYPE_CHECKING:
-    from jamsos_ledger.application import Ledger
-    from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.projections.runner import (
+    POSITIONS,
+    Helper,
+    Projection,
+    ProjectionStatus,
+    Runner,
+)
 
 # The groupings `report quota --by` offers: those the quota projection counts workers by.
 GROUPINGS = GROUPED
 # Workers read at once when every worker's ranking input is read.
 RANKING_PAGE = 10_000
+# The domain's rule `domainmodel.months_overlap(start, end, e.start, e.last)`, as SQL, of the
+# months asked about (two parameters: first, last) and an enrolment `e`: months are stored as
+# YYYY-MM text, ordered as months, and a coverage's last month is the one it was ended in, else
+# its end (`Coverage.last`). tests/test_service_layer.py checks it agrees with the domain's.
+OVERLAPPING = "(? <= COALESCE(e.ended_month, e.end_month) AND e.start_month <= ?)"
 
 
 def all_projections() -> list[Projection]:
@@ -48,18 +57,6 @@ def all_projections() -> list[Projection]:
         PriorityProjection(),
         BenefitsProjection(),
     ]
-
-
-@contextmanager
-def open_ledger_runner(store: StoreURL) -> Iterator[Runner]:
-    """The runner of the views beside a store's events, in another process (a helper)."""
-    from jamsos_ledger.application import Ledger
-
-    ledger = Ledger(store, actor="jamsos-helper")
-    try:
-        yield ledger.views.runner
-    finally:
-        ledger.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +104,13 @@ class Views:
         self._reading: ViewCursor | None = None  # the transaction of `reading()`, while open
 
     @classmethod
-    def for_ledger(cls, ledger: Ledger) -> Views:
-        db = ViewDatabase.beside(ledger.recorder)
-        # A store other processes can open can have a helper catch up alongside.
-        shared = ledger.store.kind in ("sqlite", "postgresql")
-        helper = HelperRecipe(open_ledger_runner, (ledger.store,)) if shared else None
-        runner = Runner(db, ledger.recorder, ledger.mapper, all_projections(), helper=helper)
+    def beside(
+        cls, recorder: ApplicationRecorder, mapper: Mapper[Any], helper: Helper | None = None
+    ) -> Views:
+        """The live views, in tables beside the store's events (`helper`: how another process
+        can catch up alongside, for a store other processes can open)."""
+        db = ViewDatabase.beside(recorder)
+        runner = Runner(db, recorder, mapper, all_projections(), helper=helper)
         return cls(runner)
 
     def close(self) -> None:
@@ -213,10 +211,9 @@ class Views:
             f"SELECT w.worker_id FROM {self.db.table(WORKERS)} w "
             f"WHERE w.ruleset = ? AND w.rank IS NOT NULL AND NOT EXISTS ("
             f"SELECT 1 FROM {self.db.table(ENROLMENTS)} e WHERE e.worker_id = w.worker_id "
-            "AND (e.program_id = ? OR (e.start_month <= ? "
-            "AND COALESCE(e.ended_month, e.end_month) >= ?))) "
+            f"AND (e.program_id = ? OR {OVERLAPPING})) "
             "ORDER BY w.rank LIMIT ?",
-            (ruleset, str(program_id), end, start, limit),
+            (ruleset, str(program_id), start, end, limit),
         )
         return [UUID(r["worker_id"]) for r in rows]
 
@@ -252,7 +249,7 @@ class Views:
         row["committed"] = row["committed_jkk"] + row["committed_jkm"]
         row["paid"] = row["paid_jkk"] + row["paid_jkm"]
         row["overpaid"] = row["overpaid_jkk"] + row["overpaid_jkm"]
-        row["available"] = row["allocation"] - row["committed"] - row["paid"]
+        row["available"] = available_money(row["allocation"], row["committed"], row["paid"])
         return row
 
     def budget_months(self, program_id: UUID) -> list[dict[str, Any]]:
@@ -286,7 +283,7 @@ class Views:
         if not rows:
             raise LookupError(f"no program {program_id} in the quota projection")
         row = rows[0]
-        row["available"] = row["quota"] - row["enrolled"]
+        row["available"] = places_left(row["quota"], row["enrolled"])
         return row
 
     # -- claims --------------------------------------------------------------------------

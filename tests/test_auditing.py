@@ -20,6 +20,7 @@ import pytest
 
 from jamsos_ledger import application, auditing
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.application.composition import TemporaryViewDatabase
 from jamsos_ledger.auditing import (
     JAKARTA,
     Difference,
@@ -307,7 +308,7 @@ def test_the_replay_reads_the_log_in_pages(
     """Tiny pages give the same replay: every read is bounded, none takes the whole log."""
     expected = replay(story.ledger)
     monkeypatch.setattr(runner, "BATCH", 3)
-    monkeypatch.setattr(application, "PAGE", 4)
+    monkeypatch.setattr(application.service, "PAGE", 4)
     monkeypatch.setattr(auditing, "PAGE", 2)
     limits: list[int] = []
     recorder = story.ledger.recorder
@@ -331,7 +332,7 @@ def test_a_long_log_is_replayed_in_a_temporary_file_removed_afterwards(
     monkeypatch.setattr(auditing, "LARGE_LOG", 0)
     views = views_as_of(story.ledger, story.at["paid January"])
     db = views.db
-    assert isinstance(db, auditing._TemporaryViewDatabase)
+    assert isinstance(db, TemporaryViewDatabase)  # built by the composition root
     assert (db.directory / "views.db").exists()
     assert views.budget(story.ledger.program().id)["paid"] == 151_200
     views.close()

@@ -87,6 +87,10 @@ def test_the_documented_example_imports_as_it_says(tmp_path: Path) -> None:
     path = tmp_path / "contoh.csv"
     path.write_text(example.group(1), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    # Only `program open` creates a ledger; the example is imported into one.
+    opened = jamsos(url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+                    "--quota", "100")
+    assert opened.exit_code == 0, opened.output
     result = jamsos(url, "workers", "import", str(path))
     assert result.exit_code == 0, result.output
     assert "Registered 3 workers" in result.output

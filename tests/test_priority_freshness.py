@@ -119,7 +119,7 @@ def test_prioritize_stopped_half_way_says_what_it_kept(
 ) -> None:
     ok(store_url, *OPEN)
     ok(store_url, "workers", "import", str(registrations(tmp_path / "a.csv", range(1, 13), 2)))
-    monkeypatch.setattr(application, "BULK_BATCH", 5)
+    monkeypatch.setattr(application.service, "BULK_BATCH", 5)
     monkeypatch.setenv("JAMSOS_SQLITE_LOCK_TIMEOUT", "1")
     stopper = _Stopper(store_url)
     record = Ledger._record_ranks

@@ -13,46 +13,38 @@ whatever its length.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import PAGE, Ledger
+
+# Private views (a replay's, the ledger as of a moment) are built by the composition root,
+# in a temporary file past LARGE_LOG events (tests lower it here).
+from jamsos_ledger.application.composition import LARGE_LOG, rebuilt_views
 from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
 from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.budget import month_columns
-from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
-from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
+from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups
-from jamsos_ledger.projections.runner import Runner
-from jamsos_ledger.projections.views import GROUPINGS, Views, all_projections
+from jamsos_ledger.projections.views import GROUPINGS, Views
 
 T = TypeVar("T")
 
-# WHEN is read in the city's time: Asia/Jakarta (WIB) is UTC+07:00 all year, without summer time,
-# so a fixed offset is exact and needs no time-zone database.
-JAKARTA = timezone(timedelta(hours=7), "WIB")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _END_OF_DAY = time(23, 59, 59, 999_999)
-# Past this many events a private replay is kept in a temporary file rather than in memory:
-# then a helper process, which opens the file too, can rebuild alongside (projections.helper).
-LARGE_LOG = HELPER_FROM
 # How often a replay starts its comparison again when commands wrote to the ledger meanwhile.
 REPLAY_ATTEMPTS = 3
 # Rows read at once when a projection table is compared whole.
@@ -111,32 +103,6 @@ def as_of_title(when: datetime | None) -> str:
 # --- The ledger as of a moment --------------------------------------------------------------
 
 
-class _TemporaryViewDatabase(ViewDatabase):
-    """A private SQLite file in a directory of its own, removed when closed."""
-
-    def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="jamsos-audit-"))
-        super().__init__(ScratchDatastore(str(self.path)), postgres=False, owned=True)
-
-    @property
-    def path(self) -> Path:
-        return self.directory / "views.db"
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _private_database(ledger: Ledger) -> ViewDatabase:
-    """A database of the replay's own, never the store's: in memory, or a file for long logs."""
-    if _head(ledger) > LARGE_LOG:
-        return _TemporaryViewDatabase()
-    memory = SQLiteDatastore(f"file:jamsos-audit-{uuid4().hex}?mode=memory&cache=shared")
-    return ViewDatabase(memory, postgres=False, owned=True)
-
-
 def private_views(ledger: Ledger, until: datetime | None = None) -> Views:
     """Every projection rebuilt from the log into a private database, with only the events
     recorded up to `until` (all of them without it). The caller closes it."""
@@ -146,34 +112,9 @@ def private_views(ledger: Ledger, until: datetime | None = None) -> Views:
 def _rebuilt(
     ledger: Ledger, until: datetime | None, progress: Callable[[int], None] | None = None
 ) -> tuple[Views, int]:
-    """Private views caught up, and how many events of the log were read to build them
-    (`progress` told how many each page read)."""
-    db = _private_database(ledger)
-    try:
-        helper = None
-        if isinstance(db, _TemporaryViewDatabase) and ledger.store.kind != "memory":
-            helper = HelperRecipe(_open_private_runner, (ledger.store, str(db.path), until))
-        runner = Runner(
-            db, ledger.recorder, ledger.mapper, all_projections(), until=until, helper=helper
-        )
-        views = Views(runner)
-        read = runner.catch_up(progress=progress)
-    except BaseException:
-        db.close()
-        raise
-    return views, read
-
-
-@contextmanager
-def _open_private_runner(store: StoreURL, path: str, until: datetime | None) -> Iterator[Runner]:
-    """In a helper process: the runner of a replay's private database, reading the store."""
-    ledger = Ledger(store, actor="jamsos-helper")
-    db = ViewDatabase(ScratchDatastore(path), postgres=False, owned=True)
-    try:
-        yield Runner(db, ledger.recorder, ledger.mapper, all_projections(), until=until)
-    finally:
-        db.close()
-        ledger.close()
+    """Private views caught up (the composition root builds them), and how many events of
+    the log were read to build them; in a temporary file past LARGE_LOG events."""
+    return rebuilt_views(ledger, until, progress, large_log=LARGE_LOG)
 
 
 def views_as_of(ledger: Ledger, when: datetime) -> Views:

@@ -164,3 +164,9 @@ def unpaid_bills(
             deactivation=deactivation_date(month),
         ))
     return bills
+
+
+def years_without_holidays(bills: list[Bill]) -> list[int]:
+    """The years of the bills' due dates (the month after each) the ledger has no public
+    holidays of: their due dates are moved past weekends only."""
+    return sorted({(b.month + 1).year for b in bills} - holiday_years())

@@ -276,6 +276,22 @@ def _too_large(**figures: int) -> list[str]:
     return problems
 
 
+def available_money(allocation: int, committed: int, paid: int) -> int:
+    """Pagu - committed - paid: what the allocation (the ceiling in the budget document, DPA)
+    can still commit; the invariant is that it never goes below zero. Also what is left
+    unspent at the period's end (SiLPA) when nothing changes."""
+    return allocation - committed - paid
+
+
+def places_left(quota: int, enrolled: int) -> int:
+    """The places of the program's quota not held by an enrolled worker."""
+    return quota - enrolled
+
+
+def months_overlap(start: Month, last: Month, other_start: Month, other_last: Month) -> bool:
+    """Whether two runs of months share a month: one NIK is never paid for twice by public
+    money for the same month, so two programs never cover the same month."""
+    return start <= other_last and other_start <= last
 def workers_to_enrol_problem(top: int) -> str | None:
     """Why `--top N` cannot be asked for (fewer than one, more than any quota), or None."""
     return workers_problem("--top", top)
@@ -490,11 +506,11 @@ class Program(Aggregate):
     @property
     def available(self) -> int:
         """Pagu - committed - paid: the invariant is that it never goes below zero."""
-        return self.allocation - self.committed.total - self.paid_total.total
+        return available_money(self.allocation, self.committed.total, self.paid_total.total)
 
     @property
     def places_left(self) -> int:
-        return self.quota - self.enrolled
+        return places_left(self.quota, self.enrolled)
 
     def slot(self, month: Month) -> int:
         """Index of a month in the period; refuse a month outside it."""
@@ -1069,7 +1085,7 @@ class Worker(Aggregate):
             return f"{self.masked_nik} is already enrolled in {program.code} ({state})"
         for other in self.coverages.values():
             # One premium a month for one person: two programs never pay the same month.
-            if other.start <= program.end and start <= other.last:
+            if months_overlap(other.start, other.last, start, program.end):
                 return (
                     f"{self.masked_nik} is already covered from {other.start} to {other.last} "
                     f"by another program, overlapping {start} to {program.end}"

@@ -37,7 +37,7 @@ from multiprocessing.pool import TERMINATE
 from pathlib import Path
 from typing import Any
 
-from jamsos_ledger.application import PreparedRegistration, prepare_registrations
+from jamsos_ledger.application.service import PreparedRegistration, prepare_registrations
 from jamsos_ledger.registration import (
     RegistrationFile,
     RegistrationFileError,

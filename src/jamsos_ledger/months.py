@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+# The city's time, in which its days and months begin: Asia/Jakarta (WIB) is UTC+07:00 all year,
+# without summer time, so a fixed offset is exact and needs no time-zone database.
+JAKARTA = timezone(timedelta(hours=7), "WIB")
+
+
+def today_in_jakarta() -> date:
+    """Today's date in the city."""
+    return datetime.now(JAKARTA).date()
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -122,6 +122,22 @@ class PriorityRuleset:
     def is_eligible(self, decile: int) -> bool:
         return self.tier_of(decile) is not None
 
+    def not_eligible(self) -> str:
+        """Who this rule set leaves out, in words: "deciles 6-10 are not eligible"."""
+        left_out = [d for d in DECILES if not self.is_eligible(d)]
+        if not left_out:
+            return "every decile is eligible"
+        runs: list[list[int]] = []
+        for d in left_out:
+            if runs and runs[-1][-1] == d - 1:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        spans = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+        word = "decile" if len(left_out) == 1 else "deciles"
+        verb = "is" if len(left_out) == 1 else "are"
+        return f"{word} {', '.join(spans)} {verb} not eligible"
+
     def sort_key(self, decile: int, registered_position: int) -> tuple[int, int, int]:
         """Order of eligible workers: tier, then decile, then who was registered first.
 

@@ -4,6 +4,9 @@ Commands load the aggregates they touch, let the domain decide, and save every n
 the command in one transaction, so a refusal writes nothing and a crash leaves all or none.
 When another process changed the program in between (the store refuses the stale version),
 the command is tried again against the new state a bounded number of times.
+
+The service asks the read side a few questions (`LedgerQueries`) and never builds it: the
+composition root (`jamsos_ledger.application.composition`) hands it the views of its store.
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ from __future__ import annotations
 import getpass
 import os
 import random
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
 from itertools import chain, islice
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -150,21 +152,67 @@ class EnrolResult:
     nik_masked: list[str]
 
 
-class Ledger(Application):
-    """The ledger of one store: programs, workers, and what happens to them."""
+class RankingRow(Protocol):
+    """What ranking needs of one worker, as the read side holds it."""
+
+    @property
+    def worker_id(self) -> UUID: ...
+    @property
+    def decile(self) -> int: ...
+    @property
+    def registered_position(self) -> int: ...
+    @property
+    def ruleset(self) -> str | None: ...
+    @property
+    def rank(self) -> int | None: ...
+
+
+class LedgerQueries(Protocol):
+    """What the service asks of the read side; the composition root injects its views."""
+
+    def programs_applied(self) -> tuple[list[str], int]:
+        """The program codes opened up to the position applied, and that position."""
+
+    def ranking_inputs(self, deciles: Iterable[int] | None = None) -> Iterator[RankingRow]:
+        """What ranking needs of every worker of those deciles."""
+
+    def catch_up(self) -> int:
+        """Bring the read side up to the end of the log."""
+
+    def candidates(
+        self, program_id: UUID, ruleset: str, limit: int, start: str, end: str
+    ) -> list[UUID]:
+        """The best-ranked workers waiting for the program, free for those months."""
+
+    def close(self) -> None:
+        """Release what the read side holds."""
+
+
+class LedgerService(Application):
+    """The ledger of one store: programs, workers, and what happens to them.
+
+    `views` builds the read side of the opened store (the composition root's choice); it is
+    called once the store is open and checked, inside the retried opening.
+    """
 
     name = "jamsos"  # fixed: the library derives table names and settings from it
+    views: LedgerQueries
 
     def __init__(
-        self, store: str | StoreURL = "memory://", actor: str | None = None, *, create: bool = True
+        self,
+        store: str | StoreURL = "memory://",
+        actor: str | None = None,
+        *,
+        views: Callable[[LedgerService], LedgerQueries],
+        create: bool = True,
     ) -> None:
         """Open the ledger of a store; with `create` False (every command but `program open`)
         a store holding no ledger is refused (StoreUnavailable) and nothing is created.
 
         A store that is read-only (its URL says so, or its file cannot be written) is opened
-        without writing anything, not even the projections: when they are behind the log,
-        they are built in a private database for the command.
+        without writing anything: `views` is then asked for views that write nothing either.
         """
+        self._views_of = views
         parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
         self.store = parsed.opened(create=create)
         self.created = False  # set when this opening made the ledger
@@ -204,13 +252,11 @@ class Ledger(Application):
             present = ledger_marks(self.recorder)
             marks = cipher_marks(present, key, has_events)
             if self.store.read_only:
-                self.views = _read_only_views(self)
+                self.views = self._views_of(self)  # the composition root builds none to write
                 return
             self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
-            from jamsos_ledger.projections import Views
-
-            self.views = Views.for_ledger(self)
+            self.views = self._views_of(self)
         except BaseException:
             super().close()
             raise
@@ -836,7 +882,7 @@ class Ledger(Application):
             raise RuleViolation(message) from None
 
 
-def compressor_or_cipher(ledger: Ledger) -> bool:
+def compressor_or_cipher(ledger: LedgerService) -> bool:
     """Whether stored states are compressed or encrypted after encoding."""
     return bool(ledger.mapper.compressor or ledger.mapper.cipher)
 
@@ -844,21 +890,6 @@ def compressor_or_cipher(ledger: Ledger) -> bool:
 _REGISTRATION_FIELDS = (
     "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
 )
-def _read_only_views(ledger: Ledger) -> Any:
-    """The projections of a ledger that must not be written: its own tables when they are set
-    up and up to date with the log, else every projection built from the log in a private
-    database (as an audit's replay builds them)."""
-    from jamsos_ledger.auditing import private_views
-    from jamsos_ledger.projections import Views
-
-    try:
-        views = Views.for_ledger(ledger)  # writes nothing when its tables are set up
-    except (PersistenceError, sqlite3.Error):
-        return private_views(ledger)  # they would have to be written: not here
-    if any(s.behind for s in views.status()):
-        views.close()
-        return private_views(ledger)
-    return views
 
 
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state
@@ -919,9 +950,11 @@ def _back_off(tried: int) -> None:
 
 __all__ = [
     "EnrolResult",
-    "Ledger",
     "LedgerError",
+    "LedgerQueries",
+    "LedgerService",
     "PreparedRegistration",
+    "RankingRow",
     "RegisterResult",
     "default_actor",
     "prepare_registrations",
