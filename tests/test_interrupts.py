@@ -40,6 +40,7 @@ def interrupted(url: str, delay: float, *args: str) -> tuple[int, str, str]:
         [JAMSOS, "--store", url, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )
+    _wait_until_loading(process)
     try:
         out, err = process.communicate(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -55,6 +56,22 @@ def interrupted(url: str, delay: float, *args: str) -> tuple[int, str, str]:
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"processes left after SIGINT at {delay} s: {left}")
     return process.returncode, out, err
+
+
+def _wait_until_loading(process: subprocess.Popen[str]) -> None:
+    """Wait until the interpreter runs `jamsos`'s own modules (msgpack's C extension, which
+    the ledger imports, is mapped), so that `delay` counts from there, however long a loaded
+    machine takes to start Python: a Ctrl-C before it lands in CPython's own start-up, which no
+    program can answer."""
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + RUN_WITHIN
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if "msgpack" in maps.read_text():
+                return
+        except OSError:
+            return
+        time.sleep(0.01)
 
 
 def events(url: str) -> int:
