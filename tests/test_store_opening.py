@@ -244,6 +244,34 @@ def test_a_copy_the_user_cannot_write_opens_for_reading(ledger_file: Path) -> No
         shutil.rmtree(folder)
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run the command as another user (nobody)")
+def test_a_ledger_behind_a_folder_the_user_may_not_enter_is_refused_cleanly(
+    ledger_file: Path,
+) -> None:
+    """A folder on the way this user may not enter (700, another owner): exit 3 saying so,
+    never a traceback, for a reading and a writing command alike."""
+    folder = Path(tempfile.mkdtemp(prefix="jamsos-closed-"))
+    try:
+        folder.chmod(0o755)
+        copy = copy_of(ledger_file, folder / "closed")
+        copy.parent.chmod(0o700)
+        for args in [("report", "budget"), ("audit", "verify"), ("workers", "prioritize")]:
+            run = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", JAMSOS,
+                 "--store", f"sqlite:///{copy}", *args],
+                capture_output=True, text=True, timeout=120, cwd=folder,
+                env={**os.environ, "HOME": str(folder)}, check=False,
+            )
+            assert run.returncode == 3, (args, run.stdout, run.stderr)
+            assert "Traceback" not in run.stderr
+            assert "may not open it" in run.stderr
+    finally:
+        for path in folder.rglob("*"):
+            path.chmod(0o755)
+        shutil.rmtree(folder)
+
+
 def test_the_api_still_creates_a_ledger_where_asked(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'api.db'}"
     with pytest.raises(Exception, match="no ledger at"):

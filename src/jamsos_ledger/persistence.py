@@ -219,6 +219,15 @@ class StoreURL:
         if self.kind != "sqlite":
             return store
         path = Path(self.path)
+        try:
+            path.stat()
+        except PermissionError as e:  # a folder on the way this user may not enter
+            raise StoreUnavailable(
+                f"cannot read the ledger {path}: this user may not open it or a folder on its "
+                f"way ({e.strerror}); nothing was written"
+            ) from None
+        except OSError:
+            pass  # missing: _check_sqlite_file says so
         if path.exists() and not path.is_dir():
             if not store.read_only and not _writable(path):
                 store = replace(store, read_only=True, create=False)
