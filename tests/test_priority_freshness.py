@@ -71,7 +71,7 @@ def test_enrolling_by_rank_refuses_a_ranking_older_than_a_correction(
     before = events(store_url)
     refused = jamsos(store_url, *TOP)
     assert refused.exit_code == 1, refused.output
-    assert "1 eligible workers registered or corrected since have no rank" in refused.stderr
+    assert "1 eligible worker registered or corrected since has no rank" in refused.stderr
     assert events(store_url) == before
     ok(store_url, "workers", "prioritize")
     enrolled = ok(store_url, *TOP)

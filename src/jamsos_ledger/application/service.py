@@ -621,10 +621,10 @@ class LedgerService(Application):
             return
         why = []
         if unranked:
-            why.append(f"{count(unranked)} eligible workers registered or corrected since "
-                       "have no rank")
+            why.append(f"{counted(unranked, 'eligible worker')} registered or corrected since "
+                       f"{'has' if unranked == 1 else 'have'} no rank")
         if changed:
-            why.append(f"{count(changed)} ranks would change")
+            why.append(f"{counted(changed, 'rank')} would change")
         raise RuleViolation(
             f"the ranking under {name} is older than the registrations and corrections it "
             f"should include: {'; '.join(why)}. Run `workers prioritize` first, then enrol; "
