@@ -16,18 +16,15 @@ takes has a bound checked by the domain before anything is written. On SQLite an
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
+from cli_helpers import contents
 from jamsos_ledger.cli import main
 from jamsos_ledger.domainmodel import today
 from jamsos_ledger.money import MAX_BENEFIT, MAX_RUPIAH, MAX_WORKERS
@@ -71,22 +68,6 @@ def registration(serial: int, born: date) -> str:
     """A row of a man born that day, his NIK's date part agreeing."""
     nik = f"327501{born.day:02d}{born.month:02d}{born.year % 100:02d}{serial:04d}"
     return f"{nik},Pekerja {serial},{born.isoformat()},L,01,Margahayu,ojol,2,Disnaker\n"
-
-
-def contents(url: str) -> Any:
-    """The store as stored: the SQLite file's bytes, or every row of the schema."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return Path(path).read_bytes()
-    schema = url.split("schema=")[1].split("&")[0]
-    with psycopg.connect(url.split("?")[0]) as conn:
-        tables = sorted(r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (schema,)))
-        return {t: sorted(map(repr, conn.execute(sql.SQL("SELECT * FROM {}.{}").format(
-            sql.Identifier(schema), sql.Identifier(t))).fetchall())) for t in tables}
 
 
 def a_year_of_extremes(url: str, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def contents(url: str) -> Any:
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return Path(path).read_bytes()
-    schema = url.split("schema=")[1]
+    schema = url.split("schema=")[1].split("&")[0]
     with psycopg.connect(url.split("?")[0]) as conn:
         tables = sorted(r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
