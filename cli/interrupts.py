@@ -50,7 +50,11 @@ def handled() -> Iterator[None]:
     _state["armed"], _state["seen"] = True, False
     previous = signal.signal(signal.SIGINT, _on_sigint)
     if previous is interrupted_while_starting:
-        previous = _on_sigint  # the command has run: a late Ctrl-C changes nothing now
+        # This process is the `jamsos` command and the command has run: a late Ctrl-C
+        # changes nothing now. Ignored at the system level, not by a Python handler: the
+        # interpreter puts Python handlers back to the default as it shuts down, and a
+        # SIGINT then would kill the process (exit -2) after its work was done and said.
+        previous = signal.SIG_IGN
     try:
         yield
     finally:

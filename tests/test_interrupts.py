@@ -149,3 +149,26 @@ def test_long_commands_answer_ctrl_c(store_url: str, big_file: Path) -> None:
     ok(store_url, "workers", "prioritize")
     ok(store_url, "audit", "verify")
     ok(store_url, "audit", "replay")
+
+
+def test_a_ctrl_c_after_the_command_ended_changes_nothing(tmp_path: Path) -> None:
+    """The window the timed runs above hit only by chance: the command has run and printed
+    its answer, the interpreter is shutting down (where Python puts its own handlers back to
+    the default). A SIGINT then must not kill the process: its exit code stays the command's."""
+    # The SIGINT is sent from an object's finaliser, which the interpreter runs as it clears
+    # the modules: after it has put Python's signal handlers back to the default.
+    script = (
+        "import os, signal, sys, time\n"
+        "sys.argv[0] = 'jamsos'\n"
+        "from jamsos_ledger.cli import main\n"
+        "class Late:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(0.2)\n"
+        "late = Late()\n"
+        "main(['--help'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=RUN_WITHIN, cwd=tmp_path, check=False)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "Usage:" in done.stdout
