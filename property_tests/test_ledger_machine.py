@@ -349,15 +349,24 @@ class LedgerModel:
         self.workers[nik] = entry
         self.order.append(nik)
 
-    def rank(self) -> tuple[int, int]:
-        """Rank every eligible worker: tier, then decile, then who registered first."""
+    def ranking(self) -> dict[str, int]:
+        """Every eligible worker's rank: tier, then decile, then who registered first."""
         deciles = {n: w.decile for n, w in self.workers.items()}
         eligible = [n for n in self.order if tier(deciles[n]) is not None]
         eligible.sort(key=lambda n: (tier(deciles[n]), deciles[n], self.order.index(n)))
-        new = {n: r for r, n in enumerate(eligible, start=1)}
+        return {n: r for r, n in enumerate(eligible, start=1)}
+
+    def rank(self) -> tuple[int, int]:
+        """Rank every eligible worker; (ranked, changed)."""
+        new = self.ranking()
         changed = sum(1 for n, r in new.items() if self.ranks.get(n) != r)
         self.ranks = new
-        return len(eligible), changed
+        return len(new), changed
+
+    def stale(self) -> bool:
+        """Whether registrations or corrections since the last ranking would change it:
+        enrolling by rank is then refused."""
+        return any(self.ranks.get(n) != r for n, r in self.ranking().items())
 
     def overlap(self, nik: str, program: ProgramModel, start: Month) -> str | None:
         """Another program covering the worker in a month of `start` to the program's end:
@@ -825,6 +834,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.append((InvalidInput, f"--top {top}"))
         elif p is None:
             refusals.append((NotFound, f"no program {code}"))
+        elif self.model.stale():
+            refusals.append((RuleViolation, "the ranking is older than the registrations"))
+            refusals += self.enrol_refusals(code, p, [], start, decree)
         else:
             waiting = self.model.candidates(p, start)
             if len(waiting) < top:
@@ -1076,7 +1088,9 @@ class LedgerMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = []
         if nik not in m.workers:
             refusals.append((NotFound, "not registered"))
-        if m.claimed_by.get(reference) != nik:
+        if not reference.strip():
+            refusals.append((InvalidInput, "the claim reference is blank"))
+        elif m.claimed_by.get(reference) != nik:
             refusals.append((NotFound, f"no claim {reference!r} of {nik}"))
         if amount < 0:
             refusals.append((InvalidInput, f"benefit {amount}"))
