@@ -1,0 +1,141 @@
+"""The JSON (and CSV) of every report, pinned: its keys, their order, its values on a small ledger.
+
+Scripts read these keys release after release, so a change to how reports are computed or
+rendered must leave them as they are: this test runs every report on a small, fixed ledger on
+both stores and compares the JSON with `pinned_reports.json`, key order included (and the
+CSV, row by row). Only the
+moments claims were recorded (the clock's) are left out of the comparison, and the keys added
+since the pin was taken (`ADDED`: checked by their own tests) are set aside.
+
+To take the pin again after a deliberate, documented change of a report's JSON:
+`JAMSOS_PIN_REPORTS=1 .venv/bin/pytest tests/test_reports_json_pinned.py -k sqlite`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cli_helpers import ok
+
+PINNED = Path(__file__).with_name("pinned_reports.json")
+# Keys added to the reports' JSON after the pin was taken; each has its own tests.
+ADDED = {"digest"}
+CLOCK = "<recorded at>"
+BIRTH = date(1984, 5, 17)
+# Twelve workers: serial i has decile DECILES[i - 1], kecamatan KECAMATAN[i % 4].
+DECILES = [3, 1, 2, 5, 4, 1, 7, 2, 3, 7, 4, 5]
+KECAMATAN = ["Bekasi Timur", "Bekasi Barat", "Rawalumbu", "Bekasi Selatan"]
+OCCUPATIONS = ["ojol", "pedagang kaki lima", "buruh harian"]
+
+# Every command that prints a report, with the options that change what it holds.
+REPORTS: list[tuple[str, ...]] = [
+    ("report", "budget"),
+    ("report", "budget", "--as-of", "2099-12-31"),
+    ("report", "quota"),
+    ("report", "quota", "--as-of", "2099-12-31"),
+    ("report", "quota", "--by", "kecamatan"),
+    ("report", "quota", "--by", "occupation"),
+    ("report", "quota", "--by", "decile"),
+    ("report", "claims"),
+    ("report", "claims", "--as-of", "2099-12-31"),
+    ("premiums", "due", "--today", "2026-04-20"),
+    ("program", "capacity"),
+    ("program", "capacity", "--start", "2026-06", "--allocation", "3000000", "--quota", "12"),
+    ("program", "show"),
+    ("audit", "replay"),
+]
+# Commands with no CSV form.
+NO_CSV = {"show", "replay"}
+
+
+def nik(serial: int) -> str:
+    sex = "P" if serial % 2 else "L"
+    day = BIRTH.day + (40 if sex == "P" else 0)
+    return f"327501{day:02d}{BIRTH.month:02d}{BIRTH.year % 100:02d}{serial:04d}"
+
+
+def small_ledger(url: str, folder: Path) -> None:
+    """A program of Rp 2.000.000 for 10 workers; 12 registered; a decree enrols serial 4
+    (decile 5) ahead of the six of tier 1 (a priority breach), then the best three; January
+    and February paid; one coverage ended; two claims, one with its benefit."""
+    lines = ["nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"]
+    for i, decile in enumerate(DECILES, start=1):
+        lines.append(f"{nik(i)},Pekerja {i},{BIRTH},{'P' if i % 2 else 'L'},{KECAMATAN[i % 4]},"
+                     f"Margahayu,{OCCUPATIONS[i % 3]},{decile},Dinsos")
+    registrations = folder / "r.csv"
+    registrations.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "workers", "import", str(registrations))
+    ok(url, "workers", "prioritize")
+    ok(url, "enroll", "--nik", nik(4), "--start", "2026-01", "--decree", "KEP-1")
+    ok(url, "enroll", "--top", "3", "--start", "2026-01", "--decree", "KEP-2")
+    ok(url, "premiums", "pay", "--month", "2026-01", "--sp2d", "SP2D-01")
+    ok(url, "premiums", "pay", "--month", "2026-02", "--sp2d", "SP2D-02")
+    ok(url, "end", "--nik", nik(4), "--month", "2026-03", "--reason", "moved")
+    ok(url, "claims", "file", "--nik", nik(2), "--scheme", "JKK", "--date", "2026-02-03",
+       "--reference", "JKK-0001", "--benefit", "5000000")
+    ok(url, "claims", "file", "--nik", nik(6), "--scheme", "JKM", "--date", "2026-03-09",
+       "--reference", "JKM-0001")
+
+
+def without_clock(value: Any) -> Any:
+    """The JSON with the moments claims were recorded replaced, and the keys in `ADDED` left
+    out: what the pin holds."""
+    if isinstance(value, dict):
+        return {k: CLOCK if k == "recorded_at" else without_clock(v)
+                for k, v in value.items() if k not in ADDED}
+    if isinstance(value, list):
+        return [without_clock(v) for v in value]
+    return value
+
+
+def key_order(value: Any) -> Any:
+    """The keys of every object, in their order: `==` on dicts ignores it, scripts may not."""
+    if isinstance(value, dict):
+        return [[k, key_order(v)] for k, v in value.items()]
+    if isinstance(value, list):
+        return [key_order(v) for v in value]
+    return None
+
+
+def csv_without_clock(text: str) -> list[list[str]]:
+    """A CSV report's rows, the moments claims were recorded replaced and the columns in
+    `ADDED` left out."""
+    header, *rows = csv.reader(io.StringIO(text))
+    kept = [i for i, key in enumerate(header) if key not in ADDED]
+    clock = header.index("recorded_at") if "recorded_at" in header else None
+    return [[header[i] for i in kept]] + [
+        [CLOCK if i == clock else row[i] for i in kept] for row in rows
+    ]
+
+
+def all_reports(url: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for command in REPORTS:
+        found[" ".join(command)] = without_clock(
+            json.loads(ok(url, *command, "--format", "json").stdout)
+        )
+        if command[-1] not in NO_CSV:
+            found[" ".join(command) + " (CSV)"] = csv_without_clock(
+                ok(url, *command, "--format", "csv").stdout
+            )
+    return found
+
+
+def test_every_reports_json_is_as_pinned(store_url: str, tmp_path: Path) -> None:
+    small_ledger(store_url, tmp_path)
+    found = all_reports(store_url)
+    if os.environ.get("JAMSOS_PIN_REPORTS"):
+        PINNED.write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+    pinned = json.loads(PINNED.read_text(encoding="utf-8"))
+    assert list(found) == list(pinned)
+    for command, report in found.items():
+        assert report == pinned[command], command
+        assert key_order(report) == key_order(pinned[command]), command
