@@ -1,11 +1,12 @@
-"""The JSON (and CSV) of every report, pinned: its keys, their order, its values on a small ledger.
+"""Every report pinned: its JSON's keys, their order and values on a small ledger; its CSV; its
+tables.
 
 Scripts read these keys release after release, so a change to how reports are computed or
 rendered must leave them as they are: this test runs every report on a small, fixed ledger on
 both stores and compares the JSON with `pinned_reports.json`, key order included (and the
-CSV, row by row). Only the
-moments claims were recorded (the clock's) are left out of the comparison, and the keys added
-since the pin was taken (`ADDED`: checked by their own tests) are set aside.
+CSV row by row, the tables line by line). Only the moments claims were recorded (the clock's)
+are left out of the comparison, and the keys and lines added since the pin was taken (`ADDED`,
+`ADDED_LINES`: checked by their own tests) are set aside.
 
 To take the pin again after a deliberate, documented change of a report's JSON:
 `JAMSOS_PIN_REPORTS=1 .venv/bin/pytest tests/test_reports_json_pinned.py -k sqlite`.
@@ -17,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,10 @@ from cli_helpers import ok
 PINNED = Path(__file__).with_name("pinned_reports.json")
 # Keys added to the reports' JSON after the pin was taken; each has its own tests.
 ADDED = {"digest"}
+# Lines added to the reports' tables after the pin was taken.
+ADDED_LINES = ("Chain digest at event",)
 CLOCK = "<recorded at>"
+WIB = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 BIRTH = date(1984, 5, 17)
 # Twelve workers: serial i has decile DECILES[i - 1], kecamatan KECAMATAN[i % 4].
 DECILES = [3, 1, 2, 5, 4, 1, 7, 2, 3, 7, 4, 5]
@@ -115,6 +120,13 @@ def csv_without_clock(text: str) -> list[list[str]]:
     ]
 
 
+def table_without_clock(text: str) -> list[str]:
+    """A report's tables, line by line, moments in WIB replaced and the lines of `ADDED_LINES`
+    left out."""
+    return [WIB.sub(CLOCK, line) for line in text.splitlines()
+            if not line.startswith(ADDED_LINES)]
+
+
 def all_reports(url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for command in REPORTS:
@@ -125,6 +137,7 @@ def all_reports(url: str) -> dict[str, Any]:
             found[" ".join(command) + " (CSV)"] = csv_without_clock(
                 ok(url, *command, "--format", "csv").stdout
             )
+        found[" ".join(command) + " (table)"] = table_without_clock(ok(url, *command).stdout)
     return found
 
 
