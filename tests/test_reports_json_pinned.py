@@ -19,11 +19,23 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from cli_helpers import ok
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.projections.capacity import capacity_report
+from jamsos_ledger.projections.premiums_due import premiums_due_report
+from jamsos_ledger.projections.report_values import report_json
+from jamsos_ledger.projections.reporting import (
+    budget_report,
+    claims_report,
+    quota_by_report,
+    quota_report,
+)
 
 PINNED = Path(__file__).with_name("pinned_reports.json")
 # Keys added to the reports' JSON after the pin was taken; each has its own tests.
@@ -152,3 +164,33 @@ def test_every_reports_json_is_as_pinned(store_url: str, tmp_path: Path) -> None
     for command, report in found.items():
         assert report == pinned[command], command
         assert key_order(report) == key_order(pinned[command]), command
+
+
+def test_report_json_of_a_value_is_what_the_command_prints(store_url: str, tmp_path: Path) -> None:
+    """A service calling `report_json` on the report values returns the JSON the command line
+    prints: the same function makes both."""
+    small_ledger(store_url, tmp_path)
+    ledger = Ledger(store_url)
+    try:
+        p = ledger.program()
+
+        def mask(ids: Sequence[UUID]) -> dict[UUID, str]:
+            return {wid: w.masked_nik for wid, w in ledger.aggregates(list(ids)).items()}
+
+        with ledger.views.reading() as views:
+            values = {
+                ("report", "budget"): budget_report(views, p.id),
+                ("report", "quota"): quota_report(views, p.id, mask),
+                ("report", "quota", "--by", "occupation"): quota_by_report(
+                    views, p.id, "occupation", mask),
+                ("report", "claims"): claims_report(views, p.id, p.code),
+            }
+        values[("premiums", "due", "--today", "2026-04-20")] = premiums_due_report(
+            ledger.views, p.id, p.code, date(2026, 4, 20))
+        values[("program", "capacity", "--quota", "12")] = capacity_report(
+            p, p.start, ledger.recorder, quota=12)
+    finally:
+        ledger.close()
+    for command, value in values.items():
+        printed = json.loads(ok(store_url, *command, "--format", "json").stdout)
+        assert json.loads(json.dumps(report_json(value))) == printed, command
