@@ -3,7 +3,10 @@
 Each function takes the `Views` it reads (the live ones, or an auditor's replay as of a
 moment), so a report computed as of a date uses exactly the same arithmetic. Money comes from
 the budget projection, which gets it from the domain's `MonthBooks`; eligibility and tiers come
-from the program's rule set (`rules.ruleset(name)`), never written here.
+from the program's rule set (`rules.ruleset(name)`), never written here. Each report states
+where in the log it was computed (`where_computed`: the position and the chain digest there).
+`quota_groups` stays a list of plain rows as well: the auditor's replay compares them field by
+field with the same rows of other views.
 """
 
 from __future__ import annotations
