@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
-from jamsos_ledger.domainmodel import Program
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
-from jamsos_ledger.projections.capacity import capacity_report
+from jamsos_ledger.projections.program_reports import capacity_report, program_figures
 from jamsos_ledger.projections.report_values import report_json
 from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
 
@@ -100,58 +97,34 @@ def amend_command(
     click.echo(f"Available {rupiah(after.available)}, places left {count(after.places_left)}")
 
 
-def figures(p: Program) -> dict[str, Any]:
-    """A program's terms and figures, as plain integers."""
-    return {
-        "program": p.code,
-        "name": p.name,
-        "year": p.year,
-        "start": str(p.start),
-        "end": str(p.end),
-        "months": p.months,
-        "ruleset": p.ruleset,
-        "jkk_monthly": p.premium.jkk,
-        "jkm_monthly": p.premium.jkm,
-        "premium_monthly": p.premium.total,
-        "allocation": p.allocation,
-        "committed": p.committed.total,
-        "paid": p.paid_total.total,
-        "overpaid": p.overpaid.total,
-        "available": p.available,
-        "quota": p.quota,
-        "enrolled": p.enrolled,
-        "places_left": p.places_left,
-    }
-
-
 @program.command("show")
 @format_option("table", "json")
 @pass_ledger
 def show_command(obj: LedgerContext, fmt: str) -> None:
     """Show a program's terms and its figures now."""
-    p = obj.program()
-    data = figures(p)
+    f = program_figures(obj.program(), obj.ledger.recorder)
     if fmt == "json":
-        echo_json(data)
+        echo_json(report_json(f))
         return
     echo_fields(
         [
-            ("Program", f"{p.code} ({p.name}), fiscal year {p.year}"),
-            ("Period", f"{p.start} to {p.end} ({counted(p.months, 'month')})"),
-            ("Premium", f"{rupiah(p.premium.total)} a month: JKK {rupiah(p.premium.jkk)} + "
-                        f"JKM {rupiah(p.premium.jkm)}"),
-            ("Priority", p.ruleset),
-            ("Allocation", rupiah(p.allocation)),
-            ("Committed", rupiah(data["committed"])),
-            ("Paid", rupiah(data["paid"])),
-            ("Overpaid", rupiah(data["overpaid"])),
-            ("Available", rupiah(p.available)),
-            ("Quota", count(p.quota)),
-            ("Enrolled", count(p.enrolled)),
-            ("Places left", count(p.places_left)),
+            ("Program", f"{f.program} ({f.name}), fiscal year {f.year}"),
+            ("Period", f"{f.start} to {f.end} ({counted(f.months, 'month')})"),
+            ("Premium", f"{rupiah(f.premium_monthly)} a month: JKK {rupiah(f.jkk_monthly)} + "
+                        f"JKM {rupiah(f.jkm_monthly)}"),
+            ("Priority", f.ruleset),
+            ("Allocation", rupiah(f.allocation)),
+            ("Committed", rupiah(f.committed)),
+            ("Paid", rupiah(f.paid)),
+            ("Overpaid", rupiah(f.overpaid)),
+            ("Available", rupiah(f.available)),
+            ("Quota", count(f.quota)),
+            ("Enrolled", count(f.enrolled)),
+            ("Places left", count(f.places_left)),
         ],
-        title=f"Program {p.code}",
+        title=f"Program {f.program}",
     )
+    echo_position(f.position, f.digest)
 
 
 CAPACITY_COLUMNS = [

@@ -1,11 +1,12 @@
 """The reports as typed values, and the one function that makes a report JSON-ready.
 
-Each report (budget, quota, quota by group, claims, premiums due, capacity) is computed once
-into one of these frozen values, whoever shows it: the command line renders it as a table,
-CSV or JSON, and a service can return `report_json(value)` as it is. The fields are the
-report's JSON keys, in their order (kept from release to release); where a report's JSON is
-shaped otherwise (a list of rows, a key named after a grouping) the value says so in its
-`json_shape`. Fields marked `NOT_IN_JSON` are for people (a rule in words), never in JSON.
+Each report (budget, quota, quota by group, claims, premiums due, a program's figures and its
+capacity) is computed once into one of these frozen values, whoever shows it: the command line
+renders it as a table, CSV or JSON, and a service can return `report_json(value)` as it is.
+The fields are the report's JSON keys, in their order (kept from release to release); where a
+report's JSON is shaped otherwise (a list of rows, a key named after a grouping) the value
+says so in its `json_shape`. Fields marked `NOT_IN_JSON` are for people (a rule in words),
+never in JSON.
 
 Every report states where in the log it was computed: `position`, the last event it read,
 and `digest`, the hash-chain digest of the log up to that position (`POSITION:HASH`, as
@@ -411,7 +412,43 @@ class PremiumsDueReport:
                 for b in self.bills]
 
 
-# -- capacity ----------------------------------------------------------------------------
+# -- a program's terms and figures, its capacity ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramFigures:
+    """`program show`: a program's terms and its figures now.
+
+    Attributes:
+        program: its code; name, year: its name and fiscal year.
+        start, end, months: its period.
+        ruleset: the priority rule set.
+        jkk_monthly, jkm_monthly, premium_monthly: a worker's premium a month, rupiah.
+        allocation, committed, paid, overpaid, available: its money, rupiah.
+        quota, enrolled, places_left: its places.
+        position, digest: where in the log it was read (see the module).
+    """
+
+    program: str
+    name: str
+    year: int
+    start: str
+    end: str
+    months: int
+    ruleset: str
+    jkk_monthly: int
+    jkm_monthly: int
+    premium_monthly: int
+    allocation: int
+    committed: int
+    paid: int
+    overpaid: int
+    available: int
+    quota: int
+    enrolled: int
+    places_left: int
+    position: int
+    digest: Digest | None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ REPORTS: list[tuple[str, ...]] = [
     ("premiums", "due", "--today", "2026-04-20"),
     ("program", "capacity"),
     ("program", "capacity", "--allocation", "3000000000"),
+    ("program", "show"),
 ]
+NO_CSV = {("program", "show")}
 
 
 def where(report: Any) -> set[tuple[int, str]]:
@@ -53,9 +55,11 @@ def test_every_report_states_the_digest_audit_verify_gives(
     for command in REPORTS:
         report = as_json(store_url, *command)
         assert where(report) == {(head, digest)}, command
-        rows = list(csv.DictReader(io.StringIO(ok(store_url, *command, "--format",
-                                                  "csv").stdout)))
-        assert rows and {(r["position"], r["digest"]) for r in rows} == {(str(head), digest)}
+        if command not in NO_CSV:
+            rows = list(csv.DictReader(io.StringIO(ok(store_url, *command, "--format",
+                                                      "csv").stdout)))
+            assert rows and {(r["position"], r["digest"]) for r in rows} == {(str(head),
+                                                                               digest)}
         assert digest_line(head, digest) in ok(store_url, *command).stdout.splitlines()
     replayed = as_json(store_url, "audit", "replay")
     assert (replayed["position"], replayed["digest"]) == (head, digest)

@@ -6,7 +6,8 @@ rendered must leave them as they are: this test runs every report on a small, fi
 both stores and compares the JSON with `pinned_reports.json`, key order included (and the
 CSV row by row, the tables line by line). Only the moments claims were recorded (the clock's)
 are left out of the comparison, and the keys and lines added since the pin was taken (`ADDED`,
-`ADDED_LINES`: checked by their own tests) are set aside.
+`ADDED_LINES`, and the position of the reports that did not state one, `SAID_NO_POSITION`:
+checked by their own tests) are set aside.
 
 To take the pin again after a deliberate, documented change of a report's JSON:
 `JAMSOS_PIN_REPORTS=1 .venv/bin/pytest tests/test_reports_json_pinned.py -k sqlite`.
@@ -27,8 +28,8 @@ from uuid import UUID
 
 from cli_helpers import ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.projections.capacity import capacity_report
 from jamsos_ledger.projections.premiums_due import premiums_due_report
+from jamsos_ledger.projections.program_reports import capacity_report, program_figures
 from jamsos_ledger.projections.report_values import report_json
 from jamsos_ledger.projections.reporting import (
     budget_report,
@@ -40,8 +41,11 @@ from jamsos_ledger.projections.reporting import (
 PINNED = Path(__file__).with_name("pinned_reports.json")
 # Keys added to the reports' JSON after the pin was taken; each has its own tests.
 ADDED = {"digest"}
-# Lines added to the reports' tables after the pin was taken.
+# Lines added to the reports' tables after the pin was taken: under every report, and under
+# the reports that said no position before.
 ADDED_LINES = ("Chain digest at event",)
+ADDED_POSITION = ("Computed from the ledger up to event",)
+SAID_NO_POSITION = {("program", "show")}
 CLOCK = "<recorded at>"
 WIB = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 BIRTH = date(1984, 5, 17)
@@ -101,14 +105,14 @@ def small_ledger(url: str, folder: Path) -> None:
        "--reference", "JKM-0001")
 
 
-def without_clock(value: Any) -> Any:
-    """The JSON with the moments claims were recorded replaced, and the keys in `ADDED` left
-    out: what the pin holds."""
+def without_clock(value: Any, added: set[str] = ADDED) -> Any:
+    """The JSON with the moments claims were recorded replaced, and the keys `added` since
+    the pin left out: what the pin holds."""
     if isinstance(value, dict):
-        return {k: CLOCK if k == "recorded_at" else without_clock(v)
-                for k, v in value.items() if k not in ADDED}
+        return {k: CLOCK if k == "recorded_at" else without_clock(v, added)
+                for k, v in value.items() if k not in added}
     if isinstance(value, list):
-        return [without_clock(v) for v in value]
+        return [without_clock(v, added) for v in value]
     return value
 
 
@@ -132,24 +136,27 @@ def csv_without_clock(text: str) -> list[list[str]]:
     ]
 
 
-def table_without_clock(text: str) -> list[str]:
-    """A report's tables, line by line, moments in WIB replaced and the lines of `ADDED_LINES`
-    left out."""
-    return [WIB.sub(CLOCK, line) for line in text.splitlines()
-            if not line.startswith(ADDED_LINES)]
+def table_without_clock(text: str, added: tuple[str, ...] = ADDED_LINES) -> list[str]:
+    """A report's tables, line by line, moments in WIB replaced and the lines beginning with
+    `added` left out."""
+    return [WIB.sub(CLOCK, line) for line in text.splitlines() if not line.startswith(added)]
 
 
 def all_reports(url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for command in REPORTS:
+        said_no_position = command in SAID_NO_POSITION
         found[" ".join(command)] = without_clock(
-            json.loads(ok(url, *command, "--format", "json").stdout)
+            json.loads(ok(url, *command, "--format", "json").stdout),
+            ADDED | ({"position"} if said_no_position else set()),
         )
         if command[-1] not in NO_CSV:
             found[" ".join(command) + " (CSV)"] = csv_without_clock(
                 ok(url, *command, "--format", "csv").stdout
             )
-        found[" ".join(command) + " (table)"] = table_without_clock(ok(url, *command).stdout)
+        added = ADDED_LINES + (ADDED_POSITION if said_no_position else ())
+        found[" ".join(command) + " (table)"] = table_without_clock(ok(url, *command).stdout,
+                                                                    added)
     return found
 
 
@@ -189,6 +196,7 @@ def test_report_json_of_a_value_is_what_the_command_prints(store_url: str, tmp_p
             ledger.views, p.id, p.code, date(2026, 4, 20))
         values[("program", "capacity", "--quota", "12")] = capacity_report(
             p, p.start, ledger.recorder, quota=12)
+        values[("program", "show")] = program_figures(p, ledger.recorder)
     finally:
         ledger.close()
     for command, value in values.items():

@@ -1,8 +1,9 @@
-"""`program capacity`: how many more workers fit, from the program's own books.
+"""`program show` and `program capacity`: reports from the program's own books.
 
-Capacity is the domain's arithmetic (`Program.capacity`, `whatif.capacity_by_start`) on the
-program as its events left it, not a projection's; this puts it into its report value, with
-where in the log the program was read and the chain digest there.
+A program's figures and its capacity are the domain's (`Program`, `Program.capacity`,
+`whatif.capacity_by_start`) on the program as its events left it, not a projection's; this
+puts them into their report values, with where in the log the program was read (the log's
+last event once it was read) and the chain digest there.
 """
 
 from __future__ import annotations
@@ -13,8 +14,40 @@ from jamsos_ledger import whatif
 from jamsos_ledger.domainmodel import Program
 from jamsos_ledger.integrity import digest_at
 from jamsos_ledger.months import Month
-from jamsos_ledger.projections.report_values import CapacityReport, CapacityRow, CapacityWhatIf
+from jamsos_ledger.projections.report_values import (
+    CapacityReport,
+    CapacityRow,
+    CapacityWhatIf,
+    ProgramFigures,
+)
 from jamsos_ledger.whatif import capacity_by_start
+
+
+def program_figures(program: Program, recorder: ApplicationRecorder) -> ProgramFigures:
+    """A program's terms and figures now (as read from the ledger `recorder` stores)."""
+    at = int(recorder.max_notification_id() or 0)
+    return ProgramFigures(
+        program=program.code,
+        name=program.name,
+        year=program.year,
+        start=str(program.start),
+        end=str(program.end),
+        months=program.months,
+        ruleset=program.ruleset,
+        jkk_monthly=program.premium.jkk,
+        jkm_monthly=program.premium.jkm,
+        premium_monthly=program.premium.total,
+        allocation=program.allocation,
+        committed=program.committed.total,
+        paid=program.paid_total.total,
+        overpaid=program.overpaid.total,
+        available=program.available,
+        quota=program.quota,
+        enrolled=program.enrolled,
+        places_left=program.places_left,
+        position=at,
+        digest=digest_at(recorder, at),
+    )
 
 
 def capacity_report(
