@@ -57,6 +57,13 @@ def _percent(part: int, whole: int) -> str:
     return text.replace(".", ",") + "%"
 
 
+def computed_from(position: int, digest: str | None) -> str:
+    """The foot of a chart, as under a report's tables: where in the log it was computed, and
+    the chain digest there (to check a printed page against the log)."""
+    text = f"Computed from the ledger up to event {count(position)}"
+    return text if digest is None else f"{text}; chain digest {digest}"
+
+
 def _as_json(report: BudgetReport | Mapping[str, Any]) -> Mapping[str, Any]:
     """A budget report as its JSON-ready figures, which the charts draw (a script's saved
     `report budget --format json` draws the same chart)."""
@@ -138,8 +145,8 @@ def budget_figure(report: BudgetReport | Mapping[str, Any]) -> Figure:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, framealpha=0.9)
     ax.set_title(title, fontsize=15, loc="left")
-    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(report['position'])}",
-             fontsize=9, color="#555555")
+    fig.text(0.01, 0.01, computed_from(report["position"], report.get("digest")), fontsize=9,
+             color="#555555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -156,7 +163,12 @@ def quota_series(table: Mapping[str, Mapping[int, int]]) -> dict[str, Any]:
 
 
 def quota_figure(
-    table: Mapping[str, Mapping[int, int]], *, program: str, quota: int, position: int
+    table: Mapping[str, Mapping[int, int]],
+    *,
+    program: str,
+    quota: int,
+    position: int,
+    digest: str | None = None,
 ) -> Figure:
     """Enrolment by kecamatan, stacked by DTSEN decile."""
     s = quota_series(table)
@@ -189,8 +201,7 @@ def quota_figure(
         f"quota of {count(quota)}",
         fontsize=15, loc="left",
     )
-    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(position)}",
-             fontsize=9, color="#555555")
+    fig.text(0.01, 0.01, computed_from(position, digest), fontsize=9, color="#555555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 

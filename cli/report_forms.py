@@ -314,7 +314,8 @@ def _quota_chart(
     from jamsos_ledger.cli.charts import quota_figure, save
 
     save(quota_figure(table, program=summary.program, quota=summary.quota,
-                      position=summary.position), chart)
+                      position=summary.position,
+                      digest=None if summary.digest is None else str(summary.digest)), chart)
 
 
 # -- claims ------------------------------------------------------------------------------

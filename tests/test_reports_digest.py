@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from cli_helpers import as_json, events, head_digest, jamsos, ok
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.cli.charts import budget_figure
 from jamsos_ledger.money import count
+from jamsos_ledger.projections.reporting import budget_report
 from small_ledger import twenty_workers
 
 # Every command that prints a report, and whether it has a CSV form.
@@ -100,3 +103,15 @@ def test_a_report_as_of_a_moment_states_the_digest_of_then(
     assert verified.exit_code == 0 and json.loads(verified.stdout)["digest_checked"] == digest
     forged = digest[:-1] + ("0" if digest[-1] != "0" else "1")
     assert jamsos(store_url, "audit", "verify", "--digest", forged).exit_code == 4
+
+
+def test_the_budget_chart_states_the_digest_at_its_foot(sqlite_url: str, tmp_path: Path) -> None:
+    twenty_workers(sqlite_url, tmp_path)
+    ledger = Ledger(sqlite_url)
+    try:
+        report = budget_report(ledger.views, ledger.program().id)
+    finally:
+        ledger.close()
+    foot = [t.get_text() for t in budget_figure(report).texts]
+    assert foot == [f"Computed from the ledger up to event {count(events(sqlite_url))}; chain "
+                    f"digest {head_digest(sqlite_url)}"]
