@@ -23,6 +23,8 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
+from jamsos_ledger.cli.report_forms import digest_line
+from jamsos_ledger.integrity import Digest, digest_at
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
 
@@ -54,11 +56,12 @@ DIFFERENCE_COLUMNS = [
 ]
 
 
-def _report_json(report: ReplayReport) -> dict[str, Any]:
+def _report_json(report: ReplayReport, digest: Digest | None) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "as_of": None if report.when is None else report.when.isoformat(),
         "position": report.position,
+        "digest": None if digest is None else str(digest),
         "events": report.events,
         "programs": report.programs,
         "figures": report.figures,
@@ -84,8 +87,9 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
     head = int(obj.ledger.recorder.max_notification_id() or 0)
     with progress_bar(head, "Replaying the event log") as advance:
         report = replay(obj.ledger, as_of, progress=advance)
+    digest = digest_at(obj.ledger.recorder, report.position)
     if fmt == "json":
-        echo_json(_report_json(report))
+        echo_json(_report_json(report, digest))
     else:
         title = (
             f"Replay{as_of_title(report.when)}: {counted(report.events, 'event')} read (up to "
@@ -111,6 +115,7 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
                  for d in report.differences],
                 title=counted(len(report.differences), "difference"),
             )
+        click.echo(digest_line(report.position, digest))
     if not report.ok:
         shown = "; ".join(
             f"{d.report} {d.key} {d.field}: expected {_text(d.expected)}, found "

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.projections.report_values import BudgetReport, report_json
 
 if TYPE_CHECKING:
     from jamsos_ledger.cli.output_files import OutputFile
@@ -56,13 +57,27 @@ def _percent(part: int, whole: int) -> str:
     return text.replace(".", ",") + "%"
 
 
-def burndown_series(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The numbers the burn-down draws, from `reporting.budget_report`.
+def computed_from(position: int, digest: str | None) -> str:
+    """The foot of a chart, as under a report's tables: where in the log it was computed, and
+    the chain digest there (to check a printed page against the log)."""
+    text = f"Computed from the ledger up to event {count(position)}"
+    return text if digest is None else f"{text}; chain digest {digest}"
+
+
+def _as_json(report: BudgetReport | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A budget report as its JSON-ready figures, which the charts draw (a script's saved
+    `report budget --format json` draws the same chart)."""
+    return report_json(report) if isinstance(report, BudgetReport) else report
+
+
+def burndown_series(report: BudgetReport | Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers the burn-down draws, from a budget report or its JSON.
 
     Paid is drawn up to the last month with a payment; the forecast runs from there (or from
     the first month when nothing is paid yet) to the end of the period, adding each month's
     commitment: where it ends is what will have been spent if nothing changes.
     """
+    report = _as_json(report)
     months = list(report["months"])
     names = [m["month"] for m in months]
     paid_upto = max((i for i, m in enumerate(months) if m["paid_participants"] > 0), default=-1)
@@ -79,13 +94,14 @@ def burndown_series(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def budget_figure(report: Mapping[str, Any]) -> Figure:
+def budget_figure(report: BudgetReport | Mapping[str, Any]) -> Figure:
     """The burn-down of a program's budget: allocation, paid and forecast by month.
 
     The axis is the allocation's when the spending to the end reaches a good part of it;
     otherwise (a small program in a large allocation) the spending's, with the allocation
     written in the title. The legend sits outside the plot, beside it, covering nothing.
     """
+    report = _as_json(report)
     s = burndown_series(report)
     fig = Figure(figsize=SIZE, dpi=DPI)
     FigureCanvasAgg(fig)
@@ -129,8 +145,8 @@ def budget_figure(report: Mapping[str, Any]) -> Figure:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, framealpha=0.9)
     ax.set_title(title, fontsize=15, loc="left")
-    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(report['position'])}",
-             fontsize=9, color="#555555")
+    fig.text(0.01, 0.01, computed_from(report["position"], report.get("digest")), fontsize=9,
+             color="#555555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -147,7 +163,12 @@ def quota_series(table: Mapping[str, Mapping[int, int]]) -> dict[str, Any]:
 
 
 def quota_figure(
-    table: Mapping[str, Mapping[int, int]], *, program: str, quota: int, position: int
+    table: Mapping[str, Mapping[int, int]],
+    *,
+    program: str,
+    quota: int,
+    position: int,
+    digest: str | None = None,
 ) -> Figure:
     """Enrolment by kecamatan, stacked by DTSEN decile."""
     s = quota_series(table)
@@ -180,8 +201,7 @@ def quota_figure(
         f"quota of {count(quota)}",
         fontsize=15, loc="left",
     )
-    fig.text(0.01, 0.01, f"Computed from the ledger up to event {count(position)}",
-             fontsize=9, color="#555555")
+    fig.text(0.01, 0.01, computed_from(position, digest), fontsize=9, color="#555555")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 

@@ -8,14 +8,15 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.billing import due_date, years_without_holidays
+from jamsos_ledger.billing import due_date
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
-from jamsos_ledger.cli.report_forms import echo_position
+from jamsos_ledger.cli.report_forms import echo_position, where_columns
 from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month, today_in_jakarta
-from jamsos_ledger.projections.premiums_due import premiums_due
+from jamsos_ledger.projections.premiums_due import premiums_due_report
+from jamsos_ledger.projections.report_values import BillDue, report_json
 from jamsos_ledger.texts import normal_spaces
 
 __all__ = ["due_date", "premiums"]
@@ -88,40 +89,24 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     date BPJS would make their participants inactive (three months unpaid).
     """
     today = today or today_in_jakarta()
-    this_month = Month.of(today)
     p = obj.program()
-    bills, at = premiums_due(obj.ledger.views, p.id, today)
-    rows: list[dict[str, Any]] = [
-        {
-            "month": str(bill.month),
-            "participants": bill.participants,
-            "amount": bill.amount,
-            "jkk": bill.jkk,
-            "jkm": bill.jkm,
-            "due": bill.due.isoformat(),
-            "overdue": bill.overdue(today),
-            "months_unpaid": bill.months_unpaid,
-            "at_risk": bill.at_risk,
-            "deactivation": bill.deactivation.isoformat(),
-            "status": bill.status(today),
-            "position": at,
-        }
-        for bill in bills
-    ]
-    total = sum(r["amount"] for r in rows)
+    report = premiums_due_report(obj.ledger.views, p.id, p.code, today)
+    rows: list[dict[str, Any]] = report_json(report)
     caption = (
-        f"{rupiah(total)} due for {counted(len(rows), 'month')} up to {this_month}"
+        f"{rupiah(report.total_amount)} due for {counted(len(rows), 'month')} up to "
+        f"{report.month}"
         if rows
-        else f"Nothing due: every covered month up to {this_month} is paid"
+        else f"Nothing due: every covered month up to {report.month} is paid"
     )
-    render(fmt, DUE_COLUMNS, rows, summary={"total_amount": total, "position": at},
+    render(fmt, DUE_COLUMNS, rows, summary={"total_amount": report.total_amount,
+                                            **where_columns(report.position, report.digest)},
            title=f"Premiums due in {p.code} on {today}", caption=caption)
     if fmt == "table":
-        echo_position(at)
-    at_risk = [r for r in rows if r["at_risk"]]
+        echo_position(report.position, report.digest)
+    at_risk = [b for b in report.bills if b.at_risk]
     if at_risk:
         warn(_at_risk_warning(at_risk, today))
-    missing = years_without_holidays(bills)
+    missing = report.years_without_holidays
     if missing:
         warn(
             f"the ledger has no public holidays for {', '.join(map(str, missing))}: due dates "
@@ -129,25 +114,25 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
         )
 
 
-def _at_risk_warning(rows: Sequence[dict[str, Any]], today: date) -> str:
+def _at_risk_warning(bills: Sequence[BillDue], today: date) -> str:
     """One sentence for every month unpaid two months or more: which months' participants
     BPJS has made inactive already, and when the others' become inactive."""
-    amount = sum(r["amount"] for r in rows)
-    gone = [r for r in rows if today >= date.fromisoformat(r["deactivation"])]
-    coming = [r for r in rows if today < date.fromisoformat(r["deactivation"])]
-    if len(rows) == 1:
-        r = rows[0]
+    amount = sum(b.amount for b in bills)
+    gone = [b for b in bills if today >= date.fromisoformat(b.deactivation)]
+    coming = [b for b in bills if today < date.fromisoformat(b.deactivation)]
+    if len(bills) == 1:
+        b = bills[0]
         return (
-            f"{r['month']} is unpaid for {counted(r['participants'], 'participant')} "
+            f"{b.month} is unpaid for {counted(b.participants, 'participant')} "
             f"({rupiah(amount)}): BPJS "
-            + (f"has made them inactive since {r['deactivation']} (three months unpaid)" if gone
-               else f"makes them inactive on {r['deactivation']} unless it is paid by then")
+            + (f"has made them inactive since {b.deactivation} (three months unpaid)" if gone
+               else f"makes them inactive on {b.deactivation} unless it is paid by then")
         )
     said = []
     if gone:
-        months = month_list(Month.parse(r["month"]) for r in gone)
+        months = month_list(Month.parse(b.month) for b in gone)
         said.append(f"has made the participants of {months} inactive (three months unpaid)")
-    said += [f"makes those of {r['month']} inactive on {r['deactivation']} unless it is paid by "
-             "then" for r in coming]
-    return (f"{counted(len(rows), 'month')} are unpaid two months or more ({rupiah(amount)} "
+    said += [f"makes those of {b.month} inactive on {b.deactivation} unless it is paid by "
+             "then" for b in coming]
+    return (f"{counted(len(bills), 'month')} are unpaid two months or more ({rupiah(amount)} "
             f"in all): BPJS {', and '.join(said)}")

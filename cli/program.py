@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
-from jamsos_ledger.cli.report_forms import echo_position
-from jamsos_ledger.domainmodel import Program
+from jamsos_ledger.cli.report_forms import echo_position, where_columns
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
+from jamsos_ledger.projections.program_reports import capacity_report, program_figures
+from jamsos_ledger.projections.report_values import report_json
 from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
-from jamsos_ledger.whatif import amended, capacity_by_start
 
 
 @click.group()
@@ -100,58 +97,34 @@ def amend_command(
     click.echo(f"Available {rupiah(after.available)}, places left {count(after.places_left)}")
 
 
-def figures(p: Program) -> dict[str, Any]:
-    """A program's terms and figures, as plain integers."""
-    return {
-        "program": p.code,
-        "name": p.name,
-        "year": p.year,
-        "start": str(p.start),
-        "end": str(p.end),
-        "months": p.months,
-        "ruleset": p.ruleset,
-        "jkk_monthly": p.premium.jkk,
-        "jkm_monthly": p.premium.jkm,
-        "premium_monthly": p.premium.total,
-        "allocation": p.allocation,
-        "committed": p.committed.total,
-        "paid": p.paid_total.total,
-        "overpaid": p.overpaid.total,
-        "available": p.available,
-        "quota": p.quota,
-        "enrolled": p.enrolled,
-        "places_left": p.places_left,
-    }
-
-
 @program.command("show")
 @format_option("table", "json")
 @pass_ledger
 def show_command(obj: LedgerContext, fmt: str) -> None:
     """Show a program's terms and its figures now."""
-    p = obj.program()
-    data = figures(p)
+    f = program_figures(obj.program(), obj.ledger.recorder)
     if fmt == "json":
-        echo_json(data)
+        echo_json(report_json(f))
         return
     echo_fields(
         [
-            ("Program", f"{p.code} ({p.name}), fiscal year {p.year}"),
-            ("Period", f"{p.start} to {p.end} ({counted(p.months, 'month')})"),
-            ("Premium", f"{rupiah(p.premium.total)} a month: JKK {rupiah(p.premium.jkk)} + "
-                        f"JKM {rupiah(p.premium.jkm)}"),
-            ("Priority", p.ruleset),
-            ("Allocation", rupiah(p.allocation)),
-            ("Committed", rupiah(data["committed"])),
-            ("Paid", rupiah(data["paid"])),
-            ("Overpaid", rupiah(data["overpaid"])),
-            ("Available", rupiah(p.available)),
-            ("Quota", count(p.quota)),
-            ("Enrolled", count(p.enrolled)),
-            ("Places left", count(p.places_left)),
+            ("Program", f"{f.program} ({f.name}), fiscal year {f.year}"),
+            ("Period", f"{f.start} to {f.end} ({counted(f.months, 'month')})"),
+            ("Premium", f"{rupiah(f.premium_monthly)} a month: JKK {rupiah(f.jkk_monthly)} + "
+                        f"JKM {rupiah(f.jkm_monthly)}"),
+            ("Priority", f.ruleset),
+            ("Allocation", rupiah(f.allocation)),
+            ("Committed", rupiah(f.committed)),
+            ("Paid", rupiah(f.paid)),
+            ("Overpaid", rupiah(f.overpaid)),
+            ("Available", rupiah(f.available)),
+            ("Quota", count(f.quota)),
+            ("Enrolled", count(f.enrolled)),
+            ("Places left", count(f.places_left)),
         ],
-        title=f"Program {p.code}",
+        title=f"Program {f.program}",
     )
+    echo_position(f.position, f.digest)
 
 
 CAPACITY_COLUMNS = [
@@ -192,53 +165,25 @@ def capacity_command(
     (checked as `program amend` would check it; nothing is recorded).
     """
     p = obj.program()
-    first = start or p.start
-    rows: list[dict[str, Any]] = [asdict(c) | {"start": str(c.start)}
-                                  for c in capacity_by_start(p, first)]
-    columns = list(CAPACITY_COLUMNS)
-    what_if: dict[str, Any] | None = None
-    if allocation is not None or quota is not None:
-        q = amended(p, allocation=allocation, quota=quota)
-        for row, c in zip(rows, capacity_by_start(q, first), strict=True):
-            row.update(workers_amended=c.workers, more=c.workers - row["workers"],
-                       commits_amended=c.commits, limited_by_amended=c.limited_by)
-        columns += WHAT_IF_COLUMNS
-        what_if = {
-            "allocation": q.allocation,
-            "quota": q.quota,
-            "available": q.available,
-            "places_left": q.places_left,
-            "workers": rows[0]["workers_amended"],
-            "more": rows[0]["more"],
-        }
-    head = rows[0]
-    at = int(obj.ledger.recorder.max_notification_id() or 0)
-    data = {
-        "program": p.code,
-        "start": head["start"],
-        "months": head["months"],
-        "workers": head["workers"],
-        "commits": head["commits"],
-        "limited_by": head["limited_by"],
-        "available": p.available,
-        "places_left": p.places_left,
-        "by_start": rows,
-        "position": at,
-        **({"what_if": what_if} if what_if else {}),
-    }
+    report = capacity_report(p, start or p.start, obj.ledger.recorder,
+                             allocation=allocation, quota=quota)
+    what_if = report.what_if
+    columns = CAPACITY_COLUMNS + (WHAT_IF_COLUMNS if what_if else [])
     caption = (
-        f"{counted(head['workers'], 'more worker')} {'fits' if head['workers'] == 1 else 'fit'}"
-        f" from {head['start']}: {rupiah(p.available)} available, "
+        f"{counted(report.workers, 'more worker')} {'fits' if report.workers == 1 else 'fit'}"
+        f" from {report.start}: {rupiah(p.available)} available, "
         f"{counted(p.places_left, 'place')} left"
     )
     if what_if:
         caption += (
-            f". Amended to {rupiah(what_if['allocation'])} and a quota of "
-            f"{count(what_if['quota'])}: {count(what_if['workers'])} "
-            f"{'fits' if what_if['workers'] == 1 else 'fit'} "
-            f"({'+' if what_if['more'] >= 0 else '-'}{count(abs(what_if['more']))})"
+            f". Amended to {rupiah(what_if.allocation)} and a quota of "
+            f"{count(what_if.quota)}: {count(what_if.workers)} "
+            f"{'fits' if what_if.workers == 1 else 'fit'} "
+            f"({'+' if what_if.more >= 0 else '-'}{count(abs(what_if.more))})"
         )
-    render(fmt, columns, rows, data=data, title=f"Capacity of {p.code}", caption=caption,
-           summary={"available": p.available, "places_left": p.places_left, "position": at})
+    data = report_json(report)
+    render(fmt, columns, data["by_start"], data=data, title=f"Capacity of {p.code}",
+           caption=caption, summary={"available": p.available, "places_left": p.places_left,
+                                     **where_columns(report.position, report.digest)})
     if fmt == "table":
-        echo_position(at)
+        echo_position(report.position, report.digest)

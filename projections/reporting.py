@@ -1,9 +1,12 @@
-"""The figures of the reports, from the projections: plain dicts of integers, ready to render.
+"""The reports, computed from the projections into their typed values (`report_values`).
 
 Each function takes the `Views` it reads (the live ones, or an auditor's replay as of a
 moment), so a report computed as of a date uses exactly the same arithmetic. Money comes from
 the budget projection, which gets it from the domain's `MonthBooks`; eligibility and tiers come
-from the program's rule set (`rules.ruleset(name)`), never written here.
+from the program's rule set (`rules.ruleset(name)`), never written here. Each report states
+where in the log it was computed (`where_computed`: the position and the chain digest there).
+`quota_groups` stays a list of plain rows as well: the auditor's replay compares them field by
+field with the same rows of other views.
 """
 
 from __future__ import annotations
@@ -14,9 +17,24 @@ from typing import Any
 from uuid import UUID
 
 from jamsos_ledger.domainmodel import SCHEMES, available_money
+from jamsos_ledger.integrity import Digest, digest_at
 from jamsos_ledger.projections.group_counts import group_rows
 from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
 from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
+from jamsos_ledger.projections.report_values import (
+    BudgetForecast,
+    BudgetMonth,
+    BudgetReport,
+    ClaimRow,
+    ClaimsReport,
+    ClaimTally,
+    MaskNiks,
+    PriorityExample,
+    PriorityShown,
+    QuotaByReport,
+    QuotaGroup,
+    QuotaReport,
+)
 from jamsos_ledger.projections.views import Views
 from jamsos_ledger.rules import PriorityRuleset, ruleset
 
@@ -41,6 +59,13 @@ def position(views: Views) -> int:
     return min((s.position for s in views.status()), default=0)
 
 
+def where_computed(views: Views) -> tuple[int, Digest | None]:
+    """The position the views were computed from and the log's chain digest there: what a
+    report states, so that it can be checked against an export of the log."""
+    at = position(views)
+    return at, digest_at(views.runner.recorder, at)
+
+
 # -- budget ------------------------------------------------------------------------------
 
 
@@ -55,7 +80,7 @@ def month_status(active: int, paid: int) -> str:
     return "overpaid" if paid > active else "paid"
 
 
-def budget_report(views: Views, program_id: UUID) -> dict[str, Any]:
+def budget_report(views: Views, program_id: UUID) -> BudgetReport:
     """Allocation, committed, paid, available and the forecast to the end of the period.
 
     With nothing changing, every month from the first unpaid one to the end is billed for its
@@ -69,54 +94,56 @@ def budget_report(views: Views, program_id: UUID) -> dict[str, Any]:
     months = []
     cumulative_paid = cumulative_forecast = 0
     for m in views.budget_months(program_id):
-        row: dict[str, Any] = {
-            "month": m["month"],
-            "active": _int(m["active"]),
-            "paid_participants": _int(m["paid_participants"]),
-            **{k: _int(m[f"{k}_jkk"]) + _int(m[f"{k}_jkm"]) for k in _KINDS},
-            **{f"{k}_{s}": _int(m[f"{k}_{s}"]) for k in _KINDS for s in ("jkk", "jkm")},
-        }
-        cumulative_paid += row["paid"]
-        cumulative_forecast += row["paid"] + row["committed"]
-        row.update(
-            status=month_status(row["active"], row["paid_participants"]),
-            sp2d=sp2ds.get(m["month"], []),
-            forecast=row["committed"],
+        split = {f"{k}_{s}": _int(m[f"{k}_{s}"]) for k in _KINDS for s in ("jkk", "jkm")}
+        kinds = {k: split[f"{k}_jkk"] + split[f"{k}_jkm"] for k in _KINDS}
+        active, paid_participants = _int(m["active"]), _int(m["paid_participants"])
+        cumulative_paid += kinds["paid"]
+        cumulative_forecast += kinds["paid"] + kinds["committed"]
+        months.append(BudgetMonth(
+            month=str(m["month"]),
+            active=active,
+            paid_participants=paid_participants,
+            **kinds,
+            **split,
+            status=month_status(active, paid_participants),
+            sp2d=tuple(sp2ds.get(m["month"], [])),
+            forecast=kinds["committed"],
             cumulative_paid=cumulative_paid,
             cumulative_forecast=cumulative_forecast,
-        )
-        months.append(row)
+        ))
     committed = _int(b["committed"])
     paid = _int(b["paid"])
     allocation = _int(b["allocation"])
     silpa = available_money(allocation, committed, paid)  # left unspent if nothing changes
-    first_unpaid = next((m["month"] for m in months if m["committed"] > 0), None)
-    last_paid = next((m["month"] for m in reversed(months) if m["paid_participants"] > 0), None)
-    return {
-        "program": b["code"],
-        "allocation": allocation,
-        "committed": committed,
-        "paid": paid,
-        "available": _int(b["available"]),
-        "overpaid": _int(b["overpaid"]),
-        "planned": _int(b["planned_jkk"]) + _int(b["planned_jkm"]),
+    first_unpaid = next((m.month for m in months if m.committed > 0), None)
+    last_paid = next((m.month for m in reversed(months) if m.paid_participants > 0), None)
+    at, digest = where_computed(views)
+    return BudgetReport(
+        program=str(b["code"]),
+        allocation=allocation,
+        committed=committed,
+        paid=paid,
+        available=_int(b["available"]),
+        overpaid=_int(b["overpaid"]),
+        planned=_int(b["planned_jkk"]) + _int(b["planned_jkm"]),
         **{f"{k}_{s}": _int(b[f"{k}_{s}"]) for k in _KINDS for s in ("jkk", "jkm")},
-        "enrolled": _int(b["enrolled"]),
-        "start": b["start_month"],
-        "end": b["end_month"],
-        "ruleset": b["ruleset"],
-        "forecast": {
-            "first_unpaid_month": first_unpaid,
-            "last_paid_month": last_paid,
-            "to_pay": committed,
-            "spent_at_end": paid + committed,
-            "silpa": silpa,
-        },
-        "silpa": silpa,
-        "payments": len([p for ps in sp2ds.values() for p in ps]),
-        "months": months,
-        "position": position(views),
-    }
+        enrolled=_int(b["enrolled"]),
+        start=str(b["start_month"]),
+        end=str(b["end_month"]),
+        ruleset=str(b["ruleset"]),
+        forecast=BudgetForecast(
+            first_unpaid_month=first_unpaid,
+            last_paid_month=last_paid,
+            to_pay=committed,
+            spent_at_end=paid + committed,
+            silpa=silpa,
+        ),
+        silpa=silpa,
+        payments=len([p for ps in sp2ds.values() for p in ps]),
+        months=tuple(months),
+        position=at,
+        digest=digest,
+    )
 
 
 # -- quota -------------------------------------------------------------------------------
@@ -275,23 +302,62 @@ def quota_groups(views: Views, program_id: UUID, by: str) -> list[dict[str, Any]
     return [groups[k] for k in sorted(groups)]
 
 
-def quota_report(views: Views, program_id: UUID) -> dict[str, Any]:
-    """Quota, places held and available, eligible and waiting workers, and the priority check."""
+def quota_report(views: Views, program_id: UUID, mask: MaskNiks) -> QuotaReport:
+    """Quota, places held and available, eligible and waiting workers, and the priority check
+    (its examples' workers named by `mask`)."""
     q = views.quota(program_id)
     by_decile = quota_groups(views, program_id, "decile")
     check = priority_check(views, program_id)
-    return {
-        "program": q["code"],
-        "quota": _int(q["quota"]),
-        "enrolled": _int(q["enrolled"]),
-        "available": _int(q["available"]),
-        "ended": _int(q["ended"]),
-        "registered": _int(q["registered"]),
-        "eligible": sum(g["eligible"] for g in by_decile),
-        "waiting": sum(g["waiting"] for g in by_decile),
-        "priority": check,
-        "position": position(views),
-    }
+    at, digest = where_computed(views)
+    return QuotaReport(
+        program=str(q["code"]),
+        quota=_int(q["quota"]),
+        enrolled=_int(q["enrolled"]),
+        available=_int(q["available"]),
+        ended=_int(q["ended"]),
+        registered=_int(q["registered"]),
+        eligible=sum(g["eligible"] for g in by_decile),
+        waiting=sum(g["waiting"] for g in by_decile),
+        priority=priority_shown(check, mask),
+        position=at,
+        digest=digest,
+    )
+
+
+def priority_shown(check: PriorityCheck, mask: MaskNiks) -> PriorityShown:
+    """The priority check as reported: its workers named by their masked NIKs."""
+    ids = [e.worker_id for e in check.examples] + [e.first_waiting for e in check.examples]
+    masked = mask(ids) if ids else {}
+    return PriorityShown(
+        ruleset=check.ruleset,
+        respected=check.respected,
+        violations=check.violations,
+        examples=tuple(
+            PriorityExample(
+                enrolled=masked.get(e.worker_id, str(e.worker_id)),
+                decile=e.decile,
+                tier=e.tier,
+                position=e.position,
+                waiting=e.waiting,
+                first_waiting=masked.get(e.first_waiting, str(e.first_waiting)),
+                first_waiting_decile=e.first_waiting_decile,
+            )
+            for e in check.examples
+        ),
+        description=check.description,
+    )
+
+
+def quota_by_report(views: Views, program_id: UUID, by: str, mask: MaskNiks) -> QuotaByReport:
+    """`quota_groups` per kecamatan, occupation or decile, with the program's quota report."""
+    groups = tuple(
+        QuotaGroup(
+            group=g[by], enrolled=g["enrolled"], ended=g["ended"], registered=g["registered"],
+            eligible=g["eligible"], waiting=g["waiting"], tier=g.get("tier"),
+        )
+        for g in quota_groups(views, program_id, by)
+    )
+    return QuotaByReport(by=by, groups=groups, summary=quota_report(views, program_id, mask))
 
 
 def enrolment_by_kecamatan_and_decile(views: Views, program_id: UUID) -> dict[str, dict[int, int]]:
@@ -306,36 +372,62 @@ def enrolment_by_kecamatan_and_decile(views: Views, program_id: UUID) -> dict[st
 # -- claims ------------------------------------------------------------------------------
 
 
-def _tally(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    tallies: dict[str, dict[str, Any]] = {}
+def _tally(rows: list[ClaimRow], by: str) -> tuple[ClaimTally, ...]:
+    """Claims counted per month or kecamatan (`-` for a worker with none known)."""
+    groups: dict[str, list[ClaimRow]] = defaultdict(list)
     for r in rows:
-        name = r[key] if r[key] is not None else "-"
-        t = tallies.setdefault(name, {key: name, "JKK": 0, "JKM": 0, "total": 0, "benefits": 0})
-        t[r["scheme"]] += 1
-        t["total"] += 1
-        t["benefits"] += _int(r["benefit"])
-    return [tallies[k] for k in sorted(tallies)]
+        name = getattr(r, by)
+        groups["-" if name is None else str(name)].append(r)
+    return tuple(
+        ClaimTally(
+            by=by,
+            name=name,
+            by_scheme={s: sum(1 for r in groups[name] if r.scheme == s) for s in SCHEMES},
+            total=len(groups[name]),
+            benefits=sum(_int(r.benefit) for r in groups[name]),
+        )
+        for name in sorted(groups)
+    )
 
 
-def claims_report(views: Views, program_id: UUID) -> dict[str, Any]:
-    """Claims of the program, counted by scheme, month and kecamatan, with benefits recorded.
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def claims_report(views: Views, program_id: UUID, code: str) -> ClaimsReport:
+    """Claims of the program `code`, counted by scheme, month and kecamatan, with benefits
+    recorded.
 
     Benefits are paid by BPJS: recorded for the program's evaluation, never in the budget.
     """
     rows = [
-        {**r, "benefit": None if r["benefit"] is None else int(r["benefit"])}
+        ClaimRow(
+            reference=str(r["reference"]),
+            scheme=str(r["scheme"]),
+            incident_date=str(r["incident_date"]),
+            month=str(r["month"]),
+            recorded_at=str(r["recorded_at"]),
+            actor=str(r["actor"]),
+            benefit=_optional_int(r["benefit"]),
+            kecamatan=r["kecamatan"],
+            occupation=r["occupation"],
+            decile=_optional_int(r["decile"]),
+        )
         for r in views.claims(program_id)
     ]
-    return {
-        "total": len(rows),
-        "by_scheme": {s: sum(1 for r in rows if r["scheme"] == s) for s in SCHEMES},
-        "benefits_by_scheme": {
-            s: sum(_int(r["benefit"]) for r in rows if r["scheme"] == s) for s in SCHEMES
+    at, digest = where_computed(views)
+    return ClaimsReport(
+        program=code,
+        total=len(rows),
+        by_scheme={s: sum(1 for r in rows if r.scheme == s) for s in SCHEMES},
+        benefits_by_scheme={
+            s: sum(_int(r.benefit) for r in rows if r.scheme == s) for s in SCHEMES
         },
-        "benefits_total": sum(_int(r["benefit"]) for r in rows),
-        "with_benefit": sum(1 for r in rows if r["benefit"] is not None),
-        "by_month": _tally(rows, "month"),
-        "by_kecamatan": _tally(rows, "kecamatan"),
-        "claims": rows,
-        "position": position(views),
-    }
+        benefits_total=sum(_int(r.benefit) for r in rows),
+        with_benefit=sum(1 for r in rows if r.benefit is not None),
+        by_month=_tally(rows, "month"),
+        by_kecamatan=_tally(rows, "kecamatan"),
+        claims=tuple(rows),
+        position=at,
+        digest=digest,
+    )

@@ -33,6 +33,11 @@ def as_json(url: str, *args: str) -> Any:
     return json.loads(ok(url, *args, "--format", "json").stdout)
 
 
+def head_digest(url: str) -> str:
+    """The chain digest of the whole log, as `audit verify` gives it."""
+    return str(as_json(url, "audit", "verify")["head_digest"])
+
+
 def events(url: str) -> int:
     """How many events the store holds: unchanged after every refusal."""
     ledger = Ledger(url)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import as_json, events, jamsos, ok
+from cli_helpers import as_json, events, head_digest, jamsos, ok
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 BIRTH = date(1984, 5, 17)
@@ -75,7 +75,7 @@ def test_capacity_from_january_and_from_february(ranked: str) -> None:
     assert "Rp 201.600" in table and "Rp 1.814.400" in table and "2026-12" in table
     csv_rows = ok(ranked, "program", "capacity", "--format", "csv").stdout.splitlines()
     assert csv_rows[0] == ("start,months,cost_per_worker,workers,commits,limited_by,available,"
-                           "places_left,position")
+                           "places_left,position,digest")
     assert csv_rows[1].startswith("2026-01,12,201600,9,1814400,money,")
     assert len(csv_rows) == 13
 
@@ -184,7 +184,7 @@ def test_quota_by_group(ranked: str) -> None:
     }
     csv_text = ok(ranked, "report", "quota", "--by", "occupation", "--format", "csv").stdout
     assert csv_text.splitlines()[0] == ("occupation,enrolled,ended,registered,eligible,waiting,"
-                                        "quota,total_enrolled,available,position")
+                                        "quota,total_enrolled,available,position,digest")
     table = ok(ranked, "report", "quota", "--by", "decile").stdout
     assert "4 enrolled of a quota of 10" in table
 
@@ -223,8 +223,8 @@ def test_reports_as_tables_and_csv(ranked: str) -> None:
     assert len(rows) == 13
     quota_csv = ok(ranked, "report", "quota", "--format", "csv").stdout.splitlines()
     assert quota_csv == ["program,quota,enrolled,available,ended,registered,eligible,waiting,"
-                         "priority_violations,position",
-                         f"2026,10,9,1,0,12,10,1,0,{events(ranked)}"]
+                         "priority_violations,position,digest",
+                         f"2026,10,9,1,0,12,10,1,0,{events(ranked)},{head_digest(ranked)}"]
     assert "0 claims: JKK 0, JKM 0" in ok(ranked, "report", "claims").stdout
     assert ok(ranked, "report", "claims", "--format", "csv").stdout.startswith("reference,")
 

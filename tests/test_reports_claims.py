@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import as_json, events, jamsos, ok
+from cli_helpers import as_json, events, head_digest, jamsos, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domainmodel import Worker
 from jamsos_ledger.projections.benefits import BENEFITS
@@ -84,10 +84,11 @@ def test_claims_by_scheme_month_and_kecamatan_with_benefits(enrolled: str) -> No
                  "Computed from the ledger up to event"):
         assert text in table, text
     csv_lines = ok(url, "report", "claims", "--format", "csv").stdout.splitlines()
-    # The claim's columns, then the report's totals and position (the same on every row).
+    # The claim's columns, then the report's totals, position and digest (the same on every
+    # row).
     assert csv_lines[0].endswith(",benefit,total_claims,total_jkk,total_jkm,total_benefits,"
-                                 "position")
-    assert csv_lines[1].endswith(f",42000000,3,2,1,49500000,{events(url)}")
+                                 "position,digest")
+    assert csv_lines[1].endswith(f",42000000,3,2,1,49500000,{events(url)},{head_digest(url)}")
 
     # The worker aggregate holds the benefit too.
     ledger = Ledger(url)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cli_helpers import events, ok
+from cli_helpers import events, head_digest, ok
 from small_ledger import twenty_workers
 
 
@@ -61,8 +61,9 @@ def test_the_columns_of_before_come_first_and_every_row_says_its_position(
     header, rows = read(small, *command)
     old = BEFORE[command].split(",")
     assert header[: len(old)] == old
-    assert header[-1] == "position"
+    assert header[-2:] == ["position", "digest"]
     assert rows and {r["position"] for r in rows} == {str(events(small))}
+    assert {r["digest"] for r in rows} == {head_digest(small)}
     # The same summary on every row.
     extra = header[len(old):]
     assert len({tuple(r[k] for k in extra) for r in rows}) == 1

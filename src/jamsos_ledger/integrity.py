@@ -716,6 +716,19 @@ def verify(
 PROGRESS_EVERY = 10_000
 
 
+def digest_at(recorder: ApplicationRecorder, position: int) -> Digest | None:
+    """The digest of the history up to `position` as the chain stores it, for a report to
+    state the history it was computed from: `verify` with this digest proves that history is
+    intact, and at the head it is the digest `verify` gives. Read, not verified here; None
+    when the store keeps no chain or holds no link at that position."""
+    if position == 0:
+        return Digest.of(0, GENESIS)
+    if not isinstance(recorder, ChainedRecorder):
+        return None
+    rows = recorder.select_chain_rows(position - 1, position, 1)
+    return Digest.of(position, rows[0][1]) if rows and rows[0][0] == position else None
+
+
 class _Walk:
     """The state of a verification: the last link that held, and the one before it."""
 
