@@ -358,12 +358,16 @@ def _read_workbook(path: Path, name: str, kind: FileKind) -> Table:
     with path.open("rb") as f:  # opened here: openpyxl would judge the file by its suffix
         try:
             workbook = load_workbook(f, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError) as e:
+            return _read_sheet(workbook, name, kind)
+        except OfficeFileError:
+            raise
+        # A damaged workbook fails in openpyxl, zipfile or the XML parser with errors of
+        # many kinds, on opening or on reading a row: each means the same to the office.
+        except (zipfile.BadZipFile, InvalidFileException, Exception) as e:
             raise OfficeFileError(
                 f"{name} is not an Excel workbook (.xlsx) that can be read ({e}); save it again "
                 "from the spreadsheet program as .xlsx or CSV"
             ) from None
-        return _read_sheet(workbook, name, kind)
 
 
 def _read_sheet(workbook: Any, name: str, kind: FileKind) -> Table:
