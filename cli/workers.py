@@ -31,7 +31,8 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
 
 @click.group()
 def workers() -> None:
-    """Registrations of workers: import, prioritize, correct, show."""
+    """Registrations of workers: import, prioritize, correct, show; deaths and deciles from
+    the outside registers; template of every input file."""
 
 
 @workers.command("import")
