@@ -250,3 +250,55 @@ def test_templates_are_written_once_and_read_back(sqlite_url: str, tmp_path: Pat
     wrong = jamsos(sqlite_url, "workers", "template", "deaths", str(tmp_path / "d.txt"))
     assert wrong.exit_code == 2 and "as .csv or .xlsx, not .txt" in wrong.stderr
     assert not (tmp_path / "d.txt").exists()
+
+
+def test_events_recorded_before_releases_and_positions_still_read() -> None:
+    """A ledger written before ranks recorded their release and tie-break, and corrections
+    their release: its events, without those fields, read as they did, and a rank is still
+    explained (without the position it never recorded)."""
+    from dataclasses import replace
+    from functools import reduce
+
+    from eventsourcing.persistence import StoredEvent
+
+    from jamsos_ledger.application import Ledger
+    from jamsos_ledger.cli.workers import rank_explained
+    from jamsos_ledger.domainmodel import Registration, Worker
+
+    ledger = Ledger("memory://", actor="test")
+    try:
+        worker = Worker.register(Registration(
+            nik=NIKS["SITI"], name="Siti Rahmawati", birth_date=date(1985, 3, 2), sex="P",
+            kecamatan="Bekasi Timur", kelurahan="Margahayu", occupation="pedagang", decile=4,
+            source="Disnaker"), actor="test")
+        worker.correct(field="decile", value="2", reason="DTSEN 2025-Q4", actor="test",
+                       release="2025-Q4")
+        worker.prioritize(ruleset_name="dtsen-desil-v1", rank=7, tier=1, actor="test",
+                          position=88_412)
+        mapper = ledger.mapper
+        events = worker.collect_events()
+        old = []
+        for event in events:
+            stored = mapper.to_stored_event(event)
+            state = mapper.transcoder.decode(stored.state)
+            assert isinstance(state, dict)
+            if isinstance(event, Worker.Corrected | Worker.Prioritized):
+                assert state.pop("release") == "2025-Q4"
+                state.pop("position", None)
+            assert isinstance(stored, StoredEvent)
+            old.append(replace(stored, state=mapper.transcoder.encode(state)))
+        read: Worker = reduce(lambda a, e: e.mutate(a), map(mapper.to_domain_event, old), None)
+        assert (read.decile, read.rank, read.tier) == (2, 7, 1)
+        assert (read.decile_release, read.rank_release, read.rank_position) == (None, None, None)
+        assert rank_explained(read) == (
+            "rank 7: tier 1 (decile 2, as registered) under dtsen-desil-v1; ties broken by "
+            "order of registration")
+        # As recorded now: the release and the tie-break are kept and said.
+        now: Worker = reduce(lambda a, e: e.mutate(a),
+                             [mapper.to_domain_event(mapper.to_stored_event(e)) for e in
+                              events], None)
+        assert rank_explained(now) == (
+            "rank 7: tier 1 (decile 2, DTSEN 2025-Q4) under dtsen-desil-v1; ties broken by "
+            "order of registration, position 88.412")
+    finally:
+        ledger.close()
