@@ -77,7 +77,7 @@ def read_deaths(path: str | Path, *, today: date | None = None) -> list[Death]:
             return None
         return Death(line, row["nik"], died)
 
-    return _read(path, DEATHS, parse, what="death")
+    return read_rows(path, DEATHS, parse, what="death")
 
 
 def read_deciles(path: str | Path) -> list[DecileLine]:
@@ -91,16 +91,23 @@ def read_deciles(path: str | Path) -> list[DecileLine]:
             return None
         return DecileLine(line, row["nik"], int(text))
 
-    return _read(path, DECILES_FILE, parse, what="decile")
+    return read_rows(path, DECILES_FILE, parse, what="decile")
 
 
-def _read(
+def read_rows(
     path: str | Path,
     kind: FileKind,
     parse: Callable[[int, dict[str, str], list[Problem]], T | None],
     *,
     what: str,
 ) -> list[T]:
+    """Every row of a file of that kind (one with a `nik` column) typed by `parse`, or
+    InvalidInput naming every bad line of the file: its form (`office_files`), its NIK's
+    form, a NIK twice, and whatever `parse` adds to the problems it is given (returning None
+    for a row it cannot type). `what` names one row's content in the refusal ("death").
+
+    The reader of any file of NIKs with values (a BPJS invoice as well) is this with its
+    own kind and `parse`."""
     table = read_table(path, kind)
     problems = [p for line in sorted(table.problems) for p in table.problems[line]]
     first: dict[str, int] = {}
@@ -145,4 +152,5 @@ def _date(text: str) -> date | None:
         return None
 
 
-__all__ = ["DEATHS", "DECILES_FILE", "Death", "DecileLine", "read_deaths", "read_deciles"]
+__all__ = ["DEATHS", "DECILES_FILE", "Death", "DecileLine", "read_deaths", "read_deciles",
+           "read_rows"]
