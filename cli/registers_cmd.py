@@ -20,6 +20,7 @@ from jamsos_ledger.cli.output import echo_recorded, progress_bar
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.office_files import FileKind
+from jamsos_ledger.registers import release_problem
 from jamsos_ledger.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
 from jamsos_ledger.registration import REGISTRATIONS
 from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
@@ -106,6 +107,9 @@ def deciles_command(obj: LedgerContext, file: Path, release: str, ruleset: str) 
     the eligibility line are listed (an enrolled worker's coverage is not ended by it).
     NIKs the ledger does not know are listed, never guessed at.
     """
+    problem = release_problem(release.strip())
+    if problem:  # before the file is read or the store opened
+        raise Malformed(f"--release: {problem}; nothing was recorded")
     lines = read_deciles(file)
     with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
         result = update_deciles(obj.ledger, lines, release=release.strip(),
