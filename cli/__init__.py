@@ -22,6 +22,7 @@ from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_error
 from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
+from jamsos_ledger.cli.registers_cmd import deaths_command, deciles_command, template_command
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
@@ -93,6 +94,9 @@ def main(ctx: click.Context, store: str, actor: str | None, program_code: str | 
 
 main.add_command(program)
 workers.add_command(correct_command)
+workers.add_command(deaths_command)
+workers.add_command(deciles_command)
+workers.add_command(template_command)
 main.add_command(workers)
 main.add_command(enroll_command)
 main.add_command(end_command)

@@ -21,7 +21,7 @@ from jamsos_ledger.cli.output import (
     progress_bar,
 )
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
-from jamsos_ledger.domainmodel import program_id
+from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.importing import import_registrations
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
@@ -31,7 +31,8 @@ from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
 
 @click.group()
 def workers() -> None:
-    """Registrations of workers: import, prioritize, correct, show."""
+    """Registrations of workers: import, prioritize, correct, show; deaths and deciles from
+    the outside registers; template of every input file."""
 
 
 @workers.command("import")
@@ -191,9 +192,13 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         "occupation": worker.occupation,
         "decile": worker.decile,
         "source": worker.source,
+        "decile_release": worker.decile_release,
         "ruleset": worker.ruleset,
         "rank": worker.rank,
         "tier": worker.tier,
+        "rank_release": worker.rank_release,
+        "tie_break_position": worker.rank_position,
+        "rank_explained": rank_explained(worker) if worker.rank is not None else None,
         "coverages": coverages,
         "claims": claims,
     }
@@ -203,7 +208,7 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         echo_json(data)
         return
     rank = (
-        f"{count(worker.rank)} under {worker.ruleset} (tier {worker.tier})"
+        rank_explained(worker)
         if worker.rank is not None
         else f"not ranked (run `workers prioritize`; "
         f"{ruleset(worker.ruleset or DEFAULT_RULESET).not_eligible()})"
@@ -215,7 +220,7 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
             ("Sex", worker.sex),
             ("Domicile", f"{worker.kelurahan}, {worker.kecamatan}"),
             ("Occupation", worker.occupation),
-            ("DTSEN decile", str(worker.decile)),
+            ("DTSEN decile", f"{worker.decile} ({_release(worker.decile_release)})"),
             ("Source", worker.source),
             ("Rank", rank),
         ],
@@ -227,3 +232,21 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         click.echo(f"Never enrolled{as_of_title(as_of)}")
     if claims:
         echo_table(CLAIM_COLUMNS, claims, title=f"Claims{as_of_title(as_of)}")
+
+
+def _release(release: str | None) -> str:
+    return f"DTSEN {release}" if release else "as registered"
+
+
+def rank_explained(worker: Worker) -> str:
+    """A rank in words: the rule set, the tier, the decile and its release, the tie-break:
+    "rank 1.204: tier 1 (decile 2, DTSEN 2026-Q2) under dtsen-desil-v1; ties broken by order
+    of registration, position 88.412"."""
+    assert worker.rank is not None
+    ties = "ties broken by order of registration"
+    if worker.rank_position is not None:  # not recorded with ranks of older ledgers
+        ties += f", position {count(worker.rank_position)}"
+    return (
+        f"rank {count(worker.rank)}: tier {worker.tier} (decile {worker.decile}, "
+        f"{_release(worker.rank_release)}) under {worker.ruleset}; {ties}"
+    )

@@ -36,7 +36,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -57,6 +57,7 @@ from hypothesis.stateful import (
 from psycopg import sql
 
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.application.outside_registers import record_deaths, update_deciles
 from jamsos_ledger.auditing import replay
 from jamsos_ledger.domainmodel import Program, Registration, worker_id
 from jamsos_ledger.errors import (
@@ -71,6 +72,7 @@ from jamsos_ledger.errors import (
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections import group_counts
 from jamsos_ledger.projections.reporting import quota_groups
+from jamsos_ledger.registers_files import Death, DecileLine
 
 T = TypeVar("T")
 
@@ -364,9 +366,9 @@ class LedgerModel:
         return len(new), changed
 
     def stale(self) -> bool:
-        """Whether registrations or corrections since the last ranking would change it:
-        enrolling by rank is then refused."""
-        return any(self.ranks.get(n) != r for n, r in self.ranking().items())
+        """Whether enrolling by rank is refused: a registration or a corrected decile since
+        the last ranking left an eligible worker unranked or would change a rank."""
+        return self.ranking() != self.ranks
 
     def overlap(self, nik: str, program: ProgramModel, start: Month) -> str | None:
         """Another program covering the worker in a month of `start` to the program's end:
@@ -415,6 +417,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = LedgerModel()
         self.opened = False
         self.steps = 0
+        self.released: dict[str, str] = {}  # NIK -> the DTSEN release of its decile
         url = self.store_url()
         try:
             self.ledger = Ledger(url, actor="hypothesis")
@@ -737,6 +740,7 @@ class LedgerMachine(RuleBasedStateMachine):
             setattr(entry, name, new)
             if name == "decile":
                 m.ranks.pop(nik, None)  # ranked from the old decile: unranked until re-ranked
+                self.released.pop(nik, None)  # a decile corrected by hand names no release
         if rank:
             self.prioritize()
 
@@ -834,10 +838,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.append((InvalidInput, f"--top {top}"))
         elif p is None:
             refusals.append((NotFound, f"no program {code}"))
-        elif self.model.stale():
-            refusals.append((RuleViolation, "the ranking is older than the registrations"))
-            refusals += self.enrol_refusals(code, p, [], start, decree)
         else:
+            if self.model.stale():
+                refusals.append((RuleViolation, "the ranking is older than the registrations"))
             waiting = self.model.candidates(p, start)
             if len(waiting) < top:
                 refusals.append((RuleViolation, f"only {len(waiting)} ranked and waiting"))
@@ -962,6 +965,74 @@ class LedgerMachine(RuleBasedStateMachine):
         if not refusals:
             assert p is not None
             p.end_coverage(nik, last)
+
+    # the outside registers
+
+    @precondition(lambda self: any(p.coverage for p in self.model.programs.values()))
+    @rule(
+        pick=program_picks,
+        deaths=st.lists(st.tuples(enrolled | st.sampled_from(NIKS), st.integers(-3, 13)),
+                        max_size=4, unique_by=lambda d: d[0]),
+    )
+    def deaths(self, pick: int, deaths: list[tuple[str, int]]) -> None:
+        """Dukcapil's list of deaths: each covered worker's coverage ends in the month of
+        death, in one transaction; the unknown, the uncovered, and deaths outside the
+        coverage are reported, never recorded."""
+        code, p = self.program(pick, busy=True)
+        start = p.start if p is not None else Month(YEAR, 1)
+        listed = [Death(line, nik, (start + offset).first_day() + timedelta(days=14))
+                  for line, (nik, offset) in enumerate(deaths, start=2)]
+        refusals: list[Refusal] = [] if p is not None else [(NotFound, f"no program {code}")]
+        got = self.expect(f"deaths in {code}: {deaths}", refusals,
+                          lambda: record_deaths(self.app, listed, code=code))
+        if p is None:
+            return
+        assert got is not None
+        result, _ = got
+        ended = []
+        for death in listed:
+            cover = p.coverage.get(death.nik)
+            month = Month.of(death.died)
+            if (death.nik in self.model.workers and cover is not None and cover.ended is None
+                    and cover.start <= month <= p.end):
+                p.end_coverage(death.nik, month)
+                ended.append((death.line, month))
+        assert [(e.line, e.month) for e in result.ended] == ended, (result, ended)
+        assert len(result.reported) == len(listed) - len(ended)
+
+    @rule(
+        lines=st.lists(st.tuples(registered | st.sampled_from(NIKS), st.integers(1, 10)),
+                       max_size=4, unique_by=lambda d: d[0]),
+        release=st.sampled_from(["2026-Q2", "2026-Q3", "Q2"]),
+    )
+    def deciles(self, lines: list[tuple[str, int]], release: str) -> None:
+        """A DTSEN release: changed deciles corrected naming it, then everyone ranked again;
+        each new rank records the release its decile came from."""
+        m = self.model
+        listed = [DecileLine(line, nik, decile)
+                  for line, (nik, decile) in enumerate(lines, start=2)]
+        refusals: list[Refusal] = (
+            [] if release.startswith("2026-") else [(InvalidInput, f"release {release}")])
+        got = self.expect(f"deciles {lines} of {release}", refusals,
+                          lambda: update_deciles(self.app, listed, release=release))
+        if refusals:
+            return
+        assert got is not None
+        changed = []
+        for row in listed:
+            entry = m.workers.get(row.nik)
+            if entry is not None and entry.decile != row.decile:
+                entry.decile = row.decile
+                m.ranks.pop(row.nik, None)
+                changed.append(row.line)
+                self.released[row.nik] = release
+        assert [c.line for c in got.changed] == changed
+        assert (got.ranked, got.ranks) == m.rank()
+        for row in listed:
+            if row.nik in m.workers and row.nik in m.ranks:
+                worker = self.app.worker(row.nik)
+                assert worker.rank == m.ranks[row.nik]
+                assert worker.rank_release == self.released.get(row.nik), row.nik
 
     # money
 
@@ -1088,10 +1159,10 @@ class LedgerMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = []
         if nik not in m.workers:
             refusals.append((NotFound, "not registered"))
-        if not reference.strip():
-            refusals.append((InvalidInput, "the claim reference is blank"))
-        elif m.claimed_by.get(reference) != nik:
+        if m.claimed_by.get(reference) != nik:
             refusals.append((NotFound, f"no claim {reference!r} of {nik}"))
+        if not reference.strip():
+            refusals.append((InvalidInput, "a blank claim reference"))
         if amount < 0:
             refusals.append((InvalidInput, f"benefit {amount}"))
         elif m.claimed_by.get(reference) == nik and m.benefits[reference] == amount:

@@ -122,11 +122,11 @@ def test_a_file_that_cannot_be_read_is_refused_even_with_rejects(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "dinsos.csv"
-    path.write_text(HEADER.replace(",", ";") + "\n" + good(1).replace(",", ";") + "\n")
+    path.write_text(HEADER.replace(",", "\t") + "\n" + good(1).replace(",", "\t") + "\n")
     result = jamsos(sqlite_url, "workers", "import", str(path), "--rejects",
                     str(tmp_path / "r.csv"))
     assert result.exit_code == 2
-    assert "separated by ';' (semicolon); ',' (comma) is expected" in result.stderr
+    assert "separated by a tab; ',' (comma) or ';' (semicolon) is expected" in result.stderr
     assert str(path) in result.stderr
     latin = tmp_path / "latin.csv"
     latin.write_bytes("nik,nama,tanggal_lahir\nÄ\n".encode("utf-16"))

@@ -169,15 +169,25 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert [r.nik for r in found.accepted] == [nik(1, date(1985, 3, 12))]
 
 
-def test_a_row_that_is_not_utf8_is_refused_on_its_line(tmp_path: Path) -> None:
+def test_a_windows_1252_file_as_excel_saves_it_is_read(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    text = f"{HEADER}\n{row(1)}\n{row(2, name='Pekerja Müller')}\n{row(3)}\n"
-    path.write_bytes(text.encode("latin-1"))
+    text = f"{HEADER}\r\n{row(1)}\r\n{row(2, name='Pekerja Müller')}\r\n{row(3)}\r\n"
+    path.write_bytes(text.encode("cp1252"))
     found = read_registrations(path)
-    assert len(found.accepted) == 2
-    (problem,) = found.problems
-    assert (problem.line, problem.field) == (3, "row")
-    assert "not UTF-8" in problem.reason and "0xFC" in problem.reason
+    assert not found.rejected
+    assert [r.name for r in found.accepted] == ["Pekerja 1", "Pekerja Müller", "Pekerja 3"]
+
+
+def test_a_file_mixing_utf8_and_another_encoding_is_refused_with_both_lines(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(f"{HEADER}\n{row(1, name='Pekerja Söze')}\n".encode()
+                     + f"{row(2, name='Pekerja Müller')}\n".encode("cp1252"))
+    with pytest.raises(RegistrationFileError) as refused:
+        read_registrations(path)
+    assert "mixes encodings: line 2 is UTF-8 text, line 3 is not (byte 0xFC)" in str(
+        refused.value)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +196,7 @@ def test_a_row_that_is_not_utf8_is_refused_on_its_line(tmp_path: Path) -> None:
         (b"", "is empty"),
         (b"\n\n", "line 1 is blank"),
         (HEADER.encode() + b"\n", "no rows"),
-        (HEADER.replace(",", ";").encode() + b"\n1;2\n", "';' (semicolon)"),
+        (HEADER.replace(",", "|").encode() + b"\n", "'|' (pipe)"),
         (HEADER.replace(",", "\t").encode() + b"\n", "a tab"),
         (HEADER.replace(",decile", "").encode() + b"\n", "missing column(s) decile"),
         ((HEADER + ",telepon").encode() + b"\n", "unknown column(s) 'telepon'"),
@@ -210,11 +220,14 @@ def test_a_quote_left_open_refuses_the_file_with_its_line(tmp_path: Path) -> Non
         read_registrations(path)
 
 
-def test_the_delimiter_message_says_comma_is_expected(tmp_path: Path) -> None:
+def test_a_semicolon_file_with_indonesian_headers_is_read_line_for_line(tmp_path: Path) -> None:
     path = tmp_path / "semicolons.csv"
-    path.write_text(HEADER.replace(",", ";") + "\n" + row(1).replace(",", ";") + "\n")
-    with pytest.raises(RegistrationFileError, match=r"',' \(comma\) is expected"):
-        read_registrations(path)
+    header = "NIK;Nama;Tanggal Lahir;Jenis Kelamin;Kecamatan;Kelurahan;Pekerjaan;Desil;Sumber"
+    path.write_text(header + "\n\n" + row(1).replace(",", ";") + "\n"
+                    + row(2, decile="0").replace(",", ";") + "\n")
+    found = read_registrations(path)
+    assert [r.nik for r in found.accepted] == [nik(1, date(1985, 3, 12))]
+    assert [(p.line, p.field) for p in found.problems] == [(4, "decile")]
 
 
 def test_rows_with_another_delimiter_under_a_comma_header_say_so(tmp_path: Path) -> None:

@@ -953,6 +953,11 @@ class Worker(Aggregate):
         self.rank: int | None = None
         self.tier: int | None = None
         self.ruleset: str | None = None
+        # The DTSEN release of the decile (None: as registered); that of the decile the rank
+        # used, and the registration's position that broke its ties (None: not recorded).
+        self.decile_release: str | None = None
+        self.rank_release: str | None = None
+        self.rank_position: int | None = None
         self.coverages: dict[UUID, Coverage] = {}
         self.claims: list[dict[str, Any]] = []
         # The version of the event that set each field's current value: a correction names it.
@@ -969,12 +974,15 @@ class Worker(Aggregate):
 
     # -- corrections ---------------------------------------------------------------------
 
-    def correct(self, *, field: str, value: str, reason: str, actor: str) -> None:
+    def correct(
+        self, *, field: str, value: str, reason: str, actor: str, release: str | None = None
+    ) -> None:
         """Correct a registration field, e.g. a DTSEN decile updated by the quarterly release.
 
         Nothing is edited: the correction is a new event naming the value it replaces and the
         event that recorded it. A changed decile takes effect on ranks at the next
-        prioritisation.
+        prioritisation. `release`: the DTSEN release a decile comes from (`2026-Q2`), kept
+        with the worker and with its next rank.
         """
         if field not in CORRECTABLE:
             raise InvalidInput(
@@ -1006,6 +1014,8 @@ class Worker(Aggregate):
             raise RuleViolation(
                 f"{field} of {self.masked_nik} is already {new!r}: nothing to correct"
             )
+        if release is not None and field != "decile":
+            raise InvalidInput(f"a DTSEN release names deciles, not {field}")
         self._corrected(
             field=field,
             previous=previous,
@@ -1013,6 +1023,7 @@ class Worker(Aggregate):
             corrects=self.set_by[field],
             reason=reason,
             actor=actor,
+            release=release,
         )
 
     class Corrected(Aggregate.Event):
@@ -1022,6 +1033,8 @@ class Worker(Aggregate):
         corrects: int
         reason: str
         actor: str
+        # The DTSEN release of a corrected decile; absent from events recorded before it was.
+        release: str | None = None
 
     @event(Corrected)
     def _corrected(
@@ -1032,24 +1045,31 @@ class Worker(Aggregate):
         corrects: int,
         reason: str,
         actor: str,
+        release: str | None = None,
     ) -> None:
         setattr(self, field, value)
         self.set_by[field] = self.version + 1  # this event's version: apply runs before it
         if field == "decile":
             # The rank was derived from the old decile: it stands no more until re-ranked.
             self.rank = self.tier = self.ruleset = None
+            self.decile_release = release
 
     # -- priority ------------------------------------------------------------------------
 
-    def prioritize(self, *, ruleset_name: str, rank: int, tier: int, actor: str) -> None:
-        """Record the worker's rank under a rule set (a re-ranking is a new event)."""
+    def prioritize(
+        self, *, ruleset_name: str, rank: int, tier: int, actor: str, position: int | None = None
+    ) -> None:
+        """Record the worker's rank under a rule set (a re-ranking is a new event), with the
+        DTSEN release of the decile it used and the registration's position that broke ties."""
         if rank < 1:
             raise InvalidInput(f"rank must be 1 or more, not {rank}")
         if ruleset(ruleset_name).tier_of(self.decile) != tier:
             raise RuleViolation(
                 f"decile {self.decile} is not in tier {tier} of rule set {ruleset_name}"
             )
-        if (self.ruleset, self.rank, self.tier) == (ruleset_name, rank, tier):
+        if (self.ruleset, self.rank, self.tier, self.rank_release) == (
+            ruleset_name, rank, tier, self.decile_release
+        ):
             return
         # What calling `_prioritized` does, without the decorator matching arguments to its
         # signature: a prioritisation records one event for each of a city's workers.
@@ -1060,6 +1080,8 @@ class Worker(Aggregate):
             tier=tier,
             decile=self.decile,
             actor=actor,
+            release=self.decile_release,
+            position=position,
         )
 
     class Prioritized(Aggregate.Event):
@@ -1068,12 +1090,28 @@ class Worker(Aggregate):
         tier: int
         decile: int
         actor: str
+        # Absent from events recorded before they were: the DTSEN release of the decile the
+        # rank used (None: the decile as registered), and the registration's position in the
+        # log, the tie-break within a decile.
+        release: str | None = None
+        position: int | None = None
 
     @event(Prioritized)
-    def _prioritized(self, ruleset: str, rank: int, tier: int, decile: int, actor: str) -> None:
+    def _prioritized(
+        self,
+        ruleset: str,
+        rank: int,
+        tier: int,
+        decile: int,
+        actor: str,
+        release: str | None = None,
+        position: int | None = None,
+    ) -> None:
         self.ruleset = ruleset
         self.rank = rank
         self.tier = tier
+        self.rank_release = release
+        self.rank_position = position
 
     # -- enrolment and its end -----------------------------------------------------------
 

@@ -41,6 +41,7 @@ from jamsos_ledger.application.service import PreparedRegistration, prepare_regi
 from jamsos_ledger.registration import (
     RegistrationFile,
     RegistrationFileError,
+    plain_header,
     read_registration_lines,
     read_registrations,
 )
@@ -272,8 +273,8 @@ def _started(
             return None
         with path.open("rb") as f:
             header = f.readline()
-            if not header.endswith(b"\n") or b'"' in header:
-                return None
+            if not header.endswith(b"\n") or b'"' in header or not plain_header(header):
+                return None  # another form than plain CSV: read by `office_files`, whole
             size, lines, last = len(header), 0, header[-1:]
             while chunk := f.read(_SCAN):
                 if b'"' in chunk:

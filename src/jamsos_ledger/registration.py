@@ -11,7 +11,9 @@ the file's own, the header being line 1.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,14 @@ from typing import IO, cast
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.errors import InvalidInput
 from jamsos_ledger.money import count, counted
+from jamsos_ledger.office_files import (
+    FileColumn,
+    FileKind,
+    OfficeFileError,
+    is_workbook,
+    read_table,
+)
+from jamsos_ledger.office_files import Problem as FormProblem
 from jamsos_ledger.texts import text_problem
 
 COLUMNS = (
@@ -35,10 +45,26 @@ COLUMNS = (
     "decile",
     "source",
 )
+# The registration file's columns as offices head them (any of the two names, any case).
+REGISTRATIONS = FileKind("registrations", (
+    FileColumn("nik", "NIK", "16 digits; its date part agrees with the birth date and sex",
+               "3275014506850001"),
+    FileColumn("name", "Nama", "full name, not empty", "Siti Rahmawati"),
+    FileColumn("birth_date", "Tanggal Lahir", "YYYY-MM-DD (or a date cell)", "1985-06-05"),
+    FileColumn("sex", "Jenis Kelamin", "L (laki-laki) or P (perempuan)", "P"),
+    FileColumn("kecamatan", "Kecamatan", "a kecamatan of Kota Bekasi, name or code 01-12",
+               "Bekasi Timur"),
+    FileColumn("kelurahan", "Kelurahan", "text", "Aren Jaya"),
+    FileColumn("occupation", "Pekerjaan", "text", "Pedagang kaki lima"),
+    FileColumn("decile", "Desil", "DTSEN decile, 1 (poorest) to 10", "2"),
+    FileColumn("source", "Sumber", "who supplied the row, not empty", "Disnaker"),
+))
+assert tuple(c.name for c in REGISTRATIONS.columns) == COLUMNS
 # The field named when a problem is about the whole row rather than one of its columns.
 ROW = "row"
 
 _BOM = b"\xef\xbb\xbf"
+_CHUNK = 8_000_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Control characters (NUL and the like) in the header: a sign of a binary file. In the rows,
 # the domain's check of text (`texts.text_problem`) says what a field may hold.
@@ -129,19 +155,87 @@ class RegistrationFile:
 def read_registrations(path: str | Path) -> RegistrationFile:
     """Read a registration file whole: every row checked, every problem collected.
 
+    A plain file (comma-separated UTF-8 CSV headed with the ledger's column names), nearly
+    every big one, is read as it streams; any other form an office saves (a workbook,
+    semicolons, Windows-1252, Indonesian headers) is read by `office_files` and handed to the
+    same checks, line for line.
+
     Raises RegistrationFileError when the file cannot be read as registrations at all (not
-    UTF-8, empty, another delimiter, missing or unknown columns).
+    text, empty, another delimiter, missing or unknown columns).
     """
     path = Path(path)
     try:
+        if not is_plain(path):
+            return _read_office_file(path)
         with path.open("rb") as f:
             return read_registration_lines(f, name=str(path))
     except OSError as e:
         raise RegistrationFileError(f"{path}: cannot be read: {e.strerror or e}") from e
+    except OfficeFileError as e:
+        raise RegistrationFileError(str(e)) from None
 
 
-def read_registration_lines(binary: IO[bytes], *, name: str) -> RegistrationFile:
-    """Read registrations from an open binary file (see `read_registrations`)."""
+def is_plain(path: Path) -> bool:
+    """Whether the file is the plain form the streaming reader takes: CSV in UTF-8 (a
+    byte-order mark allowed), its header the ledger's column names separated by commas.
+    Checked a chunk at a time: a nation's file is a gigabyte."""
+    if is_workbook(path):
+        return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        header = f.readline()
+        if not plain_header(header):
+            return False  # another separator, other names (or a bad header: said there)
+        try:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def plain_header(header: bytes) -> bool:
+    """Whether a header line is the plain form's: UTF-8, the ledger's column names, commas."""
+    if header.startswith(_BOM):
+        header = header[len(_BOM):]
+    try:
+        text = header.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.strip().lower() in COLUMNS for c in text.strip("\r\n").split(","))
+
+
+def _read_office_file(path: Path) -> RegistrationFile:
+    """A file in another form an office saves, read by `office_files` and written again as
+    plain CSV, each row on its own line, so that the same checks name the same lines."""
+    table = read_table(path, REGISTRATIONS)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    at = 2
+    for line, values in table.rows:
+        out.write("\n" * (line - at))  # blank lines keep every row on its own line number
+        before = out.tell()
+        writer.writerow(values)
+        out.seek(before)
+        at = line + out.read().count("\n")
+    binary = io.BytesIO(out.getvalue().encode("utf-8"))
+    return read_registration_lines(binary, name=str(path), form_problems=table.problems)
+
+
+def read_registration_lines(
+    binary: IO[bytes],
+    *,
+    name: str,
+    form_problems: dict[int, list[FormProblem]] | None = None,
+) -> RegistrationFile:
+    """Read registrations from an open binary file (see `read_registrations`).
+
+    `form_problems`: what was wrong with the form of lines when the file was read from
+    another form (a NIK that a spreadsheet made a number): those lines are refused with them,
+    and the field they name is not checked further.
+    """
     lines = _decoded_lines(binary, name)
     undecodable: dict[int, str] = {}
     header_line = next(lines, None)
@@ -191,6 +285,10 @@ def read_registration_lines(binary: IO[bytes], *, name: str) -> RegistrationFile
             else []
         )
         registration, problems = _parse_row(line, columns, values, encoding)
+        if form_problems and line in form_problems:
+            form = [Problem(p.line, p.field, p.reason) for p in form_problems[line]]
+            fields = {p.field for p in form}
+            problems = form + [p for p in problems if p.field not in fields]
         nik = values[nik_at].strip() if len(values) > nik_at else ""
         if nik:
             earlier = first_niks.setdefault(nik, line)
@@ -409,10 +507,13 @@ def write_rejects(path: str | Path, registrations: RegistrationFile) -> int:
 
 __all__ = [
     "COLUMNS",
+    "REGISTRATIONS",
     "Problem",
     "RegistrationFile",
     "RegistrationFileError",
     "Rejection",
+    "is_plain",
+    "plain_header",
     "read_registration_lines",
     "read_registrations",
     "write_rejects",

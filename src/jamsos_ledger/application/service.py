@@ -571,13 +571,13 @@ class LedgerService(Application):
         name = ruleset_name or DEFAULT_RULESET
         rules = ruleset(name)
         ranking = self._ranking(name)
-        changed: list[tuple[UUID, int, int]] = []
+        changed: list[tuple[UUID, int, int, int]] = []
         recorded = told = 0
-        for rank, (*_key, decile, wid, current) in enumerate(ranking, start=1):
+        for rank, (*key, decile, wid, current) in enumerate(ranking, start=1):
             if current != rank:
                 tier = rules.tier_of(decile)
                 assert tier is not None
-                changed.append((wid, rank, tier))
+                changed.append((wid, rank, tier, key[-1]))  # the key ends with the tie-break
             if len(changed) == BULK_BATCH:
                 recorded += self._record_ranks(name, changed)
                 changed = []
@@ -631,11 +631,13 @@ class LedgerService(Application):
             "nobody was enrolled"
         )
 
-    def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int]]) -> int:
-        """Each worker's new rank recorded by the worker, all of them in one save."""
-        workers = self.aggregates([wid for wid, _, _ in ranks])
-        for wid, rank, tier in ranks:
-            workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor)
+    def _record_ranks(self, name: str, ranks: Sequence[tuple[UUID, int, int, int]]) -> int:
+        """Each worker's new rank recorded by the worker, with the registration's position
+        that broke its ties, all of them in one save."""
+        workers = self.aggregates([wid for wid, *_ in ranks])
+        for wid, rank, tier, position in ranks:
+            workers[wid].prioritize(ruleset_name=name, rank=rank, tier=tier, actor=self.actor,
+                                    position=position)
         self._save_many(workers.values())
         return len(ranks)
 
