@@ -34,6 +34,7 @@ from jamsos_ledger.application import PAGE, Ledger
 from jamsos_ledger.application.composition import LARGE_LOG, rebuilt_views
 from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.history_rules import HistoryCheck, check_history
 from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.projections.budget import month_columns
@@ -200,6 +201,8 @@ CHECKS = {
     "the events alone",
     "books": "the replayed budget and quota against each program's own books, rebuilt from "
     "the program's events by the domain",
+    "rules": "every event re-applied in log order through the program's rules, checked at "
+    "every position (history_rules.RULES)",
 }
 
 
@@ -252,6 +255,7 @@ class ReplayReport:
         programs: programs open at that moment.
         compared: per check and report, how many rows and figures were compared.
         differences: every disagreement; none when the ledger is sound.
+        history: the program's rules re-applied to every event in log order (`rules`).
     """
 
     when: datetime | None
@@ -260,10 +264,11 @@ class ReplayReport:
     programs: int
     compared: list[Compared]
     differences: list[Difference]
+    history: HistoryCheck = field(default_factory=HistoryCheck)
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and self.history.ok
 
     @property
     def figures(self) -> int:
@@ -322,7 +327,8 @@ class _Comparison:
 def replay(
     ledger: Ledger, when: datetime | None = None, progress: Callable[[int], None] | None = None
 ) -> ReplayReport:
-    """Re-derive every figure of every report from the events alone and compare.
+    """Re-derive every figure of every report from the events alone and compare, and
+    re-apply the program's rules to every event in log order (`history_rules`).
 
     Without `when`: every report query of projections rebuilt from the whole log against the
     live projections, and the rebuilt budget and quota against each program's own books. With
@@ -352,6 +358,7 @@ def replay(
                     programs=programs,
                     compared=projections.compared() + books.compared(),
                     differences=projections.differences + books.differences,
+                    history=check_history(ledger, stop=head, until=when),
                 )
     finally:
         views.close()
