@@ -236,3 +236,25 @@ def test_a_replay_as_of_before_the_forgery_passes(ledger: Ledger, store_url: str
     forge(ledger, pay_again)
     assert check_history(ledger, until=moment).ok
     assert not check_history(ledger).ok
+
+
+def test_a_worker_enrolled_twice_in_one_program(ledger: Ledger, store_url: str) -> None:
+    """A history no projection can hold (one worker's two enrolments in one program): the
+    replay names the breach, and says the projections could not be rebuilt."""
+    ledger.amend_program(quota=4, reason="a place more")
+    worker = ledger.worker(WORKERS[0].nik)
+
+    def again(program: Program) -> list[object]:
+        cost = program.commitment_for(1, JUN)
+        program._premiums_committed(workers=1, start=JUN, end=program.end, decree=None,
+                                    jkk=cost.jkk, jkm=cost.jkm, actor="operator")
+        worker._enrolled(program_id=program.id, start=JUN, end=program.end, decree=None,
+                         actor="operator")
+        return [worker]
+
+    forge(ledger, again)
+    position = next(n.id for n in ledger.read_log() if n.originator_id == worker.id
+                    and n.originator_version == worker.version)
+    message = replay_fails(ledger, store_url, position, "covered-twice", agree=False)
+    assert "is already enrolled in 2026 (from 2026-01)" in message
+    assert "Traceback" not in message

@@ -335,7 +335,18 @@ def replay(
     `when`: the projections as of then against the programs' books as of then. `progress`, if
     given, is told how many events each page of the rebuild read.
     """
-    views, events = _rebuilt(ledger, when, progress)
+    history = check_history(ledger, until=when)
+    try:
+        views, events = _rebuilt(ledger, when, progress)
+    except Exception as e:
+        if history.ok:
+            raise
+        # A history that breaks the rules may hold what no projection can (a worker enrolled
+        # twice in one program): the breaches are the finding, the rebuild's failure a symptom.
+        failed = Difference("projections", "(every report)", "-", "(rebuild)", "rebuilt",
+                            f"failed: {type(e).__name__}: {e}")
+        return ReplayReport(when=when, position=history.position, events=history.events,
+                            programs=0, compared=[], differences=[failed], history=history)
     try:
         for _ in range(REPLAY_ATTEMPTS):
             head = _head(ledger)
@@ -358,7 +369,7 @@ def replay(
                     programs=programs,
                     compared=projections.compared() + books.compared(),
                     differences=projections.differences + books.differences,
-                    history=check_history(ledger, stop=head, until=when),
+                    history=history,
                 )
     finally:
         views.close()
