@@ -6,8 +6,9 @@ with only the events recorded (timestamped) up to it, in a private database; a w
 program as of a moment is its aggregate rebuilt from its own events up to it. The replay
 compares the live projection tables with projections rebuilt from the log, and the rebuilt
 budget and quota with each program's own books, which are derived from the program's events by
-the domain and not by any projection. The log is read in pages throughout: memory stays bounded
-whatever its length.
+the domain and not by any projection; and, since both derivations follow whatever the events
+say, it re-applies the program's rules to every event in log order (`history_rules`). The log
+is read in pages throughout: memory stays bounded whatever its length.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ and the coverages of the workers ever enrolled: bounded by the quotas, not by th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -334,23 +333,18 @@ def check_history(
     if stop is None:
         stop = int(ledger.recorder.max_notification_id() or 0)
     to_event = ledger.mapper.to_domain_event
+    last = 0
     for notification in ledger.read_log(topics=TOPICS, stop=stop):
         event: Any = to_event(notification)
         if until is not None and event.timestamp > until:
             continue
         rules.apply(notification.id, event)
-    rules.result.position = stop
+        last = notification.id
+    rules.result.position = stop if until is None else last
     # Cut at a moment, a transaction may be cut in two: its program counts what its workers
     # do not yet; the counts are compared at the end of the whole log only.
     return rules.result if until is not None else rules.finish()
 
 
-def check_events(events: Iterable[tuple[int, Any]]) -> HistoryCheck:
-    """The rules re-applied to (position, event) pairs given in log order (tests, tools)."""
-    rules = HistoryRules()
-    for position, event in events:
-        rules.apply(position, event)
-    return rules.finish()
-
 __all__ = ["KEPT_BREACHES", "RULES", "TOPICS", "Breach", "HistoryCheck", "HistoryRules",
-           "check_events", "check_history"]
+           "check_history"]
