@@ -5,14 +5,15 @@ amendments, many of them refused by the rules and so writing nothing) and checks
 replay passes it. Then it writes one forged write straight through the aggregates' recording
 methods and the ledger's recorder, with random figures: a payment of any month for any number
 of participants at any amount, a commitment of any size and cost with any number of workers
-enrolled under it (some already covered), an amendment of the allocation or the quota to any
-value, or a worker enrolled behind the program's back. An oracle written here from the
-program's rules alone, in plain arithmetic over the program's month counts (it never asks the
-domain), says whether the forged write breaks a rule: committed + paid <= allocation, enrolled
-<= quota, no month paid twice, each payment equal to its month's bill, each commitment at the
-program's rates, no worker covered twice, every covered worker counted. The replay must fail
-when it does, at the forged write's position or later, and pass when the forgery happens to be
-lawful (a forger who pays the right bill has written a payment the rules allow).
+enrolled under it (some already covered, one never eligible), an amendment of the allocation
+or the quota to any value, or a worker enrolled behind the program's back. An oracle written
+here from the program's rules alone, in plain arithmetic over the program's month counts (it
+never asks the domain), says whether the forged write breaks a rule: committed + paid <=
+allocation, enrolled <= quota, no month paid twice, each payment equal to its month's bill,
+each commitment at the program's rates, no worker covered twice, every worker enrolled
+eligible, every covered worker counted. The replay must fail when it does, at the forged
+write's position or later, and pass when the forgery happens to be lawful (a forger who pays
+the right bill has written a payment the rules allow).
 
 In memory: the stores' own reading is tested with real rows in tests/test_replay_rules.py.
 """
@@ -47,8 +48,10 @@ WORKERS = [
     person("3275087112990004", date(1999, 12, 31), "P", "08", 1),
     person("3275095505950006", date(1995, 5, 15), "P", "09", 2),
     person("3275070503780003", date(1978, 3, 5), "L", "07", 5),
+    person("3275032006820005", date(1982, 6, 20), "L", "03", 6),  # decile 6: never eligible
 ]
 NIKS = [w.nik for w in WORKERS]
+INELIGIBLE = {"3275032006820005"}
 
 month = st.sampled_from(MONTHS)
 command = st.one_of(
@@ -152,7 +155,7 @@ def forge(ledger: Ledger, data: st.DataObject) -> tuple[bool, list[Any]]:
             (jkk, jkm) != right
             or books.used() > books.allocation
             or books.enrolled > books.quota
-            or any(nik in books.covered for nik in chosen)
+            or any(nik in books.covered or nik in INELIGIBLE for nik in chosen)
             or len(chosen) != w  # the places counted and the workers covered differ
         )
         return breaks, [program, *workers]

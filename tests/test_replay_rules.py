@@ -38,6 +38,8 @@ WORKERS = [
     person("3275087112990004", date(1999, 12, 31), "P", "08", 1),
     person("3275095505950006", date(1995, 5, 15), "P", "09", 2),
 ]
+# Decile 6: registered, never eligible under the city's rule set.
+EKO = person("3275032006820005", date(1982, 6, 20), "L", "03", 6)
 
 
 @pytest.fixture
@@ -92,10 +94,12 @@ def test_a_sound_history_passes(ledger: Ledger, store_url: str) -> None:
     ledger.end_coverage(WORKERS[0].nik, month=FEB, reason="died")
     ledger.enrol(start=JUN, niks=[WORKERS[3].nik], decree="KEP/2/2026")
     ledger.amend_program(allocation=4 * YEAR - RATE, reason="APBD-P 2026")
+    # Eligible when enrolled: a later DTSEN release moving the worker up is no breach.
+    ledger.correct_worker(WORKERS[1].nik, field="decile", value="8", reason="DTSEN 2026-Q2")
     found = check_history(ledger)
     assert found.ok, found.breaches
-    # opened, committed x2, enrolled x4, paid x2, released, ended, amended
-    assert found.events == 12
+    # opened, committed x2, enrolled x4, paid x2, released, ended, amended, corrected
+    assert found.events == 13
     result = jamsos(store_url, "audit", "replay")
     assert result.exit_code == 0, result.output
     assert "every rule held" in result.stdout
@@ -258,3 +262,51 @@ def test_a_worker_enrolled_twice_in_one_program(ledger: Ledger, store_url: str) 
     message = replay_fails(ledger, store_url, position, "covered-twice", agree=False)
     assert "is already enrolled in 2026 (from 2026-01)" in message
     assert "Traceback" not in message
+
+
+def test_an_ineligible_worker_enrolled(ledger: Ledger, store_url: str) -> None:
+    """Decile 6 enrolled behind the rule set's back, the place and the money counted."""
+    ledger.register([EKO])
+    ledger.amend_program(quota=4, reason="a place more")
+    worker = ledger.worker(EKO.nik)
+
+    def enrol(program: Program) -> list[object]:
+        cost = program.commitment_for(1, JAN)
+        program._premiums_committed(workers=1, start=JAN, end=program.end, decree=None,
+                                    jkk=cost.jkk, jkm=cost.jkm, actor="operator")
+        worker._enrolled(program_id=program.id, start=JAN, end=program.end, decree=None,
+                         actor="operator")
+        return [worker]
+
+    forge(ledger, enrol)
+    position = next(n.id for n in ledger.read_log() if n.originator_id == worker.id
+                    and n.originator_version == worker.version)
+    message = replay_fails(ledger, store_url, position, "eligibility")
+    assert "has DTSEN decile 6, not eligible under dtsen-desil-v1" in message
+    assert EKO.nik not in message  # masked
+
+
+def test_eligibility_is_the_decile_when_enrolled(ledger: Ledger, store_url: str) -> None:
+    """A decile corrected into the rule set before the enrolment is eligible; corrected out
+    of it before a forged enrolment, it is not."""
+    ledger.register([EKO])
+    ledger.amend_program(quota=5, allocation=6 * YEAR, reason="more places")
+    ledger.correct_worker(EKO.nik, field="decile", value="2", reason="DTSEN 2026-Q1")
+    ledger.enrol(start=JAN, niks=[EKO.nik], decree="KEP/2/2026")
+    assert check_history(ledger).ok
+    ledger.correct_worker(WORKERS[3].nik, field="decile", value="7", reason="DTSEN 2026-Q2")
+    worker = ledger.worker(WORKERS[3].nik)
+
+    def enrol(program: Program) -> list[object]:
+        cost = program.commitment_for(1, JAN)
+        program._premiums_committed(workers=1, start=JAN, end=program.end, decree=None,
+                                    jkk=cost.jkk, jkm=cost.jkm, actor="operator")
+        worker._enrolled(program_id=program.id, start=JAN, end=program.end, decree=None,
+                         actor="operator")
+        return [worker]
+
+    forge(ledger, enrol)
+    position = next(n.id for n in ledger.read_log() if n.originator_id == worker.id
+                    and n.originator_version == worker.version)
+    message = replay_fails(ledger, store_url, position, "eligibility")
+    assert "has DTSEN decile 7" in message

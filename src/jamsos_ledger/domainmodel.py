@@ -318,6 +318,20 @@ def coverage_problem(
     return None
 
 
+def eligibility_problem(
+    who: str, decile: int, birth_date: date, ruleset_name: str, start: Month
+) -> str | None:
+    """Why a worker of that DTSEN decile and birth date cannot be covered from `start` under
+    the rule set, or None: the decile must be in one of its tiers, and the worker a BPU
+    participant's age when coverage starts (rules.age_problem). `who` names the worker."""
+    if not ruleset(ruleset_name).is_eligible(decile):
+        return f"{who} has DTSEN decile {decile}, not eligible under {ruleset_name}"
+    age = age_problem(birth_date, start.first_day(), f"when coverage starts in {start}")
+    if age:
+        return f"{who} is {age}"
+    return None
+
+
 def workers_to_enrol_problem(top: int) -> str | None:
     """Why `--top N` cannot be asked for (fewer than one, more than any quota), or None."""
     return workers_problem("--top", top)
@@ -1117,15 +1131,9 @@ class Worker(Aggregate):
         )
         if covered:
             return covered
-        if not ruleset(program.ruleset).is_eligible(self.decile):
-            return (
-                f"{self.masked_nik} has DTSEN decile {self.decile}, not eligible under "
-                f"{program.ruleset}"
-            )
-        age = age_problem(self.birth_date, start.first_day(), f"when coverage starts in {start}")
-        if age:
-            return f"{self.masked_nik} is {age}"
-        return None
+        return eligibility_problem(
+            self.masked_nik, self.decile, self.birth_date, program.ruleset, start
+        )
 
     class Enrolled(Aggregate.Event):
         program_id: UUID

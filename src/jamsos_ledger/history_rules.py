@@ -11,13 +11,16 @@ could have recorded it: the budget identity (`Program.available`), the places le
 reference's identity (`reference_key`). Nothing here computes a figure of the program itself.
 
 Only the events that can break those rules are read (the programs' events, and the workers'
-enrolments and ends), selected by topic in the store: a city's registrations and ranks, most of
-its log, are skipped by the database. The state kept is the programs (a few numbers a month)
-and the coverages of the workers ever enrolled: bounded by the quotas, not by the log.
+enrolments, ends and corrections), selected by topic in the store: a city's registrations and
+ranks, most of its log, are skipped by the database. The registrations of the workers enrolled
+are read back in batches, to ask `eligibility_problem` whether each was eligible (decile, age)
+when enrolled. The state kept is the programs (a few numbers a month), the coverages of the
+workers ever enrolled and the decile corrections: bounded by the quotas, not by the log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,11 +34,14 @@ from jamsos_ledger.domainmodel import (
     Program,
     Worker,
     coverage_problem,
+    eligibility_problem,
     reference_key,
 )
 from jamsos_ledger.errors import RuleViolation
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
+from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.persistence import first_events_of
 
 # The rules re-checked at every position, by the name a breach gives.
 RULES = {
@@ -48,6 +54,8 @@ RULES = {
     "commitment": "each enrolment commits what its months cost at the program's rates, "
     "through the program's end",
     "covered-twice": "no worker covered twice in one month, in one program or two",
+    "eligibility": "each worker enrolled was eligible then: a DTSEN decile the program's rule "
+    "set takes, aged 18 to 65 when coverage starts",
     "counted": "every worker covered is counted in the program's places and premiums, and "
     "every place counted is held by a covered worker",
     "coverage-end": "a coverage ended or released is one the program holds, once, from its "
@@ -59,6 +67,12 @@ RULES = {
 
 # Breaches kept for the report (all of them are counted); the first one is what matters.
 KEPT_BREACHES = 100
+# Enrolments whose workers' registrations are read back at once to ask the eligibility rule:
+# a few queries a batch, and a batch's registrations in memory, never a city's.
+ELIGIBILITY_BATCH = 5_000
+
+# The registration (Worker.Registered) of each of a batch of worker ids.
+Registrations = Callable[[Sequence[UUID]], dict[UUID, Any]]
 
 _PROGRAM_TOPICS = [
     get_topic(cls)
@@ -71,7 +85,9 @@ _PROGRAM_TOPICS = [
         Program.PremiumPaid,
     )
 ]
-_WORKER_TOPICS = [get_topic(Worker.Enrolled), get_topic(Worker.CoverageEnded)]
+_WORKER_TOPICS = [
+    get_topic(Worker.Enrolled), get_topic(Worker.CoverageEnded), get_topic(Worker.Corrected)
+]
 TOPICS = [*_PROGRAM_TOPICS, *_WORKER_TOPICS]
 
 
@@ -127,7 +143,14 @@ class HistoryCheck:
 class HistoryRules:
     """Applies events in log order to the programs and the coverages, checking each rule."""
 
-    def __init__(self) -> None:
+    def __init__(self, registrations: Registrations | None = None) -> None:
+        # Where the eligibility rule reads enrolled workers' registrations (None: not asked).
+        self.registrations = registrations
+        # Enrolments waiting for that rule: (position, worker, its Enrolled's version, program,
+        # start).
+        self.waiting: list[tuple[int, UUID, int, UUID, Month]] = []
+        # Every decile correction: (version, decile) by worker, in order (a handful a city).
+        self.deciles: dict[UUID, list[tuple[int, int]]] = {}
         self.programs: dict[UUID, Program] = {}
         # Every enrolled worker's coverages, as the domain's Worker keeps them.
         self.coverages: dict[UUID, dict[UUID, Coverage]] = {}
@@ -149,10 +172,19 @@ class HistoryRules:
             self._enrolled(position, event)
         elif isinstance(event, Worker.CoverageEnded):
             self._coverage_ended(position, event)
+        elif isinstance(event, Worker.Corrected) and event.field == "decile":
+            self.deciles.setdefault(event.originator_id, []).append(
+                (event.originator_version, int(event.value))
+            )
 
-    def finish(self) -> HistoryCheck:
-        """The last check, at the end of the log (every transaction whole): each program
-        counts exactly the workers it covers."""
+    def finish(self, *, whole: bool = True) -> HistoryCheck:
+        """The last checks: the enrolments still waiting for the eligibility rule, and at the
+        end of the whole log (`whole`: every transaction whole) each program counting exactly
+        the workers it covers."""
+        self._check_eligibility()
+        self.result.breaches.sort(key=lambda b: b.position)
+        if not whole:
+            return self.result
         for pid, program in self.programs.items():
             covered = self.covered.get(pid, 0)
             if covered != program.enrolled:
@@ -282,6 +314,12 @@ class HistoryRules:
         )
         if problem:
             self._breach(position, "covered-twice", program, event, problem)
+        elif self.registrations is not None:
+            self.waiting.append(
+                (position, event.originator_id, event.originator_version, pid, event.start)
+            )
+            if len(self.waiting) >= ELIGIBILITY_BATCH:
+                self._check_eligibility()
         # Applied as the Worker aggregate applies it, breach or not: the worker is covered.
         coverages[pid] = Coverage(event.start, event.end, decree=event.decree)
         self.covered[pid] = covered = self.covered.get(pid, 0) + 1
@@ -304,6 +342,32 @@ class HistoryRules:
         )
         self.covered[pid] = self.covered.get(pid, 0) - 1
 
+    def _check_eligibility(self) -> None:
+        """Each waiting enrolment's worker, with the decile it had just before (its
+        registration's, or the last correction before the enrolment) and its birth date, asked
+        the domain's `eligibility_problem` under the program's rule set."""
+        if not self.waiting or self.registrations is None:
+            return
+        waiting, self.waiting = self.waiting, []
+        registered = self.registrations(list(dict.fromkeys(w for _, w, _, _, _ in waiting)))
+        for position, wid, version, pid, start in waiting:
+            program = self.programs[pid]
+            registration = registered.get(wid)
+            if not isinstance(registration, Worker.Registered):
+                self._breach(position, "history", program, "Worker.Enrolled",
+                             "the worker was never registered")
+                continue
+            decile = registration.decile
+            for corrected, value in self.deciles.get(wid, ()):
+                if corrected < version:
+                    decile = value
+            problem = eligibility_problem(
+                mask_nik(registration.nik), decile, registration.birth_date, program.ruleset,
+                start,
+            )
+            if problem:
+                self._breach(position, "eligibility", program, "Worker.Enrolled", problem)
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _reference(self, kind: str, value: str) -> list[tuple[str, str]]:
@@ -318,10 +382,15 @@ class HistoryRules:
         self, position: int, rule: str, program: Program | UUID, event: Any, figures: str
     ) -> None:
         self.result.total += 1
-        if len(self.result.breaches) < KEPT_BREACHES:
-            code = program.code if isinstance(program, Program) else str(program)
-            name = event if isinstance(event, str) else type(event).__qualname__
-            self.result.breaches.append(Breach(position, rule, code, name, figures))
+        kept = self.result.breaches
+        if len(kept) >= KEPT_BREACHES and position >= max(b.position for b in kept):
+            return
+        code = program.code if isinstance(program, Program) else str(program)
+        name = event if isinstance(event, str) else type(event).__qualname__
+        kept.append(Breach(position, rule, code, name, figures))
+        if len(kept) > KEPT_BREACHES:  # an eligibility breach, found after later ones
+            kept.sort(key=lambda b: b.position)
+            del kept[KEPT_BREACHES:]
 
 
 def check_history(
@@ -329,7 +398,11 @@ def check_history(
 ) -> HistoryCheck:
     """Every rule re-applied to the log up to position `stop` (the head when None), to the
     events recorded up to `until` when given, in log order."""
-    rules = HistoryRules()
+    def registrations(ids: Sequence[UUID]) -> dict[UUID, Any]:
+        to_domain = ledger.mapper.to_domain_event
+        return {oid: to_domain(s) for oid, s in first_events_of(ledger.recorder, ids).items()}
+
+    rules = HistoryRules(registrations)
     if stop is None:
         stop = int(ledger.recorder.max_notification_id() or 0)
     to_event = ledger.mapper.to_domain_event
@@ -343,7 +416,7 @@ def check_history(
     rules.result.position = stop if until is None else last
     # Cut at a moment, a transaction may be cut in two: its program counts what its workers
     # do not yet; the counts are compared at the end of the whole log only.
-    return rules.result if until is not None else rules.finish()
+    return rules.finish(whole=until is None)
 
 
 __all__ = ["KEPT_BREACHES", "RULES", "TOPICS", "Breach", "HistoryCheck", "HistoryRules",
