@@ -24,6 +24,7 @@ from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.cli.report_forms import digest_line
+from jamsos_ledger.history_rules import RULES
 from jamsos_ledger.integrity import Digest, digest_at
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
@@ -54,6 +55,13 @@ DIFFERENCE_COLUMNS = [
     Column("expected", "Expected"),
     Column("found", "Found"),
 ]
+BREACH_COLUMNS = [
+    Column("position", "#", "count"),
+    Column("rule", "Rule"),
+    Column("program", "Program"),
+    Column("event", "Event"),
+    Column("figures", "Figures"),
+]
 
 
 def _report_json(report: ReplayReport, digest: Digest | None) -> dict[str, Any]:
@@ -68,6 +76,10 @@ def _report_json(report: ReplayReport, digest: Digest | None) -> dict[str, Any]:
         "checks": CHECKS,
         "compared": [vars(c) for c in report.compared],
         "differences": [vars(d) for d in report.differences],
+        "rules": RULES,
+        "rule_events": report.history.events,
+        "breaches_total": report.history.total,
+        "breaches": [b.as_dict() for b in report.history.breaches],
     }
 
 
@@ -83,6 +95,12 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
     report by report, with the live projection tables, and the rebuilt budget and quota with
     each program's own books (rebuilt from the program's events). With --as-of, the figures as
     of then are compared with the programs' books as of then. The log is read in pages.
+
+    Every event that moves money or places is also re-applied in log order through the
+    program's rules, checked at every position: committed + paid within the allocation,
+    enrolled within the quota, no month paid twice, each payment equal to its month's bill,
+    no worker covered twice in a month. A breach exits 4 naming its position, the rule and the
+    figures, even when the chain and the projections agree.
     """
     head = int(obj.ledger.recorder.max_notification_id() or 0)
     with progress_bar(head, "Replaying the event log") as advance:
@@ -101,7 +119,20 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
             caption="; ".join(f"{name}: {text}" for name, text in CHECKS.items()
                               if any(r["check"] == name for r in rows)),
         )
-        if report.ok:
+        if report.history.ok:
+            click.echo(
+                f"Rules: every rule held at each of the {count(report.history.events)} events "
+                f"that move money or places, up to position {count(report.history.position)}."
+            )
+        else:
+            echo_table(
+                BREACH_COLUMNS, [b.as_dict() for b in report.history.breaches],
+                title=counted(report.history.total, "breach", "breaches")
+                + " of the program's rules",
+                caption="; ".join(f"{name}: {RULES[name]}" for name in
+                                  dict.fromkeys(b.rule for b in report.history.breaches)),
+            )
+        if not report.differences:
             click.echo(
                 "No differences: "
                 + (f"all {counted(report.figures, 'figure')} compared agree" if report.figures != 1
@@ -116,21 +147,40 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
                 title=counted(len(report.differences), "difference"),
             )
         click.echo(digest_line(report.position, digest))
-    if not report.ok:
-        shown = "; ".join(
-            f"{d.report} {d.key} {d.field}: expected {_text(d.expected)}, found "
-            f"{_text(d.found)} ({d.check})"
-            for d in report.differences[:SHOWN_DIFFERENCES]
-        )
-        more = len(report.differences) - SHOWN_DIFFERENCES
+    if not report.history.ok:
+        first = report.history.breaches[0]
         raise ReplayDisagrees(
-            f"the replay found {counted(len(report.differences), 'difference')} in "
-            f"{counted(report.figures, 'figure')}: {shown}"
-            f"{f' (and {count(more)} more)' if more > 0 else ''}. Expected is what the events "
-            "say; found is what the projection tables hold (projections) or what the replayed "
-            "projections hold against the programs' own books (books). Rebuild the projections "
-            "(`projections rebuild`) once the cause is understood."
+            f"the history breaks the program's rules {counted(report.history.total, 'time')}; "
+            f"first at position {count(first.position)} ({first.event} of program "
+            f"{first.program}), rule {first.rule} ({RULES[first.rule]}): {first.figures}. The "
+            "events were recorded without the rule that should have refused them (a forged "
+            "or mis-sealed write, or a past bug): the events say what happened, not what was "
+            "allowed."
+            + _differences_text(report)
         )
+    if report.differences:
+        text = _differences_text(report).lstrip()
+        raise ReplayDisagrees(text[0].lower() + text[1:])
+
+
+def _differences_text(report: ReplayReport) -> str:
+    """The differences found, for the error message (a leading space before it)."""
+    if not report.differences:
+        return ""
+    shown = "; ".join(
+        f"{d.report} {d.key} {d.field}: expected {_text(d.expected)}, found "
+        f"{_text(d.found)} ({d.check})"
+        for d in report.differences[:SHOWN_DIFFERENCES]
+    )
+    more = len(report.differences) - SHOWN_DIFFERENCES
+    return (
+        f" The replay found {counted(len(report.differences), 'difference')} in "
+        f"{counted(report.figures, 'figure')}: {shown}"
+        f"{f' (and {count(more)} more)' if more > 0 else ''}. Expected is what the events "
+        "say; found is what the projection tables hold (projections) or what the replayed "
+        "projections hold against the programs' own books (books). Rebuild the projections "
+        "(`projections rebuild`) once the cause is understood."
+    )
 
 
 TRAIL_COLUMNS = [

@@ -6,8 +6,9 @@ with only the events recorded (timestamped) up to it, in a private database; a w
 program as of a moment is its aggregate rebuilt from its own events up to it. The replay
 compares the live projection tables with projections rebuilt from the log, and the rebuilt
 budget and quota with each program's own books, which are derived from the program's events by
-the domain and not by any projection. The log is read in pages throughout: memory stays bounded
-whatever its length.
+the domain and not by any projection; and, since both derivations follow whatever the events
+say, it re-applies the program's rules to every event in log order (`history_rules`). The log
+is read in pages throughout: memory stays bounded whatever its length.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from jamsos_ledger.application import PAGE, Ledger
 from jamsos_ledger.application.composition import LARGE_LOG, rebuilt_views
 from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
 from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.history_rules import HistoryCheck, check_history
 from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
 from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.projections.budget import month_columns
@@ -200,6 +202,8 @@ CHECKS = {
     "the events alone",
     "books": "the replayed budget and quota against each program's own books, rebuilt from "
     "the program's events by the domain",
+    "rules": "every event re-applied in log order through the program's rules, checked at "
+    "every position (history_rules.RULES)",
 }
 
 
@@ -252,6 +256,7 @@ class ReplayReport:
         programs: programs open at that moment.
         compared: per check and report, how many rows and figures were compared.
         differences: every disagreement; none when the ledger is sound.
+        history: the program's rules re-applied to every event in log order (`rules`).
     """
 
     when: datetime | None
@@ -260,10 +265,11 @@ class ReplayReport:
     programs: int
     compared: list[Compared]
     differences: list[Difference]
+    history: HistoryCheck = field(default_factory=HistoryCheck)
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and self.history.ok
 
     @property
     def figures(self) -> int:
@@ -322,14 +328,26 @@ class _Comparison:
 def replay(
     ledger: Ledger, when: datetime | None = None, progress: Callable[[int], None] | None = None
 ) -> ReplayReport:
-    """Re-derive every figure of every report from the events alone and compare.
+    """Re-derive every figure of every report from the events alone and compare, and
+    re-apply the program's rules to every event in log order (`history_rules`).
 
     Without `when`: every report query of projections rebuilt from the whole log against the
     live projections, and the rebuilt budget and quota against each program's own books. With
     `when`: the projections as of then against the programs' books as of then. `progress`, if
     given, is told how many events each page of the rebuild read.
     """
-    views, events = _rebuilt(ledger, when, progress)
+    history = check_history(ledger, until=when)
+    try:
+        views, events = _rebuilt(ledger, when, progress)
+    except Exception as e:
+        if history.ok:
+            raise
+        # A history that breaks the rules may hold what no projection can (a worker enrolled
+        # twice in one program): the breaches are the finding, the rebuild's failure a symptom.
+        failed = Difference("projections", "(every report)", "-", "(rebuild)", "rebuilt",
+                            f"failed: {type(e).__name__}: {e}")
+        return ReplayReport(when=when, position=history.position, events=history.events,
+                            programs=0, compared=[], differences=[failed], history=history)
     try:
         for _ in range(REPLAY_ATTEMPTS):
             head = _head(ledger)
@@ -352,6 +370,7 @@ def replay(
                     programs=programs,
                     compared=projections.compared() + books.compared(),
                     differences=projections.differences + books.differences,
+                    history=history,
                 )
     finally:
         views.close()

@@ -13,7 +13,7 @@ concurrent commands conflict on its version and one of them is retried against t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha1
@@ -292,6 +292,46 @@ def months_overlap(start: Month, last: Month, other_start: Month, other_last: Mo
     """Whether two runs of months share a month: one NIK is never paid for twice by public
     money for the same month, so two programs never cover the same month."""
     return start <= other_last and other_start <= last
+
+
+def coverage_problem(
+    coverages: Mapping[UUID, Coverage],
+    program_id: UUID,
+    code: str,
+    start: Month,
+    end: Month,
+    who: str,
+) -> str | None:
+    """Why a worker holding `coverages` cannot be covered by program `code` from `start` to
+    `end`, or None: a worker is enrolled once in a program, and one premium a month is paid
+    for one person, so two programs never cover the same month. `who` names the worker."""
+    coverage = coverages.get(program_id)
+    if coverage is not None:
+        state = f"ended {coverage.ended}" if coverage.ended else f"from {coverage.start}"
+        return f"{who} is already enrolled in {code} ({state})"
+    for other in coverages.values():
+        if months_overlap(other.start, other.last, start, end):
+            return (
+                f"{who} is already covered from {other.start} to {other.last} "
+                f"by another program, overlapping {start} to {end}"
+            )
+    return None
+
+
+def eligibility_problem(
+    who: str, decile: int, birth_date: date, ruleset_name: str, start: Month
+) -> str | None:
+    """Why a worker of that DTSEN decile and birth date cannot be covered from `start` under
+    the rule set, or None: the decile must be in one of its tiers, and the worker a BPU
+    participant's age when coverage starts (rules.age_problem). `who` names the worker."""
+    if not ruleset(ruleset_name).is_eligible(decile):
+        return f"{who} has DTSEN decile {decile}, not eligible under {ruleset_name}"
+    age = age_problem(birth_date, start.first_day(), f"when coverage starts in {start}")
+    if age:
+        return f"{who} is {age}"
+    return None
+
+
 def workers_to_enrol_problem(top: int) -> str | None:
     """Why `--top N` cannot be asked for (fewer than one, more than any quota), or None."""
     return workers_problem("--top", top)
@@ -788,16 +828,15 @@ class Program(Aggregate):
         too_much = None if amount is None else amount_problem("amount", amount)
         if too_much:
             raise InvalidInput(too_much)
-        i = self.slot(month)
-        unpaid = self.active[i] - self.paid[i]
+        unpaid, bill = self.bill(month)
         if unpaid <= 0:
+            i = self.slot(month)
             sp2ds = [ref for m, ref in self.payments if m == month]
             already = f" (SP2D {', '.join(sp2ds)})" if sp2ds else ""
             raise RuleViolation(
                 f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
                 f"participants covered, {count(self.paid[i])} already paid{already}"
             )
-        bill = self.premium.times(unpaid)
         if amount is not None and amount != bill.total:
             raise RuleViolation(
                 f"the bill for {month} is {rupiah(bill.total)} ({count(unpaid)} participants x "
@@ -807,6 +846,14 @@ class Program(Aggregate):
             month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
         )
         return bill
+
+    def bill(self, month: Month) -> tuple[int, Premium]:
+        """The bill of a month: its participants covered and not yet paid for, and their
+        premium at the program's rates. A payment of the month pays exactly this: nothing when
+        it is 0 (a month is never paid twice)."""
+        i = self.slot(month)
+        unpaid = unpaid_participants(self.active[i], self.paid[i])
+        return unpaid, self.premium.times(unpaid)
 
     def reference_used(self, kind: str, value: str) -> str | None:
         """The decree or SP2D of this program that reads as `value`, as it was recorded, or
@@ -1117,26 +1164,14 @@ class Worker(Aggregate):
 
     def enrolment_problem(self, program: Program, start: Month) -> str | None:
         """Why this worker cannot be enrolled in the program from `start`, or None."""
-        coverage = self.coverages.get(program.id)
-        if coverage is not None:
-            state = f"ended {coverage.ended}" if coverage.ended else f"from {coverage.start}"
-            return f"{self.masked_nik} is already enrolled in {program.code} ({state})"
-        for other in self.coverages.values():
-            # One premium a month for one person: two programs never pay the same month.
-            if months_overlap(other.start, other.last, start, program.end):
-                return (
-                    f"{self.masked_nik} is already covered from {other.start} to {other.last} "
-                    f"by another program, overlapping {start} to {program.end}"
-                )
-        if not ruleset(program.ruleset).is_eligible(self.decile):
-            return (
-                f"{self.masked_nik} has DTSEN decile {self.decile}, not eligible under "
-                f"{program.ruleset}"
-            )
-        age = age_problem(self.birth_date, start.first_day(), f"when coverage starts in {start}")
-        if age:
-            return f"{self.masked_nik} is {age}"
-        return None
+        covered = coverage_problem(
+            self.coverages, program.id, program.code, start, program.end, self.masked_nik
+        )
+        if covered:
+            return covered
+        return eligibility_problem(
+            self.masked_nik, self.decile, self.birth_date, program.ruleset, start
+        )
 
     class Enrolled(Aggregate.Event):
         program_id: UUID

@@ -548,6 +548,21 @@ def select_events_of(
     return found
 
 
+def first_events_of(
+    recorder: ApplicationRecorder, originator_ids: Sequence[UUID]
+) -> dict[UUID, StoredEvent]:
+    """The first stored event (the one that created it) of each of many aggregates, in a few
+    queries; aggregates without one are left out."""
+    if not _is_sqlite(recorder) and not _is_postgres(recorder):
+        firsts = {oid: list(recorder.select_events(oid, lte=1)) for oid in originator_ids}
+        return {oid: events[0] for oid, events in firsts.items() if events}
+    columns = ("originator_id", "originator_version", "topic", "state")
+    return {
+        oid: StoredEvent(oid, version, topic, state)
+        for oid, version, topic, state in _rows_of(recorder, originator_ids, columns, first=True)
+    }
+
+
 def existing_originators(
     recorder: ApplicationRecorder,
     originator_ids: Sequence[UUID],

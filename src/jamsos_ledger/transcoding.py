@@ -61,15 +61,27 @@ def _date(obj: date) -> msgpack.ExtType:
     return msgpack.ExtType(EXT_DATE, obj.isoformat().encode())
 
 
+@lru_cache(maxsize=1 << 12)
+def _uuid(data: bytes) -> UUID:
+    """Program ids repeat in every enrolment, payment and claim; a UUID is immutable."""
+    return UUID(bytes=data)
+
+
+@lru_cache(maxsize=1 << 12)
+def _month(data: bytes) -> Month:
+    """A ledger names a few dozen months, twice in every enrolment; a Month is immutable."""
+    return Month.parse(data.decode())
+
+
 def _ext_hook(code: int, data: bytes) -> Any:
     if code == EXT_UUID:
-        return UUID(bytes=data)
+        return _uuid(data)
     if code == EXT_DATETIME:
         return datetime.fromisoformat(data.decode())
     if code == EXT_DATE:
         return date.fromisoformat(data.decode())
     if code == EXT_MONTH:
-        return Month.parse(data.decode())
+        return _month(data)
     if code == EXT_TUPLE:
         return tuple(msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False))
     return msgpack.ExtType(code, data)
