@@ -40,10 +40,12 @@ from jamsos_ledger.projections.reporting import (
 
 PINNED = Path(__file__).with_name("pinned_reports.json")
 # Keys added to the reports' JSON after the pin was taken; each has its own tests.
-ADDED = {"digest"}
+# `audit replay` re-checks the program's rules over the history since: its rules, what they
+# looked at and what broke them.
+ADDED = {"digest", "rules", "rule_events", "breaches_total", "breaches"}
 # Lines added to the reports' tables after the pin was taken: under every report, and under
 # the reports that said no position before.
-ADDED_LINES = ("Chain digest at event",)
+ADDED_LINES = ("Chain digest at event", "Rules: every rule held at each of the")
 ADDED_POSITION = ("Computed from the ledger up to event",)
 SAID_NO_POSITION = {("program", "show")}
 CLOCK = "<recorded at>"
