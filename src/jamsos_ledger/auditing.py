@@ -520,7 +520,8 @@ def _check_books(cmp: _Comparison, program: Program, views: Views) -> None:
     cmp.table(
         "payments",
         _key(code, "SP2D {sp2d}"),
-        [{"sp2d": sp2d, "month": str(month)} for month, sp2d in program.payments],
+        [{"sp2d": sp2d, "month": str(month)} for month in program.payment_months()
+         for sp2d in program.live_payments(month)],
         [{"sp2d": r["sp2d"], "month": r["month"]} for r in views.payments(program.id)],
     )
     quota = {"quota": program.quota, "enrolled": program.enrolled,

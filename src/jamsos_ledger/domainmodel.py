@@ -473,6 +473,9 @@ class Program(Aggregate):
         self.paid = [0] * (end - start + 1)
         self.payments: list[tuple[Month, str]] = []
         self.decrees: list[str] = []
+        # Participants each payment paid for, by the SP2D as people read it; reversed ones.
+        self.paid_under: dict[str, tuple[Month, int]] = {}
+        self.reversed: set[str] = set()
 
     # -- figures -------------------------------------------------------------------------
 
@@ -791,7 +794,7 @@ class Program(Aggregate):
         i = self.slot(month)
         unpaid = self.active[i] - self.paid[i]
         if unpaid <= 0:
-            sp2ds = [ref for m, ref in self.payments if m == month]
+            sp2ds = self.live_payments(month)
             already = f" (SP2D {', '.join(sp2ds)})" if sp2ds else ""
             raise RuleViolation(
                 f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
@@ -838,6 +841,130 @@ class Program(Aggregate):
     ) -> None:
         self.paid[month - self.start] += participants
         self.payments.append((month, sp2d))
+        self.paid_under[reference_key(sp2d)] = (month, participants)
+
+    # -- reversals (a new event, never a deletion) ---------------------------------------
+
+    def reverse_payment(self, *, sp2d: str, reason: str, actor: str) -> tuple[Month, Premium]:
+        """Reverse a payment recorded in error: its month becomes unpaid again (and payable
+        under a new SP2D), its money committed again. Returns the month and what was reversed.
+        """
+        if not sp2d.strip():
+            raise InvalidInput("a reversal needs the SP2D of the payment it reverses")
+        _reason_problem(reason, "a reversal needs a reason (the letter or finding)")
+        sp2d = normal_reference("sp2d", sp2d)
+        recorded = self.reference_used("sp2d", sp2d)
+        if recorded is None:
+            live = [ref for _, ref in self.payments if reference_key(ref) not in self.reversed]
+            known = f"; its payments: SP2D {', '.join(live)}" if live else "; it has no payments"
+            raise NotFound(
+                f"no payment of {self.code} was made under SP2D {sp2d}{known}; nothing was "
+                "reversed"
+            )
+        key = reference_key(recorded)
+        if key in self.reversed:
+            raise RuleViolation(
+                f"the payment under SP2D {recorded} in {self.code} is already reversed; "
+                "nothing was reversed"
+            )
+        month, participants = self.paid_under[key]
+        amount = self.premium.times(participants)
+        self._payment_reversed(
+            month=month, sp2d=recorded, participants=participants, jkk=amount.jkk,
+            jkm=amount.jkm, reason=reason.strip(), actor=actor,
+        )
+        return month, amount
+
+    class PaymentReversed(Aggregate.Event):
+        month: Month
+        sp2d: str
+        participants: int
+        jkk: int
+        jkm: int
+        reason: str
+        actor: str
+
+    @event(PaymentReversed)
+    def _payment_reversed(
+        self, month: Month, sp2d: str, participants: int, jkk: int, jkm: int, reason: str,
+        actor: str,
+    ) -> None:
+        self.paid[month - self.start] -= participants
+        self.reversed.add(reference_key(sp2d))
+
+    def payment_months(self) -> list[Month]:
+        """The months paid at least once, in order (a reversed payment's month included)."""
+        return sorted({m for m, _ in self.payments})
+
+    def live_payments(self, month: Month) -> list[str]:
+        """The SP2Ds of a month's payments that stand (not reversed)."""
+        return [ref for m, ref in self.payments
+                if m == month and reference_key(ref) not in self.reversed]
+
+    def annul_enrolment(self, worker: Worker, *, reason: str, actor: str) -> Premium:
+        """Annul an enrolment recorded in error, before its first paid month: its place and the
+        commitment of its months are released, and the worker may be enrolled again.
+
+        Participant counts are what the books hold, so a month counts as paid for the worker
+        once it has been paid and none of its participants is waiting for payment; where some
+        are waiting, the worker's premium stands for theirs, as an overpayment offsets new
+        enrolments. A coverage already ended, or with a claim, is not annulled.
+        """
+        _reason_problem(reason, "an annulment needs a reason (the decree or letter)")
+        coverage = worker.coverages.get(self.id)
+        if coverage is None:
+            raise NotFound(f"worker {worker.masked_nik} is not enrolled in {self.code}")
+        refused = f"cannot annul the enrolment of {worker.masked_nik} in {self.code}"
+        if coverage.ended is not None:
+            raise RuleViolation(
+                f"{refused}: its coverage already ended in {coverage.ended}; nothing was annulled"
+            )
+        claims = [c["reference"] for c in worker.claims if c["program_id"] == self.id]
+        if claims:
+            raise RuleViolation(
+                f"{refused}: claim {', '.join(claims)} was filed under it; nothing was annulled"
+            )
+        for month in (coverage.start + i for i in range(coverage.last - coverage.start + 1)):
+            i = self.slot(month)
+            if self.paid[i] > 0 and self.paid[i] >= self.active[i]:
+                sp2ds = ", ".join(self.live_payments(month)) or "-"
+                raise RuleViolation(
+                    f"{refused}: {month}, covered from {coverage.start}, is paid "
+                    f"({count(self.paid[i])} of {count(self.active[i])} participants, SP2D "
+                    f"{sp2ds}); an enrolment is annulled only before its first paid month: end "
+                    f"the coverage instead (`jamsos end`), or reverse the payment first; "
+                    "nothing was annulled"
+                )
+        first, stop = coverage.start - self.start, coverage.last - self.start + 1
+        released = self.premium.times(sum(
+            unpaid_participants(self.active[i], self.paid[i])
+            - unpaid_participants(self.active[i] - 1, self.paid[i])
+            for i in range(first, stop)
+        ))
+        self._enrolment_annulled(
+            worker_id=worker.id, start=coverage.start, last_month=coverage.last,
+            jkk=released.jkk, jkm=released.jkm, reason=reason.strip(), actor=actor,
+        )
+        worker._annulled(program_id=self.id, reason=reason.strip(), actor=actor)
+        return released
+
+    class EnrolmentAnnulled(Aggregate.Event):
+        worker_id: UUID
+        start: Month
+        last_month: Month
+        jkk: int
+        jkm: int
+        reason: str
+        actor: str
+
+    @event(EnrolmentAnnulled)
+    def _enrolment_annulled(
+        self, worker_id: UUID, start: Month, last_month: Month, jkk: int, jkm: int, reason: str,
+        actor: str,
+    ) -> None:
+        self.enrolled -= 1
+        for i in range(start - self.start, last_month - self.start + 1):
+            self.active[i] -= 1
 
 
 def _registered_fields(registration: Registration) -> dict[str, Any]:
@@ -1123,6 +1250,15 @@ class Worker(Aggregate):
     def _coverage_ended(self, program_id: UUID, month: Month, reason: str, actor: str) -> None:
         c = self.coverages[program_id]
         self.coverages[program_id] = Coverage(c.start, c.end, ended=month, decree=c.decree)
+
+    class EnrolmentAnnulled(Aggregate.Event):
+        program_id: UUID
+        reason: str
+        actor: str
+
+    @event(EnrolmentAnnulled)
+    def _annulled(self, program_id: UUID, reason: str, actor: str) -> None:
+        del self.coverages[program_id]
 
     # -- claims --------------------------------------------------------------------------
 

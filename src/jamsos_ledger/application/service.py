@@ -73,6 +73,7 @@ from jamsos_ledger.rules import (
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
     DEFAULT_RULESET,
+    Premium,
     ruleset,
 )
 from jamsos_ledger.transcoding import MsgpackTranscoder
@@ -759,6 +760,34 @@ class LedgerService(Application):
             bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
             self.save(program, *references)
             return bill.total // program.premium.total, bill.total
+
+        return self._retrying(attempt)
+
+    def reverse_payment(
+        self, *, sp2d: str, reason: str, code: str | None = None
+    ) -> tuple[Month, Premium]:
+        """Reverse a payment recorded in error (its month becomes payable again): one command,
+        one event on the program. Returns the month and the amount reversed."""
+
+        def attempt() -> tuple[Month, Premium]:
+            program = self.program(code)
+            reversed_ = program.reverse_payment(sp2d=sp2d, reason=reason, actor=self.actor)
+            self.save(program)
+            return reversed_
+
+        return self._retrying(attempt)
+
+    def annul_enrolment(self, nik: str, *, reason: str, code: str | None = None) -> Premium:
+        """Annul a worker's enrolment before its first paid month: its place and commitment
+        are released (an event on the program and one on the worker, in one transaction).
+        Returns the commitment released."""
+
+        def attempt() -> Premium:
+            program = self.program(code)
+            worker = self.worker(nik)
+            released = program.annul_enrolment(worker, reason=reason, actor=self.actor)
+            self.save(program, worker)
+            return released
 
         return self._retrying(attempt)
 
