@@ -43,9 +43,9 @@ EVENTS = event_classes()
 KNOWN = {
     Program.Opened, Program.AllocationAmended, Program.QuotaAmended, Program.PremiumsCommitted,
     Program.CoverageReleased, Program.PremiumPaid, Program.PaymentReversed,
-    Program.EnrolmentAnnulled,
+    Program.EnrolmentAnnulled, Program.InvoiceReconciled, Program.InvoicePaid,
     Worker.Registered, Worker.Prioritized, Worker.Enrolled, Worker.CoverageEnded,
-    Worker.EnrolmentAnnulled, Worker.ClaimFiled,
+    Worker.EnrolmentAnnulled, Worker.KpjRecorded, Worker.ClaimFiled,
     Reference.Used,
 }
 

@@ -40,6 +40,7 @@ from jamsos_ledger.projections.budget import month_columns
 from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups
 from jamsos_ledger.projections.views import GROUPINGS, Views
+from jamsos_ledger.texts import initials
 
 T = TypeVar("T")
 
@@ -611,11 +612,6 @@ def event_classes(aggregate: type[Aggregate]) -> list[type[Aggregate.Event]]:
         v for v in vars(aggregate).values()
         if isinstance(v, type) and issubclass(v, Aggregate.Event)
     ]
-
-
-def initials(name: str) -> str:
-    """A name reduced to its initials: `Siti Aminah` -> `S. A.`"""
-    return " ".join(f"{part[0]}." for part in name.split() if part)
 
 
 class _Labels:

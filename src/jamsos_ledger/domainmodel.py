@@ -44,6 +44,7 @@ from jamsos_ledger.money import (
 )
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik, nik_problems
+from jamsos_ledger.reconciliation import Participant, Reconciliation, kpj_problem
 from jamsos_ledger.regions import kecamatan_name
 from jamsos_ledger.rules import (
     DECILES,
@@ -476,6 +477,11 @@ class Program(Aggregate):
         # Participants each payment paid for, by the SP2D as people read it; reversed ones.
         self.paid_under: dict[str, tuple[Month, int]] = {}
         self.reversed: set[str] = set()
+        # The invoice of each month reconciled last, and the participants it agreed.
+        self.reconciled: dict[Month, tuple[str, int]] = {}
+        # The last covered month of each worker whose coverage ended after later months
+        # were paid, in the order they ended: who may hold an overpayment to recover.
+        self.ended_after_payment: dict[UUID, Month] = {}
 
     # -- figures -------------------------------------------------------------------------
 
@@ -778,11 +784,17 @@ class Program(Aggregate):
         self.enrolled -= 1
         for i in range(last_month - self.start + 1, self.months):
             self.active[i] -= 1
+        if overpaid_jkk or overpaid_jkm:
+            self.ended_after_payment[worker_id] = last_month
 
     # -- payments ------------------------------------------------------------------------
 
-    def pay(self, *, month: Month, sp2d: str, amount: int | None, actor: str) -> Premium:
-        """Pay BPJS's bill of a month for every covered participant not yet paid for it."""
+    def pay(
+        self, *, month: Month, sp2d: str, amount: int | None, actor: str,
+        invoice: str | None = None,
+    ) -> Premium:
+        """Pay BPJS's bill of a month for every covered participant not yet paid for it; with
+        the `invoice` reconciled for the month, for the participants it agreed."""
         if not sp2d.strip():
             raise InvalidInput("a payment needs its SP2D number")
         sp2d = normal_reference("sp2d", sp2d)
@@ -800,6 +812,8 @@ class Program(Aggregate):
                 f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
                 f"participants covered, {count(self.paid[i])} already paid{already}"
             )
+        if invoice is not None:
+            unpaid = min(unpaid, self._agreed(month, invoice))
         bill = self.premium.times(unpaid)
         if amount is not None and amount != bill.total:
             raise RuleViolation(
@@ -809,7 +823,92 @@ class Program(Aggregate):
         self._premium_paid(
             month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
         )
+        if invoice is not None:
+            self._invoice_paid(month=month, sp2d=sp2d, invoice=invoice, actor=actor)
         return bill
+
+    def _agreed(self, month: Month, invoice: str) -> int:
+        """The participants the invoice reconciled for `month` agreed; refuse another one."""
+        reconciled = self.reconciled.get(month)
+        if reconciled is None:
+            raise RuleViolation(
+                f"no invoice of {month} is reconciled in {self.code}: run `jamsos premiums "
+                "reconcile` with it first; nothing was paid"
+            )
+        digest, agreed = reconciled
+        if digest != invoice:
+            raise RuleViolation(
+                f"this invoice (sha256 {invoice[:12]}) is not the one reconciled last for "
+                f"{month} in {self.code} (sha256 {digest[:12]}): reconcile it first; nothing "
+                "was paid"
+            )
+        if agreed <= 0:
+            raise RuleViolation(
+                f"the invoice reconciled for {month} agreed no participant: nothing to pay"
+            )
+        return agreed
+
+    class InvoicePaid(Aggregate.Event):
+        month: Month
+        sp2d: str
+        invoice: str
+        actor: str
+
+    @event(InvoicePaid)
+    def _invoice_paid(self, month: Month, sp2d: str, invoice: str, actor: str) -> None:
+        pass
+
+    # -- BPJS's invoice, reconciled before it is paid ------------------------------------
+
+    def record_reconciliation(self, result: Reconciliation, *, invoice: str, actor: str) -> None:
+        """Record that the invoice (its SHA-256) was set against the month's participants,
+        and what was agreed: the payment of the month names it and pays that."""
+        self.slot(result.month)
+        counts = result.counts()
+        agreed = result.agreed_amount
+        self._invoice_reconciled(
+            month=result.month, invoice=invoice, lines=result.lines,
+            billed_jkk=result.billed.jkk, billed_jkm=result.billed.jkm,
+            agreed=len(result.agreed), agreed_jkk=agreed.jkk, agreed_jkm=agreed.jkm,
+            differences=sum(counts.values()), actor=actor,
+        )
+
+    class InvoiceReconciled(Aggregate.Event):
+        month: Month
+        invoice: str
+        lines: int
+        billed_jkk: int
+        billed_jkm: int
+        agreed: int
+        agreed_jkk: int
+        agreed_jkm: int
+        differences: int
+        actor: str
+
+    @event(InvoiceReconciled)
+    def _invoice_reconciled(
+        self, month: Month, invoice: str, lines: int, billed_jkk: int, billed_jkm: int,
+        agreed: int, agreed_jkk: int, agreed_jkm: int, differences: int, actor: str,
+    ) -> None:
+        self.reconciled[month] = (invoice, agreed)
+
+    def recoveries(self) -> dict[UUID, Premium]:
+        """Premiums paid for months after a worker's coverage ended, by worker: to recover
+        from BPJS (or offset). Each month's overpaid participants (paid beyond those covered)
+        are put to the workers who ended before it, in the order they ended, so the amounts
+        add up to the books' overpayment, and a month whose payment was reversed or offset
+        by a later enrolment holds none."""
+        left = [overpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True)]
+        found: dict[UUID, Premium] = {}
+        for wid, last in self.ended_after_payment.items():
+            months = 0
+            for i in range(last - self.start + 1, self.months):
+                if left[i] > 0:
+                    left[i] -= 1
+                    months += 1
+            if months:
+                found[wid] = self.premium.times(months)
+        return found
 
     def reference_used(self, kind: str, value: str) -> str | None:
         """The decree or SP2D of this program that reads as `value`, as it was recorded, or
@@ -1082,6 +1181,7 @@ class Worker(Aggregate):
         self.ruleset: str | None = None
         self.coverages: dict[UUID, Coverage] = {}
         self.claims: list[dict[str, Any]] = []
+        self.kpj: str | None = None  # BPJS's participant number, once an invoice gives it
         # The version of the event that set each field's current value: a correction names it.
         self.set_by: dict[str, int] = dict.fromkeys(CORRECTABLE, 1)
 
@@ -1250,6 +1350,36 @@ class Worker(Aggregate):
     def _coverage_ended(self, program_id: UUID, month: Month, reason: str, actor: str) -> None:
         c = self.coverages[program_id]
         self.coverages[program_id] = Coverage(c.start, c.end, ended=month, decree=c.decree)
+
+    def participant(self, program: Program, month: Month) -> Participant:
+        """The worker as a reconciliation of the program's invoice of `month` sees them."""
+        coverage = self.coverages.get(program.id)
+        covered = coverage is not None and coverage.covers(month)
+        if coverage is None:
+            said = f"never enrolled in {program.code}"
+        elif coverage.ended is not None and coverage.ended < month:
+            said = f"coverage in {program.code} ended in {coverage.ended}"
+        else:
+            said = f"covered in {program.code} from {coverage.start} to {coverage.last}"
+        return Participant(worker_id=self.id, nik=self.nik, covered=covered, coverage=said)
+
+    def record_kpj(self, kpj: str, *, actor: str) -> None:
+        """Keep BPJS's participant number (KPJ) the invoice gives; a new one is a new event."""
+        problem = kpj_problem(kpj)
+        if problem:
+            raise InvalidInput(problem)
+        previous = getattr(self, "kpj", None)
+        if previous != kpj:
+            self._kpj_recorded(kpj=kpj, previous=previous, actor=actor)
+
+    class KpjRecorded(Aggregate.Event):
+        kpj: str
+        previous: str | None
+        actor: str
+
+    @event(KpjRecorded)
+    def _kpj_recorded(self, kpj: str, previous: str | None, actor: str) -> None:
+        self.kpj = kpj
 
     class EnrolmentAnnulled(Aggregate.Event):
         program_id: UUID
