@@ -25,7 +25,8 @@ __all__ = ["due_date", "premiums"]
 
 @click.group()
 def premiums() -> None:
-    """Premium bills: pay a month under an SP2D, list months due."""
+    """Premium bills: reconcile BPJS's invoice, pay a month under an SP2D, reverse a payment,
+    list months due."""
 
 
 @premiums.command("pay")
