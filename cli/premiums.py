@@ -33,7 +33,8 @@ def premiums() -> None:
 @click.option("--month", type=MONTH, required=True, help="The month billed.")
 @click.option("--sp2d", required=True, metavar="REF", help="The disbursement order (unique).")
 @rupiah_option("--amount", "The amount paid, checked against the bill.")
-@click.option("--invoice", "invoice_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--invoice", "invoice_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BPJS's invoice of the month, reconciled with `premiums reconcile`: pay "
                    "what it agreed.")
 @pass_ledger

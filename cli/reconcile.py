@@ -45,7 +45,7 @@ COLUMNS = [
 @click.command("reconcile")
 @click.option("--month", type=MONTH, required=True, help="The month the invoice bills.")
 @click.option("--invoice", "path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BPJS Ketenagakerjaan's invoice: CSV with nik,kpj,name,month,jkk,jkm,status.")
 @format_option()
 @pass_ledger
