@@ -9,6 +9,7 @@ January's bill is 9 x Rp 16.800 = Rp 151.200; one worker from February commits
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,12 @@ def test_an_enrolment_is_annulled_before_its_first_paid_month(january_paid: str)
     # The place is free again: the worker can be enrolled anew.
     ok(url, "enroll", "--nik", TENTH, "--start", "2026-03")
     assert _books(url)[3] == 10
+    # The worker's trail holds the annulment on both sides, with its reason.
+    trail = ok(url, "audit", "log", "--nik", TENTH, "--format", "jsonl").stdout
+    events = [json.loads(line)["event"] for line in trail.splitlines()]
+    assert events.count("Program.EnrolmentAnnulled") == 1
+    assert events.count("Worker.EnrolmentAnnulled") == 1
+    assert "KEP-2 revoked" in trail
     _agrees(url)
 
 

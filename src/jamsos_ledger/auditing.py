@@ -669,18 +669,19 @@ def audit_trail(
     labels = _Labels(ledger, unmask)
     wid: UUID | None = None
     topics: list[str] = []
-    released = get_topic(Program.CoverageReleased)
+    # The program's events that name a worker (`worker_id`) belong to that worker's trail.
+    naming = {get_topic(Program.CoverageReleased), get_topic(Program.EnrolmentAnnulled)}
     if nik is not None:
         nik = nik.strip()
         wid = worker_id(nik)
         if not ledger.recorder.select_events(wid, limit=1):
             raise NotFound(f"no worker with NIK {mask_nik(nik)} is registered")
-        topics = [get_topic(c) for c in event_classes(Worker)] + [released]
+        topics = [get_topic(c) for c in event_classes(Worker)] + sorted(naming)
     for n in ledger.read_log(topics=topics):
-        if wid is not None and n.topic != released and n.originator_id != wid:
+        if wid is not None and n.topic not in naming and n.originator_id != wid:
             continue
         event: Any = ledger.mapper.to_domain_event(n)
-        if wid is not None and n.topic == released and event.worker_id != wid:
+        if wid is not None and n.topic in naming and event.worker_id != wid:
             continue
         yield _entry(n.id, event, labels)
 
