@@ -1024,12 +1024,14 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.used["sp2d"].add(sp2d)
             p.payments[sp2d] = (when, unpaid)
 
-    def pay_in_error(self, code: str, p: ProgramModel) -> None:
-        """Pay the first month with participants not yet paid for, under an SP2D never used:
-        the payment a reversal then undoes (payments drawn at random are rare)."""
+    def pay_in_error(self, code: str, p: ProgramModel, first: Month | None = None) -> None:
+        """Pay the first month (from `first`) with participants not yet paid for, under an
+        SP2D never used: payments drawn at random are rare, and reversals and annulments need
+        them."""
         fresh = [f"SP2D-{i:03d}" for i in range(1, 9) if f"SP2D-{i:03d}" not in
                  self.model.used["sp2d"]]
-        month = next((m for m in p.period if p.active[m] > p.paid[m]), None)
+        month = next((m for m in p.period if p.active[m] > p.paid[m]
+                      and (first is None or m >= first)), None)
         if month is None or not fresh:
             return
         unpaid = p.active[month] - p.paid[month]
@@ -1075,13 +1077,16 @@ class LedgerMachine(RuleBasedStateMachine):
             p.reversed.add(sp2d)
 
     @precondition(lambda self: any(p.coverage for p in self.model.programs.values()))
-    @rule(pick=program_picks, nik=enrolled | st.sampled_from(NIKS), reason=reversal_reasons)
-    def annul(self, pick: int, nik: str, reason: str) -> None:
-        """Annul an enrolment: before its first paid month its place and commitment are
-        released; once paid, ended or claimed, it is refused."""
+    @rule(pick=program_picks, nik=enrolled | st.sampled_from(NIKS), reason=reversal_reasons,
+          paid=st.booleans())
+    def annul(self, pick: int, nik: str, reason: str, paid: bool) -> None:
+        """Annul an enrolment (`paid`: after a month of it was paid): before its first paid
+        month its place and commitment are released; once paid, ended or claimed, refused."""
         m = self.model
         code, p = self.program(pick, nik)
         cover = p.coverage.get(nik) if p is not None else None
+        if paid and p is not None and cover is not None:
+            self.pay_in_error(code, p, cover.start)
         refusals: list[Refusal] = []
         if p is None:
             refusals.append((NotFound, f"no program {code}"))

@@ -97,6 +97,7 @@ def test_the_invoice_is_reconciled_recorded_and_its_agreement_paid(
         assert ledger.worker(DEAD).kpj == kpj(21)
     finally:
         ledger.close()
+    assert as_json(url, "workers", "show", GOOD[0])["kpj"] == kpj(1)
     # Another file for April (one byte differs) is not the invoice reconciled.
     other = tmp_path / "other.csv"
     other.write_bytes(invoice.read_bytes() + b"\n")
