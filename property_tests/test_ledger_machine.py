@@ -30,6 +30,7 @@ shows that the machine finds each within the development profile.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -72,6 +73,7 @@ from jamsos_ledger.errors import (
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections import budget, group_counts
 from jamsos_ledger.projections.reporting import quota_groups
+from jamsos_ledger.reconciliation import InvoiceLine
 
 T = TypeVar("T")
 
@@ -1042,6 +1044,79 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.used["sp2d"].add(fresh[0])
 
     @precondition(lambda self: any(p.coverage for p in self.model.programs.values()))
+    @rule(
+        pick=program_picks,
+        month=month_picks,
+        defects=st.tuples(st.integers(0, 2), st.booleans(), st.booleans(), st.booleans(),
+                          st.booleans()),
+        pay=st.booleans(),
+    )
+    def reconcile_invoice(
+        self, pick: int, month: int, defects: tuple[int, bool, bool, bool, bool], pay: bool
+    ) -> None:
+        """BPJS's invoice of a month made from the model's participants with defects (some
+        left out, one at a wrong amount, one twice, a registered worker not covered, an
+        unknown NIK); what it agrees is paid with it, under the budget's invariants."""
+        code, p = self.program(pick, busy=True)
+        if p is None:
+            return
+        when = p.month(month)
+        if not p.in_period(when):
+            return
+        m = self.model
+        covered = [n for n in m.order if p.covered(n, when)]
+        left_out, wrong, twice, stranger, unknown = defects
+        left_out = min(left_out, len(covered))
+        billed = covered[left_out:]
+        twice = twice and bool(billed)
+        lines = [InvoiceLine(i + 2, n, "1" + n[-10:], m.workers[n].name, when, JKK, JKM, "aktif")
+                 for i, n in enumerate(billed)]
+        agreed = len(billed)
+        if wrong and lines:
+            lines[0] = dataclasses.replace(lines[0], jkk=JKK + 1)
+            agreed -= 1
+        if twice and lines:
+            lines.append(dataclasses.replace(lines[-1], line=len(lines) + 2))
+        others = [n for n in m.order if not p.covered(n, when)]
+        if stranger and others:
+            lines.append(InvoiceLine(len(lines) + 2, others[0], "1" + others[0][-10:],
+                                     m.workers[others[0]].name, when, JKK, JKM, "aktif"))
+        if unknown:
+            nik = next((n for n in NIKS if n not in m.workers), None)
+            if nik is not None:
+                lines.append(InvoiceLine(len(lines) + 2, nik, "1" + nik[-10:], "X", when, JKK,
+                                         JKM, "aktif"))
+        if not lines:
+            return
+        invoice = f"{len(lines):064x}"
+        result = self.expect(
+            f"reconcile {code} {when}: {len(lines)} lines, {agreed} agreed", [],
+            lambda: self.app.reconcile_invoice(month=when, lines=lines, invoice=invoice,
+                                               code=code),
+        )
+        assert result is not None and len(result.agreed) == agreed, result
+        counts = result.counts()
+        assert counts["covered, not billed"] == left_out and counts["billed twice"] == twice
+        fresh = [f"SP2D-{i:03d}" for i in range(1, 9) if f"SP2D-{i:03d}" not in m.used["sp2d"]]
+        if not pay or not fresh:
+            return
+        participants = min(agreed, p.active[when] - p.paid[when])
+        refusals: list[Refusal] = []
+        if p.active[when] <= p.paid[when]:
+            refusals.append((RuleViolation, f"nothing to pay in {when}"))
+        elif participants <= 0:
+            refusals.append((RuleViolation, "nothing agreed"))
+        got = self.expect(
+            f"pay {code} {when} under {fresh[0]} as invoiced", refusals,
+            lambda: self.app.pay_premiums(code=code, month=when, sp2d=fresh[0], invoice=invoice),
+        )
+        if not refusals:
+            assert got == (participants, PREMIUM * participants)
+            p.paid[when] += participants
+            p.payments[fresh[0]] = (when, participants)
+            m.used["sp2d"].add(fresh[0])
+
+    @precondition(lambda self: any(p.coverage for p in self.model.programs.values()))
     @rule(pick=program_picks, own=st.integers(0, 3), sp2d=sp2ds, reason=reversal_reasons)
     def reverse_payment(self, pick: int, own: int, sp2d: str, reason: str) -> None:
         """Reverse a payment (mostly one of this program's, paid in error just before when it
@@ -1200,6 +1275,8 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.append((NotFound, "not registered"))
         if m.claimed_by.get(reference) != nik:
             refusals.append((NotFound, f"no claim {reference!r} of {nik}"))
+        if not reference.strip():
+            refusals.append((InvalidInput, "no reference"))
         if amount < 0:
             refusals.append((InvalidInput, f"benefit {amount}"))
         elif m.claimed_by.get(reference) == nik and m.benefits[reference] == amount:
