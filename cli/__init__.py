@@ -23,7 +23,9 @@ from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.registers_cmd import deaths_command, deciles_command, template_command
+from jamsos_ledger.cli.reconcile import reconcile_command
 from jamsos_ledger.cli.reports import report
+from jamsos_ledger.cli.reversals import annul_command, reverse_command
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
 from jamsos_ledger.persistence import DEFAULT_STORE
@@ -100,6 +102,9 @@ workers.add_command(template_command)
 main.add_command(workers)
 main.add_command(enroll_command)
 main.add_command(end_command)
+main.add_command(annul_command)
+premiums.add_command(reverse_command)
+premiums.add_command(reconcile_command)
 main.add_command(premiums)
 main.add_command(claims)
 main.add_command(report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
+from jamsos_ledger.invoice_file import invoice_digest
 from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month, today_in_jakarta
 from jamsos_ledger.projections.premiums_due import premiums_due_report
@@ -24,18 +26,30 @@ __all__ = ["due_date", "premiums"]
 
 @click.group()
 def premiums() -> None:
-    """Premium bills: pay a month under an SP2D, list months due."""
+    """Premium bills: reconcile BPJS's invoice, pay a month under an SP2D, reverse a payment,
+    list months due."""
 
 
 @premiums.command("pay")
 @click.option("--month", type=MONTH, required=True, help="The month billed.")
 @click.option("--sp2d", required=True, metavar="REF", help="The disbursement order (unique).")
 @rupiah_option("--amount", "The amount paid, checked against the bill.")
+@click.option("--invoice", "invoice_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BPJS's invoice of the month, reconciled with `premiums reconcile`: pay "
+                   "what it agreed.")
 @pass_ledger
-def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None) -> None:
-    """Pay a month's bill for every covered participant not yet paid for it, under one SP2D."""
+def pay_command(
+    obj: LedgerContext, month: Month, sp2d: str, amount: int | None, invoice_path: Path | None
+) -> None:
+    """Pay a month's bill for every covered participant not yet paid for it, under one SP2D.
+
+    With --invoice, the file reconciled last for the month (`premiums reconcile`): only the
+    participants its reconciliation agreed are paid; another file is refused (exit 1).
+    """
+    invoice = None if invoice_path is None else invoice_digest(invoice_path)
     participants, paid = obj.ledger.pay_premiums(
-        month=month, sp2d=sp2d, amount=amount, code=obj.program_code
+        month=month, sp2d=sp2d, amount=amount, code=obj.program_code, invoice=invoice
     )
     echo_recorded(
         f"Paid {rupiah(paid)} for {counted(participants, 'participant')} in {month} under SP2D "

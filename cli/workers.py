@@ -157,7 +157,7 @@ CLAIM_COLUMNS = [
 @as_of_option()
 @pass_ledger
 def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None) -> None:
-    """Show a registered worker: rank, coverages and claims (the NIK masked)."""
+    """Show a registered worker: KPJ number, rank, coverages and claims (the NIK masked)."""
     ledger = obj.ledger
     if as_of is None:
         worker = ledger.worker(nik.strip())
@@ -193,6 +193,7 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         "decile": worker.decile,
         "source": worker.source,
         "decile_release": worker.decile_release,
+        "kpj": getattr(worker, "kpj", None),
         "ruleset": worker.ruleset,
         "rank": worker.rank,
         "tier": worker.tier,
@@ -222,6 +223,7 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
             ("Occupation", worker.occupation),
             ("DTSEN decile", f"{worker.decile} ({_release(worker.decile_release)})"),
             ("Source", worker.source),
+            ("KPJ (BPJS)", data["kpj"] or "not known yet (it comes with BPJS's invoice)"),
             ("Rank", rank),
         ],
         title=f"Worker {data['nik']}{as_of_title(as_of)}",

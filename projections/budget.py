@@ -31,6 +31,8 @@ _TOPICS = {
         Program.PremiumsCommitted,
         Program.CoverageReleased,
         Program.PremiumPaid,
+        Program.PaymentReversed,
+        Program.EnrolmentAnnulled,
     )
 }
 
@@ -93,7 +95,9 @@ class BudgetProjection:
     ) -> None:
         events = batch
         states: dict[UUID, _ProgramState] = {}
-        payments = []
+        # The payments that stand: a reversed one leaves the table (its events stay in the log).
+        payments: dict[tuple[str, str], tuple[Any, ...]] = {}
+        reversed_: list[tuple[str, str]] = []
         for position, e in events:
             pid = e.originator_id
             if isinstance(e, Program.Opened):
@@ -120,16 +124,27 @@ class BudgetProjection:
                     state.active[str(month)] -= 1
             elif isinstance(e, Program.PremiumPaid):
                 state.paid[str(e.month)] += e.participants
-                payments.append(
-                    (position, str(pid), str(e.month), e.sp2d, e.participants, e.jkk, e.jkm,
-                     e.timestamp.isoformat(), e.actor)
+                payments[(str(pid), e.sp2d)] = (
+                    position, str(pid), str(e.month), e.sp2d, e.participants, e.jkk, e.jkm,
+                    e.timestamp.isoformat(), e.actor
                 )
+            elif isinstance(e, Program.PaymentReversed):
+                state.paid[str(e.month)] -= e.participants
+                if payments.pop((str(pid), e.sp2d), None) is None:
+                    reversed_.append((str(pid), e.sp2d))
+            elif isinstance(e, Program.EnrolmentAnnulled):
+                row["enrolled"] -= 1
+                for month in months_between(e.start, e.last_month):
+                    state.active[str(month)] -= 1
         for pid, state in states.items():
             self._write(cursor, db, pid, state)
         cursor.executemany(
+            f"DELETE FROM {db.table(PAYMENTS)} WHERE program_id = ? AND sp2d = ?", reversed_
+        )
+        cursor.executemany(
             f"INSERT INTO {db.table(PAYMENTS)} (position, program_id, month, sp2d, "
             "participants, jkk, jkm, recorded_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            payments,
+            list(payments.values()),
         )
 
     def _load(self, cursor: ViewCursor, db: ViewDatabase, pid: UUID) -> _ProgramState:

@@ -126,6 +126,10 @@ class _Batch:
             self.enrolled[key] -= 1
             self.ended[key] += 1
             self.states[(id_text(e.program_id), wid)] = "ended"
+        elif isinstance(e, Worker.EnrolmentAnnulled):
+            wid = id_text(e.originator_id)
+            self.enrolled[(id_text(e.program_id), self.groups[wid])] -= 1
+            self.states[(id_text(e.program_id), wid)] = "annulled"
         elif isinstance(e, Worker.Corrected) and e.field in GROUPED:
             self._move(id_text(e.originator_id), e.field, e.value)
 
@@ -156,7 +160,7 @@ class _Batch:
             (pid, wid): "ended" if ended else "enrolled" for pid, ended in self.cursor.fetchall()
         }
         states.update({k: v for k, v in self.states.items() if k[1] == wid})
-        return [(pid, state) for (pid, _), state in states.items()]
+        return [(pid, state) for (pid, _), state in states.items() if state != "annulled"]
 
     def write(self) -> None:
         _write_registered(self.cursor, self.db, self.registered)
@@ -214,7 +218,7 @@ def _touched(events: Sequence[tuple[int, Any]]) -> list[str]:
 
 
 # Events that need the group of a worker registered before the batch.
-_LOOKED_UP = (Worker.Enrolled, Worker.CoverageEnded, Worker.Corrected)
+_LOOKED_UP = (Worker.Enrolled, Worker.CoverageEnded, Worker.EnrolmentAnnulled, Worker.Corrected)
 
 
 def group_rows(views: Any, program_id: str, by: str) -> list[dict[str, Any]]:

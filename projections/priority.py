@@ -30,7 +30,10 @@ from jamsos_ledger.projections.database import (
 WORKERS = "priority_workers"
 ENROLMENTS = "priority_enrolments"
 
-_TOPICS = {get_topic(cls) for cls in (Worker.Registered, Worker.Corrected, Worker.Enrolled)}
+_TOPICS = {
+    get_topic(cls)
+    for cls in (Worker.Registered, Worker.Corrected, Worker.Enrolled, Worker.EnrolmentAnnulled)
+}
 
 
 class PriorityProjection:
@@ -67,6 +70,7 @@ class PriorityProjection:
             f"INSERT INTO {enrolments} (program_id, worker_id, position, decile) "
             f"SELECT ?, ?, ?, decile FROM {workers} WHERE worker_id = ?"
         )
+        annul = f"DELETE FROM {enrolments} WHERE program_id = ? AND worker_id = ?"
         statements: list[tuple[Write, tuple[Any, ...]]] = []
         add = statements.append
         for position, e in events:
@@ -77,6 +81,8 @@ class PriorityProjection:
                 add((correct, (e.value, position, wid)))
             elif isinstance(e, Worker.Enrolled):
                 add((enrol, (id_text(e.program_id), wid, position, wid)))
+            elif isinstance(e, Worker.EnrolmentAnnulled):
+                add((annul, (id_text(e.program_id), wid)))
         return grouped(statements)
 
     def apply(self, cursor: ViewCursor, db: ViewDatabase, batch: Grouped) -> None:

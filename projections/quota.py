@@ -44,6 +44,7 @@ _TOPICS = {
         Worker.Prioritized,
         Worker.Enrolled,
         Worker.CoverageEnded,
+        Worker.EnrolmentAnnulled,
         Worker.Corrected,
     )
 }
@@ -104,6 +105,8 @@ class QuotaProjection:
             elif isinstance(e, Worker.CoverageEnded):
                 add((sql.end, (str(e.month), e.reason, id_text(e.program_id),
                                id_text(e.originator_id))))
+            elif isinstance(e, Worker.EnrolmentAnnulled):
+                add((sql.annul, (id_text(e.program_id), id_text(e.originator_id))))
             elif isinstance(e, Worker.Corrected) and e.field in _CORRECTED_COLUMNS:
                 unrank = ", ruleset = NULL, rank = NULL, tier = NULL" if e.field == "decile" else ""
                 add((f"UPDATE {sql.workers} SET {e.field} = ?{unrank} WHERE worker_id = ?",
@@ -138,6 +141,7 @@ class _QuotaStatements:
         self.end = Update(
             enrolments, ("ended_month", "end_reason"), ("program_id", "worker_id")
         )
+        self.annul = f"DELETE FROM {enrolments} WHERE program_id = ? AND worker_id = ?"
         self.open = Insert(programs, ("program_id", "code", "quota"))
         self.amend = Update(programs, ("quota",), ("program_id",))
 

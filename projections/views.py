@@ -217,6 +217,16 @@ class Views:
         )
         return [UUID(r["worker_id"]) for r in rows]
 
+    def covered_in(self, program_id: UUID, month: str) -> list[UUID]:
+        """The workers the program covers in `month` (YYYY-MM): enrolled from it or before,
+        and not ended before it."""
+        rows = self._rows(
+            f"SELECT worker_id FROM {self.db.table(ENROLMENTS)} WHERE program_id = ? "
+            "AND start_month <= ? AND COALESCE(ended_month, end_month) >= ? ORDER BY worker_id",
+            (str(program_id), month, month),
+        )
+        return [UUID(r["worker_id"]) for r in rows]
+
     # -- budget --------------------------------------------------------------------------
 
     def programs(self) -> list[dict[str, Any]]:

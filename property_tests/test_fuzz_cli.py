@@ -223,9 +223,13 @@ def test_any_command_line_exits_with_a_code_of_cli_md(
 
 # -- output files and settings (issue 15) ----------------------------------------------------
 
+def is_output(p: click.Parameter) -> bool:
+    """An option naming a file the command writes (an input file must exist: `exists`)."""
+    return isinstance(p, click.Option) and isinstance(p.type, click.Path) and not p.type.exists
+
+
 OUTPUT_COMMANDS = [(path, command) for path, command in COMMANDS
-                   if any(isinstance(p, click.Option) and isinstance(p.type, click.Path)
-                          for p in command.params)]
+                   if any(is_output(p) for p in command.params)]
 TARGETS = ["ledger", "ledger-wal", "ledger-shm", "input", "existing", "missing folder",
            "folder", "new"]
 
@@ -265,8 +269,7 @@ def test_no_output_path_destroys_anything(
     existing file only with --overwrite, and no temporary file is left behind."""
     folder = tmp_path_factory.mktemp("out")
     path, command = data.draw(st.sampled_from(OUTPUT_COMMANDS))
-    option = next(p for p in command.params
-                  if isinstance(p, click.Option) and isinstance(p.type, click.Path))
+    option = next(p for p in command.params if is_output(p))
     source = folder / "registrasi.csv"
     source.write_text(SEED + "12345,Nama,1990-01-01,L,01,a,b,2,c\n", encoding="utf-8")
     (folder / "existing.png").write_bytes(b"kept")

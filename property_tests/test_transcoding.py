@@ -42,9 +42,10 @@ def event_classes() -> list[type[Aggregate.Event]]:
 EVENTS = event_classes()
 KNOWN = {
     Program.Opened, Program.AllocationAmended, Program.QuotaAmended, Program.PremiumsCommitted,
-    Program.CoverageReleased, Program.PremiumPaid,
+    Program.CoverageReleased, Program.PremiumPaid, Program.PaymentReversed,
+    Program.EnrolmentAnnulled, Program.InvoiceReconciled, Program.InvoicePaid,
     Worker.Registered, Worker.Prioritized, Worker.Enrolled, Worker.CoverageEnded,
-    Worker.ClaimFiled,
+    Worker.EnrolmentAnnulled, Worker.KpjRecorded, Worker.ClaimFiled,
     Reference.Used,
 }
 

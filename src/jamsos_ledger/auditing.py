@@ -42,6 +42,7 @@ from jamsos_ledger.projections.budget import month_columns
 from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups
 from jamsos_ledger.projections.views import GROUPINGS, Views
+from jamsos_ledger.texts import initials
 
 T = TypeVar("T")
 
@@ -539,7 +540,8 @@ def _check_books(cmp: _Comparison, program: Program, views: Views) -> None:
     cmp.table(
         "payments",
         _key(code, "SP2D {sp2d}"),
-        [{"sp2d": sp2d, "month": str(month)} for month, sp2d in program.payments],
+        [{"sp2d": sp2d, "month": str(month)} for month in program.payment_months()
+         for sp2d in program.live_payments(month)],
         [{"sp2d": r["sp2d"], "month": r["month"]} for r in views.payments(program.id)],
     )
     quota = {"quota": program.quota, "enrolled": program.enrolled,
@@ -631,11 +633,6 @@ def event_classes(aggregate: type[Aggregate]) -> list[type[Aggregate.Event]]:
     ]
 
 
-def initials(name: str) -> str:
-    """A name reduced to its initials: `Siti Aminah` -> `S. A.`"""
-    return " ".join(f"{part[0]}." for part in name.split() if part)
-
-
 class _Labels:
     """Names for the aggregates the trail meets: program codes and NIKs, looked up on demand."""
 
@@ -691,18 +688,19 @@ def audit_trail(
     labels = _Labels(ledger, unmask)
     wid: UUID | None = None
     topics: list[str] = []
-    released = get_topic(Program.CoverageReleased)
+    # The program's events that name a worker (`worker_id`) belong to that worker's trail.
+    naming = {get_topic(Program.CoverageReleased), get_topic(Program.EnrolmentAnnulled)}
     if nik is not None:
         nik = nik.strip()
         wid = worker_id(nik)
         if not ledger.recorder.select_events(wid, limit=1):
             raise NotFound(f"no worker with NIK {mask_nik(nik)} is registered")
-        topics = [get_topic(c) for c in event_classes(Worker)] + [released]
+        topics = [get_topic(c) for c in event_classes(Worker)] + sorted(naming)
     for n in ledger.read_log(topics=topics):
-        if wid is not None and n.topic != released and n.originator_id != wid:
+        if wid is not None and n.topic not in naming and n.originator_id != wid:
             continue
         event: Any = ledger.mapper.to_domain_event(n)
-        if wid is not None and n.topic == released and event.worker_id != wid:
+        if wid is not None and n.topic in naming and event.worker_id != wid:
             continue
         yield _entry(n.id, event, labels)
 

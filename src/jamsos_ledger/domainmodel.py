@@ -44,6 +44,7 @@ from jamsos_ledger.money import (
 )
 from jamsos_ledger.months import Month
 from jamsos_ledger.nik import mask_nik, nik_problems
+from jamsos_ledger.reconciliation import Participant, Reconciliation, kpj_problem
 from jamsos_ledger.regions import kecamatan_name
 from jamsos_ledger.rules import (
     DECILES,
@@ -513,6 +514,14 @@ class Program(Aggregate):
         self.paid = [0] * (end - start + 1)
         self.payments: list[tuple[Month, str]] = []
         self.decrees: list[str] = []
+        # Participants each payment paid for, by the SP2D as people read it; reversed ones.
+        self.paid_under: dict[str, tuple[Month, int]] = {}
+        self.reversed: set[str] = set()
+        # The invoice of each month reconciled last, and the participants it agreed.
+        self.reconciled: dict[Month, tuple[str, int]] = {}
+        # The last covered month of each worker whose coverage ended after later months
+        # were paid, in the order they ended: who may hold an overpayment to recover.
+        self.ended_after_payment: dict[UUID, Month] = {}
 
     # -- figures -------------------------------------------------------------------------
 
@@ -815,11 +824,17 @@ class Program(Aggregate):
         self.enrolled -= 1
         for i in range(last_month - self.start + 1, self.months):
             self.active[i] -= 1
+        if overpaid_jkk or overpaid_jkm:
+            self.ended_after_payment[worker_id] = last_month
 
     # -- payments ------------------------------------------------------------------------
 
-    def pay(self, *, month: Month, sp2d: str, amount: int | None, actor: str) -> Premium:
-        """Pay BPJS's bill of a month for every covered participant not yet paid for it."""
+    def pay(
+        self, *, month: Month, sp2d: str, amount: int | None, actor: str,
+        invoice: str | None = None,
+    ) -> Premium:
+        """Pay BPJS's bill of a month for every covered participant not yet paid for it; with
+        the `invoice` reconciled for the month, for the participants it agreed."""
         if not sp2d.strip():
             raise InvalidInput("a payment needs its SP2D number")
         sp2d = normal_reference("sp2d", sp2d)
@@ -831,12 +846,15 @@ class Program(Aggregate):
         unpaid, bill = self.bill(month)
         if unpaid <= 0:
             i = self.slot(month)
-            sp2ds = [ref for m, ref in self.payments if m == month]
+            sp2ds = self.live_payments(month)
             already = f" (SP2D {', '.join(sp2ds)})" if sp2ds else ""
             raise RuleViolation(
                 f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
                 f"participants covered, {count(self.paid[i])} already paid{already}"
             )
+        if invoice is not None:
+            unpaid = min(unpaid, self._agreed(month, invoice))
+            bill = self.premium.times(unpaid)
         if amount is not None and amount != bill.total:
             raise RuleViolation(
                 f"the bill for {month} is {rupiah(bill.total)} ({count(unpaid)} participants x "
@@ -845,6 +863,8 @@ class Program(Aggregate):
         self._premium_paid(
             month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
         )
+        if invoice is not None:
+            self._invoice_paid(month=month, sp2d=sp2d, invoice=invoice, actor=actor)
         return bill
 
     def bill(self, month: Month) -> tuple[int, Premium]:
@@ -854,6 +874,89 @@ class Program(Aggregate):
         i = self.slot(month)
         unpaid = unpaid_participants(self.active[i], self.paid[i])
         return unpaid, self.premium.times(unpaid)
+
+    def _agreed(self, month: Month, invoice: str) -> int:
+        """The participants the invoice reconciled for `month` agreed; refuse another one."""
+        reconciled = self.reconciled.get(month)
+        if reconciled is None:
+            raise RuleViolation(
+                f"no invoice of {month} is reconciled in {self.code}: run `jamsos premiums "
+                "reconcile` with it first; nothing was paid"
+            )
+        digest, agreed = reconciled
+        if digest != invoice:
+            raise RuleViolation(
+                f"this invoice (sha256 {invoice[:12]}) is not the one reconciled last for "
+                f"{month} in {self.code} (sha256 {digest[:12]}): reconcile it first; nothing "
+                "was paid"
+            )
+        if agreed <= 0:
+            raise RuleViolation(
+                f"the invoice reconciled for {month} agreed no participant: nothing to pay"
+            )
+        return agreed
+
+    class InvoicePaid(Aggregate.Event):
+        month: Month
+        sp2d: str
+        invoice: str
+        actor: str
+
+    @event(InvoicePaid)
+    def _invoice_paid(self, month: Month, sp2d: str, invoice: str, actor: str) -> None:
+        pass
+
+    # -- BPJS's invoice, reconciled before it is paid ------------------------------------
+
+    def record_reconciliation(self, result: Reconciliation, *, invoice: str, actor: str) -> None:
+        """Record that the invoice (its SHA-256) was set against the month's participants,
+        and what was agreed: the payment of the month names it and pays that."""
+        self.slot(result.month)
+        counts = result.counts()
+        agreed = result.agreed_amount
+        self._invoice_reconciled(
+            month=result.month, invoice=invoice, lines=result.lines,
+            billed_jkk=result.billed.jkk, billed_jkm=result.billed.jkm,
+            agreed=len(result.agreed), agreed_jkk=agreed.jkk, agreed_jkm=agreed.jkm,
+            differences=sum(counts.values()), actor=actor,
+        )
+
+    class InvoiceReconciled(Aggregate.Event):
+        month: Month
+        invoice: str
+        lines: int
+        billed_jkk: int
+        billed_jkm: int
+        agreed: int
+        agreed_jkk: int
+        agreed_jkm: int
+        differences: int
+        actor: str
+
+    @event(InvoiceReconciled)
+    def _invoice_reconciled(
+        self, month: Month, invoice: str, lines: int, billed_jkk: int, billed_jkm: int,
+        agreed: int, agreed_jkk: int, agreed_jkm: int, differences: int, actor: str,
+    ) -> None:
+        self.reconciled[month] = (invoice, agreed)
+
+    def recoveries(self) -> dict[UUID, Premium]:
+        """Premiums paid for months after a worker's coverage ended, by worker: to recover
+        from BPJS (or offset). Each month's overpaid participants (paid beyond those covered)
+        are put to the workers who ended before it, in the order they ended, so the amounts
+        add up to the books' overpayment, and a month whose payment was reversed or offset
+        by a later enrolment holds none."""
+        left = [overpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True)]
+        found: dict[UUID, Premium] = {}
+        for wid, last in self.ended_after_payment.items():
+            months = 0
+            for i in range(last - self.start + 1, self.months):
+                if left[i] > 0:
+                    left[i] -= 1
+                    months += 1
+            if months:
+                found[wid] = self.premium.times(months)
+        return found
 
     def reference_used(self, kind: str, value: str) -> str | None:
         """The decree or SP2D of this program that reads as `value`, as it was recorded, or
@@ -885,6 +988,130 @@ class Program(Aggregate):
     ) -> None:
         self.paid[month - self.start] += participants
         self.payments.append((month, sp2d))
+        self.paid_under[reference_key(sp2d)] = (month, participants)
+
+    # -- reversals (a new event, never a deletion) ---------------------------------------
+
+    def reverse_payment(self, *, sp2d: str, reason: str, actor: str) -> tuple[Month, Premium]:
+        """Reverse a payment recorded in error: its month becomes unpaid again (and payable
+        under a new SP2D), its money committed again. Returns the month and what was reversed.
+        """
+        if not sp2d.strip():
+            raise InvalidInput("a reversal needs the SP2D of the payment it reverses")
+        _reason_problem(reason, "a reversal needs a reason (the letter or finding)")
+        sp2d = normal_reference("sp2d", sp2d)
+        recorded = self.reference_used("sp2d", sp2d)
+        if recorded is None:
+            live = [ref for _, ref in self.payments if reference_key(ref) not in self.reversed]
+            known = f"; its payments: SP2D {', '.join(live)}" if live else "; it has no payments"
+            raise NotFound(
+                f"no payment of {self.code} was made under SP2D {sp2d}{known}; nothing was "
+                "reversed"
+            )
+        key = reference_key(recorded)
+        if key in self.reversed:
+            raise RuleViolation(
+                f"the payment under SP2D {recorded} in {self.code} is already reversed; "
+                "nothing was reversed"
+            )
+        month, participants = self.paid_under[key]
+        amount = self.premium.times(participants)
+        self._payment_reversed(
+            month=month, sp2d=recorded, participants=participants, jkk=amount.jkk,
+            jkm=amount.jkm, reason=reason.strip(), actor=actor,
+        )
+        return month, amount
+
+    class PaymentReversed(Aggregate.Event):
+        month: Month
+        sp2d: str
+        participants: int
+        jkk: int
+        jkm: int
+        reason: str
+        actor: str
+
+    @event(PaymentReversed)
+    def _payment_reversed(
+        self, month: Month, sp2d: str, participants: int, jkk: int, jkm: int, reason: str,
+        actor: str,
+    ) -> None:
+        self.paid[month - self.start] -= participants
+        self.reversed.add(reference_key(sp2d))
+
+    def payment_months(self) -> list[Month]:
+        """The months paid at least once, in order (a reversed payment's month included)."""
+        return sorted({m for m, _ in self.payments})
+
+    def live_payments(self, month: Month) -> list[str]:
+        """The SP2Ds of a month's payments that stand (not reversed)."""
+        return [ref for m, ref in self.payments
+                if m == month and reference_key(ref) not in self.reversed]
+
+    def annul_enrolment(self, worker: Worker, *, reason: str, actor: str) -> Premium:
+        """Annul an enrolment recorded in error, before its first paid month: its place and the
+        commitment of its months are released, and the worker may be enrolled again.
+
+        Participant counts are what the books hold, so a month counts as paid for the worker
+        once it has been paid and none of its participants is waiting for payment; where some
+        are waiting, the worker's premium stands for theirs, as an overpayment offsets new
+        enrolments. A coverage already ended, or with a claim, is not annulled.
+        """
+        _reason_problem(reason, "an annulment needs a reason (the decree or letter)")
+        coverage = worker.coverages.get(self.id)
+        if coverage is None:
+            raise NotFound(f"worker {worker.masked_nik} is not enrolled in {self.code}")
+        refused = f"cannot annul the enrolment of {worker.masked_nik} in {self.code}"
+        if coverage.ended is not None:
+            raise RuleViolation(
+                f"{refused}: its coverage already ended in {coverage.ended}; nothing was annulled"
+            )
+        claims = [c["reference"] for c in worker.claims if c["program_id"] == self.id]
+        if claims:
+            raise RuleViolation(
+                f"{refused}: claim {', '.join(claims)} was filed under it; nothing was annulled"
+            )
+        for month in (coverage.start + i for i in range(coverage.last - coverage.start + 1)):
+            i = self.slot(month)
+            if self.paid[i] > 0 and self.paid[i] >= self.active[i]:
+                sp2ds = ", ".join(self.live_payments(month)) or "-"
+                raise RuleViolation(
+                    f"{refused}: {month}, covered from {coverage.start}, is paid "
+                    f"({count(self.paid[i])} of {count(self.active[i])} participants, SP2D "
+                    f"{sp2ds}); an enrolment is annulled only before its first paid month: end "
+                    f"the coverage instead (`jamsos end`), or reverse the payment first; "
+                    "nothing was annulled"
+                )
+        first, stop = coverage.start - self.start, coverage.last - self.start + 1
+        released = self.premium.times(sum(
+            unpaid_participants(self.active[i], self.paid[i])
+            - unpaid_participants(self.active[i] - 1, self.paid[i])
+            for i in range(first, stop)
+        ))
+        self._enrolment_annulled(
+            worker_id=worker.id, start=coverage.start, last_month=coverage.last,
+            jkk=released.jkk, jkm=released.jkm, reason=reason.strip(), actor=actor,
+        )
+        worker._annulled(program_id=self.id, reason=reason.strip(), actor=actor)
+        return released
+
+    class EnrolmentAnnulled(Aggregate.Event):
+        worker_id: UUID
+        start: Month
+        last_month: Month
+        jkk: int
+        jkm: int
+        reason: str
+        actor: str
+
+    @event(EnrolmentAnnulled)
+    def _enrolment_annulled(
+        self, worker_id: UUID, start: Month, last_month: Month, jkk: int, jkm: int, reason: str,
+        actor: str,
+    ) -> None:
+        self.enrolled -= 1
+        for i in range(start - self.start, last_month - self.start + 1):
+            self.active[i] -= 1
 
 
 def _registered_fields(registration: Registration) -> dict[str, Any]:
@@ -1007,6 +1234,7 @@ class Worker(Aggregate):
         self.rank_position: int | None = None
         self.coverages: dict[UUID, Coverage] = {}
         self.claims: list[dict[str, Any]] = []
+        self.kpj: str | None = None  # BPJS's participant number, once an invoice gives it
         # The version of the event that set each field's current value: a correction names it.
         self.set_by: dict[str, int] = dict.fromkeys(CORRECTABLE, 1)
 
@@ -1196,6 +1424,45 @@ class Worker(Aggregate):
     def _coverage_ended(self, program_id: UUID, month: Month, reason: str, actor: str) -> None:
         c = self.coverages[program_id]
         self.coverages[program_id] = Coverage(c.start, c.end, ended=month, decree=c.decree)
+
+    def participant(self, program: Program, month: Month) -> Participant:
+        """The worker as a reconciliation of the program's invoice of `month` sees them."""
+        coverage = self.coverages.get(program.id)
+        covered = coverage is not None and coverage.covers(month)
+        if coverage is None:
+            said = f"never enrolled in {program.code}"
+        elif coverage.ended is not None and coverage.ended < month:
+            said = f"coverage in {program.code} ended in {coverage.ended}"
+        else:
+            said = f"covered in {program.code} from {coverage.start} to {coverage.last}"
+        return Participant(worker_id=self.id, nik=self.nik, covered=covered, coverage=said)
+
+    def record_kpj(self, kpj: str, *, actor: str) -> None:
+        """Keep BPJS's participant number (KPJ) the invoice gives; a new one is a new event."""
+        problem = kpj_problem(kpj)
+        if problem:
+            raise InvalidInput(problem)
+        previous = getattr(self, "kpj", None)
+        if previous != kpj:
+            self._kpj_recorded(kpj=kpj, previous=previous, actor=actor)
+
+    class KpjRecorded(Aggregate.Event):
+        kpj: str
+        previous: str | None
+        actor: str
+
+    @event(KpjRecorded)
+    def _kpj_recorded(self, kpj: str, previous: str | None, actor: str) -> None:
+        self.kpj = kpj
+
+    class EnrolmentAnnulled(Aggregate.Event):
+        program_id: UUID
+        reason: str
+        actor: str
+
+    @event(EnrolmentAnnulled)
+    def _annulled(self, program_id: UUID, reason: str, actor: str) -> None:
+        del self.coverages[program_id]
 
     # -- claims --------------------------------------------------------------------------
 

@@ -33,3 +33,9 @@ def text_problem(value: str, *, limit: int = MAX_TEXT) -> str | None:
 def normal_spaces(value: str) -> str:
     """The text with no spaces around it and runs of spaces inside as one space."""
     return " ".join(value.split())
+
+
+def initials(name: str) -> str:
+    """A name reduced to its initials, as reports and logs show names (UU 27/2022):
+    `Siti Aminah` -> `S. A.`"""
+    return " ".join(f"{part[0]}." for part in name.split() if part)

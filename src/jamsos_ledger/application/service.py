@@ -68,11 +68,13 @@ from jamsos_ledger.persistence import (
     mark_as_ledger,
     select_events_of,
 )
+from jamsos_ledger.reconciliation import InvoiceLine, Reconciliation, reconcile
 from jamsos_ledger.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
     DEFAULT_RULESET,
+    Premium,
     ruleset,
 )
 from jamsos_ledger.transcoding import MsgpackTranscoder
@@ -183,6 +185,9 @@ class LedgerQueries(Protocol):
         self, program_id: UUID, ruleset: str, limit: int, start: str, end: str
     ) -> list[UUID]:
         """The best-ranked workers waiting for the program, free for those months."""
+
+    def covered_in(self, program_id: UUID, month: str) -> list[UUID]:
+        """The workers the program covers in the month (YYYY-MM)."""
 
     def close(self) -> None:
         """Release what the read side holds."""
@@ -746,7 +751,8 @@ class LedgerService(Application):
     # -- money ---------------------------------------------------------------------------
 
     def pay_premiums(
-        self, *, month: Month, sp2d: str, amount: int | None = None, code: str | None = None
+        self, *, month: Month, sp2d: str, amount: int | None = None, code: str | None = None,
+        invoice: str | None = None,
     ) -> tuple[int, int]:
         """Pay a month's bill for every participant not yet paid for it, under one SP2D.
 
@@ -758,9 +764,69 @@ class LedgerService(Application):
         def attempt() -> tuple[int, int]:
             program = self.program(code)
             references = self._new_references("sp2d", [sp2d], program.id, program)
-            bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
+            bill = program.pay(
+                month=month, sp2d=sp2d, amount=amount, actor=self.actor, invoice=invoice
+            )
             self.save(program, *references)
             return bill.total // program.premium.total, bill.total
+
+        return self._retrying(attempt)
+
+    def reverse_payment(
+        self, *, sp2d: str, reason: str, code: str | None = None
+    ) -> tuple[Month, Premium]:
+        """Reverse a payment recorded in error (its month becomes payable again): one command,
+        one event on the program. Returns the month and the amount reversed."""
+
+        def attempt() -> tuple[Month, Premium]:
+            program = self.program(code)
+            reversed_ = program.reverse_payment(sp2d=sp2d, reason=reason, actor=self.actor)
+            self.save(program)
+            return reversed_
+
+        return self._retrying(attempt)
+
+    def annul_enrolment(self, nik: str, *, reason: str, code: str | None = None) -> Premium:
+        """Annul a worker's enrolment before its first paid month: its place and commitment
+        are released (an event on the program and one on the worker, in one transaction).
+        Returns the commitment released."""
+
+        def attempt() -> Premium:
+            program = self.program(code)
+            worker = self.worker(nik)
+            released = program.annul_enrolment(worker, reason=reason, actor=self.actor)
+            self.save(program, worker)
+            return released
+
+        return self._retrying(attempt)
+
+    def reconcile_invoice(
+        self, *, month: Month, lines: Sequence[InvoiceLine], invoice: str,
+        code: str | None = None,
+    ) -> Reconciliation:
+        """Set BPJS's invoice of a month (its lines, and its SHA-256 `invoice`) against the
+        program's participants of that month; record the reconciliation on the program and
+        the KPJ numbers it gives on the workers, in one transaction."""
+
+        def attempt() -> Reconciliation:
+            program = self.program(code)
+            program.slot(month)
+            covered_ids = self.views.covered_in(program.id, str(month))
+            named = {worker_id(line.nik) for line in lines}
+            workers = self.aggregates(sorted(named | set(covered_ids), key=str))
+            registered = {
+                w.nik: w.participant(program, month) for wid, w in workers.items() if wid in named
+            }
+            covered = [workers[wid].participant(program, month) for wid in covered_ids]
+            result = reconcile(month, lines, program.premium, registered, covered)
+            program.record_reconciliation(result, invoice=invoice, actor=self.actor)
+            changed = []
+            for wid, kpj in result.kpj.items():
+                worker = workers[wid]
+                worker.record_kpj(kpj, actor=self.actor)
+                changed.append(worker)
+            self._save_many([program, *changed])
+            return result
 
         return self._retrying(attempt)
 
