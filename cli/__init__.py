@@ -22,8 +22,8 @@ from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_error
 from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
-from jamsos_ledger.cli.registers_cmd import deaths_command, deciles_command, template_command
 from jamsos_ledger.cli.reconcile import reconcile_command
+from jamsos_ledger.cli.registers_cmd import deaths_command, deciles_command, template_command
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.reversals import annul_command, reverse_command
 from jamsos_ledger.cli.streams import guarded_streams

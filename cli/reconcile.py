@@ -17,7 +17,8 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.options import MONTH, format_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render
-from jamsos_ledger.cli.report_forms import echo_position
+from jamsos_ledger.cli.report_forms import echo_position, where_columns
+from jamsos_ledger.integrity import digest_at
 from jamsos_ledger.invoice_file import read_invoice
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
@@ -79,16 +80,18 @@ def reconcile_command(obj: LedgerContext, month: Month, path: Path, fmt: str) ->
     rows = [d.row() | {"recover": 0} for d in result.differences] + _recoveries(obj, p)
     with obj.ledger.views.reading() as reading:
         at = position(reading)
-    data = _json(result, invoice.digest, rows, at)
+    chain = digest_at(obj.ledger.recorder, at)
+    data = _json(result, invoice.digest, rows, at) | {
+        "digest": None if chain is None else str(chain)}
     render(fmt, COLUMNS, rows, data=data,
            summary={"agreed": len(result.agreed), "agreed_amount": agreed.total,
                     "billed_amount": result.billed.total, "invoice": invoice.digest,
-                    "position": at},
+                    **where_columns(at, chain)},
            title=f"Invoice of {month} against {p.code}",
            caption=_caption(result))
     if fmt == "table":
         click.echo(f"Pay it with: jamsos premiums pay --month {month} --sp2d REF --invoice {path}")
-        echo_position(at)
+        echo_position(at, chain)
 
 
 def _recoveries(obj: LedgerContext, program: Any) -> list[dict[str, Any]]:

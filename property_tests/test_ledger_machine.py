@@ -74,8 +74,8 @@ from jamsos_ledger.errors import (
 from jamsos_ledger.months import Month
 from jamsos_ledger.projections import budget, group_counts
 from jamsos_ledger.projections.reporting import quota_groups
-from jamsos_ledger.registers_files import Death, DecileLine
 from jamsos_ledger.reconciliation import InvoiceLine
+from jamsos_ledger.registers_files import Death, DecileLine
 
 T = TypeVar("T")
 
