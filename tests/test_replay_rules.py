@@ -310,3 +310,51 @@ def test_eligibility_is_the_decile_when_enrolled(ledger: Ledger, store_url: str)
                     and n.originator_version == worker.version)
     message = replay_fails(ledger, store_url, position, "eligibility")
     assert "has DTSEN decile 7" in message
+
+
+def test_reversals_and_annulments_keep_a_sound_history(ledger: Ledger, store_url: str) -> None:
+    """A payment reversed and paid again under a new SP2D, an enrolment annulled before its
+    first paid month: lawful corrections, each a new event, and the rules still hold."""
+    ledger.reverse_payment(sp2d="SP2D/01/2026", reason="paid in error: wrong account")
+    ledger.pay_premiums(month=JAN, sp2d="SP2D/01B/2026")
+    ledger.end_coverage(WORKERS[0].nik, month=FEB, reason="died")
+    ledger.enrol(start=JUN, niks=[WORKERS[3].nik], decree="KEP/2/2026")
+    ledger.annul_enrolment(WORKERS[3].nik, reason="KEP/2/2026 revoked")
+    found = check_history(ledger)
+    assert found.ok, found.breaches
+    result = jamsos(store_url, "audit", "replay")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_reversal_of_a_payment_that_does_not_stand(ledger: Ledger, store_url: str) -> None:
+    """A reversal forged for an SP2D the month was never paid under hands money back to the
+    budget that was never spent."""
+
+    def reverse_nothing(program: Program) -> list[object]:
+        bill = program.premium.times(3)
+        program._payment_reversed(month=JAN, sp2d="SP2D/77/2026", participants=3,
+                                  jkk=bill.jkk, jkm=bill.jkm, reason="forged", actor="x")
+        return []
+
+    message = replay_fails(ledger, store_url, forge(ledger, reverse_nothing), "reversal",
+                           agree=False)
+    assert "SP2D/77/2026, which is not one of the month's payments that stand" in message
+
+
+def test_a_short_payment_passed_off_as_an_invoices_agreement(
+    ledger: Ledger, store_url: str
+) -> None:
+    """Fewer participants than the bill stand only when the month's reconciled invoice agreed
+    them and its payment is recorded with it: without the invoice's event, the bill rule."""
+
+    def reconciled_then_short(program: Program) -> list[object]:
+        program._invoice_reconciled(month=FEB, invoice="ab" * 32, lines=2, billed_jkk=20_000,
+                                    billed_jkm=13_600, agreed=2, agreed_jkk=20_000,
+                                    agreed_jkm=13_600, differences=1, actor="x")
+        bill = program.premium.times(2)
+        program._premium_paid(month=FEB, sp2d="SP2D/02/2026", participants=2, jkk=bill.jkk,
+                              jkm=bill.jkm, actor="bendahara")
+        return []
+
+    position = forge(ledger, reconciled_then_short)
+    replay_fails(ledger, store_url, position, "bill", agree=False)

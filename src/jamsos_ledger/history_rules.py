@@ -49,8 +49,9 @@ RULES = {
     "exceeds the money it was given",
     "quota": "enrolled <= quota: the program never holds more workers than its places",
     "paid-twice": "no month paid twice: a payment covers only participants not yet paid for",
-    "bill": "each payment equals its month's bill: the participants not yet paid for, at the "
-    "program's rates",
+    "bill": "each payment equals its month's bill: the participants not yet paid for (or those "
+    "the month's reconciled invoice agreed, fewer), at the program's rates",
+    "reversal": "a payment reversed is one of the month's payments that stand, for what it paid",
     "commitment": "each enrolment commits what its months cost at the program's rates, "
     "through the program's end",
     "covered-twice": "no worker covered twice in one month, in one program or two",
@@ -83,10 +84,15 @@ _PROGRAM_TOPICS = [
         Program.PremiumsCommitted,
         Program.CoverageReleased,
         Program.PremiumPaid,
+        Program.InvoiceReconciled,
+        Program.InvoicePaid,
+        Program.PaymentReversed,
+        Program.EnrolmentAnnulled,
     )
 ]
 _WORKER_TOPICS = [
-    get_topic(Worker.Enrolled), get_topic(Worker.CoverageEnded), get_topic(Worker.Corrected)
+    get_topic(Worker.Enrolled), get_topic(Worker.CoverageEnded), get_topic(Worker.Corrected),
+    get_topic(Worker.EnrolmentAnnulled),
 ]
 TOPICS = [*_PROGRAM_TOPICS, *_WORKER_TOPICS]
 
@@ -158,6 +164,8 @@ class HistoryRules:
         self.covered: dict[UUID, int] = {}
         # Every SP2D and decree used, as people read them.
         self.references: set[tuple[str, str]] = set()
+        # A payment of what an invoice agreed, awaiting its `InvoicePaid` (the next event).
+        self.paying_as_agreed: tuple[int, Program, Any, str] | None = None
         self.result = HistoryCheck()
 
     # -- the log --------------------------------------------------------------------------
@@ -172,6 +180,8 @@ class HistoryRules:
             self._enrolled(position, event)
         elif isinstance(event, Worker.CoverageEnded):
             self._coverage_ended(position, event)
+        elif isinstance(event, Worker.EnrolmentAnnulled):
+            self._annulled(position, event)
         elif isinstance(event, Worker.Corrected) and event.field == "decile":
             self.deciles.setdefault(event.originator_id, []).append(
                 (event.originator_version, int(event.value))
@@ -182,6 +192,8 @@ class HistoryRules:
         end of the whole log (`whole`: every transaction whole) each program counting exactly
         the workers it covers."""
         self._check_eligibility()
+        if self.paying_as_agreed is not None and whole:
+            self._as_agreed(None)
         self.result.breaches.sort(key=lambda b: b.position)
         if not whole:
             return self.result
@@ -199,6 +211,8 @@ class HistoryRules:
 
     def _program_event(self, position: int, event: Any) -> None:
         pid = event.originator_id
+        if self.paying_as_agreed is not None:
+            self._as_agreed(event)
         program = self.programs.get(pid)
         if program is None and not isinstance(event, Program.Opened):
             self._breach(position, "history", pid, event, "the program was never opened")
@@ -228,6 +242,8 @@ class HistoryRules:
             return self._commitment(program, event)
         if isinstance(event, Program.CoverageReleased):
             return self._release(program, event)
+        if isinstance(event, Program.PaymentReversed):
+            return self._reversal(program, event)
         return []
 
     def _payment(self, program: Program, event: Any) -> list[tuple[str, str]]:
@@ -247,11 +263,59 @@ class HistoryRules:
         problems = self._reference("sp2d", event.sp2d)
         if unpaid <= 0 or event.participants > unpaid:
             problems.append(("paid-twice", f"{said}; {stood}"))
-        elif event.participants != unpaid or (event.jkk, event.jkm) != (paid.jkk, paid.jkm):
+        elif (event.jkk, event.jkm) != (paid.jkk, paid.jkm) or (
+            event.participants != unpaid and not self._agreed_by_invoice(program, event, unpaid)
+        ):
             problems.append(("bill", f"{said} (JKK {rupiah(event.jkk)}, JKM "
                                      f"{rupiah(event.jkm)}); {stood} (JKK {rupiah(bill.jkk)}, "
                                      f"JKM {rupiah(bill.jkm)})"))
         return problems
+
+    def _agreed_by_invoice(self, program: Program, event: Any, unpaid: int) -> bool:
+        """A payment of fewer than the bill's participants stands when it pays what the month's
+        reconciled invoice agreed (`Program.pay` with an invoice), as the `InvoicePaid` event
+        that must come next in the same program says; that event is awaited."""
+        reconciled = program.reconciled.get(event.month)
+        if reconciled is None or event.participants != min(unpaid, reconciled[1]):
+            return False
+        self.paying_as_agreed = (self.result.position, program, event, reconciled[0])
+        return True
+
+    def _as_agreed(self, following: Any) -> None:
+        """The event after a payment made as an invoice agreed: its `InvoicePaid`, naming the
+        month, the SP2D and the invoice reconciled; anything else breaks the bill rule."""
+        assert self.paying_as_agreed is not None
+        position, program, payment, invoice = self.paying_as_agreed
+        self.paying_as_agreed = None
+        if (
+            isinstance(following, Program.InvoicePaid)
+            and following.originator_id == program.id
+            and (following.month, following.sp2d, following.invoice)
+            == (payment.month, payment.sp2d, invoice)
+        ):
+            return
+        self._breach(position, "bill", program, payment, (
+            f"{payment.month}: paid {counted(payment.participants, 'participant')} under SP2D "
+            f"{payment.sp2d}, fewer than the bill, as an invoice would have agreed, but no "
+            "payment of the reconciled invoice follows it"
+        ))
+
+    def _reversal(self, program: Program, event: Any) -> list[tuple[str, str]]:
+        month: Month = event.month
+        program.slot(month)
+        standing = {reference_key(ref) for ref in program.live_payments(month)}
+        paid = program.premium.times(event.participants)
+        if reference_key(event.sp2d) not in standing:
+            stand = ", ".join(sorted(standing)) or "none"
+            return [("reversal", f"{month}: reversed SP2D {event.sp2d}, which is not one of the "
+                                 f"month's payments that stand ({stand})")]
+        if event.participants > program.month_books(month).paid_participants or (
+            event.jkk, event.jkm) != (paid.jkk, paid.jkm):
+            return [("reversal", f"{month}: reversed SP2D {event.sp2d} for "
+                                 f"{counted(event.participants, 'participant')} "
+                                 f"({rupiah(event.jkk + event.jkm)}), more than was paid or not "
+                                 "at the program's rates")]
+        return []
 
     def _commitment(self, program: Program, event: Any) -> list[tuple[str, str]]:
         start: Month = event.start
@@ -328,6 +392,17 @@ class HistoryRules:
                 f"{counted(covered, 'worker')} covered, but the program counts "
                 f"{count(program.enrolled)} enrolled (quota {count(program.quota)})"
             ))
+
+    def _annulled(self, position: int, event: Any) -> None:
+        pid: UUID = event.program_id
+        coverage = self.coverages.get(event.originator_id, {}).get(pid)
+        if coverage is None or coverage.ended is not None:
+            held = "was never enrolled" if coverage is None else f"ended in {coverage.ended}"
+            self._breach(position, "coverage-end", self.programs.get(pid) or pid, event,
+                         f"annulled the enrolment of a worker who {held}")
+            return
+        del self.coverages[event.originator_id][pid]
+        self.covered[pid] = self.covered.get(pid, 0) - 1
 
     def _coverage_ended(self, position: int, event: Any) -> None:
         pid: UUID = event.program_id
