@@ -129,7 +129,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.nodeid not in _postgres_tests:
+    # Under pytest-xdist the workers collect, and this runs in the process that did not: the
+    # report's keywords carry the `postgres` mark there.
+    if report.nodeid not in _postgres_tests and "postgres" not in report.keywords:
         return
     if report.skipped:
         _postgres_outcomes["skipped"].add(report.nodeid)

@@ -10,6 +10,7 @@ it cleans up, so the clean-up itself is never cut short into a traceback or a ha
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,16 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _state["seen"] = True  # while cleaning up, or after the command ended: ignored
 
 
+def _quiet_after_an_interrupt(unraisable: sys.UnraisableHookArgs) -> None:
+    """What the interrupt abandoned (a transaction's generator, a connection) is finalised
+    later, when its store is already closed: the error that finalising raises is the interrupt's
+    echo, not news, and the one line already said is the truth. Before any interrupt, Python's
+    own report."""
+    if _state["seen"]:
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     """SIGINT taken over for the block (main thread only: elsewhere Python cannot), the
@@ -49,6 +60,8 @@ def handled() -> Iterator[None]:
         return
     _state["armed"], _state["seen"] = True, False
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    if previous is interrupted_while_starting:
+        sys.unraisablehook = _quiet_after_an_interrupt
     if previous is interrupted_while_starting:
         # This process is the `jamsos` command and the command has run: a late Ctrl-C
         # changes nothing now. Ignored at the system level, not by a Python handler: the

@@ -30,7 +30,7 @@ ANSWER_WITHIN = 10.0
 RUN_WITHIN = 300.0
 OPEN = ("program", "open", "--year", "2026", "--allocation", "100000000000", "--quota", "60000")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def interrupted(url: str, delay: float, *args: str) -> tuple[int, str, str]:
@@ -172,3 +172,38 @@ def test_a_ctrl_c_after_the_command_ended_changes_nothing(tmp_path: Path) -> Non
                           timeout=RUN_WITHIN, cwd=tmp_path, check=False)
     assert done.returncode == 0, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr and "Usage:" in done.stdout
+
+
+@pytest.mark.parametrize("interrupted_first", [True, False])
+def test_what_an_interrupt_abandoned_is_finalised_quietly(
+    tmp_path: Path, interrupted_first: bool
+) -> None:
+    """A transaction the interrupt cut short is finalised later, when its store is already
+    closed ("Pool is closed", printed by Python as "Exception ignored in ..."): after a Ctrl-C
+    that echo is not printed under the one line that says what was kept. Without a Ctrl-C such
+    an error is still Python's to report: nothing real is hidden."""
+    script = (
+        "import os, signal, sys, time\n"
+        "sys.argv[0] = 'jamsos'\n"
+        "import jamsos_ledger\n"
+        "from jamsos_ledger.cli import interrupts\n"
+        "class Abandoned:\n"
+        "    def __del__(self):\n"
+        "        raise RuntimeError('Pool is closed')\n"
+        "with interrupts.handled():\n"
+        f"    if {interrupted_first}:\n"
+        "        try:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "            time.sleep(5)\n"
+        "        except KeyboardInterrupt:\n"
+        "            pass\n"
+        "    left = Abandoned()\n"
+        "    del left\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=RUN_WITHIN, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    if interrupted_first:
+        assert done.stderr == ""
+    else:
+        assert "Pool is closed" in done.stderr
