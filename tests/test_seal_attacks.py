@@ -20,9 +20,9 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from cli_helpers import jamsos, key_for
 from psycopg import sql
 
+from cli_helpers import jamsos, key_for
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.integrity import CHAIN_TABLE, GENESIS, EventRow, link
