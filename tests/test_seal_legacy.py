@@ -13,9 +13,9 @@ import sqlite3
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import psycopg
-from cli_helpers import contents, events, jamsos, ok
 from psycopg import sql
 
+from cli_helpers import contents, events, jamsos, ok
 from jamsos_ledger.seals import SEAL_TABLE
 
 
