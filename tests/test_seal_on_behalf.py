@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from cli_helpers import admin_key, key_for
 
+from cli_helpers import admin_key, key_for
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.errors import NotAuthorised
 from jamsos_ledger.principals import OPERATOR, SERVICE, public_key_text
