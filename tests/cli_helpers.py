@@ -121,3 +121,10 @@ def contents(url: str) -> Any:
             (schema,)))
         return {t: sorted(map(repr, conn.execute(sql.SQL("SELECT * FROM {}.{}").format(
             sql.Identifier(schema), sql.Identifier(t))).fetchall())) for t in tables}
+
+
+def with_key(url: str, key: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`jamsos --store URL --key KEY ARGS...` with a key file of the test's own (made with
+    `key new`, or missing on purpose), and extra environment."""
+    return CliRunner(env=env).invoke(main, ["--store", url, "--key", key, *args],
+                                     catch_exceptions=False)
