@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from cli_helpers import admin_key
 
+from cli_helpers import admin_key
 from jamsos_ledger.application import KeySource, Ledger, service
 from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.months import Month
