@@ -325,3 +325,31 @@ def test_a_write_with_a_revoked_key_is_refused_and_writes_nothing(history: Histo
     assert result.exit_code == 6, result.output
     assert "revoked" in result.stderr
     assert history.intruder.head() == n
+
+
+def test_after_a_rotation_the_old_key_is_refused_and_the_history_still_verifies(
+    history: History,
+) -> None:
+    budi_new = new_key_file(_tmp_key_path())
+    rotated = jamsos(history.url, "principals", "rotate", "budi", "--public-key",
+                     public_key_text(budi_new.public_key))
+    assert rotated.exit_code == 0, rotated.output
+    n = history.intruder.head()
+    old = jamsos(history.url, "program", "amend", "--quota", "9000", "--reason", "x",
+                 actor="budi")
+    assert old.exit_code == 6 and "no principal's" in old.stderr
+    assert history.intruder.head() == n
+    ledger = _ledger(history.url, budi_new)
+    try:
+        ledger.amend_program("bekasi", quota=9_000, reason="with the new key")
+    finally:
+        ledger.close()
+    result = verify(history)
+    assert result.exit_code == 0, result.output
+    # Budi's old key, used after the rotation by a jamsos that asks nobody: caught.
+    ledger = _forger(history, key_for("budi"), "budi", admin=False)
+    try:
+        ledger.amend_program("bekasi", quota=8_000, reason="with the old key")
+    finally:
+        ledger.close()
+    assert_unproven_from(history, history.intruder.head(), "a key it did not hold")
