@@ -31,7 +31,7 @@ bench: venv
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench demo
+	$(VENV)/bin/ruff check conftest.py src projections cli web tests property_tests bench demo
 	scripts/typecheck
 	scripts/lint-imports --no-logo
 

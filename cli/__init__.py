@@ -23,6 +23,7 @@ from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.reports import report
+from jamsos_ledger.cli.service_cmd import serve_command, tokens
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
 from jamsos_ledger.persistence import DEFAULT_STORE
@@ -101,6 +102,8 @@ main.add_command(claims)
 main.add_command(report)
 main.add_command(projections)
 main.add_command(audit)
+main.add_command(serve_command)
+main.add_command(tokens)
 
 __all__ = ["LedgerContext", "main"]
 

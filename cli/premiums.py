@@ -15,7 +15,7 @@ from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month, today_in_jakarta
-from jamsos_ledger.projections.premiums_due import premiums_due
+from jamsos_ledger.report_values import premiums_due_rows
 from jamsos_ledger.texts import normal_spaces
 
 __all__ = ["due_date", "premiums"]
@@ -90,24 +90,7 @@ def due_command(obj: LedgerContext, today: date | None, fmt: str) -> None:
     today = today or today_in_jakarta()
     this_month = Month.of(today)
     p = obj.program()
-    bills, at = premiums_due(obj.ledger.views, p.id, today)
-    rows: list[dict[str, Any]] = [
-        {
-            "month": str(bill.month),
-            "participants": bill.participants,
-            "amount": bill.amount,
-            "jkk": bill.jkk,
-            "jkm": bill.jkm,
-            "due": bill.due.isoformat(),
-            "overdue": bill.overdue(today),
-            "months_unpaid": bill.months_unpaid,
-            "at_risk": bill.at_risk,
-            "deactivation": bill.deactivation.isoformat(),
-            "status": bill.status(today),
-            "position": at,
-        }
-        for bill in bills
-    ]
+    bills, rows, at = premiums_due_rows(obj.ledger.views, p.id, today)
     total = sum(r["amount"] for r in rows)
     caption = (
         f"{rupiah(total)} due for {counted(len(rows), 'month')} up to {this_month}"

@@ -10,7 +10,7 @@ tables, and a `position` key in JSON.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -35,9 +35,9 @@ from jamsos_ledger.projections.reporting import (
     quota_report,
 )
 from jamsos_ledger.projections.views import Views
+from jamsos_ledger.report_values import MaskNiks, priority_json
 
-# Masked NIKs of workers, by aggregate id: the projections hold no personal data.
-MaskNiks = Callable[[Sequence[UUID]], Mapping[UUID, str]]
+__all__ = ["MaskNiks", "priority_json"]
 
 
 def position_line(position: int) -> str:
@@ -163,28 +163,6 @@ def show_budget(
 
 
 # -- quota -------------------------------------------------------------------------------
-
-
-def priority_json(check: PriorityCheck, mask: MaskNiks) -> dict[str, Any]:
-    ids = [e.worker_id for e in check.examples] + [e.first_waiting for e in check.examples]
-    masked = mask(ids) if ids else {}
-    return {
-        "ruleset": check.ruleset,
-        "respected": check.respected,
-        "violations": check.violations,
-        "examples": [
-            {
-                "enrolled": masked.get(e.worker_id, str(e.worker_id)),
-                "decile": e.decile,
-                "tier": e.tier,
-                "position": e.position,
-                "waiting": e.waiting,
-                "first_waiting": masked.get(e.first_waiting, str(e.first_waiting)),
-                "first_waiting_decile": e.first_waiting_decile,
-            }
-            for e in check.examples
-        ],
-    }
 
 
 def priority_lines(priority: Mapping[str, Any], description: str) -> list[str]:

@@ -1,0 +1,120 @@
+"""The one ledger a service process opens, shared by its requests, and kept current.
+
+Requests run in a pool of threads; the ledger (its store connections and its views) is used
+by one of them at a time, under `lock`, so a write and a read never interleave. A follower
+thread catches the views up with what any other process appends (polling the log's head:
+a cheap `MAX()` on both stores), so the dashboard and the feed stay current and a read asking
+for at least position N (`min_position`) can wait, bounded, until the views reach it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.projections.reporting import position
+from jamsos_ledger.web.problems import ServiceProblem
+from jamsos_ledger.web.side_tables import IDEMPOTENCY, TOKENS, ensure
+
+
+class ServiceLedger:
+    """The ledger of the store the service was started on.
+
+    Attributes:
+        lock_timeout: how long a request waits for the ledger before 503 (seconds).
+        max_wait: the longest a read waits for `min_position` (seconds).
+        poll: how often the follower looks at the log's head (seconds).
+    """
+
+    def __init__(
+        self, store: str, *, lock_timeout: float = 30.0, max_wait: float = 10.0,
+        poll: float = 0.5,
+    ) -> None:
+        self.ledger = Ledger(store, actor="jamsos-service", create=False)
+        self.lock = threading.RLock()
+        self.caught_up = threading.Condition(self.lock)
+        self.lock_timeout, self.max_wait, self.poll = lock_timeout, max_wait, poll
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
+        with self.lock:
+            ensure(self.ledger, TOKENS)
+            ensure(self.ledger, IDEMPOTENCY)
+
+    @contextmanager
+    def using(self) -> Iterator[Ledger]:
+        """The ledger, for one request at a time; 503 when others hold it too long."""
+        if not self.lock.acquire(timeout=self.lock_timeout):
+            raise ServiceProblem(
+                503, "the service is busy: other requests held the ledger longer than "
+                f"{self.lock_timeout:g} s; nothing was written: try again",
+            )
+        try:
+            yield self.ledger
+        finally:
+            self.lock.release()
+
+    def head(self) -> int:
+        """The log's last position."""
+        return int(self.ledger.recorder.max_notification_id() or 0)
+
+    def position(self) -> int:
+        """How far the views have read the log (caught up first)."""
+        with self.ledger.views.reading() as views:
+            return position(views)
+
+    def wait_for(self, wanted: int | None) -> None:
+        """Return once the views have read the log up to `wanted`, waiting at most `max_wait`;
+        412 when the log has not reached it by then (nobody appended that far yet)."""
+        if wanted is None:
+            return
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            with self.using():
+                if self.head() >= wanted:
+                    self.position()  # reading() catches up to the head it saw
+                    return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                with self.using():
+                    head = self.head()
+                raise ServiceProblem(
+                    412, f"the ledger has not reached position {wanted} within "
+                    f"{self.max_wait:g} s: its last event is at {head}",
+                    position=head,
+                )
+            time.sleep(min(0.05, left))
+
+    # -- following other processes ------------------------------------------------------
+
+    def follow(self) -> None:
+        """Start the follower thread (once)."""
+        if self._follower is None:
+            self._follower = threading.Thread(target=self._run, name="jamsos-follower",
+                                              daemon=True)
+            self._follower.start()
+
+    def _run(self) -> None:
+        seen = -1
+        while not self._stop.wait(self.poll):
+            try:
+                if not self.lock.acquire(timeout=self.poll):
+                    continue
+                try:
+                    head = self.head()
+                    if head != seen:
+                        self.ledger.views.catch_up()
+                        seen = head
+                finally:
+                    self.lock.release()
+            except Exception:  # a store that stopped answering: the next request says so
+                time.sleep(self.poll)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)
+        with self.lock:
+            self.ledger.close()
