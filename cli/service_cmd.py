@@ -24,8 +24,13 @@ from jamsos_ledger.cli.output import Column, echo_recorded, render
 @click.option("--timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
               metavar="SECONDS",
               help="How long an idle connection is kept, and a request waits for the ledger.")
+@click.option("--max-wait", type=click.FloatRange(0, 60), default=10.0, show_default=True,
+              metavar="SECONDS",
+              help="The longest a read asking for ?min_position=N waits for the log to get there.")
 @pass_ledger
-def serve_command(obj: LedgerContext, host: str, port: int, max_body: int, timeout: int) -> None:
+def serve_command(
+    obj: LedgerContext, host: str, port: int, max_body: int, timeout: int, max_wait: float
+) -> None:
     """Serve the ledger over HTTP: the JSON API under /api/v1 and the dashboard under /.
 
     Every request but /health needs a token from `jamsos tokens issue`. The API's OpenAPI
@@ -36,7 +41,7 @@ def serve_command(obj: LedgerContext, host: str, port: int, max_body: int, timeo
     from jamsos_ledger.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(obj.store, max_body=max_body)
+    app = create_app(obj.store, max_body=max_body, max_wait=max_wait)
     app.state.service.lock_timeout = float(timeout)
     click.echo(f"Serving the ledger at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",

@@ -32,14 +32,27 @@ from jamsos_ledger.web import reports
 from jamsos_ledger.web.auth import api_principal, bearer
 from jamsos_ledger.web.idempotency import Answer, fingerprint, once
 from jamsos_ledger.web.principals import Principal
-from jamsos_ledger.web.problems import ServiceProblem, status_of
+from jamsos_ledger.web.problems import PROBLEM, TITLES, ServiceProblem, status_of
 from jamsos_ledger.web.state import ServiceLedger
 
-router = APIRouter(prefix="/api/v1")
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
+    for status, title in TITLES.items() if status not in (405, 500)
+}
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 COLUMNS = ("nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile",
            "source")
-MONTH_PATTERN = r"^\d{4}-\d{2}$"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_BATCH = 10_000
 UPLOAD_CHUNK = 1 << 16
 
@@ -54,8 +67,9 @@ def principal(
 Caller = Annotated[Principal, Depends(principal)]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Names this write: a retry with the same key "
-           "gets the first answer and is never applied twice."),
+    Header(alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,255}$",
+           description="Names this write: a retry with the same key gets the first answer and "
+           "is never applied twice (1 to 255 printable ASCII characters, e.g. a UUID)."),
 ]
 MinPosition = Annotated[
     int | None,
@@ -480,7 +494,7 @@ def audit_status(request: Request, who: Caller) -> JSONResponse:
         service.position()
         states = ledger.views.status()
         return {"head": service.head(),
-                "projections": [{"name": s.name, "position": s.position, "behind": s.behind}
+                "projections": [{"name": s.name, "position": s.position, "behind": bool(s.behind)}
                                 for s in states],
                 "position": min((s.position for s in states), default=0)}
 

@@ -41,15 +41,24 @@ def create_app(
 ) -> FastAPI:
     """The service on one store (opened now: a store that is not a ledger is refused here)."""
     service = ServiceLedger(store, max_wait=max_wait, poll=poll)
+    return _app(service, max_body=max_body, follow=follow)
 
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, which needs no store (docs/openapi.json holds it)."""
+    return _app(None, max_body=MAX_BODY, follow=False).openapi()
+
+
+def _app(service: ServiceLedger | None, *, max_body: int, follow: bool) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if follow:
+        if service is not None and follow:
             service.follow()
         try:
             yield
         finally:
-            service.close()
+            if service is not None:
+                service.close()
 
     app = FastAPI(
         title="jamsos ledger service",
@@ -71,10 +80,11 @@ def create_app(
     dashboard.mount_static(app)
 
     @app.get("/health", tags=["service"], summary="Whether the service and its store answer")
-    def health() -> dict[str, Any]:
+    def health(request: Request) -> dict[str, Any]:
         """Unauthenticated, and telling nothing of the program: for a load balancer."""
-        with service.using():
-            service.head()
+        served: ServiceLedger = request.app.state.service
+        with served.using():
+            served.head()
         return {"status": "ok"}
 
     _handlers(app)
