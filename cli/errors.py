@@ -20,7 +20,13 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, StoreUnavailable
+from jamsos_ledger.errors import (
+    InvalidInput,
+    LedgerError,
+    NotAuthorised,
+    RuleViolation,
+    StoreUnavailable,
+)
 from jamsos_ledger.persistence import redact
 
 # The README's "Exit codes": a promise to scripts, never renumbered (4, an audit's discrepancy,
@@ -33,12 +39,21 @@ EXIT_DISCREPANCY = 4  # an audit that found a discrepancy
 # output could not be written: the standard output failed (a closed pipe, a full disk) or a
 # file it writes (a chart, a rejects file) could not be completed.
 EXIT_OUTPUT = 5
+# Who runs the command is not proven: no usable key (missing, unreadable, wrong passphrase), a
+# key no principal of the ledger holds or a revoked one's, or a principal not allowed to do it.
+EXIT_NOT_AUTHORISED = 6
 
 
 class Refused(click.ClickException):
     """A rule of the program refused the command; nothing was written."""
 
     exit_code = EXIT_REFUSED
+
+
+class NotAuthorisedFailed(click.ClickException):
+    """The command's author is not proven, or may not do it; nothing was written."""
+
+    exit_code = EXIT_NOT_AUTHORISED
 
 
 class Malformed(click.ClickException):
@@ -114,6 +129,8 @@ def output_failed(failure: OutputFileFailed | StdoutFailed) -> OutputFailed:
 def to_click(error: LedgerError) -> click.ClickException:
     """The click exception (and so the exit code) for one of the ledger's errors."""
     message = str(error)
+    if isinstance(error, NotAuthorised):
+        return NotAuthorisedFailed(message)
     if isinstance(error, StoreUnavailable):
         return StoreFailed(message)
     if isinstance(error, InvalidInput):

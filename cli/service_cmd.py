@@ -33,15 +33,16 @@ def serve_command(
 ) -> None:
     """Serve the ledger over HTTP: the JSON API under /api/v1 and the dashboard under /.
 
-    Every request but /health needs a token from `jamsos tokens issue`. The API's OpenAPI
-    document is at /openapi.json. Stops with Ctrl-C.
+    Every request but /health needs a token from `jamsos tokens issue`. What a request writes
+    is sealed with the key of --key (a principal holding the `service` role) on behalf of the
+    token's principal. The API's OpenAPI document is at /openapi.json. Stops with Ctrl-C.
     """
     import uvicorn
 
     from jamsos_ledger.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(obj.store, max_body=max_body, max_wait=max_wait)
+    app = create_app(obj.store, obj.key_source(), max_body=max_body, max_wait=max_wait)
     app.state.service.lock_timeout = float(timeout)
     click.echo(f"Serving the ledger at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
@@ -56,7 +57,8 @@ def tokens() -> None:
 
 @tokens.command("issue")
 @click.option("--principal", required=True, metavar="NAME",
-              help="Who the token speaks for: the actor of everything written with it.")
+              help="The enrolled principal (`jamsos principals`) the token speaks for: the "
+              "actor of everything written with it.")
 @click.option("--expires", default="30d", show_default=True, metavar="DURATION",
               help="How long it is valid: e.g. 30d, 12h, 90m (at most 366d).")
 @pass_ledger

@@ -1,7 +1,8 @@
 """A real `jamsos serve` process on a free port, for the service's tests.
 
-Started as a user starts it (the installed `jamsos` command, in its own process), with a
-token issued by `jamsos tokens issue`; stopped with SIGINT (Ctrl-C) and waited for.
+Started as a user starts it (the installed `jamsos` command, in its own process) with the key
+of a principal holding the `service` role, and a token issued by `jamsos tokens issue` for an
+enrolled principal; stopped with SIGINT (Ctrl-C) and waited for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from cli_helpers import ok
+from cli_helpers import enrolled, ok
 
 JAMSOS = str(Path(sys.executable).with_name("jamsos"))
 
@@ -31,7 +32,8 @@ def free_port() -> int:
 
 
 def issue_token(url: str, principal: str, expires: str = "1d") -> str:
-    """A new token for `principal`: the last line `tokens issue` prints."""
+    """A new token for `principal` (enrolled first): the last line `tokens issue` prints."""
+    enrolled(url, principal)
     return ok(url, "tokens", "issue", "--principal", principal, "--expires", expires
               ).stdout.strip().splitlines()[-1]
 
@@ -49,14 +51,19 @@ class Served:
 
 
 @contextmanager
-def served(url: str, folder: Path, *extra: str, principal: str = "disnaker") -> Iterator[Served]:
-    """`jamsos --store URL serve --port P` running until the block ends."""
+def served(
+    url: str, folder: Path, *extra: str, principal: str = "disnaker", key: Path | None = None
+) -> Iterator[Served]:
+    """`jamsos --store URL --key KEY serve --port P` running until the block ends; KEY that
+    of a principal holding every role (`service` among them) unless given."""
     token = issue_token(url, principal)
+    service_key = key or enrolled(url, "jamsos-service").path
     port = free_port()
     log = folder / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [JAMSOS, "--store", url, "serve", "--port", str(port), *extra],
+            [JAMSOS, "--store", url, "--key", str(service_key), "serve", "--port",
+             str(port), *extra],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ},
         )
     base = f"http://127.0.0.1:{port}"

@@ -18,7 +18,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli_helpers import as_json, events, jamsos, ok
+from cli_helpers import as_json, events, jamsos, key_for, ok
+from jamsos_ledger.principals import public_key_text
 from served import Served, issue_token, served
 from small_ledger import twenty_workers
 
@@ -62,7 +63,7 @@ def test_every_request_but_health_is_authenticated(service: tuple[Served, list[s
     s, _ = service
     with s.client() as c:
         assert c.get("/health").json() == {"status": "ok"}
-        assert c.get("/api/v1/whoami").json() == {"principal": "disnaker"}
+        assert c.get("/api/v1/whoami").json()["principal"] == "disnaker"
         anonymous = c.get("/api/v1/reports/budget", headers={"Authorization": ""})
         _problem(anonymous, 401)
         assert "Bearer" in anonymous.headers["www-authenticate"]
@@ -76,11 +77,38 @@ def test_a_revoked_token_is_refused_from_the_next_request(
     s, _ = service
     token = issue_token(s.url, "bpkad")
     with s.client(token) as c:
-        assert c.get("/api/v1/whoami").json() == {"principal": "bpkad"}
+        assert c.get("/api/v1/whoami").json()["principal"] == "bpkad"
         listed = as_json(s.url, "tokens", "list")
         mine = [t for t in listed if t["principal"] == "bpkad" and t["state"] == "active"]
         ok(s.url, "tokens", "revoke", mine[-1]["id"])
         _problem(c.get("/api/v1/whoami"), 401)
+
+
+def test_tokens_are_bound_to_enrolled_principals(service: tuple[Served, list[str]]) -> None:
+    s, _ = service
+    refused = jamsos(s.url, "tokens", "issue", "--principal", "nobody-enrolled")
+    assert refused.exit_code == 1 and "no principal named 'nobody-enrolled'" in refused.output
+    token = issue_token(s.url, "dinsos")
+    with s.client(token) as c:
+        assert c.get("/api/v1/whoami").status_code == 200
+        ok(s.url, "principals", "revoke", "dinsos", "--reason", "left the office")
+        _problem(c.get("/api/v1/whoami"), 401)
+
+
+def test_a_service_key_without_the_service_role_may_not_write(
+    service: tuple[Served, list[str]], tmp_path: Path
+) -> None:
+    s, _ = service
+    key = key_for("plain-operator")
+    ok(s.url, "principals", "enrol", "plain-operator", "--office", "Disnaker", "--role",
+       "operator", "--public-key", public_key_text(key.public_key))
+    before = events(s.url)
+    with served(s.url, tmp_path, key=key.path) as other, other.client() as c:
+        assert c.get("/api/v1/reports/budget").status_code == 200
+        refused = _problem(c.post("/api/v1/payments", json={"month": "2026-07",
+                                                            "sp2d": "SP2D/07"}), 403)
+        assert "service" in refused["detail"]
+    assert events(s.url) == before
 
 
 def test_reports_are_the_cli_json(service: tuple[Served, list[str]]) -> None:

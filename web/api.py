@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domainmodel import END_REASONS, SCHEMES, Program
-from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation
+from jamsos_ledger.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
 from jamsos_ledger.importing import import_registrations
 from jamsos_ledger.months import Month, today_in_jakarta
 from jamsos_ledger.projections import GROUPINGS
@@ -118,7 +118,7 @@ def _refusals(ledger: Ledger, code: str | None = None) -> Iterator[None]:
     """The ledger's errors as problems; a refusal by a rule carries the program's figures."""
     try:
         yield
-    except RuleViolation as e:
+    except (RuleViolation, NotAuthorised) as e:
         status = status_of(e)
         extra = {"figures": _figures(ledger, code)} if status == 409 else {}
         raise ServiceProblem(status, str(e), **extra) from e
@@ -135,12 +135,9 @@ def _write(
     with service.using() as ledger:
 
         def attempt() -> Answer:
-            ledger.actor = who.name
-            try:
-                with _refusals(ledger, code):
-                    body = run(ledger)
-            finally:
-                ledger.actor = "jamsos-service"
+            with _refusals(ledger, code):
+                service.acting_for(who.name)
+                body = run(ledger)
             return status, {**body, "position": service.head()}
 
         request_id = fingerprint(request.method, request.url.path, payload)
@@ -283,7 +280,7 @@ def register(request: Request, who: Caller, batch: Registrations,
                 writer.writerow(COLUMNS)
                 for row in payload["rows"]:
                     writer.writerow([str(row[c]) for c in COLUMNS])
-            return _import_file(ledger, path, who.name)
+            return _import_file(ledger, path, ledger.actor)
 
     return _write(request, who, idempotency_key, payload, None, run)
 
@@ -307,7 +304,7 @@ def register_file(
                 digest_parts.append(chunk)
         payload = {"file": fingerprint("file", "", b"".join(digest_parts).hex())}
         return _write(request, who, idempotency_key, payload, None,
-                      lambda ledger: _import_file(ledger, path, who.name))
+                      lambda ledger: _import_file(ledger, path, ledger.actor))
 
 
 class EnrolRequest(BaseModel):
@@ -504,11 +501,12 @@ def audit_status(request: Request, who: Caller) -> JSONResponse:
 
 class Me(BaseModel):
     principal: str
+    roles: list[str]
 
 
 @router.get("/whoami", tags=["auth"], response_model=Me, summary="The caller's principal")
 def whoami(who: Caller) -> Me:
-    return Me(principal=who.name)
+    return Me(principal=who.name, roles=sorted(who.roles))
 
 
 __all__ = ["InvalidInput", "router"]

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from jamsos_ledger.application import KeySource
 from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.web import api, dashboard
 from jamsos_ledger.web.limits import BodyLimit
@@ -36,11 +37,13 @@ log = logging.getLogger("jamsos.service")
 
 
 def create_app(
-    store: str, *, max_body: int = MAX_BODY, max_wait: float = 10.0, poll: float = 0.5,
-    follow: bool = True,
+    store: str, key: KeySource | None = None, *, max_body: int = MAX_BODY,
+    max_wait: float = 10.0, poll: float = 0.5, follow: bool = True,
 ) -> FastAPI:
-    """The service on one store (opened now: a store that is not a ledger is refused here)."""
-    service = ServiceLedger(store, max_wait=max_wait, poll=poll)
+    """The service on one store (opened now: a store that is not a ledger is refused here),
+    sealing writes with `key` (its holder needs the `service` role) for the caller."""
+    service = ServiceLedger(store, key, max_wait=max_wait, poll=poll)
+    service.key.load()  # now: a missing key or a passphrase is told at start, not at a write
     return _app(service, max_body=max_body, follow=follow)
 
 

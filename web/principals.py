@@ -1,33 +1,20 @@
 """Who a token speaks for: the one place that turns a principal's name into the principal.
 
-Tokens are bound to a principal by name. Until the ledger keeps enrolled principals with
-keys and roles, a principal is its name, checked for being a name; once it does, this
-function looks the name up there and refuses one that is not enrolled, and nothing else
-changes.
+Tokens are bound to the ledger's enrolled principals (`jamsos principals`): a token is issued
+only for an enrolled principal, and is refused as soon as its principal is revoked. What the
+service writes for a token is sealed by the service's own key (a principal holding the
+`service` role) on behalf of the token's principal, whose name the events record as actor.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.principals import Principal
 
-from jamsos_ledger.errors import InvalidInput
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+__all__ = ["Principal", "principal_named"]
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who acts: recorded as the actor of everything written through the service."""
-
-    name: str
-
-
-def principal_named(name: str) -> Principal:
-    """The principal of that name; InvalidInput when it cannot be one."""
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"principal {name!r}: a name of letters, digits, '.', '_', '@' or '-', "
-            "1 to 64 characters, beginning with a letter or digit"
-        )
-    return Principal(name)
+def principal_named(ledger: Ledger, name: str) -> Principal:
+    """The enrolled, unrevoked principal of that name, as the ledger stands now; NotFound or
+    RuleViolation (revoked) otherwise."""
+    return ledger.signing.directory().active(name.strip())

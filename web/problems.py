@@ -3,6 +3,7 @@
 The ledger's errors map as the CLI maps them to exit codes: malformed input is 400 (a body
 that is not JSON) or 422 (a value or a registration row that breaks a rule of input), a
 rule of the program refusing the command 409 (404 for an unknown program, worker or record),
+not permitted (the principal may not do it, or the service's key may not act for it) 403,
 a store that cannot be reached or is busy 503. Unauthenticated is 401, not permitted 403.
 The `detail` is the ledger's own message; never a stack trace.
 """
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from jamsos_ledger.errors import (
     InvalidInput,
     LedgerError,
+    NotAuthorised,
     NotFound,
     RuleViolation,
     StoreUnavailable,
@@ -79,6 +81,8 @@ def status_of(error: LedgerError) -> int:
     """The HTTP status of one of the ledger's errors (the CLI's exit code, as HTTP says it)."""
     if isinstance(error, StoreUnavailable):
         return 503
+    if isinstance(error, NotAuthorised):
+        return 403
     if isinstance(error, InvalidInput):
         return 422
     if isinstance(error, NotFound):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.projections.reporting import position
 from jamsos_ledger.web.problems import ServiceProblem
 from jamsos_ledger.web.side_tables import IDEMPOTENCY, TOKENS, ensure
@@ -30,10 +30,11 @@ class ServiceLedger:
     """
 
     def __init__(
-        self, store: str, *, lock_timeout: float = 30.0, max_wait: float = 10.0,
-        poll: float = 0.5,
+        self, store: str, key: KeySource | None = None, *, lock_timeout: float = 30.0,
+        max_wait: float = 10.0, poll: float = 0.5,
     ) -> None:
-        self.ledger = Ledger(store, actor="jamsos-service", create=False)
+        self.key = key or KeySource()
+        self.ledger = Ledger(store, actor="jamsos-service", create=False, key=self.key)
         self.lock = threading.RLock()
         self.caught_up = threading.Condition(self.lock)
         self.lock_timeout, self.max_wait, self.poll = lock_timeout, max_wait, poll
@@ -55,6 +56,12 @@ class ServiceLedger:
             yield self.ledger
         finally:
             self.lock.release()
+
+    def acting_for(self, name: str) -> None:
+        """Seal the next writes with the service's key on behalf of `name` (its principal
+        must hold the `service` role; `name` must be an active principal): NotAuthorised
+        at the write otherwise, nothing written."""
+        self.ledger.signing.use(KeySource(key=self.key.load(), on_behalf_of=name))
 
     def head(self) -> int:
         """The log's last position."""

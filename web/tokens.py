@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.errors import InvalidInput, NotFound
+from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
 from jamsos_ledger.web.principals import Principal, principal_named
 from jamsos_ledger.web.side_tables import TOKENS, ensure, execute
 
@@ -67,7 +67,7 @@ def issue(
     ledger: Ledger, principal: str, lifetime: timedelta, issued_by: str
 ) -> tuple[str, TokenInfo]:
     """A new token for the principal: the token (shown once) and what the store keeps."""
-    who = principal_named(principal)
+    who = principal_named(ledger, principal)
     ensure(ledger, TOKENS)
     token = PREFIX + secrets.token_urlsafe(32)
     hashed = digest(token)
@@ -122,7 +122,10 @@ def authenticate(ledger: Ledger, token: str) -> Principal:
     info = _info(rows[0])
     if info.state(now_utc()) != "active":
         raise Unauthenticated(f"token {info.state(now_utc())}")
-    return principal_named(info.principal)
+    try:
+        return principal_named(ledger, info.principal)
+    except RuleViolation:  # the principal was revoked (or never enrolled) since
+        raise Unauthenticated("principal not active") from None
 
 
 def _info(row: tuple[object, ...]) -> TokenInfo:

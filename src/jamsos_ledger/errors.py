@@ -37,3 +37,8 @@ class InvalidInput(LedgerError):
 
 class StoreUnavailable(LedgerError):
     """The store cannot be reached or is not a jamsos ledger."""
+
+
+class NotAuthorised(LedgerError):
+    """Who runs the command is not proven (no usable key, a key no principal holds, a revoked
+    one) or may not do it; nothing was written."""

@@ -23,6 +23,7 @@ from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from jamsos_ledger.application.service import LedgerService
+from jamsos_ledger.application.signing import KeySource
 from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
 from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
@@ -43,9 +44,14 @@ class Ledger(LedgerService):
     views: Views
 
     def __init__(
-        self, store: str | StoreURL = "memory://", actor: str | None = None, *, create: bool = True
+        self,
+        store: str | StoreURL = "memory://",
+        actor: str | None = None,
+        *,
+        create: bool = True,
+        key: KeySource | None = None,
     ) -> None:
-        super().__init__(store, actor, views=views_of, create=create)
+        super().__init__(store, actor, views=views_of, create=create, key=key)
 
 
 def views_of(service: LedgerService) -> Views:

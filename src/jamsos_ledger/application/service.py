@@ -35,6 +35,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from jamsos_ledger.application.signing import KeySource, PrincipalAdmin, Signing
 from jamsos_ledger.bulk_writes import BulkWriter, bulk_writer
 from jamsos_ledger.domainmodel import (
     Program,
@@ -205,9 +206,13 @@ class LedgerService(Application):
         *,
         views: Callable[[LedgerService], LedgerQueries],
         create: bool = True,
+        key: KeySource | None = None,
     ) -> None:
         """Open the ledger of a store; with `create` False (every command but `program open`)
         a store holding no ledger is refused (StoreUnavailable) and nothing is created.
+
+        Every write is sealed with the key `key` names (`signing`): `actor` is the name of the
+        principal holding it; the `actor` given here is only a note beside each seal.
 
         A store that is read-only (its URL says so, or its file cannot be written) is opened
         without writing anything: `views` is then asked for views that write nothing either.
@@ -223,11 +228,13 @@ class LedgerService(Application):
         self.written = False
         self.kept = ""
         self.head_when_opened = 0
-        self.actor = actor or default_actor()
-        key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
+        self.note = actor
+        self.signing = Signing(self, key, default_actor())
+        self.principals = PrincipalAdmin(self)
+        cipher = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
             try:
-                self._open(key)
+                self._open(cipher)
                 return
             except PersistenceError as e:
                 # The library (re)creates its tables and, on PostgreSQL, its insert function
@@ -256,6 +263,7 @@ class LedgerService(Application):
                 return
             self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
+            self.signing.install()
             self.views = self._views_of(self)
         except BaseException:
             super().close()
@@ -282,7 +290,14 @@ class LedgerService(Application):
         except Exception:
             return True
 
+    @property
+    def actor(self) -> str:
+        """Who writes: the principal whose key seals this command's writes (NotAuthorised
+        when the key is missing, no principal's, or revoked)."""
+        return self.signing.actor
+
     def _record(self, processing_event: Any) -> Any:
+        self.signing.ready()  # before the transaction: a refusal writes nothing
         recordings = super()._record(processing_event)
         self.written = True
         return recordings
@@ -469,6 +484,7 @@ class LedgerService(Application):
         if first is None:
             return RegisterResult(registered=0, already=0)
         known: dict[bytes, bytes] = {}  # rows of workers registered before: compared after
+        self.signing.ready()
         with bulk_writer(self.recorder) as writer:
             for batch in chain([first], batches):
                 new = self._register_batch(batch, writer, once, known)
@@ -842,6 +858,10 @@ class LedgerService(Application):
         when recorded before references were normalised."""
         ids = {reference_id(kind, value), *legacy_reference_ids(kind, value)}
         return any(i in self.repository for i in ids)
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """`_retrying`, for the service's helpers (`signing`)."""
+        return self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run a command again when a concurrent one changed what it read (optimistic locking).
