@@ -2,9 +2,10 @@
 
 Requests run in a pool of threads; the ledger (its store connections and its views) is used
 by one of them at a time, under `lock`, so a write and a read never interleave. A follower
-thread catches the views up with what any other process appends (polling the log's head:
-a cheap `MAX()` on both stores), so the dashboard and the feed stay current and a read asking
-for at least position N (`min_position`) can wait, bounded, until the views reach it.
+thread catches the views up with what any other process appends (woken by PostgreSQL's
+LISTEN/NOTIFY, `notify`; on SQLite by polling the log's head, a cheap `MAX()`), so the
+dashboard and the feed stay current and a read asking for at least position N
+(`min_position`) can wait, bounded, until the views reach it.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ class ServiceLedger:
         self.key = key or KeySource()
         self.ledger = Ledger(store, actor="jamsos-service", create=False, key=self.key)
         self.lock = threading.RLock()
-        self.caught_up = threading.Condition(self.lock)
         self.lock_timeout, self.max_wait, self.poll = lock_timeout, max_wait, poll
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self._seen = -1
+        self.notified = 0  # notifications heard from PostgreSQL (LISTEN/NOTIFY)
         with self.lock:
             ensure(self.ledger, TOKENS)
             ensure(self.ledger, IDEMPOTENCY)
@@ -104,20 +106,43 @@ class ServiceLedger:
             self._follower.start()
 
     def _run(self) -> None:
-        seen = -1
-        while not self._stop.wait(self.poll):
-            try:
-                if not self.lock.acquire(timeout=self.poll):
-                    continue
+        """Catch the views up whenever the log grew: woken by PostgreSQL's notifications
+        (`notify`), and every `poll` seconds in any case (the only way on SQLite)."""
+        wakeups = self._notified() if self.ledger.store.kind == "postgresql" else None
+        while not self._stop.is_set():
+            if wakeups is None:
+                self._stop.wait(self.poll)
+            else:
                 try:
-                    head = self.head()
-                    if head != seen:
-                        self.ledger.views.catch_up()
-                        seen = head
-                finally:
-                    self.lock.release()
-            except Exception:  # a store that stopped answering: the next request says so
-                time.sleep(self.poll)
+                    self.notified += next(wakeups)
+                except Exception:  # the listening connection failed: poll from now on
+                    wakeups = None
+                    continue
+            self._catch_up()
+
+    def _notified(self) -> Iterator[int] | None:
+        from jamsos_ledger.web import notify
+
+        try:
+            with self.lock:
+                name = notify.install(self.ledger)
+            return notify.notifications(self.ledger, name, self.poll)
+        except Exception:  # no trigger allowed (a read-only role): polling only
+            return None
+
+    def _catch_up(self) -> None:
+        try:
+            if not self.lock.acquire(timeout=self.poll):
+                return
+            try:
+                head = self.head()
+                if head != self._seen:
+                    self.ledger.views.catch_up()
+                    self._seen = head
+            finally:
+                self.lock.release()
+        except Exception:  # a store that stopped answering: the next request says so
+            time.sleep(self.poll)
 
     def close(self) -> None:
         self._stop.set()
