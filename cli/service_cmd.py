@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import click
 
-from jamsos_ledger.application import default_actor
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render
@@ -63,11 +62,12 @@ def tokens() -> None:
               help="How long it is valid: e.g. 30d, 12h, 90m (at most 366d).")
 @pass_ledger
 def issue_command(obj: LedgerContext, principal: str, expires: str) -> None:
-    """Issue a token; it is shown once, here, and the store keeps only its hash."""
+    """Issue a token (administrators only); it is shown once, here, and the store keeps only
+    its hash."""
     from jamsos_ledger.web import tokens as store
 
     lifetime = store.duration(expires)
-    token, info = store.issue(obj.ledger, principal, lifetime, obj.actor or default_actor())
+    token, info = store.issue(obj.ledger, principal, lifetime)
     echo_recorded(f"Issued token {info.token_id} for {info.principal}, valid until "
                   f"{info.expires_at.isoformat(timespec='seconds')}; it is shown once:")
     click.echo(token)
@@ -94,7 +94,8 @@ def list_command(obj: LedgerContext, fmt: str) -> None:
 @click.argument("token_id", metavar="ID")
 @pass_ledger
 def revoke_command(obj: LedgerContext, token_id: str) -> None:
-    """Revoke a token by its id (from `tokens list`): refused from the next request on."""
+    """Revoke a token by its id (from `tokens list`; administrators only): refused from the
+    next request on."""
     from jamsos_ledger.web import tokens as store
 
     info = store.revoke(obj.ledger, token_id)

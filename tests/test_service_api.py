@@ -16,9 +16,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
 from cli_helpers import as_json, events, jamsos, key_for, ok
+from jamsos_ledger.cli import main
 from jamsos_ledger.principals import public_key_text
 from served import Served, issue_token, served
 from small_ledger import twenty_workers
@@ -88,6 +90,12 @@ def test_tokens_are_bound_to_enrolled_principals(service: tuple[Served, list[str
     s, _ = service
     refused = jamsos(s.url, "tokens", "issue", "--principal", "nobody-enrolled")
     assert refused.exit_code == 1 and "no principal named 'nobody-enrolled'" in refused.output
+    key = key_for("clerk")
+    ok(s.url, "principals", "enrol", "clerk", "--office", "Disnaker", "--role", "operator",
+       "--public-key", public_key_text(key.public_key))
+    not_admin = CliRunner().invoke(main, ["--store", s.url, "--key", str(key.path), "tokens",
+                                          "issue", "--principal", "disnaker"])
+    assert not_admin.exit_code == 6 and "no administrator" in not_admin.output
     token = issue_token(s.url, "dinsos")
     with s.client(token) as c:
         assert c.get("/api/v1/whoami").status_code == 200

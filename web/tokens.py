@@ -63,10 +63,10 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def issue(
-    ledger: Ledger, principal: str, lifetime: timedelta, issued_by: str
-) -> tuple[str, TokenInfo]:
-    """A new token for the principal: the token (shown once) and what the store keeps."""
+def issue(ledger: Ledger, principal: str, lifetime: timedelta) -> tuple[str, TokenInfo]:
+    """A new token for the principal: the token (shown once) and what the store keeps.
+    Only an administrator (proven by their key) issues one."""
+    issued_by = ledger.signing.require_administrator().name
     who = principal_named(ledger, principal)
     ensure(ledger, TOKENS)
     token = PREFIX + secrets.token_urlsafe(32)
@@ -94,7 +94,9 @@ def listed(ledger: Ledger) -> list[TokenInfo]:
 
 
 def revoke(ledger: Ledger, token_id: str) -> TokenInfo:
-    """Revoke a token by its id: refused from now on (revoking twice changes nothing)."""
+    """Revoke a token by its id: refused from now on (revoking twice changes nothing). Only
+    an administrator revokes one."""
+    ledger.signing.require_administrator()
     ensure(ledger, TOKENS)
     execute(
         ledger, TOKENS, "UPDATE {t} SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
