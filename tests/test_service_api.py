@@ -277,6 +277,15 @@ def test_a_read_waits_for_a_position_another_process_appends(
         assert feed["events"][-1]["type"] and "nik" not in json.dumps(feed)
 
 
+def test_audit_verify_is_the_clis(service: tuple[Served, list[str]]) -> None:
+    s, _ = service
+    with s.client() as c:
+        answer = c.get("/api/v1/audit/verify")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == as_json(s.url, "audit", "verify")
+    assert answer.json()["intact"] is True
+
+
 def test_the_log_holds_no_personal_data(service: tuple[Served, list[str]]) -> None:
     s, niks = service
     text = s.log.read_text(encoding="utf-8", errors="replace")

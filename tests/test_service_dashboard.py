@@ -42,6 +42,7 @@ def test_the_dashboard_shows_the_cli_figures(server: Served) -> None:
     budget = as_json(server.url, "report", "budget")
     quota = as_json(server.url, "report", "quota")
     by_kecamatan = as_json(server.url, "report", "quota", "--by", "kecamatan")
+    verified = as_json(server.url, "audit", "verify")
     errors: list[str] = []
     foreign: list[str] = []
     with sync_playwright() as p:
@@ -73,6 +74,9 @@ def test_the_dashboard_shows_the_cli_figures(server: Served) -> None:
                 row_of = page.locator(f"tr[data-kecamatan='{row['kecamatan']}'] td")
                 cells = row_of.all_inner_texts()
                 assert cells[-1] == count(row["enrolled"]), row
+            assert figure("intact") == "intact and sealed"
+            assert figure("head-digest") == verified["head_digest"]
+            assert verified["root_fingerprint"] in figure("root")
             cookie = next(c for c in page.context.cookies() if c["name"] == "jamsos_session")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
             page.click("text=Log out")

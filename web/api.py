@@ -499,6 +499,20 @@ def audit_status(request: Request, who: Caller) -> JSONResponse:
     return answered(data, data["position"])
 
 
+@router.get("/audit/verify", tags=["audit"],
+            summary="Verify the event chain and its seals (as `audit verify --format json`)")
+def audit_verify(
+    request: Request, who: Caller,
+    root: Annotated[str | None, Query(max_length=200, description="The root administrator's "
+                                      "key fingerprint every seal must lead back to.")] = None,
+) -> JSONResponse:
+    """Reads the whole log: as long as `audit verify` takes. 200 with `intact` false when the
+    history was tampered with or is not sealed (the CLI's exit 4): the answer is the finding."""
+    service = service_of(request)
+    data = _read(request, None, lambda lg: service.verify(root))
+    return answered(data, int(data["head_position"]))
+
+
 class Me(BaseModel):
     principal: str
     roles: list[str]

@@ -86,7 +86,10 @@ def overview(request: Request) -> Response:
                 continue
         states = ledger.views.status()
         head = service.head()
+        if service.last_verify is None:
+            service.verify()
+        verified = service.last_verify
     return templates.TemplateResponse(request, "overview.html", {
         "who": who.name, "programs": pages, "head": head,
-        "projections": states, "behind": any(s.behind for s in states),
+        "projections": states, "behind": any(s.behind for s in states), "verify": verified,
     })

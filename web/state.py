@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.projections.reporting import position
@@ -42,6 +44,7 @@ class ServiceLedger:
         self._follower: threading.Thread | None = None
         self._seen = -1
         self.notified = 0  # notifications heard from PostgreSQL (LISTEN/NOTIFY)
+        self.last_verify: dict[str, Any] | None = None
         with self.lock:
             ensure(self.ledger, TOKENS)
             ensure(self.ledger, IDEMPOTENCY)
@@ -64,6 +67,22 @@ class ServiceLedger:
         must hold the `service` role; `name` must be an active principal): NotAuthorised
         at the write otherwise, nothing written."""
         self.ledger.signing.use(KeySource(key=self.key.load(), on_behalf_of=name))
+
+    def verify(self, root: str | None = None) -> dict[str, Any]:
+        """`audit verify`'s check of the chain and the seals, its JSON; kept, with its time,
+        as the last verify (the dashboard shows it). Called with the lock held."""
+        from jamsos_ledger.principals import normal_fingerprint
+        from jamsos_ledger.report_values import verify_json
+        from jamsos_ledger.seal_check import verify_sealed
+
+        pinned = None if root is None else normal_fingerprint(root)
+        report, seals = verify_sealed(self.ledger.recorder, self.ledger.mapper, None, pinned,
+                                      lambda _n: None)
+        intact = report.discrepancy is None and seals.finding is None
+        found = verify_json(report, seals, pinned, intact=intact)
+        self.last_verify = {**found,
+                            "verified_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        return found
 
     def head(self) -> int:
         """The log's last position."""
