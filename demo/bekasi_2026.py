@@ -36,10 +36,12 @@ class Operator:
 
     def run(self, *args: str, actor: str = "disnaker.operator", expect: int = 0,
             show_lines: int = 40) -> str:
+        """`jamsos --key keys/ACTOR.key ARGS`: each of the cast signs with its own key."""
         shown = " ".join(_quote(a) for a in args)
-        print(f"\n$ jamsos --actor {actor} {shown}", flush=True)
+        key = f"keys/{actor}.key"
+        print(f"\n$ jamsos --key {key} {shown}", flush=True)
         result = subprocess.run(
-            [*self.command, "--actor", actor, *args],
+            [*self.command, "--key", key, *args],
             cwd=self.folder,
             env=self.env,
             capture_output=True,
@@ -57,6 +59,22 @@ class Operator:
         if expect:
             print(f"[exit {result.returncode}, as expected: nothing was written]")
         return result.stdout
+
+
+# The cast: each signs what it writes with its own key (keys/NAME.key in the demo's folder).
+ADMIN = "diskominfo.admin"
+CAST = [
+    (ADMIN, "Diskominfo", "administrator"),
+    ("disnaker.operator", "Disnaker", "operator"),
+    ("dinsos.operator", "Dinsos", "operator"),
+    ("bpkad.finance", "BPKAD", "finance"),
+    ("inspektorat.audit", "Inspektorat", "auditor"),
+    ("dprd.oversight", "DPRD", "auditor"),
+]
+
+
+def _public_key(said: str) -> str:
+    return said.split("Public key:")[1].split()[0]
 
 
 def _quote(arg: str) -> str:
@@ -81,8 +99,16 @@ def main(argv: list[str] | None = None) -> None:
     heading("Kota Bekasi, program 2026: Rp 2.000.000.000 for 10.000 vulnerable workers")
     print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
     print(file_summary(registrations.name, held))
-    op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
-           "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026", actor="bpkad.finance")
+    heading("Each office makes its key; the administrator creates the ledger and enrols them")
+    public = {name: _public_key(op.run("key", "new", actor=name)) for name, _, _ in CAST}
+    opened = op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
+                    "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026",
+                    "--admin-name", ADMIN, "--admin-office", "Diskominfo", actor=ADMIN)
+    root = opened.split("key fingerprint ")[1].split()[0]
+    for name, office, role in CAST[1:]:
+        op.run("principals", "enrol", name, "--office", office, "--role", role,
+               "--public-key", public[name], actor=ADMIN)
+    op.run("principals", "list", actor="inspektorat.audit")
     op.run("program", "show")
 
     heading("Disnaker imports the registrations: a file with bad rows is refused whole")
@@ -159,6 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     if before != after:
         raise SystemExit("demo found a difference after rebuilding the projections")
     op.run("projections", "status", actor="inspektorat.audit")
+
+    heading("Inspektorat checks who wrote what, against the fingerprint kept at creation")
+    op.run("audit", "verify", "--root", root, actor="inspektorat.audit")
     print(f"\nThe ledger is in {folder / 'jamsos.db'}; from here, try:\n  "
           + closing_hint(folder, Path(op.command[0]), Path.cwd()))
 
