@@ -25,6 +25,7 @@ from jamsos_ledger.principals import public_key_text
 from served import Served, issue_token, served
 from small_ledger import twenty_workers
 
+pytestmark = pytest.mark.slow
 PROBLEM = "application/problem+json"
 
 

@@ -25,6 +25,7 @@ from jamsos_ledger.web.openapi import text
 from served import Served, served
 from small_ledger import twenty_workers
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 KEPT = ROOT / "docs" / "openapi.json"
 REGENERATE = "python -m jamsos_ledger.web.openapi docs/openapi.json"
@@ -55,7 +56,7 @@ schema = schemathesis.openapi.from_dict(json.loads(KEPT.read_text(encoding="utf-
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True,
+@settings(max_examples=5, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_contract(case: Any, server: Served) -> None:
     case.call_and_validate(base_url=server.base,
