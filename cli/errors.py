@@ -20,7 +20,13 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from jamsos_ledger.errors import InvalidInput, LedgerError, RuleViolation, StoreUnavailable
+from jamsos_ledger.errors import (
+    InvalidInput,
+    LedgerError,
+    RoleRefused,
+    RuleViolation,
+    StoreUnavailable,
+)
 from jamsos_ledger.persistence import redact
 
 # The README's "Exit codes": a promise to scripts, never renumbered (4, an audit's discrepancy,
@@ -33,12 +39,21 @@ EXIT_DISCREPANCY = 4  # an audit that found a discrepancy
 # output could not be written: the standard output failed (a closed pipe, a full disk) or a
 # file it writes (a chart, a rejects file) could not be completed.
 EXIT_OUTPUT = 5
+# The acting principal holds no role that allows the command (the message says which role it
+# needs); nothing was written.
+EXIT_ROLE = 6
 
 
 class Refused(click.ClickException):
     """A rule of the program refused the command; nothing was written."""
 
     exit_code = EXIT_REFUSED
+
+
+class NotAllowed(click.ClickException):
+    """The acting principal holds no role that allows the command; nothing was written."""
+
+    exit_code = EXIT_ROLE
 
 
 class Malformed(click.ClickException):
@@ -118,6 +133,8 @@ def to_click(error: LedgerError) -> click.ClickException:
         return StoreFailed(message)
     if isinstance(error, InvalidInput):
         return Malformed(message)
+    if isinstance(error, RoleRefused):
+        return NotAllowed(message)
     if isinstance(error, RuleViolation):
         return Refused(message)
     return Refused(message)

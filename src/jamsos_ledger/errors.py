@@ -37,3 +37,7 @@ class InvalidInput(LedgerError):
 
 class StoreUnavailable(LedgerError):
     """The store cannot be reached or is not a jamsos ledger."""
+
+
+class RoleRefused(LedgerError):
+    """The acting principal holds no role that allows the command; nothing was written."""

@@ -22,20 +22,23 @@ from uuid import uuid4
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
+from jamsos_ledger.application.proposing import ProposingService
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
 from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
 from jamsos_ledger.projections.runner import Runner
 from jamsos_ledger.projections.views import Views, all_projections
+from jamsos_ledger.roles import Acting
 
 # Past this many events private views are kept in a temporary file rather than in memory:
 # then a helper process, which opens the file too, can rebuild alongside (projections.helper).
 LARGE_LOG = HELPER_FROM
 
 
-class Ledger(LedgerService):
-    """The ledger of one store, opened with its views: `Ledger(url, actor=...)`."""
+class Ledger(ProposingService):
+    """The ledger of one store, opened with its views: `Ledger(url, actor=...)`, or
+    `Ledger(url, principal=...)` for a principal whose roles every command checks."""
 
     # The library names every subclass after the class unless told (tables, settings): the
     # service's name, or a ledger's tables on PostgreSQL would be looked for under another.
@@ -43,9 +46,14 @@ class Ledger(LedgerService):
     views: Views
 
     def __init__(
-        self, store: str | StoreURL = "memory://", actor: str | None = None, *, create: bool = True
+        self,
+        store: str | StoreURL = "memory://",
+        actor: str | None = None,
+        *,
+        create: bool = True,
+        principal: Acting | None = None,
     ) -> None:
-        super().__init__(store, actor, views=views_of, create=create)
+        super().__init__(store, actor, views=views_of, create=create, principal=principal)
 
 
 def views_of(service: LedgerService) -> Views:

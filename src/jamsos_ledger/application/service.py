@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import reduce
+from functools import reduce, wraps
 from itertools import chain, islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -68,6 +68,7 @@ from jamsos_ledger.persistence import (
     mark_as_ledger,
     select_events_of,
 )
+from jamsos_ledger.roles import Acting, require
 from jamsos_ledger.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
@@ -78,6 +79,8 @@ from jamsos_ledger.rules import (
 from jamsos_ledger.transcoding import MsgpackTranscoder
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="LedgerService")
 # Encodes registrations prepared outside an application exactly as the ledger's mapper
 # (`construct_transcoder`) would.
 _TRANSCODER = MsgpackTranscoder()
@@ -112,6 +115,36 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER", "unknown")
+
+
+def command(
+    name: str,
+) -> Callable[[Callable[Concatenate[S, P], T]], Callable[Concatenate[S, P], T]]:
+    """Mark a service method as the command `name` of the role table (`roles`): the acting
+    principal's roles are checked once, before the command reads anything or any rule of the
+    program is applied. A command run inside another (an approval carrying out a proposal) is
+    not checked again: the outer command was."""
+
+    def decorate(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+        @wraps(method)
+        def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            if self.checked_command is not None:
+                return method(self, *args, **kwargs)
+            if self.principal is not None:
+                require(self.principal, name)
+            self.checked_command = name
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.checked_command = None
+
+        return checked
+
+    return decorate
+
+
+class FourEyes(RuleViolation):
+    """A program with four eyes on takes decrees, payments and amendments only by proposal."""
 
 
 class RepeatedWorker(Exception):
@@ -205,12 +238,17 @@ class LedgerService(Application):
         *,
         views: Callable[[LedgerService], LedgerQueries],
         create: bool = True,
+        principal: Acting | None = None,
     ) -> None:
         """Open the ledger of a store; with `create` False (every command but `program open`)
         a store holding no ledger is refused (StoreUnavailable) and nothing is created.
 
         A store that is read-only (its URL says so, or its file cannot be written) is opened
         without writing anything: `views` is then asked for views that write nothing either.
+
+        `principal` is who acts, with its roles: every command is checked against the role
+        table (`roles`) and recorded under its name. Without one (the command line until
+        principals hold keys) the roles are not checked and `actor` names who acts.
         """
         self._views_of = views
         parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
@@ -223,7 +261,16 @@ class LedgerService(Application):
         self.written = False
         self.kept = ""
         self.head_when_opened = 0
-        self.actor = actor or default_actor()
+        self.principal = principal
+        self.actor = principal.name if principal is not None else (actor or default_actor())
+        # The command whose roles were checked, while it runs (`command`).
+        self.checked_command: str | None = None
+        # While a proposal is approved: the proposal, whose decision is saved in the same
+        # transaction as the command it carries out (`save`).
+        self.riding: Aggregate | None = None
+        # While a proposal is proposed: its command is run to check it and to work out its
+        # figures, and nothing it would write is written (`save`).
+        self.dry_run = False
         key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
             try:
@@ -281,6 +328,19 @@ class LedgerService(Application):
             return int(self.recorder.max_notification_id() or 0) > self.head_when_opened
         except Exception:
             return True
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save as the library does; while a proposal is approved, its decision with the
+        command's events (one transaction, so racing approvers conflict on the proposal), and
+        while one is proposed, nothing (its command was only checked)."""
+        if self.dry_run:
+            for obj in objs:
+                if isinstance(obj, Aggregate):
+                    obj.collect_events()
+            return []
+        if self.riding is not None:
+            objs = (*objs, self.riding)
+        return super().save(*objs, **kwargs)
 
     def _record(self, processing_event: Any) -> Any:
         recordings = super()._record(processing_event)
@@ -370,6 +430,7 @@ class LedgerService(Application):
 
     # -- programs ------------------------------------------------------------------------
 
+    @command("open_program")
     def open_program(
         self,
         *,
@@ -383,8 +444,10 @@ class LedgerService(Application):
         name: str | None = None,
         code: str | None = None,
         ruleset_name: str = DEFAULT_RULESET,
+        four_eyes: bool = False,
     ) -> Program:
-        """Open a program for a fiscal year (by default January to December)."""
+        """Open a program for a fiscal year (by default January to December); with
+        `four_eyes` its decrees, payments and amendments need a second principal."""
         code = code or str(year)
         taken = (
             f"program {code!r} is already open in this ledger; give another program of the "
@@ -404,10 +467,12 @@ class LedgerService(Application):
             jkm_monthly=jkm_monthly,
             ruleset_name=ruleset_name,
             actor=self.actor,
+            four_eyes=four_eyes,
         )
         self._save_or_refuse([program], taken)
         return program
 
+    @command("amend_program")
     def amend_program(
         self,
         code: str | None = None,
@@ -420,6 +485,7 @@ class LedgerService(Application):
 
         def attempt() -> Program:
             program = self.program(code)
+            self._four_eyes(program, "an amendment", "`program amend` proposes it")
             program.amend(allocation=allocation, quota=quota, reason=reason, actor=self.actor)
             self.save(program)
             return program
@@ -428,6 +494,7 @@ class LedgerService(Application):
 
     # -- workers -------------------------------------------------------------------------
 
+    @command("register")
     def register(
         self,
         registrations: Iterable[Registration],
@@ -444,6 +511,7 @@ class LedgerService(Application):
         )
         return self.register_prepared(rows, progress)
 
+    @command("register")
     def register_prepared(
         self,
         rows: Iterable[PreparedRegistration],
@@ -555,6 +623,7 @@ class LedgerService(Application):
                     known.setdefault(uid.bytes, plain[uid.bytes])
         return 0
 
+    @command("prioritize")
     def prioritize(
         self,
         ruleset_name: str | None = None,
@@ -641,6 +710,7 @@ class LedgerService(Application):
 
     # -- enrolment -----------------------------------------------------------------------
 
+    @command("enrol")
     def enrol(
         self,
         code: str | None = None,
@@ -661,6 +731,7 @@ class LedgerService(Application):
 
         def attempt() -> EnrolResult:
             program = self.program(code)
+            self._four_eyes(program, "an enrolment decree", "`enroll` proposes it")
             # A decree already used first: an enrolment run again is told so, not that the
             # workers it enrolled are no longer waiting.
             references = self._new_references(
@@ -727,6 +798,7 @@ class LedgerService(Application):
             )
         return chosen[:top]
 
+    @command("end_coverage")
     def end_coverage(
         self, nik: str, *, month: Month, reason: str, code: str | None = None
     ) -> Program:
@@ -743,6 +815,7 @@ class LedgerService(Application):
 
     # -- money ---------------------------------------------------------------------------
 
+    @command("pay_premiums")
     def pay_premiums(
         self, *, month: Month, sp2d: str, amount: int | None = None, code: str | None = None
     ) -> tuple[int, int]:
@@ -755,6 +828,7 @@ class LedgerService(Application):
 
         def attempt() -> tuple[int, int]:
             program = self.program(code)
+            self._four_eyes(program, "a month's payment", "`premiums pay` proposes it")
             references = self._new_references("sp2d", [sp2d], program.id, program)
             bill = program.pay(month=month, sp2d=sp2d, amount=amount, actor=self.actor)
             self.save(program, *references)
@@ -762,11 +836,13 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("capacity")
     def capacity(self, start: Month | None = None, code: str | None = None) -> int:
         """How many more workers the money and the places can cover from `start`."""
         program = self.program(code)
         return program.capacity(start or program.start)
 
+    @command("correct_worker")
     def correct_worker(self, nik: str, *, field: str, value: str, reason: str) -> Worker:
         """Correct a registration field of a worker; the old value stays in the history."""
 
@@ -780,6 +856,7 @@ class LedgerService(Application):
 
     # -- claims --------------------------------------------------------------------------
 
+    @command("file_claim")
     def file_claim(
         self,
         nik: str,
@@ -810,6 +887,7 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("record_benefit")
     def record_benefit(self, nik: str, *, reference: str, amount: int) -> Worker:
         """Record the benefit BPJS paid on a worker's claim; the budget is never touched."""
 
@@ -847,8 +925,12 @@ class LedgerService(Application):
         """Run a command again when a concurrent one changed what it read (optimistic locking).
 
         Each attempt reads afresh and the domain decides again, so a command retried after a
-        conflict is judged on the new state (the last places may have gone meanwhile).
+        conflict is judged on the new state (the last places may have gone meanwhile). A
+        command carried out by an approval runs once: the approval is tried again whole, its
+        proposal read afresh (another approver may have decided it meanwhile).
         """
+        if self.riding is not None or self.dry_run:
+            return attempt()
         for tried in range(CONFLICT_ATTEMPTS):
             try:
                 return attempt()
@@ -871,9 +953,20 @@ class LedgerService(Application):
         `save()` checks each object it is given against the library's protocols, which costs
         more than writing its events when ten thousand workers are saved at once.
         """
+        if self.riding is not None:
+            aggregates = chain(aggregates, [self.riding])
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        if events:
+        if events and not self.dry_run:
             self.events.put(events)
+
+    def _four_eyes(self, program: Program, what: str, how: str) -> None:
+        """Refuse a decree, payment or amendment of a program with four eyes on, unless it is
+        the approval of a proposal (or its check while proposed): one key never moves money."""
+        if program.four_eyes and self.riding is None and not self.dry_run:
+            raise FourEyes(
+                f"program {program.code} has four eyes on: {what} takes effect only when "
+                f"proposed ({how}) and approved by a second principal; nothing was written"
+            )
 
     def _save_or_refuse(self, aggregates: Sequence[Aggregate], message: str) -> None:
         try:
@@ -950,6 +1043,7 @@ def _back_off(tried: int) -> None:
 
 __all__ = [
     "EnrolResult",
+    "FourEyes",
     "LedgerError",
     "LedgerQueries",
     "LedgerService",

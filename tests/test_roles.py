@@ -1,0 +1,159 @@
+"""Roles: every command against every role, on SQLite and PostgreSQL (issue 18, "Roles").
+
+The table below is the README's "Who may do what", written out by hand: a principal holding
+one role runs every command of the service; a command its role allows succeeds, any other is
+refused with RoleRefused naming the role it needs, and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from test_application import AHMAD, BUDI, DEWI, EVERYONE, FEB, FITRI, JAN, MAR, RINA, SITI
+
+from jamsos_ledger.application import Ledger
+from jamsos_ledger.errors import RoleRefused
+from jamsos_ledger.roles import (
+    ADMINISTRATOR,
+    APPROVER,
+    AUDITOR,
+    COMMAND_ROLES,
+    FINANCE,
+    OPERATOR,
+    ROLES,
+    SERVICE,
+    Actor,
+)
+
+ALL = set(ROLES)
+# command -> the roles that may run it (the README's table).
+ALLOWED: dict[str, set[str]] = {
+    "open_program": {ADMINISTRATOR},
+    "register": {OPERATOR},
+    "correct_worker": {OPERATOR},
+    "prioritize": {OPERATOR},
+    "capacity": ALL,
+    "enrol": {APPROVER},
+    "end_coverage": {OPERATOR},
+    "pay_premiums": {FINANCE},
+    "amend_program": {APPROVER},
+    "file_claim": {OPERATOR},
+    "record_benefit": {OPERATOR},
+    "propose_enrolment": {OPERATOR, ADMINISTRATOR},
+    "propose_payment": {FINANCE},
+    "propose_amendment": {ADMINISTRATOR, FINANCE, OPERATOR},
+    "approve_proposal": {APPROVER},  # the proposal is an enrolment: the approver's
+    "reject_proposal": {APPROVER},  # an amendment: the approver's
+    "withdraw_proposal": ALL - {SERVICE},  # one's own
+    "proposals": ALL,
+}
+ME = "pat"
+
+
+def setup(url: str) -> dict[str, str]:
+    """Two programs (p: four eyes off, fe: on), six workers ranked, Budi and Siti enrolled in
+    p; three proposals on fe (an enrolment, an amendment, and one of pat's own)."""
+    ledger = Ledger(url, actor="setup")
+    try:
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="fe",
+                            four_eyes=True)
+        ledger.register(EVERYONE)
+        ledger.prioritize()
+        ledger.enrol("p", start=JAN, niks=[BUDI.nik, SITI.nik], decree="KEP/1")
+        enrolment = ledger.propose_enrolment("fe", start=JAN, niks=[AHMAD.nik])
+        amendment = ledger.propose_amendment("fe", quota=9_500, reason="APBD-P")
+    finally:
+        ledger.close()
+    mine = Ledger(url, actor=ME)  # unchecked: pat proposes one to withdraw later
+    try:
+        own = mine.propose_amendment("fe", quota=9_000, reason="APBD-P 2")
+    finally:
+        mine.close()
+    return {"enrolment": enrolment.short, "amendment": amendment.short, "own": own.short}
+
+
+def commands(ids: dict[str, str]) -> list[tuple[str, Callable[[Ledger], Any]]]:
+    """Every command of the service, in an order where each can succeed after the others."""
+    return [
+        ("open_program", lambda l: l.open_program(year=2026, allocation=10**9, quota=10,
+                                                  code="q")),
+        ("register", lambda l: l.register([FITRI])),
+        ("correct_worker", lambda l: l.correct_worker(BUDI.nik, field="occupation",
+                                                      value="ojek", reason="survey")),
+        ("prioritize", lambda l: l.prioritize()),
+        ("capacity", lambda l: l.capacity(code="p")),
+        ("enrol", lambda l: l.enrol("p", start=JAN, niks=[RINA.nik], decree="KEP/2")),
+        ("end_coverage", lambda l: l.end_coverage(SITI.nik, month=MAR, reason="moved",
+                                                  code="p")),
+        ("pay_premiums", lambda l: l.pay_premiums(month=JAN, sp2d="SP2D/01", code="p")),
+        ("amend_program", lambda l: l.amend_program("p", quota=9_000, reason="APBD-P")),
+        ("file_claim", lambda l: l.file_claim(BUDI.nik, scheme="JKK",
+                                              incident_date=date(2026, 1, 10),
+                                              reference="JKK-1")),
+        ("record_benefit", lambda l: l.record_benefit(BUDI.nik, reference="JKK-1",
+                                                      amount=1_000_000)),
+        ("propose_enrolment", lambda l: l.propose_enrolment("fe", start=JAN,
+                                                            niks=[DEWI.nik])),
+        ("propose_payment", lambda l: l.propose_payment(month=FEB, sp2d="SP2D/09",
+                                                        code="p")),
+        ("propose_amendment", lambda l: l.propose_amendment("fe", quota=9_900,
+                                                            reason="APBD-P")),
+        ("approve_proposal", lambda l: l.approve_proposal(ids["enrolment"])),
+        ("reject_proposal", lambda l: l.reject_proposal(ids["amendment"], reason="no")),
+        ("withdraw_proposal", lambda l: l.withdraw_proposal(ids["own"], reason="mistake")),
+        ("proposals", lambda l: l.proposals()),
+    ]
+
+
+def head(ledger: Ledger) -> int:
+    return int(ledger.recorder.max_notification_id() or 0)
+
+
+def test_the_table_covers_every_command_the_test_runs() -> None:
+    for name, allowed in ALLOWED.items():
+        table = "read" if name == "proposals" else name
+        assert COMMAND_ROLES[table] >= ({APPROVER} if name.endswith("_proposal")
+                                        and name != "withdraw_proposal" else allowed)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_command_against_a_role(store_url: str, role: str) -> None:
+    ids = setup(store_url)
+    ledger = Ledger(store_url, principal=Actor(ME, frozenset({role})))
+    try:
+        ran = []
+        for name, run in commands(ids):
+            before = head(ledger)
+            if role in ALLOWED[name]:
+                run(ledger)  # allowed: it succeeds
+                ran.append(name)
+            else:
+                with pytest.raises(RoleRefused) as refused:
+                    run(ledger)
+                assert "needs the role" in str(refused.value), name
+                assert f"{ME} holds {role}" in str(refused.value), name
+                assert head(ledger) == before, f"{name} refused to {role} wrote something"
+        assert ran == [n for n, _ in commands(ids) if role in ALLOWED[n]]
+    finally:
+        ledger.close()
+
+
+def test_unknown_roles_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown roles"):
+        Actor("x", frozenset({"mayor"}))
+
+
+def test_several_roles_allow_what_each_allows(sqlite_url: str) -> None:
+    setup(sqlite_url)
+    ledger = Ledger(sqlite_url, principal=Actor("kecil", frozenset({OPERATOR, AUDITOR})))
+    try:
+        ledger.correct_worker(BUDI.nik, field="occupation", value="ojek", reason="survey")
+        with pytest.raises(RoleRefused, match="enrol needs the role approver; kecil holds "
+                                              "auditor, operator"):
+            ledger.enrol("p", start=JAN, niks=[RINA.nik])
+    finally:
+        ledger.close()
