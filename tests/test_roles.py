@@ -7,6 +7,7 @@ refused with RoleRefused naming the role it needs, and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from test_application import AHMAD, BUDI, DEWI, EVERYONE, FEB, FITRI, JAN, MAR, 
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.errors import RoleRefused
+from jamsos_ledger.principals import Principal
 from jamsos_ledger.roles import (
     ADMINISTRATOR,
     APPROVER,
@@ -155,5 +157,23 @@ def test_several_roles_allow_what_each_allows(sqlite_url: str) -> None:
         with pytest.raises(RoleRefused, match="enrol needs the role approver; kecil holds "
                                               "auditor, operator"):
             ledger.enrol("p", start=JAN, niks=[RINA.nik])
+    finally:
+        ledger.close()
+
+
+def test_a_principal_of_the_ledger_acts_with_its_roles(sqlite_url: str) -> None:
+    """The seals' `Principal` is what the service checks: its roles, none once revoked."""
+    setup(sqlite_url)
+    finance = Principal("bpkad", "BPKAD", frozenset({FINANCE}), bytes(32))
+    ledger = Ledger(sqlite_url, principal=finance)
+    try:
+        assert ledger.pay_premiums(month=JAN, sp2d="SP2D/01", code="p") == (2, 2 * 16_800)
+    finally:
+        ledger.close()
+    revoked = dataclasses.replace(finance, revoked=True)
+    ledger = Ledger(sqlite_url, principal=revoked)
+    try:
+        with pytest.raises(RoleRefused, match="bpkad holds no role"):
+            ledger.pay_premiums(month=FEB, sp2d="SP2D/02", code="p")
     finally:
         ledger.close()

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from jamsos_ledger.errors import RoleRefused
-
-ADMINISTRATOR = "administrator"
-OPERATOR = "operator"
-APPROVER = "approver"
-FINANCE = "finance"
-AUDITOR = "auditor"
-SERVICE = "service"
-ROLES = (ADMINISTRATOR, OPERATOR, APPROVER, FINANCE, AUDITOR, SERVICE)
+from jamsos_ledger.principals import (
+    ADMINISTRATOR,
+    APPROVER,
+    AUDITOR,
+    FINANCE,
+    OPERATOR,
+    ROLES,
+    SERVICE,
+)
 
 # What each role is for, in the words a refusal and `--help` use.
 ROLE_OFFICES = {
@@ -92,7 +93,9 @@ COMMAND_OF_KIND = {"enrolment": "enrol", "amendment": "amend_program", "payment"
 
 
 class Acting(Protocol):
-    """The principal a command acts as: a name and the roles it holds at this point."""
+    """The principal a command acts as: a name and the roles it holds at this point
+    (`principals.Principal` is one; `Actor` another, for a principal known by name and roles
+    only)."""
 
     @property
     def name(self) -> str: ...
@@ -122,9 +125,16 @@ def roles_needed(command: str) -> frozenset[str]:
         raise KeyError(f"the role table has no command {command!r}") from None
 
 
+def held(principal: Acting) -> frozenset[str]:
+    """The roles a principal holds now: none once revoked (`principals.Principal.revoked`)."""
+    if getattr(principal, "revoked", False):
+        return frozenset()
+    return frozenset(principal.roles)
+
+
 def may(principal: Acting, command: str) -> bool:
     """Whether the principal holds a role that allows the command."""
-    return bool(roles_needed(command) & set(principal.roles))
+    return bool(roles_needed(command) & held(principal))
 
 
 def require(principal: Acting, command: str, what: str | None = None) -> None:
@@ -133,18 +143,18 @@ def require(principal: Acting, command: str, what: str | None = None) -> None:
     if may(principal, command):
         return
     needed = sorted(roles_needed(command))
-    held = ", ".join(sorted(principal.roles)) or "no role"
+    holds = ", ".join(sorted(held(principal))) or "no role"
     raise RoleRefused(
         f"{what or command.replace('_', ' ')} needs the role {' or '.join(needed)}; "
-        f"{principal.name} holds {held}; nothing was written"
+        f"{principal.name} holds {holds}; nothing was written"
     )
 
 
 def require_role(principal: Acting, role: str, what: str) -> None:
     """Refuse (RoleRefused) an act that needs one role (approving a kind of proposal)."""
-    if role in principal.roles:
+    if role in held(principal):
         return
-    held = ", ".join(sorted(principal.roles)) or "no role"
+    holds = ", ".join(sorted(held(principal))) or "no role"
     raise RoleRefused(
-        f"{what} needs the role {role}; {principal.name} holds {held}; nothing was written"
+        f"{what} needs the role {role}; {principal.name} holds {holds}; nothing was written"
     )
