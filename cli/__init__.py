@@ -22,6 +22,7 @@ from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_error
 from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
+from jamsos_ledger.cli.proposals import proposals
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
@@ -101,6 +102,7 @@ main.add_command(claims)
 main.add_command(report)
 main.add_command(projections)
 main.add_command(audit)
+main.add_command(proposals)
 
 __all__ = ["LedgerContext", "main"]
 
