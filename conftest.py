@@ -12,6 +12,8 @@ that server does not answer they are skipped, loudly, or fail when JAMSOS_REQUIR
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,29 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One administrator key for the whole session, made once (a key a test would cost a
+    millisecond, a passphrase far more): JAMSOS_KEY names it to every ledger the tests open,
+    in this process and in the processes they start, so every write is sealed as in use.
+    The ledgers a test creates make its holder their administrator."""
+    from jamsos_ledger.keys import new_key_file
+
+    folder = Path(tempfile.mkdtemp(prefix="jamsos-test-keys-"))
+    config.stash[_KEY_FOLDER] = folder
+    new_key_file(folder / "admin.key")
+    os.environ["JAMSOS_KEY"] = str(folder / "admin.key")
+    os.environ.pop("JAMSOS_KEY_PASSPHRASE", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_KEY_FOLDER, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_KEY_FOLDER = pytest.StashKey[Path]()
 
 
 def _postgres_required() -> bool:

@@ -1,8 +1,8 @@
 """The `jamsos` command line: one root group, a command a function, the docstring its help.
 
-The global options (`--store`, `--actor`, `--program`) come before the command and build one
-`LedgerContext`; the ledger itself is opened on first use, so `--help` and usage errors never
-touch the store. The ledger's errors become the README's exit codes in `errors`.
+The global options (`--store`, `--actor`, `--key`, `--program`) come before the command and
+build one `LedgerContext`; the ledger itself is opened on first use, so `--help` and usage
+errors never touch the store. The ledger's errors become the README's exit codes in `errors`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from jamsos_ledger.cli.context import LedgerContext
 from jamsos_ledger.cli.corrections import correct_command
 from jamsos_ledger.cli.enrolment import end_command, enroll_command
 from jamsos_ledger.cli.errors import EXIT_OUTPUT, StdoutFailed, translated_errors
+from jamsos_ledger.cli.keys import key
 from jamsos_ledger.cli.premiums import premiums
+from jamsos_ledger.cli.principals import principals
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.proposals import proposals
@@ -75,7 +77,15 @@ class LedgerGroup(click.Group):
     "--actor",
     envvar="JAMSOS_ACTOR",
     metavar="NAME",
-    help="Who acts, recorded on everything written (env JAMSOS_ACTOR) [default: the OS user].",
+    help="A name kept as a note beside what you write (env JAMSOS_ACTOR); who wrote it is the "
+    "principal whose key (--key) seals it.",
+)
+@click.option(
+    "--key",
+    envvar="JAMSOS_KEY",
+    metavar="FILE",
+    help="Your private key, which seals what you write (env JAMSOS_KEY) [default: "
+    "~/.config/jamsos/key]; its passphrase from JAMSOS_KEY_PASSPHRASE or asked on a terminal.",
 )
 @click.option(
     "--program",
@@ -86,9 +96,11 @@ class LedgerGroup(click.Group):
 )
 @click.version_option(package_name="jamsos-ledger")
 @click.pass_context
-def main(ctx: click.Context, store: str, actor: str | None, program_code: str | None) -> None:
+def main(
+    ctx: click.Context, store: str, actor: str | None, key: str | None, program_code: str | None
+) -> None:
     """jamsos: the ledger of a city-paid BPJS Ketenagakerjaan program."""
-    ctx.obj = LedgerContext(store=store, actor=actor, program_code=program_code)
+    ctx.obj = LedgerContext(store=store, actor=actor, program_code=program_code, key=key)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -103,6 +115,8 @@ main.add_command(report)
 main.add_command(projections)
 main.add_command(audit)
 main.add_command(proposals)
+main.add_command(key)
+main.add_command(principals)
 
 __all__ = ["LedgerContext", "main"]
 

@@ -1,4 +1,5 @@
-"""`jamsos audit verify` and `jamsos audit digest`: proof that the stored history is intact."""
+"""`jamsos audit verify` and `jamsos audit digest`: proof that the stored history is intact and
+that every part of it was sealed by the principal who wrote it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
 from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.integrity import Digest, VerifyReport, verify
+from jamsos_ledger.integrity import Digest, VerifyReport
 from jamsos_ledger.money import count, counted
+from jamsos_ledger.principals import normal_fingerprint
+from jamsos_ledger.seal_check import UNSEALED, SealReport, verify_sealed
 
 
 class DiscrepancyFound(click.ClickException):
@@ -28,6 +31,45 @@ def _discrepancy(report: VerifyReport) -> DiscrepancyFound:
         f"{'is' if report.events_checked == 1 else 'are'} intact, up to "
         f"position {count(report.head_position)})"
     )
+
+
+def _unsealed(report: VerifyReport, seals: SealReport) -> DiscrepancyFound:
+    found = seals.finding
+    assert found is not None
+    return DiscrepancyFound(
+        f"the event log is not proven from position {count(found.position)}: {UNSEALED}: "
+        f"{found.detail} (positions up to {count(seals.covered)} are sealed by "
+        f"{counted(seals.seals_checked, 'valid seal')}; the chain holds up to position "
+        f"{count(report.head_position)})"
+    )
+
+
+def _first_problem(report: VerifyReport, seals: SealReport) -> DiscrepancyFound | None:
+    """The chain's discrepancy or the seals' finding, whichever comes first (the chain's when
+    they name the same position: it says more)."""
+    chain = report.discrepancy
+    sealed = seals.finding
+    if chain is not None and (sealed is None or chain.position <= sealed.position):
+        return _discrepancy(report)
+    if sealed is not None:
+        return _unsealed(report, seals)
+    return None
+
+
+def _seals_json(seals: SealReport, pinned: str | None) -> dict[str, object]:
+    found = seals.finding
+    return {
+        "seals_checked": seals.seals_checked,
+        "sealed_up_to": seals.covered,
+        "root": None if seals.root is None else seals.root.name,
+        "root_fingerprint": seals.root_fingerprint,
+        "root_pinned": pinned is not None,
+        "adopted_up_to": seals.adopted_upto,
+        "signers": seals.signers,
+        "unsealed": None
+        if found is None
+        else {"position": found.position, "detail": found.detail},
+    }
 
 
 def _as_json(report: VerifyReport) -> dict[str, object]:
@@ -52,40 +94,69 @@ def _as_json(report: VerifyReport) -> dict[str, object]:
     help="Also prove the history up to this digest (from `audit digest`) was not rewritten "
     "or truncated.",
 )
+@click.option(
+    "--root",
+    "root_text",
+    envvar="JAMSOS_ROOT",
+    metavar="FINGERPRINT",
+    help="The fingerprint of the administrator's key printed when the ledger was created "
+    "(env JAMSOS_ROOT): every seal must lead back to it.",
+)
 @format_option("table", "json")
 @pass_ledger
-def verify_command(obj: LedgerContext, digest_text: str | None, fmt: str) -> None:
-    """Detect any stored event that was altered, removed, inserted or reordered (exit 4)."""
+def verify_command(
+    obj: LedgerContext, digest_text: str | None, root_text: str | None, fmt: str
+) -> None:
+    """Detect any stored event that was altered, removed, inserted or reordered, or that no
+    valid seal of a principal covers (exit 4)."""
     try:
         digest = None if digest_text is None else Digest.parse(digest_text)
+        root = None if root_text is None else normal_fingerprint(root_text)
     except InvalidInput as e:
         raise Malformed(str(e)) from e
-    head = int(obj.ledger.recorder.max_notification_id() or 0)
-    with progress_bar(head, "Verifying the event chain") as advance:
-        report = verify(obj.ledger.recorder, digest, progress=advance)
+    report, seals = _verified(obj, digest, root)
+    problem = _first_problem(report, seals)
     if fmt == "json":
-        echo_json(_as_json(report))
-    elif report.intact:
+        echo_json({**_as_json(report), **_seals_json(seals, root),
+                   "intact": problem is None})
+    elif problem is None:
         fields = [
-            ("History", "intact"),
+            ("History", "intact and sealed"),
             ("Events checked", count(report.events_checked)),
             ("Last position", count(report.head_position)),
             ("Digest", str(report.head_digest)),
+            ("Seals checked", count(seals.seals_checked)),
+            ("Sealed by", ", ".join(f"{n} ({count(k)})" for n, k in sorted(seals.signers.items()))
+             or "-"),
+            ("Root administrator", f"{seals.root.name if seals.root else '-'}, key "
+             f"{seals.root_fingerprint}"),
+            ("Root", "matches the fingerprint given" if root else
+             "NOT PINNED: compare the key above with the one kept at creation, or give --root"),
         ]
+        if seals.adopted_upto:
+            fields.append(("Adopted", f"positions 1 to {count(seals.adopted_upto)} were "
+                           "written before sealing, and adopted by the root as they stood"))
         if digest is not None:
             fields.append(("Matches digest", str(digest)))
         echo_fields(fields, title="Audit verify")
-    if not report.intact:
-        raise _discrepancy(report)
+    if problem is not None:
+        raise problem
+
+
+def _verified(
+    obj: LedgerContext, digest: Digest | None, root: str | None
+) -> tuple[VerifyReport, SealReport]:
+    head = int(obj.ledger.recorder.max_notification_id() or 0)
+    with progress_bar(head, "Verifying the event chain and its seals") as advance:
+        return verify_sealed(obj.ledger.recorder, obj.ledger.mapper, digest, root, advance)
 
 
 @click.command("digest")
 @pass_ledger
 def digest_command(obj: LedgerContext) -> None:
     """Print a short digest of the history so far, to keep outside the system (verifies first)."""
-    head = int(obj.ledger.recorder.max_notification_id() or 0)
-    with progress_bar(head, "Verifying the event chain") as advance:
-        report = verify(obj.ledger.recorder, progress=advance)
-    if not report.intact:
-        raise _discrepancy(report)
+    report, seals = _verified(obj, None, None)
+    problem = _first_problem(report, seals)
+    if problem is not None:
+        raise problem
     click.echo(str(report.head_digest))

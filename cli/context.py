@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import click
 
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.domainmodel import Program
+from jamsos_ledger.keys import key_path
 
 
 @dataclass
@@ -16,14 +18,20 @@ class LedgerContext:
 
     Attributes:
         store: the store URL (`--store`).
-        actor: who acts (`--actor`); None for the operating-system user.
+        actor: the self-declared name (`--actor`), a note beside each seal; None for none.
         program_code: the program chosen with `--program`, or None for the only one.
+        key: the key file (`--key`); None for JAMSOS_KEY's or the default.
     """
 
     store: str
     actor: str | None
     program_code: str | None
+    key: str | None = None
     _ledger: Ledger | None = field(default=None, repr=False)
+
+    def key_source(self) -> KeySource:
+        """Where this command's key comes from; its passphrase asked on a terminal."""
+        return KeySource(path=self.key, passphrase=_ask_passphrase)
 
     @property
     def ledger(self) -> Ledger:
@@ -31,13 +39,18 @@ class LedgerContext:
         A store holding no ledger is refused (exit 3), never created: a mistyped path is not
         an empty ledger."""
         if self._ledger is None:
-            self._ledger = Ledger(self.store, actor=self.actor, create=False)
+            self._ledger = Ledger(
+                self.store, actor=self.actor, create=False, key=self.key_source()
+            )
         return self._ledger
 
     def creating(self) -> Ledger:
-        """The ledger, created when the store holds none yet (`program open` only)."""
+        """The ledger, created when the store holds none yet (`program open` only). The key
+        is read first: creating a ledger fixes its administrator, whose key it must be."""
         if self._ledger is None:
-            self._ledger = Ledger(self.store, actor=self.actor, create=True)
+            source = self.key_source()
+            source.load()
+            self._ledger = Ledger(self.store, actor=self.actor, create=True, key=source)
         return self._ledger
 
     def written(self) -> bool:
@@ -61,3 +74,14 @@ class LedgerContext:
 
 
 pass_ledger = click.make_pass_decorator(LedgerContext)
+
+
+def _ask_passphrase() -> str | None:
+    """The key's passphrase, asked on a terminal (never echoed); None elsewhere."""
+    if not sys.stdin.isatty():
+        return None
+    answer: str = click.prompt(
+        f"Passphrase of the key {key_path()}", hide_input=True, err=True, default="",
+        show_default=False,
+    )
+    return answer or None

@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 from jamsos_ledger.errors import (
     InvalidInput,
     LedgerError,
+    NotAuthorised,
     RoleRefused,
     RuleViolation,
     StoreUnavailable,
@@ -39,15 +40,24 @@ EXIT_DISCREPANCY = 4  # an audit that found a discrepancy
 # output could not be written: the standard output failed (a closed pipe, a full disk) or a
 # file it writes (a chart, a rejects file) could not be completed.
 EXIT_OUTPUT = 5
-# The acting principal holds no role that allows the command (the message says which role it
-# needs); nothing was written.
-EXIT_ROLE = 6
+# Who runs the command is not proven: no usable key (missing, unreadable, wrong passphrase), a
+# key no principal of the ledger holds or a revoked one's, or a principal not allowed to do it.
+EXIT_NOT_AUTHORISED = 6
+# The principal is proven (its key) but holds no role that allows the command: the message
+# says which role it needs; nothing was written.
+EXIT_ROLE = 7
 
 
 class Refused(click.ClickException):
     """A rule of the program refused the command; nothing was written."""
 
     exit_code = EXIT_REFUSED
+
+
+class NotAuthorisedFailed(click.ClickException):
+    """The command's author is not proven, or may not do it; nothing was written."""
+
+    exit_code = EXIT_NOT_AUTHORISED
 
 
 class NotAllowed(click.ClickException):
@@ -129,12 +139,14 @@ def output_failed(failure: OutputFileFailed | StdoutFailed) -> OutputFailed:
 def to_click(error: LedgerError) -> click.ClickException:
     """The click exception (and so the exit code) for one of the ledger's errors."""
     message = str(error)
+    if isinstance(error, RoleRefused):
+        return NotAllowed(message)
+    if isinstance(error, NotAuthorised):
+        return NotAuthorisedFailed(message)
     if isinstance(error, StoreUnavailable):
         return StoreFailed(message)
     if isinstance(error, InvalidInput):
         return Malformed(message)
-    if isinstance(error, RoleRefused):
-        return NotAllowed(message)
     if isinstance(error, RuleViolation):
         return Refused(message)
     return Refused(message)

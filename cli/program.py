@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from jamsos_ledger.application import default_actor
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
@@ -37,6 +38,18 @@ def program() -> None:
     "--code", metavar="ID", help="Its id for --program [default: the name, else the year]."
 )
 @click.option(
+    "--admin-name",
+    metavar="NAME",
+    help="Creating the ledger: the name of its administrator, whose key (--key) it is "
+    "[default: --actor, else the OS user].",
+)
+@click.option(
+    "--admin-office",
+    metavar="OFFICE",
+    default="",
+    help="Creating the ledger: the administrator's office, e.g. Diskominfo.",
+)
+@click.option(
     "--four-eyes/--one-key",
     default=False,
     show_default=True,
@@ -56,11 +69,19 @@ def open_command(
     jkm_monthly: int | None,
     name: str | None,
     code: str | None,
+    admin_name: str | None,
+    admin_office: str,
     four_eyes: bool,
 ) -> None:
     """Open a program for a fiscal year (by default January to December); the first one
-    creates the ledger, where --store says."""
+    creates the ledger, where --store says, and makes the holder of --key its administrator:
+    the fingerprint of that key, printed then, is what auditors keep."""
     ledger = obj.creating()
+    root = None
+    if ledger.signing.root_seal() is None and not ledger.recorder.max_notification_id():
+        root = ledger.signing.establish_root(
+            admin_name or obj.actor or default_actor(), admin_office
+        )
     p = ledger.open_program(
         year=year,
         allocation=allocation,
@@ -83,6 +104,12 @@ def open_command(
     click.echo(f"{counted(fit, 'worker')} {'fits' if fit == 1 else 'fit'} for the whole period")
     if ledger.created:
         click.echo(f"Created the ledger at {ledger.store.where()}")
+    if root is not None:
+        click.echo(
+            f"Administrator: {root.principal}, key fingerprint {root.fingerprint}\n"
+            "Keep this fingerprint outside the system: auditors check the ledger against it "
+            "(`jamsos audit verify --root FINGERPRINT`)"
+        )
 
 
 @program.command("amend")

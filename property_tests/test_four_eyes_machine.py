@@ -23,9 +23,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from role_helpers import enrol, memory_key
 from test_application import EVERYONE, FITRI
 
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
+from jamsos_ledger.application.signing import Signing
 from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.months import Month
 from jamsos_ledger.proposals import APPROVED, Proposal
@@ -69,23 +71,25 @@ class FourEyesMachine(RuleBasedStateMachine):
     @initialize(roles=PRINCIPALS, allocation=st.integers(2, 6), quota=st.integers(1, 5))
     def open(self, roles: list[frozenset[str]], allocation: int, quota: int) -> None:
         self.principals = [Actor(f"p{i}", r) for i, r in enumerate(roles)]
+        self.keys = {p.name: memory_key(p.name) for p in self.principals}
         note(f"principals {[(p.name, sorted(p.roles)) for p in self.principals]}")
         # Allocation: room for a few full years of a worker, and a little over.
         self.ledger.open_program(year=2026, allocation=allocation * 12 * PREMIUM + 7 * PREMIUM,
                                  quota=quota, code="fe", four_eyes=True)
         self.ledger.register(PEOPLE)
         self.ledger.prioritize()
+        self.staff = [Actor("setup-ops", frozenset({OPERATOR})),
+                      Actor("setup-head", frozenset({APPROVER}))]
+        self.keys.update({p.name: memory_key(p.name) for p in self.staff})
+        for p in [*self.principals, *self.staff]:
+            enrol(self.ledger, p.name, p.roles, self.keys[p.name])
         self.opened = self.head()
         self.allocation = allocation * 12 * PREMIUM + 7 * PREMIUM
         self.quota = quota
         # One worker enrolled from January through four eyes, so that months can be paid.
-        self.staff = [Actor("setup-ops", frozenset({OPERATOR})),
-                      Actor("setup-head", frozenset({APPROVER}))]
-        self.ledger.principal = self.staff[0]
-        self.ledger.actor = self.staff[0].name
+        self.become(self.staff[0])
         first = self.ledger.propose_enrolment("fe", start=MONTHS[0], niks=[PEOPLE[0].nik])
-        self.ledger.principal = self.staff[1]
-        self.ledger.actor = self.staff[1].name
+        self.become(self.staff[1])
         self.approved(self.ledger.approve_proposal(first.short))
 
     def teardown(self) -> None:
@@ -96,11 +100,15 @@ class FourEyesMachine(RuleBasedStateMachine):
     def head(self) -> int:
         return int(self.ledger.recorder.max_notification_id() or 0)
 
+    def become(self, principal: Actor) -> None:
+        """Act from now on with the principal's key (one ledger in memory, its key swapped)."""
+        self.ledger.signing = Signing(self.ledger, KeySource(key=self.keys[principal.name]),
+                                      principal.name)
+
     def act(self, who: int, step: str, run: Any) -> Any:
         """Run a command as the who-th principal; a refusal must have written nothing."""
         principal = self.principals[who % len(self.principals)]
-        self.ledger.principal = principal
-        self.ledger.actor = principal.name
+        self.become(principal)
         before = self.head()
         try:
             result = run()
@@ -202,7 +210,6 @@ class FourEyesMachine(RuleBasedStateMachine):
         if not hasattr(self, "opened"):
             return
         ledger = self.ledger
-        ledger.principal = None
         program = ledger.program("fe")
         approved = ledger.proposals("fe", APPROVED)
         by_name = {p.name: p for p in [*self.principals, *self.staff]}

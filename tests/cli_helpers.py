@@ -1,24 +1,82 @@
-"""What the command-line tests share: `jamsos` run in-process, its JSON, the store's length.
+"""What the command-line tests share: `jamsos` run in-process, its JSON, the store's length,
+and the keys that seal what the tests write.
 
 Importable from every test module (pytest's `pythonpath` names this folder); the repository
 root is not on the path, so `import cli` still cannot work by accident.
+
+Keys: the session's administrator key (JAMSOS_KEY, made once by conftest.py) seals what the
+default actor writes, and makes it the administrator of every ledger it creates. Another actor
+gets a key of its own, made once a session, and is enrolled (every role) by the administrator
+the first time it writes to a ledger: the events it writes record its name, as they would in
+use.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.cli import main
+from jamsos_ledger.keys import SigningKey, load_key, new_key_file
+from jamsos_ledger.principals import ROLES, public_key_text
+
+ADMIN = "operator"  # the default actor: its key is the session's administrator key
+_KEYS: dict[str, SigningKey] = {}
+_FOLDER: list[Path] = []
 
 
-def jamsos(url: str, *args: str, actor: str = "operator") -> Result:
-    """`jamsos --store URL --actor ACTOR ARGS...`; a traceback fails the test as it is."""
-    return CliRunner().invoke(main, ["--store", url, "--actor", actor, *args],
-                              catch_exceptions=False)
+def admin_key() -> SigningKey:
+    """The session's administrator key (JAMSOS_KEY)."""
+    if ADMIN not in _KEYS:
+        _KEYS[ADMIN] = load_key(Path(os.environ["JAMSOS_KEY"]))
+    return _KEYS[ADMIN]
+
+
+def key_for(actor: str) -> SigningKey:
+    """The key of an actor: the administrator's for the default one, else one of its own,
+    made the first time it is asked for in the session."""
+    if actor == ADMIN:
+        return admin_key()
+    if actor not in _KEYS:
+        if not _FOLDER:
+            _FOLDER.append(Path(tempfile.mkdtemp(prefix="jamsos-test-actors-")))
+        _KEYS[actor] = new_key_file(_FOLDER[0] / f"{len(_KEYS)}.key")
+    return _KEYS[actor]
+
+
+def enrolled(url: str, actor: str) -> SigningKey:
+    """The actor's key, enrolled first (every role, by the administrator) in the ledger at
+    `url` when the ledger exists, has its administrator, and does not know the key yet."""
+    key = key_for(actor)
+    if actor == ADMIN:
+        return key
+    try:
+        ledger = Ledger(url, create=False, key=KeySource(key=admin_key()))
+    except Exception:
+        return key  # no ledger yet: the command creates it, with this actor as administrator
+    try:
+        directory = ledger.signing.directory()
+        if directory.root is not None and directory.holding(key.public_key) is None:
+            ledger.principals.enrol(actor, "Test", list(ROLES), public_key_text(key.public_key))
+    finally:
+        ledger.close()
+    return key
+
+
+def jamsos(url: str, *args: str, actor: str = ADMIN) -> Result:
+    """`jamsos --store URL --actor ACTOR --key KEY ARGS...`, the key the actor's (`enrolled`);
+    a traceback fails the test as it is."""
+    key = enrolled(url, actor)
+    return CliRunner().invoke(
+        main, ["--store", url, "--actor", actor, "--key", str(key.path), *args],
+        catch_exceptions=False,
+    )
 
 
 def ok(url: str, *args: str, actor: str = "operator") -> Result:

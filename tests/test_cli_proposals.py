@@ -1,13 +1,13 @@
 """Four eyes on the command line (issue 18): `enroll`, `premiums pay` and `program amend` of a
 program opened with --four-eyes propose; `jamsos proposals` lists and decides. The actors
-are named with --actor until principals hold keys; the proposer never approves."""
+each have a key of their own (`cli_helpers`); the proposer never approves."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from cli_helpers import as_json, events, jamsos, ok
+from cli_helpers import as_json, enrolled, events, jamsos, ok
 from registration_file import generate_registrations
 
 
@@ -15,7 +15,7 @@ def opened(url: str, folder: Path) -> None:
     path = folder / "registrasi.csv"
     generate_registrations(path, 12, bad_rate=0, duplicate_rate=0)
     ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota",
-       "10000", "--four-eyes", actor="admin")
+       "10000", "--four-eyes")  # the session's key: the ledger's root administrator
     ok(url, "workers", "import", str(path), actor="ops")
     ok(url, "workers", "prioritize", actor="ops")
 
@@ -71,6 +71,8 @@ def test_direct_command_refused_by_the_service(sqlite_url: str, tmp_path: Path) 
     opened(sqlite_url, tmp_path)
     pid = proposal_id(ok(sqlite_url, "program", "amend", "--allocation", "2100000000",
                          "--reason", "APBD-P", actor="admin").stdout)
+    for actor in ("ops", "kadis"):
+        enrolled(sqlite_url, actor)  # their principals enrolled before the count
     before = events(sqlite_url)
     other = jamsos(sqlite_url, "proposals", "withdraw", pid, "--reason", "x", actor="ops")
     assert other.exit_code == 1 and "only admin, who proposed" in other.output

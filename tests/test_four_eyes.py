@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from role_helpers import acting
 from test_application import AHMAD, BUDI, DEWI, EVERYONE, JAN, RINA, SITI
 
+from cli_helpers import key_for
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.service import FourEyes
 from jamsos_ledger.errors import OverQuota, RoleRefused
@@ -37,7 +39,7 @@ BUD = Actor("bud", frozenset({FINANCE}))
 
 
 def as_(url: str, who: Actor) -> Ledger:
-    return Ledger(url, principal=who)
+    return acting(url, who.name, who.roles)
 
 
 def head_of(ledger: Ledger) -> int:
@@ -45,10 +47,10 @@ def head_of(ledger: Ledger) -> int:
 
 
 def opened(url: str, quota: int = 10_000) -> None:
-    admin = as_(url, ADMIN)
-    admin.open_program(year=2026, allocation=2_000_000_000, quota=quota, code="fe",
-                       four_eyes=True)
-    admin.close()
+    root = Ledger(url)  # the session's key: the ledger's root administrator
+    root.open_program(year=2026, allocation=2_000_000_000, quota=quota, code="fe",
+                      four_eyes=True)
+    root.close()
     ops = as_(url, OPS)
     ops.register(EVERYONE)
     ops.prioritize()
@@ -163,11 +165,10 @@ def test_withdrawn_by_its_proposer_only(store_url: str) -> None:
 
 APPROVE = """
 import os, sys, time
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.errors import RuleViolation
-from jamsos_ledger.roles import Actor
-url, ref, name, gun = sys.argv[1:5]
-ledger = Ledger(url, principal=Actor(name, frozenset({"approver"})))
+url, ref, key, gun = sys.argv[1:5]
+ledger = Ledger(url, key=KeySource(path=key))
 while not os.path.exists(gun):
     time.sleep(0.001)
 try:
@@ -186,13 +187,17 @@ def test_racing_approvers_apply_a_proposal_once(postgres_url: str, tmp_path: Pat
     ops = as_(postgres_url, OPS)
     proposal = ops.propose_enrolment("fe", start=JAN, niks=[BUDI.nik, SITI.nik], decree="KEP/1")
     ops.close()
+    heads = [f"head-{i}" for i in range(5)]
+    for name in heads:
+        as_(postgres_url, Actor(name, frozenset({APPROVER}))).close()
     gun = tmp_path / "gun"
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", APPROVE, postgres_url, proposal.short, f"head-{i}", str(gun)],
+            [sys.executable, "-c", APPROVE, postgres_url, proposal.short,
+             str(key_for(name).path), str(gun)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for i in range(5)
+        for name in heads
     ]
 
 

@@ -1,4 +1,4 @@
-"""An import written in one transaction: the whole file or nothing of it.
+"""An import written in one transaction, sealed once: the whole file or nothing of it.
 
 A city's registration file is one decision: the file is registered or it is not. Its rows are
 written in batches as they are read (a big file is read by other processes meanwhile, see
@@ -59,9 +59,11 @@ def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
         with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             recorder.lock_for_insert(curs)
             yield _PostgresBatches(recorder, conn, curs)
+            recorder.seal_within(curs)  # one seal for the whole import
     elif isinstance(recorder, ChainedSQLiteApplicationRecorder):
         with recorder.datastore.transaction(commit=True) as cursor:
             yield _SQLiteBatches(recorder, cursor)
+            recorder.seal_within(cursor)
     else:
         # The in-memory store (tests, demos in one process): the batches are kept aside and
         # stored at the end, in one insert.
@@ -113,7 +115,7 @@ class _PostgresBatches(_InTransaction):
 
         try:
             with self.conn.transaction():  # a savepoint inside the import's transaction
-                return self.recorder.copy_within(self.cursor, stored_events)
+                return self.recorder.copy_within(self.cursor, stored_events, seal=False)
         except psycopg.IntegrityError as e:
             raise IntegrityError(str(e)) from e
 

@@ -39,5 +39,11 @@ class StoreUnavailable(LedgerError):
     """The store cannot be reached or is not a jamsos ledger."""
 
 
-class RoleRefused(LedgerError):
-    """The acting principal holds no role that allows the command; nothing was written."""
+class NotAuthorised(LedgerError):
+    """Who runs the command is not proven (no usable key, a key no principal holds, a revoked
+    one) or may not do it; nothing was written."""
+
+
+class RoleRefused(NotAuthorised):
+    """The principal is proven but holds no role that allows the command; nothing was
+    written."""

@@ -47,6 +47,7 @@ from eventsourcing.sqlite import (
 )
 
 from jamsos_ledger.errors import InvalidInput, StoreUnavailable
+from jamsos_ledger.seals import COLUMNS, ROOT, WRITE, Seal, SealMaker, seal_from_row, seal_table_of
 
 # The chain of the ledger's own events table (SQLite's `stored_events`, PostgreSQL's
 # `jamsos_events`), named as it always was so that every ledger written before still opens.
@@ -62,6 +63,13 @@ _LOWEST = -(2**63)  # below any position, even one an attacker wrote
 # 2 MB default wrote and read its pages back again and again.
 BULK_ROWS = 1_000
 BULK_CACHE_KIB = 32 * 1024
+
+# The seals table's columns (`seals.COLUMNS`), for SQLite and PostgreSQL alike.
+SEAL_COLUMNS = (
+    "position BIGINT PRIMARY KEY, kind TEXT NOT NULL, principal TEXT NOT NULL, "
+    "fingerprint TEXT NOT NULL, on_behalf_of TEXT, note TEXT, body {blob} NOT NULL, "
+    "previous {blob} NOT NULL, signature {blob} NOT NULL"
+)
 
 # Kinds of discrepancy, in the words `audit verify` uses.
 ALTERED = "altered"
@@ -266,9 +274,13 @@ class ChainedRecorder(Protocol):
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, writing each event's chain row in the same transaction."""
+    """The library's SQLite recorder, writing each event's chain row in the same transaction,
+    and the transaction's seal (`seals`) when it has a `sealer`."""
 
     ledger_events_table = "stored_events"  # the library's SQLite factory's only events table
+    # Who seals this recorder's transactions: the ledger sets it when it opens (a `Sealer`, or
+    # a `Refusal` that refuses every write); None seals nothing (the library's own tests).
+    sealer: SealMaker | None = None
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -277,6 +289,13 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1"
         )
         self._insert_chain = f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
+        seals = self.seal_table_name
+        self._select_seal_head = (
+            f"SELECT {', '.join(COLUMNS)} FROM {seals} ORDER BY position DESC LIMIT 1"
+        )
+        self._insert_seal = (
+            f"INSERT INTO {seals} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        )
 
     @property
     def chain_table_name(self) -> str:
@@ -284,17 +303,31 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         before the constructor here goes on)."""
         return chain_table_of(self.events_table_name, self.ledger_events_table)
 
+    @property
+    def seal_table_name(self) -> str:
+        """This events table's seals."""
+        return seal_table_of(self.chain_table_name, CHAIN_TABLE)
+
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} "
             "(position INTEGER PRIMARY KEY, hash BLOB NOT NULL)"
         )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.seal_table_name} "
+            f"({SEAL_COLUMNS.format(blob='BLOB')})"
+        )
         return statements
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        return self._insert_chained(c, stored_events, seal=True)
+
+    def _insert_chained(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], *, seal: bool
+    ) -> list[int]:
         # The events go first: after its first insert this connection holds SQLite's write
         # lock, so the chain head read next cannot move before the commit.
         if not stored_events:
@@ -320,13 +353,69 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         hashed = (
             [s.originator_id for s in stored_events] if self._uuid_text else written
         )
-        c.executemany(self._insert_chain, chain_rows(previous, ids, stored_events, hashed))
+        links = chain_rows(previous, ids, stored_events, hashed)
+        c.executemany(self._insert_chain, links)
+        if seal:
+            self._seal(c, *links[-1])
         return ids
 
     def insert_within(self, c: Any, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
         """Insert and chain a batch in the transaction of `c` (an import's, `bulk_writes`);
-        their positions."""
-        return self._insert_events(c, stored_events) or []
+        their positions. The transaction is sealed once, at its end (`seal_within`)."""
+        return self._insert_chained(c, stored_events, seal=False)
+
+    # -- seals ---------------------------------------------------------------------------
+
+    def _seal(
+        self, c: Any, position: int, head: bytes, kind: str = WRITE, body: bytes = b""
+    ) -> None:
+        """Write the seal of the chain head at `position` in the transaction of `c`."""
+        if self.sealer is None:
+            return
+        c.execute(self._select_seal_head)
+        last = c.fetchone()
+        previous = None if last is None else seal_from_row(last)
+        made = self.sealer.seal(position, head, previous, kind, body)
+        c.execute(self._insert_seal, made.row())
+
+    def seal_within(self, c: Any) -> None:
+        """Seal the chain head in the transaction of `c` unless a seal covers it already
+        (an import's one seal, after its last batch)."""
+        c.execute(self._select_chain_head)
+        head = c.fetchone()
+        c.execute(self._select_seal_head)
+        last = c.fetchone()
+        if head is not None and (last is None or int(last[0]) < int(head[0])):
+            self._seal(c, int(head[0]), bytes(head[1]))
+
+    def append_root(self, body: bytes) -> None:
+        """Write the root seal (`seals`) of the history so far, in a transaction of its own;
+        nothing when the store holds a seal already (another process made it first)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self._select_seal_head)
+            if c.fetchone() is not None:
+                return
+            c.execute(self._select_chain_head)
+            head = c.fetchone()
+            position, chain_hash = (0, GENESIS) if head is None else (head[0], bytes(head[1]))
+            self._seal(c, position, chain_hash, ROOT, body)
+
+    def select_seals(self, after: int, upto: int, limit: int) -> list[Seal]:
+        """Seals with `after < position <= upto`, in position order (none when the ledger was
+        written before seals existed and is opened read-only: no table)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (self.seal_table_name,),
+            )
+            if c.fetchone() is None:
+                return []
+            c.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.seal_table_name} "
+                "WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+                (after, upto, limit),
+            )
+            return [seal_from_row(r) for r in c.fetchall()]
 
     def _insert_rows(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], written: Sequence[object]
@@ -465,23 +554,59 @@ def _hash_value(value: object) -> bytes:
 
 
 class ChainedPOPOApplicationRecorder(POPOApplicationRecorder):
-    """The library's in-memory recorder, keeping the chain beside its list of events."""
+    """The library's in-memory recorder, keeping the chain and the seals beside its list of
+    events."""
+
+    sealer: SealMaker | None = None  # as the SQLite recorder's
 
     def __init__(self) -> None:
         super().__init__()
         self._chain: list[tuple[int, bytes]] = []
+        self._seals: list[Seal] = []
 
     def _update_table(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # Called under the recorder's lock, after the uniqueness checks.
-        ids = super()._update_table(stored_events, **kwargs)
+        # Called under the recorder's lock, after the uniqueness checks. The positions the
+        # library will give the events follow its list; the chain and the seal are made first,
+        # so a refused seal leaves the events unstored.
+        first = len(self._stored_events) + 1
+        ids = list(range(first, first + len(stored_events)))
+        links: list[tuple[int, bytes]] = []
+        made = None
         if ids:
             previous = self._chain[-1][1] if self._chain else GENESIS
-            self._chain.extend(
-                chain_rows(previous, ids, stored_events, [s.originator_id for s in stored_events])
+            links = chain_rows(
+                previous, ids, stored_events, [s.originator_id for s in stored_events]
             )
-        return ids
+            made = self._made_seal(*links[-1])
+        stored = super()._update_table(stored_events, **kwargs)
+        assert stored is None or list(stored) == ids
+        self._chain.extend(links)
+        if made is not None:
+            self._seals.append(made)
+        return stored
+
+    def _made_seal(
+        self, position: int, head: bytes, kind: str = WRITE, body: bytes = b""
+    ) -> Seal | None:
+        if self.sealer is None:
+            return None
+        previous = self._seals[-1] if self._seals else None
+        return self.sealer.seal(position, head, previous, kind, body)
+
+    def append_root(self, body: bytes) -> None:
+        with self._database_lock:
+            if self._seals:
+                return
+            position, head = self._chain[-1] if self._chain else (0, GENESIS)
+            made = self._made_seal(position, head, ROOT, body)
+            if made is not None:
+                self._seals.append(made)
+
+    def select_seals(self, after: int, upto: int, limit: int) -> list[Seal]:
+        with self._database_lock:
+            return [s for s in self._seals if after < s.position <= upto][:limit]
 
     def chain_bound(self) -> int:
         with self._database_lock:

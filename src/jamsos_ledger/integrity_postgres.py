@@ -28,8 +28,10 @@ from psycopg.sql import SQL, Identifier
 
 from jamsos_ledger.integrity import (
     _LOWEST,
+    CHAIN_TABLE,
     GENESIS,
     PAGE,
+    SEAL_COLUMNS,
     EventRow,
     _broken,
     _hash_value,
@@ -37,6 +39,7 @@ from jamsos_ledger.integrity import (
     chain_table_of,
     link,
 )
+from jamsos_ledger.seals import COLUMNS, ROOT, WRITE, Seal, SealMaker, seal_from_row, seal_table_of
 
 # Events from which an insert goes by COPY (an import's batches), not by INSERT ... RETURNING.
 COPY_FROM = 1_000
@@ -56,6 +59,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     # The ledger's events table on PostgreSQL: the library names it after the application
     # (`Ledger.name`, "jamsos"); its chain keeps the name it always had.
     ledger_events_table = "jamsos_events"
+    sealer: SealMaker | None = None  # who seals its transactions (as the SQLite recorder's)
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -77,6 +81,30 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "(position bigint PRIMARY KEY, hash bytea NOT NULL)"
             ).format(schema=schema, chain=chain)
         )
+        self.seal_table_name = seal_table_of(self.chain_table_name, CHAIN_TABLE)
+        seals = Identifier(self.seal_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{seals} ("
+                + SEAL_COLUMNS.format(blob="bytea")
+                + ")"
+            ).format(schema=schema, seals=seals)
+        )
+        columns = SQL(", ").join(Identifier(c) for c in COLUMNS)
+        self._select_seal_head = SQL(
+            "SELECT {columns} FROM {schema}.{seals} ORDER BY position DESC LIMIT 1"
+        ).format(columns=columns, schema=schema, seals=seals)
+        self._insert_seal = SQL(
+            "INSERT INTO {schema}.{seals} ({columns}) VALUES ({values})"
+        ).format(
+            columns=columns, schema=schema, seals=seals,
+            values=SQL(", ").join(SQL("%s") for _ in COLUMNS),
+        )
+        self._select_seals_between = SQL(
+            "SELECT {columns} FROM {schema}.{seals} WHERE position > %s AND position <= %s "
+            "ORDER BY position LIMIT %s"
+        ).format(columns=columns, schema=schema, seals=seals)
+        self._seal_table_exists = SQL("SELECT to_regclass(%s) IS NOT NULL AS present")
         self._select_chain_head = SQL(
             "SELECT position, hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
         ).format(schema=schema, chain=chain)
@@ -174,10 +202,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self._notify_channel(curs)
 
     def copy_within(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], *, seal: bool = True
     ) -> list[int]:
         """Insert a batch by COPY, and chain it, in the transaction of `curs`, which holds the
-        table lock (`lock_for_insert`); their positions. See `_copy_events`."""
+        table lock (`lock_for_insert`); their positions. See `_copy_events`. Sealed unless
+        `seal` is False (an import's batches: `seal_within` seals its transaction once)."""
         text_ids = self.datastore.originator_id_type == "text"
         before = self._last_position(curs)
         with curs.copy(self._copy_statement) as copy:
@@ -212,7 +241,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 f"a COPY of {n} events was not stored at consecutive positions in the order "
                 "written"
             )
-        self._chain_written(curs, ids, stored_events, copy=True)
+        self._chain_written(curs, ids, stored_events, copy=True, seal=seal)
         return ids
 
     def _last_position(self, curs: Cursor[DictRow]) -> int:
@@ -259,9 +288,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         ids: Sequence[int],
         stored_events: Sequence[StoredEvent],
         copy: bool = False,
+        seal: bool = True,
     ) -> None:
         """Write the chain rows of events just inserted at `ids`, in the same transaction
-        (by COPY when `copy`: never in the pipeline mode of the library's insert)."""
+        (by COPY when `copy`: never in the pipeline mode of the library's insert), and the
+        transaction's seal unless `seal` is False."""
         curs.execute(self._select_chain_head, prepare=True)
         head = curs.fetchone()
         if head is None:
@@ -271,7 +302,63 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         else:
             previous = bytes(head["hash"])
         hashed = [self._stored_id(s) for s in stored_events]
-        self._write_links(curs, chain_rows(previous, ids, stored_events, hashed), copy)
+        links = chain_rows(previous, ids, stored_events, hashed)
+        self._write_links(curs, links, copy)
+        if seal:
+            self._seal(curs, *links[-1])
+
+    # -- seals ---------------------------------------------------------------------------
+
+    def _seal(
+        self, curs: Cursor[DictRow], position: int, head: bytes, kind: str = WRITE,
+        body: bytes = b"",
+    ) -> None:
+        """Write the seal of the chain head at `position` in the transaction of `curs`."""
+        if self.sealer is None:
+            return
+        curs.execute(self._select_seal_head, prepare=True)
+        last = curs.fetchone()
+        previous = None if last is None else seal_from_row(last[c] for c in COLUMNS)
+        made = self.sealer.seal(position, head, previous, kind, body)
+        curs.execute(self._insert_seal, made.row(), prepare=True)
+
+    def seal_within(self, curs: Cursor[DictRow]) -> None:
+        """Seal the chain head in the transaction of `curs` unless a seal covers it already
+        (an import's one seal, after its last batch)."""
+        curs.execute(self._select_chain_head)
+        head = curs.fetchone()
+        curs.execute(self._select_seal_head)
+        last = curs.fetchone()
+        if head is not None and (last is None or int(last["position"]) < int(head["position"])):
+            self._seal(curs, int(head["position"]), bytes(head["hash"]))
+
+    def append_root(self, body: bytes) -> None:
+        """Write the root seal of the history so far in a transaction of its own, under the
+        table lock; nothing when the store holds a seal already."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            curs.execute(self._select_seal_head)
+            if curs.fetchone() is not None:
+                return
+            curs.execute(self._select_chain_head)
+            head = curs.fetchone()
+            position, chain_hash = (
+                (0, GENESIS) if head is None else (int(head["position"]), bytes(head["hash"]))
+            )
+            self._seal(curs, position, chain_hash, ROOT, body)
+
+    def select_seals(self, after: int, upto: int, limit: int) -> list[Seal]:
+        """Seals with `after < position <= upto`, in position order (none without a table: a
+        ledger written before seals existed, opened read-only)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._seal_table_exists, (f'"{self.datastore.schema}"."{self.seal_table_name}"',)
+            )
+            row = curs.fetchone()
+            if not row or not row["present"]:
+                return []
+            curs.execute(self._select_seals_between, (after, upto, limit))
+            return [seal_from_row(r[c] for c in COLUMNS) for r in curs.fetchall()]
 
     def _stored_id(self, s: StoredEvent) -> object:
         # A uuid column gives back a UUID; a text column gives back text, and psycopg writes a

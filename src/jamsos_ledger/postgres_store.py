@@ -312,5 +312,9 @@ class LedgerPostgresFactory(PostgresFactory):
         inspection = getattr(self.datastore, "inspection", None)
         if inspection is None:
             return False
-        wanted = {recorder.events_table_name, getattr(recorder, "chain_table_name", "")} - {""}
+        wanted = {
+            recorder.events_table_name,
+            getattr(recorder, "chain_table_name", ""),
+            getattr(recorder, "seal_table_name", ""),
+        } - {""}
         return wanted <= inspection.tables

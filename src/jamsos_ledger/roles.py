@@ -126,10 +126,24 @@ def roles_needed(command: str) -> frozenset[str]:
 
 
 def held(principal: Acting) -> frozenset[str]:
-    """The roles a principal holds now: none once revoked (`principals.Principal.revoked`)."""
+    """The roles a principal holds now: none once revoked (`principals.Principal.revoked`).
+
+    The root administrator, fixed when the ledger was created, holds every role: an office of
+    one person can run its program from the first day. Separation comes from enrolling the
+    other offices' principals with their own roles, and from four eyes on a program's money
+    and places, which no single principal, the root included, can pass alone.
+    """
     if getattr(principal, "revoked", False):
         return frozenset()
+    if getattr(principal, "root", False):
+        return frozenset(ROLES)
     return frozenset(principal.roles)
+
+
+def open_to_all(command: str) -> bool:
+    """Whether every role may run the command (reading): then no key is needed to run it, as
+    whoever can read the store can read the figures."""
+    return roles_needed(command) == frozenset(ROLES)
 
 
 def may(principal: Acting, command: str) -> bool:

@@ -17,12 +17,14 @@ from jamsos_ledger.application.service import (
     default_actor,
     prepare_registrations,
 )
+from jamsos_ledger.application.signing import KeySource
 
 __all__ = [
     "BULK_BATCH",
     "CONFLICT_ATTEMPTS",
     "PAGE",
     "EnrolResult",
+    "KeySource",
     "Ledger",
     "LedgerError",
     "LedgerQueries",

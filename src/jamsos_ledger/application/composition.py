@@ -24,12 +24,12 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from jamsos_ledger.application.proposing import ProposingService
 from jamsos_ledger.application.service import LedgerService
+from jamsos_ledger.application.signing import KeySource
 from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
 from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
 from jamsos_ledger.projections.runner import Runner
 from jamsos_ledger.projections.views import Views, all_projections
-from jamsos_ledger.roles import Acting
 
 # Past this many events private views are kept in a temporary file rather than in memory:
 # then a helper process, which opens the file too, can rebuild alongside (projections.helper).
@@ -51,9 +51,9 @@ class Ledger(ProposingService):
         actor: str | None = None,
         *,
         create: bool = True,
-        principal: Acting | None = None,
+        key: KeySource | None = None,
     ) -> None:
-        super().__init__(store, actor, views=views_of, create=create, principal=principal)
+        super().__init__(store, actor, views=views_of, create=create, key=key)
 
 
 def views_of(service: LedgerService) -> Views:

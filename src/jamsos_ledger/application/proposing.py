@@ -21,7 +21,7 @@ from jamsos_ledger.application.service import LedgerService, command
 from jamsos_ledger.errors import InvalidInput, NotFound
 from jamsos_ledger.months import Month
 from jamsos_ledger.proposals import KIND_NAMES, PENDING, Proposal
-from jamsos_ledger.roles import require_role
+from jamsos_ledger.roles import held, require_role
 
 T = TypeVar("T")
 _PROPOSED_TOPIC = get_topic(Proposal.Proposed)
@@ -128,12 +128,9 @@ class ProposingService(LedgerService):
 
         def attempt() -> tuple[Proposal, Any]:
             proposal = self.proposal(ref)
-            roles = None
-            if self.principal is not None:
-                require_role(self.principal, proposal.approving_role,
-                             f"approving {proposal.describe()}")
-                roles = self.principal.roles
-            proposal.approve(approver=self.actor, roles=roles)
+            principal = self.acting_principal()
+            require_role(principal, proposal.approving_role, f"approving {proposal.describe()}")
+            proposal.approve(approver=self.actor, roles=held(principal))
             self.riding = proposal
             try:
                 return proposal, self._carry_out(proposal)
@@ -166,9 +163,8 @@ class ProposingService(LedgerService):
 
         def attempt() -> Proposal:
             proposal = self.proposal(ref)
-            if self.principal is not None:
-                require_role(self.principal, proposal.approving_role,
-                             f"rejecting {proposal.describe()}")
+            require_role(self.acting_principal(), proposal.approving_role,
+                         f"rejecting {proposal.describe()}")
             proposal.reject(by=self.actor, reason=reason)
             self.save(proposal)
             return proposal

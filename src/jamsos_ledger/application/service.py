@@ -35,6 +35,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from jamsos_ledger.application.signing import KeySource, PrincipalAdmin, Signing
 from jamsos_ledger.bulk_writes import BulkWriter, bulk_writer
 from jamsos_ledger.domainmodel import (
     Program,
@@ -68,7 +69,8 @@ from jamsos_ledger.persistence import (
     mark_as_ledger,
     select_events_of,
 )
-from jamsos_ledger.roles import Acting, require
+from jamsos_ledger.principals import Principal
+from jamsos_ledger.roles import open_to_all, require
 from jamsos_ledger.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
@@ -130,8 +132,8 @@ def command(
         def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             if self.checked_command is not None:
                 return method(self, *args, **kwargs)
-            if self.principal is not None:
-                require(self.principal, name)
+            if not open_to_all(name):  # reading needs no key: the store's own access guards it
+                require(self.acting_principal(), name)
             self.checked_command = name
             try:
                 return method(self, *args, **kwargs)
@@ -238,17 +240,19 @@ class LedgerService(Application):
         *,
         views: Callable[[LedgerService], LedgerQueries],
         create: bool = True,
-        principal: Acting | None = None,
+        key: KeySource | None = None,
     ) -> None:
         """Open the ledger of a store; with `create` False (every command but `program open`)
         a store holding no ledger is refused (StoreUnavailable) and nothing is created.
 
+        Every write is sealed with the key `key` names (`signing`): `actor` is the name of the
+        principal holding it; the `actor` given here is only a note beside each seal.
+
         A store that is read-only (its URL says so, or its file cannot be written) is opened
         without writing anything: `views` is then asked for views that write nothing either.
 
-        `principal` is who acts, with its roles: every command is checked against the role
-        table (`roles`) and recorded under its name. Without one (the command line until
-        principals hold keys) the roles are not checked and `actor` names who acts.
+        Every command is checked against the role table (`roles`) with the roles of the
+        principal whose key seals it (`acting_principal`).
         """
         self._views_of = views
         parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
@@ -261,8 +265,10 @@ class LedgerService(Application):
         self.written = False
         self.kept = ""
         self.head_when_opened = 0
-        self.principal = principal
-        self.actor = principal.name if principal is not None else (actor or default_actor())
+        self.note = actor
+        self.signing = Signing(self, key, default_actor())
+        self.principals = PrincipalAdmin(self)
+        cipher = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         # The command whose roles were checked, while it runs (`command`).
         self.checked_command: str | None = None
         # While a proposal is approved: the proposal, whose decision is saved in the same
@@ -271,10 +277,9 @@ class LedgerService(Application):
         # While a proposal is proposed: its command is run to check it and to work out its
         # figures, and nothing it would write is written (`save`).
         self.dry_run = False
-        key = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
         for tried in range(CONFLICT_ATTEMPTS):
             try:
-                self._open(key)
+                self._open(cipher)
                 return
             except PersistenceError as e:
                 # The library (re)creates its tables and, on PostgreSQL, its insert function
@@ -303,6 +308,7 @@ class LedgerService(Application):
                 return
             self.created = "format" not in present and self.store.kind != "memory"
             mark_as_ledger(self.recorder, marks)
+            self.signing.install()
             self.views = self._views_of(self)
         except BaseException:
             super().close()
@@ -342,7 +348,26 @@ class LedgerService(Application):
             objs = (*objs, self.riding)
         return super().save(*objs, **kwargs)
 
+    def acting_principal(self) -> Principal:
+        """The principal this command acts as, with its roles now: the holder of the key that
+        seals it, or the principal a `service` principal acts for (NotAuthorised when the key
+        is missing, no principal's, or revoked)."""
+        self.signing.ready()
+        principal = self.signing.principal
+        assert principal is not None
+        on_behalf_of = self.signing.source.on_behalf_of
+        if on_behalf_of is not None:
+            return self.signing.directory().active(on_behalf_of)
+        return principal
+
+    @property
+    def actor(self) -> str:
+        """Who writes: the principal whose key seals this command's writes (NotAuthorised
+        when the key is missing, no principal's, or revoked)."""
+        return self.signing.actor
+
     def _record(self, processing_event: Any) -> Any:
+        self.signing.ready()  # before the transaction: a refusal writes nothing
         recordings = super()._record(processing_event)
         self.written = True
         return recordings
@@ -537,6 +562,7 @@ class LedgerService(Application):
         if first is None:
             return RegisterResult(registered=0, already=0)
         known: dict[bytes, bytes] = {}  # rows of workers registered before: compared after
+        self.signing.ready()
         with bulk_writer(self.recorder) as writer:
             for batch in chain([first], batches):
                 new = self._register_batch(batch, writer, once, known)
@@ -920,6 +946,10 @@ class LedgerService(Application):
         when recorded before references were normalised."""
         ids = {reference_id(kind, value), *legacy_reference_ids(kind, value)}
         return any(i in self.repository for i in ids)
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """`_retrying`, for the service's helpers (`signing`)."""
+        return self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run a command again when a concurrent one changed what it read (optimistic locking).
