@@ -13,7 +13,8 @@ from jamsos_ledger.principals import public_key_text
 
 @click.group("key")
 def key() -> None:
-    """Your private key (--key, JAMSOS_KEY, default ~/.config/jamsos/key): make it, show it."""
+    """Your private key (--key, JAMSOS_KEY, default ~/.config/jamsos/key): new makes one, show
+    prints its public key and fingerprint."""
 
 
 @key.command("new")

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import click
 
+from jamsos_ledger.application import default_actor
 from jamsos_ledger.application.signing import roles_problem
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.errors import Malformed
+from jamsos_ledger.cli.errors import Malformed, Refused
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_recorded, render
+from jamsos_ledger.integrity import verify
 from jamsos_ledger.money import count
 from jamsos_ledger.principals import ROLES, public_key_text
 
 
 @click.group()
 def principals() -> None:
-    """Who may write the ledger: list, enrol, rotate a key, revoke (administrators only)."""
+    """Who may write the ledger: list, enrol, rotate a key, revoke (administrators only);
+    adopt a ledger written before sealing."""
 
 
 @principals.command("list")
@@ -115,3 +118,34 @@ def revoke_command(obj: LedgerContext, name: str, reason: str) -> None:
     """Revoke a principal: no seal of its key counts from now on (administrators only)."""
     obj.ledger.principals.revoke(name, reason)
     echo_recorded(f"Revoked {name} ({reason})")
+
+
+@principals.command("adopt")
+@click.option("--admin-name", metavar="NAME",
+              help="The administrator's name [default: --actor, else the OS user].")
+@click.option("--admin-office", metavar="OFFICE", default="",
+              help="The administrator's office, e.g. Diskominfo.")
+@pass_ledger
+def adopt_command(obj: LedgerContext, admin_name: str | None, admin_office: str) -> None:
+    """Seal a ledger written before every write was sealed, as it stands, making the holder
+    of --key its administrator; recorded as an adoption. Check it first against a digest kept
+    from before (`audit verify --digest`): what it held is taken as it is."""
+    ledger = obj.ledger
+    if ledger.signing.root_seal() is not None:
+        raise Refused("this ledger is sealed already: there is nothing to adopt")
+    report = verify(ledger.recorder)
+    if not report.intact:
+        raise Refused(
+            f"the event chain is broken ({report.discrepancy}): a tampered history is never "
+            "adopted; restore the ledger from a backup and check it with `audit verify`"
+        )
+    root = ledger.signing.establish_root(admin_name or obj.actor or default_actor(),
+                                         admin_office)
+    echo_recorded(
+        f"Adopted positions 1 to {count(root.position)}, written before sealing, as they stand "
+        f"(digest {report.head_digest}): sealed by {root.principal}, the administrator"
+    )
+    click.echo(
+        f"Key fingerprint {root.fingerprint}: keep it outside the system; auditors check the "
+        "ledger against it (`jamsos audit verify --root FINGERPRINT`)"
+    )

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import admin_key, key_for
 from jamsos_ledger import application, auditing
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.application.composition import TemporaryViewDatabase
 from jamsos_ledger.auditing import (
     JAKARTA,
@@ -33,6 +34,7 @@ from jamsos_ledger.auditing import (
 from jamsos_ledger.domainmodel import Program, Reference, Registration, Worker, worker_id
 from jamsos_ledger.errors import NotFound
 from jamsos_ledger.months import Month
+from jamsos_ledger.principals import public_key_text
 from jamsos_ledger.projections import runner
 
 BIRTH = date(1984, 5, 17)
@@ -87,10 +89,15 @@ def story(store_url: str) -> Iterator[Story]:
     at["paid January"] = moment()
     ledger.end_coverage(SITI, month=MAR, reason="died")
     at["Siti died"] = moment()
-    ledger.actor = "kepala-bpkad"
+    # The head of BPKAD amends with a key of her own, enrolled by the administrator: the
+    # events record the principal whose key sealed them.
+    kepala = key_for("kepala-bpkad")
+    ledger.principals.enrol("kepala-bpkad", "BPKAD", ["finance"],
+                            public_key_text(kepala.public_key))
+    ledger.signing.use(KeySource(key=kepala))
     ledger.amend_program(allocation=2_100_000, reason="APBD-P 2026")
     at["amended"] = moment()
-    ledger.actor = "operator"
+    ledger.signing.use(KeySource(key=admin_key()))
     ledger.file_claim(SITI, scheme="JKM", incident_date=date(2026, 3, 14), reference="JKM-0001")
     at["claimed"] = moment()
     ledger.pay_premiums(month=FEB, sp2d="SP2D/02/2026")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from cli_helpers import enrolled
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli import main
 
@@ -206,7 +207,11 @@ def test_the_program_is_chosen_by_option_or_environment(sqlite_url: str) -> None
     assert json.loads(by_env.stdout)["program"] == "2026"
 
 
-def test_the_actor_is_recorded_from_option_or_environment(sqlite_url: str, tmp_path: Path) -> None:
+def test_the_actor_is_the_principal_whose_key_seals_and_actor_only_a_note(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Whatever --actor or JAMSOS_ACTOR declare, the events record the principal whose key
+    (--key, JAMSOS_KEY) sealed them; the declared name is kept as a note on the seal."""
     opened(sqlite_url)
     nik = "3275014203850001"
     path = tmp_path / "one.csv"
@@ -215,18 +220,22 @@ def test_the_actor_is_recorded_from_option_or_environment(sqlite_url: str, tmp_p
     assert jamsos(sqlite_url, "workers", "import", str(path)).exit_code == 0
     assert jamsos(sqlite_url, "workers", "prioritize").exit_code == 0
     assert jamsos(sqlite_url, "enroll", "--nik", nik, "--start", "2026-01").exit_code == 0
-    by_option = invoke("--store", sqlite_url, "--actor", "bpkad-1", "premiums", "pay",
-                       "--month", "2026-01", "--sp2d", "S-1")
+    bpkad = enrolled(sqlite_url, "bpkad")
+    by_option = invoke("--store", sqlite_url, "--actor", "bpkad-1", "--key", str(bpkad.path),
+                       "premiums", "pay", "--month", "2026-01", "--sp2d", "S-1")
     assert by_option.exit_code == 0, by_option.output
     by_env = invoke("--store", sqlite_url, "premiums", "pay", "--month", "2026-02", "--sp2d",
-                    "S-2", env={"JAMSOS_ACTOR": "bpkad-2"})
+                    "S-2", env={"JAMSOS_ACTOR": "someone-else", "JAMSOS_KEY": str(bpkad.path)})
     assert by_env.exit_code == 0, by_env.output
     ledger = Ledger(sqlite_url)
     try:
         payments = ledger.views.payments(ledger.program().id)
+        seals = ledger.recorder.select_seals(0, 10**9, 100)  # type: ignore[attr-defined]
+        notes = [s.note for s in seals]
     finally:
         ledger.close()
-    assert [(p["sp2d"], p["actor"]) for p in payments] == [("S-1", "bpkad-1"), ("S-2", "bpkad-2")]
+    assert [(p["sp2d"], p["actor"]) for p in payments] == [("S-1", "bpkad"), ("S-2", "bpkad")]
+    assert notes[-2:] == ["bpkad-1", "someone-else"]
 
 
 def test_the_store_comes_from_the_environment(tmp_path: Path) -> None:

@@ -84,9 +84,14 @@ def check_seals(
     changes: Sequence[tuple[int, dict[str, Any]]],
     head: int,
     pinned_root: str | None = None,
+    chain_intact: bool = True,
 ) -> SealReport:
     """Check every seal in position order, and that they cover every position up to `head`
     (the last position whose chain link held).
+
+    When the chain broke after `head` (`chain_intact` False, the chain's own discrepancy is
+    reported), seals past it and the unsealed end of the part that held are not findings:
+    they follow from the break.
 
     `chain_hashes` holds the chain hash at each seal's position (a position missing from it
     is one the intact chain does not reach); `changes` the registry's events as
@@ -99,6 +104,8 @@ def check_seals(
     upcoming = next(pending, None)
     for seal in seals:
         start = (0 if last is None else last.position) + 1
+        if seal.position > head and not chain_intact:
+            break
         if seal.position > head:
             # A seal of a position the intact chain does not reach: its events were cut off
             # or broke the chain (reported by the chain), or the seal was made up.
@@ -142,7 +149,7 @@ def check_seals(
             "(an administrator adopts it with `jamsos principals adopt`), or its seals were "
             "removed",
         )
-    elif report.finding is None and head > report.covered:
+    elif report.finding is None and head > report.covered and chain_intact:
         report.finding = SealFinding(
             report.covered + 1,
             f"positions {report.covered + 1} to {head} are sealed by no principal: events "
@@ -299,7 +306,7 @@ def verify_sealed(
     chain = verify(recorder, digest, progress=progress)
     head = chain.head_position
     seals, hashes, changes = seal_inputs(recorder, mapper, head)
-    return chain, check_seals(seals, hashes, changes, head, pinned_root)
+    return chain, check_seals(seals, hashes, changes, head, pinned_root, chain.intact)
 
 
 __all__ = [

@@ -104,6 +104,14 @@ class Signing:
         self.sealer: Sealer | None = None
         self.principal: Principal | None = None
 
+    def use(self, source: KeySource) -> None:
+        """Write from now on with another key (a service acting for several principals, a
+        script writing as several): found among the principals at the next write."""
+        self.source = source
+        self.sealer = None
+        self.principal = None
+        self.install()
+
     def install(self) -> None:
         """Refuse every write until `ready()` has found who writes."""
         self.service.recorder.sealer = Refusal(

@@ -1,0 +1,150 @@
+"""Random histories written by random principals, and random forgeries of their seals.
+
+Every genuine history verifies against its root; every forgery (a signature, a signer, a
+position or a link changed, a seal dropped, moved or made with a key nobody enrolled, the
+signed chain head changed) leaves a position no valid seal covers. In memory: the stores' own
+tests forge real rows (tests/test_seal_attacks.py); this explores many histories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jamsos_ledger.application import KeySource, Ledger
+from jamsos_ledger.domainmodel import Registration
+from jamsos_ledger.errors import LedgerError
+from jamsos_ledger.keys import SigningKey
+from jamsos_ledger.principals import ADMINISTRATOR, FINANCE, OPERATOR, public_key_text
+from jamsos_ledger.seal_check import SealReport, check_seals, seal_inputs
+from jamsos_ledger.seals import Seal, Sealer
+
+KEYS = [SigningKey(Ed25519PrivateKey.generate(), Path(f"key-{i}")) for i in range(6)]
+MALLORY = KEYS[-1]  # never enrolled
+NAMES = ["ana", "budi", "citra", "dedi", "eka"]
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["register", "amend", "enrol", "rotate", "revoke"]),
+        st.integers(0, len(NAMES) - 1),  # who acts
+        st.integers(0, len(NAMES) - 1),  # whom it concerns
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _act_as(ledger: Ledger, key: SigningKey) -> None:
+    ledger.signing.source = KeySource(key=key)
+    ledger.signing.sealer = None
+    ledger.signing.principal = None
+    ledger.signing.install()
+
+
+def _history(ops: list[tuple[str, int, int]]) -> tuple[Ledger, str]:
+    ledger = Ledger("memory://", key=KeySource(key=KEYS[0]))
+    root = ledger.signing.establish_root("ana", "Diskominfo")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+    keys = {name: KEYS[i] for i, name in enumerate(NAMES)}
+    spare = [KEYS[4]]
+    nik = 3275051708850001
+    for op, who, whom in ops:
+        _act_as(ledger, keys[NAMES[who]])
+        target = NAMES[whom]
+        try:
+            if op == "register":
+                nik += 1
+                ledger.register([Registration(str(nik), "Budi", date(1985, 8, 17), "L", "05",
+                                              "-", "ojol", 3, "Disnaker")])
+            elif op == "amend":
+                ledger.amend_program("p", quota=9_000 + nik % 1000, reason="r")
+                nik += 1
+            elif op == "enrol":
+                roles = [ADMINISTRATOR] if whom % 2 else [OPERATOR, FINANCE]
+                ledger.principals.enrol(target, "Dinas", roles,
+                                        public_key_text(keys[target].public_key))
+            elif op == "rotate" and spare:
+                new = spare.pop()
+                ledger.principals.rotate(target, public_key_text(new.public_key))
+                keys[target] = new
+            elif op == "revoke":
+                ledger.principals.revoke(target, "left")
+        except LedgerError:
+            pass  # refused: not an administrator, not enrolled, revoked...
+    return ledger, root.fingerprint
+
+
+def _check(ledger: Ledger, seals: list[Seal], hashes: dict[int, bytes], root: str) -> SealReport:
+    head = int(ledger.recorder.max_notification_id() or 0)
+    _, _, changes = seal_inputs(ledger.recorder, ledger.mapper, head)
+    return check_seals(seals, hashes, changes, head, root)
+
+
+FORGERIES = st.sampled_from(
+    ["signature", "signer", "drop", "position", "previous", "resign", "head", "note", "swap"]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(OPS, FORGERIES, st.data())
+def test_a_genuine_history_verifies_and_every_forgery_is_found(
+    ops: list[tuple[str, int, int]], forgery: str, data: st.DataObject
+) -> None:
+    ledger, root = _history(ops)
+    try:
+        head = int(ledger.recorder.max_notification_id() or 0)
+        seals, hashes, _ = seal_inputs(ledger.recorder, ledger.mapper, head)
+        genuine = _check(ledger, seals, hashes, root)
+        assert genuine.finding is None, genuine.finding
+        assert genuine.covered == head
+        forged_seals, forged_hashes = _forged(seals, hashes, forgery, data)
+        report = _check(ledger, forged_seals, forged_hashes, root)
+        assert report.finding is not None, (forgery, forged_seals)
+    finally:
+        ledger.close()
+
+
+def _forged(
+    seals: list[Seal], hashes: dict[int, bytes], forgery: str, data: st.DataObject
+) -> tuple[list[Seal], dict[int, bytes]]:
+    seals, hashes = list(seals), dict(hashes)
+    # Never the root alone for forgeries of a write seal: at least one write follows it.
+    k = data.draw(st.integers(1, len(seals) - 1), label="seal")
+    s = seals[k]
+    if forgery == "signature":
+        flipped = bytes([s.signature[0] ^ 1]) + s.signature[1:]
+        seals[k] = dataclasses.replace(s, signature=flipped)
+    elif forgery == "signer":
+        others = sorted({x.principal for x in seals} - {s.principal}) or ["mallory"]
+        seals[k] = dataclasses.replace(s, principal=data.draw(st.sampled_from(others)))
+    elif forgery == "drop":
+        del seals[k]
+    elif forgery == "position":
+        moved = s.position + 1
+        hashes[moved] = hashes.get(moved, b"\x01" * 32)
+        seals[k] = dataclasses.replace(s, position=moved)
+        seals = [x for i, x in enumerate(seals) if i == k or x.position != moved]
+        seals.sort(key=lambda x: x.position)
+    elif forgery == "previous":
+        seals[k] = dataclasses.replace(s, previous=seals[k].signature)
+    elif forgery == "resign":
+        name = data.draw(st.sampled_from([*NAMES, "mallory"]))
+        previous = seals[k - 1]
+        seals[k] = Sealer(MALLORY, name).seal(s.position, hashes[s.position], previous)
+    elif forgery == "head":
+        hashes[s.position] = bytes(32 - 1) + b"\x01"
+    elif forgery == "note":
+        seals[k] = dataclasses.replace(s, note=(s.note or "") + "x")
+    elif forgery == "swap" and len(seals) > 2:
+        j = 1 if k != 1 else 2
+        a, b = seals[k], seals[j]
+        seals[k] = dataclasses.replace(b, position=a.position)
+        seals[j] = dataclasses.replace(a, position=b.position)
+    else:
+        del seals[k]
+    return seals, hashes
