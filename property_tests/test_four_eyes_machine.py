@@ -27,7 +27,6 @@ from role_helpers import enrol, memory_key
 from test_application import EVERYONE, FITRI
 
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.application.signing import Signing
 from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.months import Month
 from jamsos_ledger.proposals import APPROVED, Proposal
@@ -101,9 +100,9 @@ class FourEyesMachine(RuleBasedStateMachine):
         return int(self.ledger.recorder.max_notification_id() or 0)
 
     def become(self, principal: Actor) -> None:
-        """Act from now on with the principal's key (one ledger in memory, its key swapped)."""
-        self.ledger.signing = Signing(self.ledger, KeySource(key=self.keys[principal.name]),
-                                      principal.name)
+        """Act from now on with the principal's key (one ledger in memory, as a script writing
+        as several principals)."""
+        self.ledger.signing.use(KeySource(key=self.keys[principal.name]))
 
     def act(self, who: int, step: str, run: Any) -> Any:
         """Run a command as the who-th principal; a refusal must have written nothing."""
