@@ -6,11 +6,13 @@ import click
 
 from jamsos_ledger.cli.audit_integrity import digest_command, verify_command
 from jamsos_ledger.cli.audit_trail import log_command, replay_command
+from jamsos_ledger.cli.viewings import viewings_command
 
 
 @click.group()
 def audit() -> None:
-    """Replay, log (the trail), verify and digest (tamper evidence): for Inspektorat and BPK."""
+    """Replay, log (the trail), viewings (who saw personal data), verify and digest (tamper
+    evidence): for Inspektorat and BPK."""
 
 
 # Tamper evidence (`verify`, `digest`) and the replay and trail live in modules of their own.
@@ -18,3 +20,4 @@ audit.add_command(verify_command)
 audit.add_command(digest_command)
 audit.add_command(replay_command)
 audit.add_command(log_command)
+audit.add_command(viewings_command)

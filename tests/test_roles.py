@@ -54,6 +54,8 @@ ALLOWED: dict[str, set[str]] = {
     "reject_proposal": {APPROVER},  # an amendment: the approver's
     "withdraw_proposal": ALL - {SERVICE},  # one's own
     "proposals": ALL,
+    "record_viewing": {AUDITOR, OPERATOR},
+    "viewings": {AUDITOR, ADMINISTRATOR},
 }
 ME = "pat"
 
@@ -109,6 +111,9 @@ def commands(ids: dict[str, str]) -> list[tuple[str, Callable[[Ledger], Any]]]:
         ("withdraw_proposal", lambda g: g.withdraw_proposal(ids["other"],
                                                             reason="mistake")),
         ("proposals", lambda g: g.proposals()),
+        ("record_viewing", lambda g: g.record_viewing(what="workers show", reason="complaint",
+                                                      niks=[BUDI.nik])),
+        ("viewings", lambda g: g.viewings(BUDI.nik)),
     ]
 
 
@@ -118,7 +123,8 @@ def head(ledger: Ledger) -> int:
 
 def test_the_table_covers_every_command_the_test_runs() -> None:
     for name, allowed in ALLOWED.items():
-        table = "read" if name == "proposals" else name
+        table = {"proposals": "read", "record_viewing": "unmask",
+                 "viewings": "who_viewed"}.get(name, name)
         assert COMMAND_ROLES[table] >= ({APPROVER} if name.endswith("_proposal")
                                         and name != "withdraw_proposal" else allowed)
 

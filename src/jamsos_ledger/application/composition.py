@@ -22,7 +22,7 @@ from uuid import uuid4
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
-from jamsos_ledger.application.proposing import ProposingService
+from jamsos_ledger.application.personal_data import PersonalDataService
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.application.signing import KeySource
 from jamsos_ledger.persistence import StoreURL
@@ -36,7 +36,7 @@ from jamsos_ledger.projections.views import Views, all_projections
 LARGE_LOG = HELPER_FROM
 
 
-class Ledger(ProposingService):
+class Ledger(PersonalDataService):
     """The ledger of one store, opened with its views: `Ledger(url, actor=...)`, or
     `Ledger(url, principal=...)` for a principal whose roles every command checks."""
 
