@@ -27,6 +27,7 @@ import report
 from bekasi_year import BekasiYear, YearPlan, YearResult, growth_checks
 from calibration import describe, machine_speed
 from measure import HarnessError, Measured, Runner
+from sealing import SealingResult, measure_sealing, print_sealing
 from stores import DEFAULT_POSTGRES, KINDS, Places, postgres_reachable, remove_folder
 from targets import Check
 
@@ -99,7 +100,13 @@ class Benchmark:
         if args.scratch is not None:
             args.scratch.mkdir(parents=True, exist_ok=True)  # a folder named for this run
         self.folder = Path(tempfile.mkdtemp(prefix="jamsos-bench-", dir=args.scratch))
-        self.runner = Runner(self.folder, child_environment())
+        # Every write of the bench is sealed, as in use: one administrator key for its ledgers.
+        from jamsos_ledger.keys import new_key_file
+
+        environment = child_environment()
+        environment["JAMSOS_KEY"] = str(new_key_file(self.folder / "bench-admin.key").path)
+        self.runner = Runner(self.folder, environment)
+        self.sealing: list[SealingResult] = []
         self.places: list[Places] = []
         self.generated: dict[int, Measured] = {}
         self.results: list[YearResult] = []
@@ -120,6 +127,7 @@ class Benchmark:
         print(f"machine: {describe(self.speed)}", flush=True)
         for kind in kinds:
             self.results.append(self.year(kind, args.workers, "main", anchors=True))
+            self.sealing.append(self.sealing_cost(kind, args.workers))
         if not args.no_growth:
             kind = "sqlite" if "sqlite" in kinds else kinds[0]
             quarter = self.year(kind, max(8, args.workers // 4), "quarter", anchors=False)
@@ -146,6 +154,22 @@ class Benchmark:
             if not self.args.keep:
                 places.remove()
 
+    def sealing_cost(self, kind: str, workers: int) -> SealingResult:
+        """Import, enrolment and payment sealed against the same unsealed (`sealing`)."""
+        folder = self.folder / f"{kind}-{workers}-sealing"
+        folder.mkdir(exist_ok=True)
+        places = Places(kind, folder, self.args.postgres,
+                        prefix=f"bench_{os.getpid()}_{workers}_seal")
+        self.places.append(places)
+        try:
+            result = measure_sealing(kind, lambda label: places.fresh(label).url,
+                                     self.registrations(workers), workers, folder)
+        finally:
+            if not self.args.keep:
+                places.remove()
+        print_sealing(result)
+        return result
+
     def registrations(self, workers: int) -> Path:
         """The registration file of that size, written once and shared by every store."""
         path = self.folder / f"registrations-{workers}.csv"
@@ -157,7 +181,8 @@ class Benchmark:
         return path
 
     def checks(self) -> list[Check]:
-        return [c for r in self.results for c in r.checks()] + self.growth
+        return ([c for r in self.results for c in r.checks()] + self.growth
+                + [c for s in self.sealing for c in s.checks()])
 
     def print(self) -> None:
         print("\n" + "=" * 100)
@@ -166,6 +191,8 @@ class Benchmark:
             shown = self.generated.get(result.plan.workers) if result.role != "quarter" else None
             report.print_run(result, checks, shown)
         report.print_growth(self.growth)
+        for sealing in self.sealing:
+            print_sealing(sealing)
         if self.extrapolation:
             report.print_extrapolation(self.extrapolation)
         report.print_summary(self.checks())
@@ -188,6 +215,7 @@ class Benchmark:
             },
             "generated": {str(n): m.as_dict() for n, m in self.generated.items()},
             "runs": [r.as_dict() for r in self.results],
+            "sealing": [s.as_dict() for s in self.sealing],
             "checks": [c.as_dict() for c in checks],
             "extrapolation": self.extrapolation,
             "all_met": all(c.met for c in checks if c.counted),

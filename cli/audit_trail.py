@@ -175,12 +175,23 @@ def _trail_row(entry: TrailEntry) -> dict[str, Any]:
     return {
         "time": wib(entry.time),
         "position": entry.position,
-        "actor": entry.actor,
+        "actor": _actor(entry),
         "event": entry.event,
         "aggregate": entry.aggregate,
         "changes": _changes(entry.changes.items()),
         "reference": entry.reference,
     }
+
+
+def _actor(entry: TrailEntry) -> str:
+    """The principal whose key sealed the event; the name the event records beside it when
+    they differ (a write that went round the service), or `(unsealed)` when no seal covers
+    it (`audit verify` says why)."""
+    if entry.sealed_by is None:
+        return f"{entry.actor} (unsealed)"
+    if entry.sealed_by != entry.actor:
+        return f"{entry.sealed_by} (declared {entry.actor})"
+    return entry.sealed_by
 
 
 def _changes(items: Iterable[tuple[str, Any]]) -> str:

@@ -52,7 +52,8 @@ def key_for(actor: str) -> SigningKey:
 
 def enrolled(url: str, actor: str) -> SigningKey:
     """The actor's key, enrolled first (every role, by the administrator) in the ledger at
-    `url` when the ledger exists, has its administrator, and does not know the key yet."""
+    `url` when the ledger exists, has its administrator, and knows neither the key nor the
+    name (a principal whose key was rotated or revoked stays as it is)."""
     key = key_for(actor)
     if actor == ADMIN:
         return key
@@ -62,7 +63,8 @@ def enrolled(url: str, actor: str) -> SigningKey:
         return key  # no ledger yet: the command creates it, with this actor as administrator
     try:
         directory = ledger.signing.directory()
-        if directory.root is not None and directory.holding(key.public_key) is None:
+        known = directory.holding(key.public_key) or directory.get(actor)
+        if directory.root is not None and known is None:
             ledger.principals.enrol(actor, "Test", list(ROLES), public_key_text(key.public_key))
     finally:
         ledger.close()
@@ -121,3 +123,10 @@ def contents(url: str) -> Any:
             (schema,)))
         return {t: sorted(map(repr, conn.execute(sql.SQL("SELECT * FROM {}.{}").format(
             sql.Identifier(schema), sql.Identifier(t))).fetchall())) for t in tables}
+
+
+def with_key(url: str, key: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`jamsos --store URL --key KEY ARGS...` with a key file of the test's own (made with
+    `key new`, or missing on purpose), and extra environment."""
+    return CliRunner(env=env).invoke(main, ["--store", url, "--key", key, *args],
+                                     catch_exceptions=False)

@@ -10,6 +10,7 @@ making that seals with whatever key he has.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,6 +171,10 @@ def test_the_genuine_history_verifies_against_its_root(history: History) -> None
     assert result.exit_code == 0, result.output
     assert "intact and sealed" in result.stdout
     assert "ana" in result.stdout and "budi" in result.stdout and "keu" in result.stdout
+    trail = jamsos(history.url, "audit", "log", "--format", "jsonl")
+    entries = [json.loads(line) for line in trail.stdout.splitlines()]
+    paid = [e for e in entries if e["event"] == "Program.PremiumPaid"]
+    assert [(e["actor"], e["sealed_by"]) for e in paid] == [("keu", "keu")]
     other = new_key_file(_tmp_key_path())
     wrong = jamsos(history.url, "audit", "verify", "--root", other.fingerprint)
     assert wrong.exit_code == 4 and "not the root pinned" in wrong.stderr
@@ -190,6 +195,9 @@ def test_a_an_event_appended_with_its_chain_link(history: History) -> None:
                       paid.topic, paid.state, uuid_text=not i.postgres)
     i.append([forged])
     assert_unproven_from(history, n + 1, "sealed by no principal")
+    trail = jamsos(history.url, "audit", "log", "--format", "jsonl")
+    last = [json.loads(line) for line in trail.stdout.splitlines()][-1]
+    assert last["position"] == n + 1 and last["sealed_by"] is None
 
 
 def test_b_an_event_altered_with_the_chain_recomputed(history: History) -> None:
@@ -328,3 +336,31 @@ def test_a_write_with_a_revoked_key_is_refused_and_writes_nothing(history: Histo
     assert result.exit_code == 6, result.output
     assert "revoked" in result.stderr
     assert history.intruder.head() == n
+
+
+def test_after_a_rotation_the_old_key_is_refused_and_the_history_still_verifies(
+    history: History,
+) -> None:
+    budi_new = new_key_file(_tmp_key_path())
+    rotated = jamsos(history.url, "principals", "rotate", "budi", "--public-key",
+                     public_key_text(budi_new.public_key))
+    assert rotated.exit_code == 0, rotated.output
+    n = history.intruder.head()
+    old = jamsos(history.url, "program", "amend", "--quota", "9000", "--reason", "x",
+                 actor="budi")
+    assert old.exit_code == 6 and "no principal's" in old.stderr
+    assert history.intruder.head() == n
+    ledger = _ledger(history.url, budi_new)
+    try:
+        ledger.amend_program("bekasi", quota=9_000, reason="with the new key")
+    finally:
+        ledger.close()
+    result = verify(history)
+    assert result.exit_code == 0, result.output
+    # Budi's old key, used after the rotation by a jamsos that asks nobody: caught.
+    ledger = _forger(history, key_for("budi"), "budi", admin=False)
+    try:
+        ledger.amend_program("bekasi", quota=8_000, reason="with the old key")
+    finally:
+        ledger.close()
+    assert_unproven_from(history, history.intruder.head(), "a key it did not hold")

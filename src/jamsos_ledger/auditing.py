@@ -12,6 +12,8 @@ whatever its length.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -577,11 +579,14 @@ class TrailEntry:
     Attributes:
         time: when it was recorded, in Asia/Jakarta time.
         position: its position in the log.
-        actor: who acted.
+        actor: who acted, as the event records it.
         event: the event, e.g. `Worker.Enrolled`.
         aggregate: what it happened to: `Program 2026`, `Worker 327501********01`...
         changes: the event's own fields (bookkeeping left out), as plain values.
         reference: the decree, SP2D, claim reference or reason, where the event has one.
+        sealed_by: the principal whose key sealed the event's transaction (the one the
+            service acted for, if any); None when no seal covers it (`audit verify` says
+            whether the seal holds).
     """
 
     time: datetime
@@ -591,6 +596,7 @@ class TrailEntry:
     aggregate: str
     changes: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    sealed_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -601,6 +607,7 @@ class TrailEntry:
             "aggregate": self.aggregate,
             "changes": self.changes,
             "reference": self.reference,
+            "sealed_by": self.sealed_by,
         }
 
 
@@ -670,6 +677,7 @@ def audit_trail(
     """The chronological trail of every event (with a NIK: that worker's, and the program
     events that name the worker); personal data masked unless `unmask`."""
     labels = _Labels(ledger, unmask)
+    sealers = _Sealers(ledger.recorder)
     wid: UUID | None = None
     topics: list[str] = []
     released = get_topic(Program.CoverageReleased)
@@ -685,7 +693,37 @@ def audit_trail(
         event: Any = ledger.mapper.to_domain_event(n)
         if wid is not None and n.topic == released and event.worker_id != wid:
             continue
-        yield _entry(n.id, event, labels)
+        entry = _entry(n.id, event, labels)
+        yield dataclasses.replace(entry, sealed_by=sealers.at(n.id))
+
+
+class _Sealers:
+    """Who sealed each position: the seals' principals, read once (one a transaction)."""
+
+    def __init__(self, recorder: Any) -> None:
+        select = getattr(recorder, "select_seals", None)
+        seals = [] if select is None else list(_all_seals(select))
+        self.ends = [s.position for s in seals]
+        # A root seal past position 0 adopted a history written before sealing: its events
+        # were not sealed by their writer.
+        self.names = [
+            f"adopted by {s.principal}" if s.kind == "root" else s.on_behalf_of or s.principal
+            for s in seals
+        ]
+
+    def at(self, position: int) -> str | None:
+        i = bisect.bisect_left(self.ends, position)
+        return self.names[i] if i < len(self.ends) else None
+
+
+def _all_seals(select: Any) -> Iterator[Any]:
+    after = -1
+    while True:
+        page = select(after, 2**62, 1_000)
+        yield from page
+        if len(page) < 1_000:
+            return
+        after = page[-1].position
 
 
 def _entry(position: int, event: Any, labels: _Labels) -> TrailEntry:

@@ -1,0 +1,74 @@
+"""`audit export` writes one file that `audit check --root` verifies without the store; any
+change to the file, or another root, is found (exit 4). Exported from SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from cli_helpers import jamsos, ok
+
+
+def _exported(url: str, tmp_path: Path) -> tuple[Path, str]:
+    opened = ok(url, "program", "open", "--year", "2026", "--allocation", "2000000",
+                "--quota", "10")
+    root = opened.stdout.split("key fingerprint ")[1].split()[0]
+    ok(url, "program", "amend", "--quota", "9", "--reason", "APBD-P")
+    ok(url, "program", "amend", "--allocation", "2100000", "--reason", "APBD-P", actor="keu")
+    proof = tmp_path / "proof.json"
+    said = ok(url, "audit", "export", str(proof))
+    assert f"--root {root}" in said.stdout
+    return proof, root
+
+
+def _check(proof: Path, root: str) -> Result:
+    # No store: the check is given none (a store that does not exist is never opened).
+    return jamsos(f"sqlite:///{proof.parent}/no-such-ledger.db", "audit", "check", str(proof),
+                  "--root", root)
+
+
+def test_an_export_checks_offline_and_every_change_is_found(
+    store_url: str, tmp_path: Path
+) -> None:
+    proof, root = _exported(store_url, tmp_path)
+    good = _check(proof, root)
+    assert good.exit_code == 0, good.output
+    assert "proven" in good.stdout and "allocation" not in good.stderr
+    assert not (tmp_path / "no-such-ledger.db").exists()
+    data = json.loads(proof.read_text())
+
+    def tampered(change: Callable[[dict[str, Any]], None]) -> int:
+        copy = json.loads(json.dumps(data))
+        change(copy)
+        path = tmp_path / "tampered.json"
+        path.write_text(json.dumps(copy))
+        result = _check(path, root)
+        assert result.exit_code in (2, 4), result.output
+        return int(result.exit_code)
+
+    def flip_state(d: dict[str, Any]) -> None:
+        state = bytearray(base64.b64decode(d["events"][-1][4]))
+        state[len(state) // 2] ^= 1
+        d["events"][-1][4] = base64.b64encode(bytes(state)).decode()
+
+    def more_money(d: dict[str, Any]) -> None:
+        d["figures"][0]["available"] += 1
+
+    def drop_last(d: dict[str, Any]) -> None:
+        d["events"].pop()
+
+    def drop_seal(d: dict[str, Any]) -> None:
+        d["seals"].pop(1)
+
+    for change in (flip_state, more_money, drop_last, drop_seal):
+        assert tampered(change) == 4, change.__name__
+    other = "0" * 64
+    assert _check(proof, other).exit_code == 4
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    assert _check(notes, root).exit_code == 2
