@@ -132,7 +132,9 @@ def command(
         def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             if self.checked_command is not None:
                 return method(self, *args, **kwargs)
-            if not open_to_all(name):  # reading needs no key: the store's own access guards it
+            # Reading needs no key: the store's own access guards it. A store opened read-only
+            # refuses every write itself (and says so) before a key is asked for.
+            if not open_to_all(name) and not self.store.read_only:
                 require(self.acting_principal(), name)
             self.checked_command = name
             try:
