@@ -9,6 +9,7 @@ tests forge real rows (tests/test_seal_attacks.py); this explores many histories
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -46,8 +47,8 @@ def _act_as(ledger: Ledger, key: SigningKey) -> None:
     ledger.signing.install()
 
 
-def _history(ops: list[tuple[str, int, int]]) -> tuple[Ledger, str]:
-    ledger = Ledger("memory://", key=KeySource(key=KEYS[0]))
+def _history(ops: list[tuple[str, int, int]], url: str = "memory://") -> tuple[Ledger, str]:
+    ledger = Ledger(url, key=KeySource(key=KEYS[0]))
     root = ledger.signing.establish_root("ana", "Diskominfo")
     ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
     keys = {name: KEYS[i] for i, name in enumerate(NAMES)}
@@ -148,3 +149,98 @@ def _forged(
     else:
         del seals[k]
     return seals, hashes
+
+
+STORE_FORGERIES = st.sampled_from(
+    ["append", "alter and rechain", "delete seal", "seal field", "copy seal", "delete tail"]
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(OPS, STORE_FORGERIES, st.integers(0, 10**6))
+def test_forged_rows_of_a_sqlite_store_are_found(
+    ops: list[tuple[str, int, int]], forgery: str, where: int
+) -> None:
+    """The same random histories on a real SQLite file, forged with SQL by someone holding no
+    enrolled key: `verify_sealed` against the root finds every forgery."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="jamsos-seal-prop-")
+    try:
+        _forge_and_verify(ops, forgery, where, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forge_and_verify(
+    ops: list[tuple[str, int, int]], forgery: str, where: int, folder: str
+) -> None:
+    import sqlite3
+
+    from jamsos_ledger.integrity import GENESIS, EventRow, link
+    from jamsos_ledger.seal_check import verify_sealed
+
+    url = f"sqlite:///{folder}/ledger.db"
+    ledger, root = _history(ops, url)
+    ledger.close()
+    conn = sqlite3.connect(f"{folder}/ledger.db")
+    try:
+        head = conn.execute("SELECT max(rowid) FROM stored_events").fetchone()[0]
+        k = 1 + where % head
+        seals = [p for (p,) in conn.execute("SELECT position FROM jamsos_seals ORDER BY 1")]
+        if forgery == "append":
+            oid, version, topic, state = conn.execute(
+                "SELECT originator_id, originator_version, topic, state FROM stored_events "
+                "WHERE rowid = ?", (k,)).fetchone()
+            (last,) = conn.execute("SELECT hash FROM jamsos_event_chain WHERE position = ?",
+                                   (head,)).fetchone()
+            row = EventRow(head + 1, oid, version + 10_000, topic, state, uuid_text=True)
+            conn.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, "
+                         "topic, state) VALUES (?, ?, ?, ?, ?)",
+                         (head + 1, oid, version + 10_000, topic, state))
+            conn.execute("INSERT INTO jamsos_event_chain VALUES (?, ?)",
+                         (head + 1, link(bytes(last), row.encoded())))
+        elif forgery == "alter and rechain":
+            (state,) = conn.execute("SELECT state FROM stored_events WHERE rowid = ?",
+                                    (k,)).fetchone()
+            changed = bytearray(state)
+            changed[where % len(changed)] ^= 1 + where % 255
+            conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                         (bytes(changed), k))
+            conn.execute("DELETE FROM jamsos_event_chain")
+            previous = GENESIS
+            for r in conn.execute("SELECT rowid, originator_id, originator_version, topic, "
+                                  "state FROM stored_events ORDER BY rowid").fetchall():
+                previous = link(previous, EventRow(*r, uuid_text=True).encoded())
+                conn.execute("INSERT INTO jamsos_event_chain VALUES (?, ?)", (r[0], previous))
+        elif forgery == "delete seal":
+            conn.execute("DELETE FROM jamsos_seals WHERE position = ?",
+                         (seals[1 + where % (len(seals) - 1)],))
+        elif forgery == "seal field":
+            column = ("principal", "fingerprint", "note", "signature")[where % 4]
+            value: object = b"\x00" * 64 if column == "signature" else "mallory"
+            conn.execute(f"UPDATE jamsos_seals SET {column} = ? WHERE position = ?",
+                         (value, seals[1 + where % (len(seals) - 1)]))
+        elif forgery == "copy seal":
+            source = seals[1 + where % (len(seals) - 1)]
+            if source == seals[-1]:  # copied over the last: the head is then covered twice
+                conn.execute("DELETE FROM jamsos_seals WHERE position = ?", (source,))
+                source = seals[-2] if len(seals) > 2 else source
+            conn.execute("INSERT OR REPLACE INTO jamsos_seals SELECT ?, kind, principal, "
+                         "fingerprint, on_behalf_of, note, body, previous, signature FROM "
+                         "jamsos_seals WHERE position = ?", (head, source))
+        elif forgery == "delete tail":
+            cut = seals[-2]
+            if cut == 0:
+                return  # nothing but the root and one write: a cut history is a genuine one
+            conn.execute("DELETE FROM stored_events WHERE rowid > ?", (cut,))
+            conn.execute("DELETE FROM jamsos_event_chain WHERE position > ?", (cut,))
+        conn.commit()
+    finally:
+        conn.close()
+    reopened = Ledger(url, key=KeySource(key=KEYS[0]))
+    try:
+        chain, report = verify_sealed(reopened.recorder, reopened.mapper, None, root)
+        assert chain.discrepancy is not None or report.finding is not None, (forgery, report)
+    finally:
+        reopened.close()

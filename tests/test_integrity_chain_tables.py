@@ -9,6 +9,7 @@ replay: it is built here by the code as it was then (commit a47efd8), run from g
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -203,8 +204,17 @@ def test_a_ledger_written_before_opens_verifies_and_replays(
     tables, chained = _tables_and_chain_rows(store_url)
     assert CHAIN_TABLE in tables and chained == written
 
-    ok(store_url, "audit", "verify")
+    # Its chain holds, but nobody sealed it: never trusted silently (exit 4), never written
+    # to (exit 6) until an administrator adopts it as it stands.
+    unsealed = jamsos(store_url, "audit", "verify", "--format", "json")
+    assert unsealed.exit_code == 4, unsealed.output
+    assert json.loads(unsealed.stdout)["discrepancy"] is None  # the chain itself is intact
     ok(store_url, "audit", "replay")
+    refused = jamsos(store_url, "enroll", "--top", "3", "--start", "2026-01", "--decree",
+                     "KEP/1/2026")
+    assert refused.exit_code == 6 and "principals adopt" in refused.stderr
+    assert events(store_url) == written
+    ok(store_url, "principals", "adopt")
     # It is still written to, into the same chain, and still verifies.
     ok(store_url, "enroll", "--top", "3", "--start", "2026-01", "--decree", "KEP/1/2026")
     now = events(store_url)

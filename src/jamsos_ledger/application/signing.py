@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 
-from jamsos_ledger.errors import NotAuthorised, RuleViolation
+from jamsos_ledger.errors import NotAuthorised, RuleViolation, StoreUnavailable
 from jamsos_ledger.keys import SigningKey, key_path, load_key
 from jamsos_ledger.principals import (
     ADMINISTRATOR,
@@ -53,6 +53,9 @@ class LedgerService(Protocol):
 
     @property
     def signing(self) -> Signing: ...
+
+    @property
+    def store(self) -> Any: ...
 
     def save(self, *objs: Any) -> Any: ...
 
@@ -153,6 +156,13 @@ class Signing:
         (nothing written) otherwise."""
         if self.sealer is not None:
             return self.sealer
+        if self.service.store.read_only:
+            # The store refuses the write anyway: say that, not what the key lacks.
+            raise StoreUnavailable(
+                "the ledger is opened read-only (the store URL's mode=ro or immutable=1, or a "
+                "file this user cannot write), and this command writes: nothing was written; "
+                "run it on a ledger you can write"
+            )
         key = self.source.load()
         recorder: Any = self.service.recorder
         directory = self.directory()
