@@ -24,6 +24,7 @@ from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.principals import principals
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
+from jamsos_ledger.cli.proposals import proposals
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.service_cmd import serve_command, tokens
 from jamsos_ledger.cli.streams import guarded_streams
@@ -116,6 +117,7 @@ main.add_command(projections)
 main.add_command(audit)
 main.add_command(serve_command)
 main.add_command(tokens)
+main.add_command(proposals)
 main.add_command(key)
 main.add_command(principals)
 

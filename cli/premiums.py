@@ -12,6 +12,7 @@ from jamsos_ledger.billing import due_date, years_without_holidays
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
+from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.cli.report_forms import echo_position
 from jamsos_ledger.money import counted, rupiah
 from jamsos_ledger.months import Month, today_in_jakarta
@@ -32,7 +33,16 @@ def premiums() -> None:
 @rupiah_option("--amount", "The amount paid, checked against the bill.")
 @pass_ledger
 def pay_command(obj: LedgerContext, month: Month, sp2d: str, amount: int | None) -> None:
-    """Pay a month's bill for every covered participant not yet paid for it, under one SP2D."""
+    """Pay a month's bill for every covered participant not yet paid for it, under one SP2D.
+
+    A program with four eyes on takes it as a proposal, checked now, paying nothing until
+    another finance officer approves it (`jamsos proposals approve`).
+    """
+    if obj.program().four_eyes:
+        said_proposed(obj.ledger.propose_payment(
+            month=month, sp2d=sp2d, amount=amount, code=obj.program_code
+        ))
+        return
     participants, paid = obj.ledger.pay_premiums(
         month=month, sp2d=sp2d, amount=amount, code=obj.program_code
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
@@ -316,11 +317,41 @@ class EnrolRequest(BaseModel):
     decree: str | None = Field(default=None, max_length=200)
 
 
+class Proposed(Position):
+    """A command proposed under four eyes: nothing committed or paid until approved."""
+
+    proposal: str
+    kind: str
+    program: str
+    status: str
+    figures: dict[str, int]
+    proposer: str
+    approving_role: str
+    decided_by: str | None
+
+
+def proposal_json(p: Any) -> dict[str, Any]:
+    """A proposal as the API answers it: its id, what it would do (figures), its fate; its
+    terms are left out (an enrolment's hold NIKs)."""
+    return {"proposal": p.short, "kind": p.kind, "program": p.program, "status": p.status,
+            "figures": dict(p.figures), "proposer": p.proposer,
+            "approving_role": p.approving_role, "decided_by": p.decided_by}
+
+
 class Enrolled(Position):
-    workers: int
-    start: str
-    end: str
-    committed: int
+    workers: int | None = None
+    start: str | None = None
+    end: str | None = None
+    committed: int | None = None
+    proposal: str | None = Field(default=None, description="Under four eyes: the proposal "
+                                 "made instead (see /api/v1/proposals).")
+    kind: str | None = None
+    program: str | None = None
+    status: str | None = None
+    figures: dict[str, int] | None = None
+    proposer: str | None = None
+    approving_role: str | None = None
+    decided_by: str | None = None
 
 
 def _month(text: str, what: str) -> Month:
@@ -338,9 +369,14 @@ def enrol(request: Request, who: Caller, body: EnrolRequest,
         raise ServiceProblem(422, "give either top N or one or more niks, not both or neither")
     start = _month(body.start, "start")
 
+    niks = [n.strip() for n in body.niks]
+
     def run(ledger: Ledger) -> dict[str, Any]:
-        result = ledger.enrol(body.program, start=start, niks=[n.strip() for n in body.niks],
-                              top=body.top, decree=body.decree)
+        if ledger.program(body.program).four_eyes:  # as `enroll` does: a proposal
+            return proposal_json(ledger.propose_enrolment(
+                body.program, start=start, niks=niks, top=body.top, decree=body.decree))
+        result = ledger.enrol(body.program, start=start, niks=niks, top=body.top,
+                              decree=body.decree)
         return {"workers": result.workers, "start": str(result.start), "end": str(result.end),
                 "committed": result.committed}
 
@@ -386,8 +422,17 @@ class PayRequest(BaseModel):
 
 
 class Paid(Position):
-    participants: int
-    paid: int
+    participants: int | None = None
+    paid: int | None = None
+    proposal: str | None = Field(default=None, description="Under four eyes: the proposal "
+                                 "made instead (see /api/v1/proposals).")
+    kind: str | None = None
+    program: str | None = None
+    status: str | None = None
+    figures: dict[str, int] | None = None
+    proposer: str | None = None
+    approving_role: str | None = None
+    decided_by: str | None = None
 
 
 @router.post("/payments", tags=["premiums"], response_model=Paid,
@@ -397,6 +442,9 @@ def pay(request: Request, who: Caller, body: PayRequest,
     month = _month(body.month, "month")
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        if ledger.program(body.program).four_eyes:  # as `premiums pay` does: a proposal
+            return proposal_json(ledger.propose_payment(
+                month=month, sp2d=body.sp2d, amount=body.amount, code=body.program))
         participants, paid = ledger.pay_premiums(month=month, sp2d=body.sp2d,
                                                  amount=body.amount, code=body.program)
         return {"participants": participants, "paid": paid}
@@ -427,6 +475,60 @@ def file_claim(request: Request, who: Caller, body: ClaimRequest,
         return {"program_id": str(pid)}
 
     return _write(request, who, idempotency_key, body.model_dump(mode="json"), None, run)
+
+
+# -- proposals (four eyes) -------------------------------------------------------------
+
+
+class ProposalList(Position):
+    proposals: list[Proposed]
+
+
+@router.get("/proposals", tags=["proposals"], response_model=ProposalList,
+            summary="Proposals of a program (as `proposals list`)")
+def list_proposals(
+    request: Request, who: Caller, program: ProgramCode = None,
+    status: Annotated[str | None, Query(max_length=32, description="Only this status.")] = None,
+) -> JSONResponse:
+    def run(ledger: Ledger) -> dict[str, Any]:
+        code = ledger.program(program).code
+        return {"proposals": [proposal_json(p) | {"position": 0}
+                              for p in ledger.proposals(code, status)],
+                "position": service_of(request).head()}
+
+    data = _read(request, None, run)
+    for p in data["proposals"]:
+        p["position"] = data["position"]
+    return answered(data, data["position"])
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/proposals/{proposal_id}/approve", tags=["proposals"], response_model=Proposed,
+             summary="Approve a proposal (as `proposals approve`): its command is carried out")
+def approve(request: Request, who: Caller,
+            proposal_id: Annotated[str, PathParam(max_length=64)],
+            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    def run(ledger: Ledger) -> dict[str, Any]:
+        proposal, _ = ledger.approve_proposal(proposal_id)
+        return proposal_json(proposal)
+
+    return _write(request, who, idempotency_key, {"approve": proposal_id}, None, run)
+
+
+@router.post("/proposals/{proposal_id}/reject", tags=["proposals"], response_model=Proposed,
+             summary="Reject a proposal with a reason (as `proposals reject`)")
+def reject(request: Request, who: Caller, body: Decision,
+           proposal_id: Annotated[str, PathParam(max_length=64)],
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    def run(ledger: Ledger) -> dict[str, Any]:
+        return proposal_json(ledger.reject_proposal(proposal_id, reason=body.reason))
+
+    return _write(request, who, idempotency_key, {"reject": proposal_id, **body.model_dump()},
+                  None, run)
 
 
 # -- the log, and the views' state -------------------------------------------------------

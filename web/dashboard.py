@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.money import count, rupiah
 from jamsos_ledger.web import reports
+from jamsos_ledger.web.api import proposal_json
 from jamsos_ledger.web.auth import SESSION_COOKIE, principal_of_token, session_principal
 from jamsos_ledger.web.problems import ServiceProblem
 from jamsos_ledger.web.state import ServiceLedger
@@ -77,6 +78,7 @@ def overview(request: Request) -> Response:
             try:
                 table, _ = reports.coverage_table(ledger, p)
                 pages.append({
+                    "pending": [proposal_json(x) for x in ledger.pending(p.code)],
                     "budget": reports.budget(ledger, p),
                     "quota": reports.quota(ledger, p),
                     "coverage": table,
