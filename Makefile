@@ -1,5 +1,5 @@
 # The test command is `make test` (what CI runs through .ci/run); see scripts/test.
-.PHONY: venv test demo bench lint clean
+.PHONY: venv test demo bench bench-service lint clean
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -30,8 +30,15 @@ BENCH_ARGS ?=
 bench: venv
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
+# The service phase (issue #19): 32 clients racing enrolments and payments through
+# `jamsos serve` on PostgreSQL, beside the same enrolments through the CLI; results in
+# bench/results/service.json. Options through SERVICE_BENCH_ARGS, e.g. "--workers 400".
+SERVICE_BENCH_ARGS ?=
+bench-service: venv
+	PYTHONPATH=demo $(VENV)/bin/python bench/service_phase.py $(SERVICE_BENCH_ARGS)
+
 lint: venv
-	$(VENV)/bin/ruff check conftest.py src projections cli tests property_tests bench demo
+	$(VENV)/bin/ruff check conftest.py src projections cli web tests property_tests bench demo
 	scripts/typecheck
 	scripts/lint-imports --no-logo
 

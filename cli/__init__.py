@@ -24,10 +24,12 @@ from jamsos_ledger.cli.premiums import premiums
 from jamsos_ledger.cli.principals import principals
 from jamsos_ledger.cli.program import program
 from jamsos_ledger.cli.projections_cmd import projections
+from jamsos_ledger.cli.proposals import proposals
 from jamsos_ledger.cli.reconcile import reconcile_command
 from jamsos_ledger.cli.registers_cmd import deaths_command, deciles_command, template_command
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.reversals import annul_command, reverse_command
+from jamsos_ledger.cli.service_cmd import serve_command, tokens
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
 from jamsos_ledger.persistence import DEFAULT_STORE
@@ -122,6 +124,9 @@ main.add_command(claims)
 main.add_command(report)
 main.add_command(projections)
 main.add_command(audit)
+main.add_command(serve_command)
+main.add_command(tokens)
+main.add_command(proposals)
 main.add_command(key)
 main.add_command(principals)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from jamsos_ledger.audit_values import verify_json
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
@@ -56,36 +57,6 @@ def _first_problem(report: VerifyReport, seals: SealReport) -> DiscrepancyFound 
     return None
 
 
-def _seals_json(seals: SealReport, pinned: str | None) -> dict[str, object]:
-    found = seals.finding
-    return {
-        "seals_checked": seals.seals_checked,
-        "sealed_up_to": seals.covered,
-        "root": None if seals.root is None else seals.root.name,
-        "root_fingerprint": seals.root_fingerprint,
-        "root_pinned": pinned is not None,
-        "adopted_up_to": seals.adopted_upto,
-        "signers": seals.signers,
-        "unsealed": None
-        if found is None
-        else {"position": found.position, "detail": found.detail},
-    }
-
-
-def _as_json(report: VerifyReport) -> dict[str, object]:
-    found = report.discrepancy
-    return {
-        "intact": report.intact,
-        "events_checked": report.events_checked,
-        "head_position": report.head_position,
-        "head_digest": str(report.head_digest),
-        "digest_checked": None if report.digest_checked is None else str(report.digest_checked),
-        "discrepancy": None
-        if found is None
-        else {"position": found.position, "kind": found.kind, "detail": found.detail},
-    }
-
-
 @click.command("verify")
 @click.option(
     "--digest",
@@ -117,8 +88,7 @@ def verify_command(
     report, seals = _verified(obj, digest, root)
     problem = _first_problem(report, seals)
     if fmt == "json":
-        echo_json({**_as_json(report), **_seals_json(seals, root),
-                   "intact": problem is None})
+        echo_json(verify_json(report, seals, root, intact=problem is None))
     elif problem is None:
         fields = [
             ("History", "intact and sealed"),

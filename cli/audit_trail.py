@@ -24,6 +24,7 @@ from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.cli.report_forms import digest_line
+from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.history_rules import RULES
 from jamsos_ledger.integrity import Digest, digest_at
 from jamsos_ledger.money import count, counted
@@ -198,16 +199,18 @@ TRAIL_COLUMNS = [
 @click.option("--nik", type=NIK, help="Only this worker's events, and the program events "
               "that name the worker.")
 @format_option("table", "jsonl")
-@click.option(
-    "--unmask",
-    is_flag=True,
-    help="Show NIKs, names and birth dates in full. They are personal data protected by "
-    "UU 27/2022 (Pelindungan Data Pribadi): use only where the audit needs them.",
-)
+@unmask_options
 @pass_ledger
-def log_command(obj: LedgerContext, nik: str | None, fmt: str, unmask: bool) -> None:
+def log_command(
+    obj: LedgerContext, nik: str | None, fmt: str, unmask: bool, reason: str | None
+) -> None:
     """The chronological trail: time, actor, event, what changed and its reference (decree,
-    SP2D, claim reference or reason); NIKs masked, names as initials, birth dates as years."""
+    SP2D, claim reference or reason); NIKs masked, names as initials, birth dates as years.
+
+    With --unmask and --reason they are shown in full, to an auditor or operator, and the
+    viewing is recorded first (who, whose, when, why: `jamsos audit viewings`)."""
+    if unmask:
+        viewed(obj, "audit log", reason, [nik.strip()] if nik else [])
     entries = audit_trail(obj.ledger, nik, unmask=unmask)
     if fmt == "jsonl":
         for entry in entries:

@@ -7,6 +7,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, NIK, workers_range
 from jamsos_ledger.cli.output import echo_recorded
+from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.domainmodel import END_REASONS
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
@@ -26,10 +27,18 @@ def enroll_command(
     """Enrol workers from a start month to the end of the program: all of them or none.
 
     Either --top N (the best-ranked eligible workers not yet enrolled) or --nik, repeated.
-    The money and the places must carry the whole batch, or nothing is written.
+    The money and the places must carry the whole batch, or nothing is written. A program
+    with four eyes on takes it as a proposal, checked now, enrolling nobody until another
+    principal approves it (`jamsos proposals approve`).
     """
     if bool(niks) == (top is not None):
         raise click.UsageError("give either --top N or one or more --nik, not both or neither")
+    if obj.program().four_eyes:
+        said_proposed(obj.ledger.propose_enrolment(
+            obj.program_code, start=start, niks=[n.strip() for n in niks], top=top,
+            decree=decree,
+        ))
+        return
     result = obj.ledger.enrol(
         obj.program_code, start=start, niks=[n.strip() for n in niks], top=top, decree=decree
     )

@@ -24,6 +24,7 @@ from jamsos_ledger.errors import (
     InvalidInput,
     LedgerError,
     NotAuthorised,
+    RoleRefused,
     RuleViolation,
     StoreUnavailable,
 )
@@ -42,6 +43,9 @@ EXIT_OUTPUT = 5
 # Who runs the command is not proven: no usable key (missing, unreadable, wrong passphrase), a
 # key no principal of the ledger holds or a revoked one's, or a principal not allowed to do it.
 EXIT_NOT_AUTHORISED = 6
+# The principal is proven (its key) but holds no role that allows the command: the message
+# says which role it needs; nothing was written.
+EXIT_ROLE = 7
 
 
 class Refused(click.ClickException):
@@ -54,6 +58,12 @@ class NotAuthorisedFailed(click.ClickException):
     """The command's author is not proven, or may not do it; nothing was written."""
 
     exit_code = EXIT_NOT_AUTHORISED
+
+
+class NotAllowed(click.ClickException):
+    """The acting principal holds no role that allows the command; nothing was written."""
+
+    exit_code = EXIT_ROLE
 
 
 class Malformed(click.ClickException):
@@ -129,6 +139,8 @@ def output_failed(failure: OutputFileFailed | StdoutFailed) -> OutputFailed:
 def to_click(error: LedgerError) -> click.ClickException:
     """The click exception (and so the exit code) for one of the ledger's errors."""
     message = str(error)
+    if isinstance(error, RoleRefused):
+        return NotAllowed(message)
     if isinstance(error, NotAuthorised):
         return NotAuthorisedFailed(message)
     if isinstance(error, StoreUnavailable):

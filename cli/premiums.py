@@ -13,6 +13,7 @@ from jamsos_ledger.billing import due_date
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
+from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
 from jamsos_ledger.invoice_file import invoice_digest
 from jamsos_ledger.money import counted, rupiah
@@ -48,6 +49,11 @@ def pay_command(
     participants its reconciliation agreed are paid; another file is refused (exit 1).
     """
     invoice = None if invoice_path is None else invoice_digest(invoice_path)
+    if obj.program().four_eyes:
+        said_proposed(obj.ledger.propose_payment(
+            month=month, sp2d=sp2d, amount=amount, code=obj.program_code, invoice=invoice
+        ))
+        return
     participants, paid = obj.ledger.pay_premiums(
         month=month, sp2d=sp2d, amount=amount, code=obj.program_code, invoice=invoice
     )

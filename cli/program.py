@@ -8,6 +8,7 @@ from jamsos_ledger.application import default_actor
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
+from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
 from jamsos_ledger.money import count, counted, rupiah
 from jamsos_ledger.months import Month
@@ -45,6 +46,14 @@ def program() -> None:
     default="",
     help="Creating the ledger: the administrator's office, e.g. Diskominfo.",
 )
+@click.option(
+    "--four-eyes/--one-key",
+    default=False,
+    show_default=True,
+    help="With --four-eyes, enrolment decrees, monthly payments and amendments are proposed "
+    "and take effect only when a second principal approves them (`jamsos proposals`); "
+    "recorded in the program's terms.",
+)
 @pass_ledger
 def open_command(
     obj: LedgerContext,
@@ -59,6 +68,7 @@ def open_command(
     code: str | None,
     admin_name: str | None,
     admin_office: str,
+    four_eyes: bool,
 ) -> None:
     """Open a program for a fiscal year (by default January to December); the first one
     creates the ledger, where --store says, and makes the holder of --key its administrator:
@@ -79,11 +89,13 @@ def open_command(
         jkm_monthly=DEFAULT_JKM_MONTHLY if jkm_monthly is None else jkm_monthly,
         name=name,
         code=code,
+        four_eyes=four_eyes,
     )
+    eyes = "; four eyes on" if p.four_eyes else ""
     echo_recorded(
         f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
         f"{rupiah(p.allocation)}, quota {count(p.quota)}, premium {rupiah(p.premium.total)} a "
-        f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)})"
+        f"month (JKK {rupiah(p.premium.jkk)} + JKM {rupiah(p.premium.jkm)}){eyes}"
     )
     fit = p.capacity(p.start)
     click.echo(f"{counted(fit, 'worker')} {'fits' if fit == 1 else 'fit'} for the whole period")
@@ -105,10 +117,19 @@ def open_command(
 def amend_command(
     obj: LedgerContext, allocation: int | None, quota: int | None, reason: str
 ) -> None:
-    """Raise or cut the allocation or the quota by amendment, never below what is used."""
+    """Raise or cut the allocation or the quota by amendment, never below what is used.
+
+    A program with four eyes on takes it as a proposal, checked now, changing nothing until a
+    principal holding the role approver approves it (`jamsos proposals approve`).
+    """
     if allocation is None and quota is None:
         raise click.UsageError("give --allocation, --quota or both")
     before = obj.program()
+    if before.four_eyes:
+        said_proposed(obj.ledger.propose_amendment(
+            before.code, allocation=allocation, quota=quota, reason=reason
+        ))
+        return
     after = obj.ledger.amend_program(
         obj.program_code, allocation=allocation, quota=quota, reason=reason
     )

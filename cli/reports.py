@@ -13,6 +13,7 @@ from jamsos_ledger.auditing import format_when, report_views
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import as_of_option, format_option
 from jamsos_ledger.cli.output_files import OutputFile, output_file, overwrite_option
+from jamsos_ledger.cli.proposals import echo_pending
 from jamsos_ledger.cli.report_forms import (
     MaskNiks,
     show_budget,
@@ -56,13 +57,16 @@ def budget_command(
     Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
     CSV has one row a month, the program's figures and the position as its last columns;
-    JSON has the totals, `forecast` and the months under `months`.
+    JSON has the totals, `forecast` and the months under `months`. The table ends with the
+    pending proposals (four eyes) and what each would commit or pay once approved.
     """
     drawn = chart_file(chart, overwrite)
     p = obj.program()
     with report_views(obj.ledger, as_of, p) as views:
         _as_of_header(fmt, as_of)
         show_budget(views, p.id, fmt, drawn)
+    if fmt == "table" and as_of is None:
+        echo_pending(obj, p.code)
 
 
 @report.command("quota")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from jamsos_ledger.application import RegisterResult, default_actor
-from jamsos_ledger.auditing import as_of_title, worker_as_of
+from jamsos_ledger.auditing import as_of_title, initials, worker_as_of
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (
@@ -21,6 +21,7 @@ from jamsos_ledger.cli.output import (
     progress_bar,
 )
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
+from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.domainmodel import Worker, program_id
 from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.importing import import_registrations
@@ -166,10 +167,22 @@ CLAIM_COLUMNS = [
 @click.argument("nik", type=NIK)
 @format_option("table", "json")
 @as_of_option()
+@unmask_options
 @pass_ledger
-def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None) -> None:
-    """Show a registered worker: KPJ number, rank, coverages and claims (the NIK masked)."""
+def show_command(
+    obj: LedgerContext,
+    nik: str,
+    fmt: str,
+    as_of: datetime | None,
+    unmask: bool,
+    reason: str | None,
+) -> None:
+    """Show a registered worker: KPJ number, rank, coverages and claims (the NIK masked, the name as
+    initials; with --unmask and --reason the NIK, name and birth date in full, the viewing
+    recorded first)."""
     ledger = obj.ledger
+    if unmask:
+        viewed(obj, "workers show", reason, [nik.strip()])
     if as_of is None:
         worker = ledger.worker(nik.strip())
     else:
@@ -195,8 +208,8 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         for c in worker.claims
     ]
     data: dict[str, Any] = {
-        "nik": mask_nik(worker.nik),
-        "name": worker.name,
+        "nik": worker.nik if unmask else mask_nik(worker.nik),
+        "name": worker.name if unmask else initials(worker.name),
         "sex": worker.sex,
         "kecamatan": worker.kecamatan,
         "kelurahan": worker.kelurahan,
@@ -214,6 +227,8 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
         "coverages": coverages,
         "claims": claims,
     }
+    if unmask:
+        data["birth_date"] = worker.birth_date.isoformat()
     if as_of is not None:
         data["as_of"] = as_of.isoformat()
     if fmt == "json":
@@ -228,7 +243,8 @@ def show_command(obj: LedgerContext, nik: str, fmt: str, as_of: datetime | None)
     echo_fields(
         [
             ("NIK", data["nik"]),
-            ("Name", worker.name),
+            ("Name", data["name"]),
+            *([("Birth date", data["birth_date"])] if unmask else []),
             ("Sex", worker.sex),
             ("Domicile", f"{worker.kelurahan}, {worker.kecamatan}"),
             ("Occupation", worker.occupation),

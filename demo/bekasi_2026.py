@@ -3,7 +3,9 @@
 `make demo` (or `.venv/bin/python demo/bekasi_2026.py [FOLDER]`) writes a realistic
 registration file (Disnaker and Dinsos extracts, with the kinds of bad rows real audits find:
 `registration_file.py`), then opens the program, imports, ranks, shows the refusal of 10,000
-full-year places, enrols the 9,920 that fit, pays twelve monthly bills (two of them late,
+full-year places, proposes the 9,920 that fit for the head of Disnaker to approve (four
+eyes), pays twelve monthly bills, each proposed by one BPKAD officer and approved by another
+(two of them late,
 warned about by `premiums due`), records deaths, moves, claims and their benefits, and prints
 the reports and their charts (`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
 Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`). A script of
@@ -63,11 +65,17 @@ class Operator:
 
 # The cast: each signs what it writes with its own key (keys/NAME.key in the demo's folder).
 ADMIN = "diskominfo.admin"
+# The program has four eyes on: the head of Disnaker approves the decree the operators
+# prepared, BPKAD's Kuasa BUD approves the payments its finance officer proposed.
+HEAD = "disnaker.kepala"
+BUD = "bpkad.kuasa-bud"
 CAST = [
     (ADMIN, "Diskominfo", "administrator"),
     ("disnaker.operator", "Disnaker", "operator"),
     ("dinsos.operator", "Dinsos", "operator"),
+    (HEAD, "Disnaker", "approver"),
     ("bpkad.finance", "BPKAD", "finance"),
+    (BUD, "BPKAD", "finance"),
     ("inspektorat.audit", "Inspektorat", "auditor"),
     ("dprd.oversight", "DPRD", "auditor"),
 ]
@@ -75,6 +83,11 @@ CAST = [
 
 def _public_key(said: str) -> str:
     return said.split("Public key:")[1].split()[0]
+
+
+def _proposal(said: str) -> str:
+    """The id of the proposal a command just made (`Proposed ... ID for ...`)."""
+    return said.split("Proposed ")[1].split(" for ")[0].split()[-1]
 
 
 def _quote(arg: str) -> str:
@@ -103,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     public = {name: _public_key(op.run("key", "new", actor=name)) for name, _, _ in CAST}
     opened = op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
                     "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026",
-                    "--admin-name", ADMIN, "--admin-office", "Diskominfo", actor=ADMIN)
+                    "--four-eyes", "--admin-name", ADMIN, "--admin-office", "Diskominfo",
+                    actor=ADMIN)
     root = opened.split("key fingerprint ")[1].split()[0]
     for name, office, role in CAST[1:]:
         op.run("principals", "enrol", name, "--office", office, "--role", role,
@@ -124,8 +138,17 @@ def main(argv: list[str] | None = None) -> None:
     # What would an APBD-P of Rp 2.016.000.000 change? Nothing is recorded by asking.
     op.run("program", "capacity", "--start", "2026-01", "--allocation", "2016000000",
            actor="bpkad.finance", show_lines=12)
-    op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree", "KEP-WALI/100/2026")
-    op.run("report", "budget")
+    decree = _proposal(op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree",
+                              "KEP-WALI/100/2026"))
+    op.run("report", "budget", actor=HEAD, show_lines=60)
+    # One key never moves money or places: the operator who proposed cannot approve.
+    op.run("proposals", "approve", decree, expect=7)
+    op.run("proposals", "approve", decree, actor=HEAD)
+    # An APBD-P proposed before the budget law passed: rejected, with its reason.
+    amendment = _proposal(op.run("program", "amend", "--allocation", "2016000000", "--reason",
+                                 "APBD-P 2026 draft", actor="bpkad.finance"))
+    op.run("proposals", "reject", amendment, "--reason", "APBD-P not passed by DPRD yet",
+           actor=HEAD)
 
     heading("A year of BPJS bills, deaths, moves and claims")
     died, moved, injured = _enrolled_niks(folder, 3)
@@ -159,13 +182,17 @@ def main(argv: list[str] | None = None) -> None:
         if month == 11:
             op.run("premiums", "due", "--today", "2026-11-05", actor="bpkad.finance")
             for late in (9, 10):
-                op.run("premiums", "pay", "--month", f"2026-{late:02d}",
-                       "--sp2d", f"SP2D/{late:02d}/BPKAD/2026", actor="bpkad.finance",
-                       show_lines=3)
-        op.run("premiums", "pay", "--month", f"2026-{month:02d}",
-               "--sp2d", f"SP2D/{month:02d}/BPKAD/2026", actor="bpkad.finance", show_lines=3)
+                pay(op, late)
+        pay(op, month)
     op.run("premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D/03/BPKAD/2026",
            actor="bpkad.finance", expect=1)
+
+    heading("Personal data in clear: for a reason, and recorded")
+    op.run("workers", "show", died, "--unmask", "--reason", "JKM claim JKM-2026-000123 check",
+           actor="dinsos.operator", show_lines=12)
+    op.run("workers", "show", died, "--unmask", "--reason", "curious", actor="bpkad.finance",
+           expect=7)
+    op.run("audit", "viewings", "--nik", died, actor="inspektorat.audit")
 
     heading("Reports for finance and oversight")
     op.run("report", "budget", actor="bpkad.finance")
@@ -190,6 +217,14 @@ def main(argv: list[str] | None = None) -> None:
     op.run("audit", "verify", "--root", root, actor="inspektorat.audit")
     print(f"\nThe ledger is in {folder / 'jamsos.db'}; from here, try:\n  "
           + closing_hint(folder, Path(op.command[0]), Path.cwd()))
+
+
+def pay(op: Operator, month: int) -> None:
+    """A month's payment: proposed by BPKAD's finance officer, approved by its Kuasa BUD."""
+    proposed = op.run("premiums", "pay", "--month", f"2026-{month:02d}",
+                      "--sp2d", f"SP2D/{month:02d}/BPKAD/2026", actor="bpkad.finance",
+                      show_lines=3)
+    op.run("proposals", "approve", _proposal(proposed), actor=BUD, show_lines=3)
 
 
 def closing_hint(folder: Path, jamsos: Path, cwd: Path) -> str:

@@ -89,10 +89,11 @@ def story(store_url: str) -> Iterator[Story]:
     at["paid January"] = moment()
     ledger.end_coverage(SITI, month=MAR, reason="died")
     at["Siti died"] = moment()
-    # The head of BPKAD amends with a key of her own, enrolled by the administrator: the
-    # events record the principal whose key sealed them.
+    # The head of BPKAD (an approver: amendments are the approver's) amends with a key of her
+    # own, enrolled by the administrator: the events record the principal whose key sealed
+    # them.
     kepala = key_for("kepala-bpkad")
-    ledger.principals.enrol("kepala-bpkad", "BPKAD", ["finance"],
+    ledger.principals.enrol("kepala-bpkad", "BPKAD", ["finance", "approver"],
                             public_key_text(kepala.public_key))
     ledger.signing.use(KeySource(key=kepala))
     ledger.amend_program(allocation=2_100_000, reason="APBD-P 2026")

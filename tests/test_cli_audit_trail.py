@@ -245,7 +245,7 @@ def test_the_log_as_json_lines_and_for_one_worker(story: Story) -> None:
 
 
 def test_the_log_shows_personal_data_only_when_asked(story: Story) -> None:
-    result = ok(story.url, "audit", "log", "--nik", AGUS, "--unmask")
+    result = ok(story.url, "audit", "log", "--nik", AGUS, "--unmask", "--reason", "BPK audit")
     assert AGUS in result.stdout and "Pekerja Nomor 2" in result.stdout
     assert "UU 27/2022" in ok(story.url, "audit", "log", "--help").stdout
     unknown = jamsos(story.url, "audit", "log", "--nik", nik(99, "L"))

@@ -160,12 +160,13 @@ def test_a_year_of_the_small_program(ranked: str) -> None:
     assert "Warning: 2026-03 is unpaid for 10 participants" in due.stderr
     assert "2026-04 is unpaid" not in due.stderr
 
-    # The worker as an operator sees it: the NIK masked, coverage and claim shown.
+    # The worker as an operator sees it: the NIK masked, the name as initials, coverage and
+    # claim shown; the name in full only for a reason (`--unmask --reason`, recorded).
     shown_worker = ok(url, "workers", "show", first).stdout
-    assert first not in shown_worker
+    assert first not in shown_worker and "Pekerja 2" not in shown_worker
     assert "327501********02" in shown_worker
-    for text in ("Pekerja 2", "KEP-2", "2026-03", "BPJS-JKM-1", "dtsen-desil-v1"):
-        assert text in shown_worker
+    for text in ("P. 2.", "KEP-2", "2026-03", "BPJS-JKM-1", "dtsen-desil-v1"):
+        assert text in shown_worker, text
     worker = as_json(url, "workers", "show", first)
     assert (worker["decile"], worker["rank"], worker["coverages"][0]["ended"]) == (1, 1,
                                                                                    "2026-03")

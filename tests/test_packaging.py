@@ -49,7 +49,7 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
 
 
 def test_repository_folders_are_not_importable_under_their_own_names() -> None:
-    for name in ("cli", "projections"):
+    for name in ("cli", "projections", "web"):
         assert importlib.util.find_spec(name) is None, (
             f"`import {name}` works: the repository root is on sys.path. Run the tests with "
             "scripts/test or .venv/bin/pytest, not `python -m pytest`."

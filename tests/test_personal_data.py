@@ -74,7 +74,11 @@ def story(url: str, cipher_key: str | None, tmp_path: Path) -> dict[str, object]
        "2026-01-20", "--reference", "JKM-1")
     shown = ok(url, cipher_key, "workers", "show", WORKERS[0][0], "--format", "json")
     worker = json.loads(shown.stdout)
-    assert worker["nik"] == "327501********01" and worker["name"] == "Siti Rahmawati"
+    assert worker["nik"] == "327501********01" and worker["name"] == "S. R."
+    shown = jamsos(url, cipher_key, "workers", "show", WORKERS[0][0], "--format", "json",
+                   "--unmask", "--reason", "verifying a complaint")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["name"] == "Siti Rahmawati"
     ok(url, cipher_key, "projections", "rebuild")
     budget = json.loads(ok(url, cipher_key, "report", "budget", "--format", "json").stdout)
     quota = json.loads(ok(url, cipher_key, "report", "quota", "--format", "json").stdout)

@@ -2,10 +2,10 @@
 private key, and `jamsos audit verify --root` catching each one (exit 4, naming the first
 position no valid seal covers). Every test runs on SQLite and on PostgreSQL.
 
-The history: Ana, the administrator, opens the program and enrols Budi (Disnaker, operator)
-and Keu (BPKAD, finance); Budi registers and enrols two workers; Keu pays January; Ana revokes
-Keu. Then the intruder changes rows with plain SQL, or runs a jamsos of his own making that
-seals with whatever key he has.
+The history: Ana, the administrator, opens the program and enrols Budi (Disnaker, operator and
+approver) and Keu (BPKAD, finance); Budi registers and enrols two workers; Keu pays January;
+Ana revokes Keu. Then the intruder changes rows with plain SQL, or runs a jamsos of his own
+making that seals with whatever key he has.
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ from jamsos_ledger.domainmodel import Registration
 from jamsos_ledger.integrity import CHAIN_TABLE, GENESIS, EventRow, link
 from jamsos_ledger.keys import SigningKey, new_key_file
 from jamsos_ledger.months import Month
-from jamsos_ledger.principals import ADMINISTRATOR, FINANCE, OPERATOR, Principal, public_key_text
+from jamsos_ledger.principals import (
+    ADMINISTRATOR,
+    APPROVER,
+    FINANCE,
+    OPERATOR,
+    ROLES,
+    Principal,
+    public_key_text,
+)
 from jamsos_ledger.seals import COLUMNS, SEAL_TABLE, Sealer, seal_from_row
 
 
@@ -127,7 +135,9 @@ def history(store_url: str) -> Iterator[History]:
     ana = _ledger(store_url, admin)
     root = ana.signing.establish_root("ana", "Diskominfo")
     ana.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi")
-    ana.principals.enrol("budi", "Disnaker", [OPERATOR], public_key_text(budi.public_key))
+    # Budi registers the workers and signs their decree: an operator and the approver.
+    ana.principals.enrol("budi", "Disnaker", [OPERATOR, APPROVER],
+                         public_key_text(budi.public_key))
     ana.principals.enrol("keu", "BPKAD", [FINANCE], public_key_text(keu.public_key))
     ana.close()
     ledger = _ledger(store_url, budi)
@@ -283,8 +293,9 @@ def _forger(h: History, key: SigningKey, name: str, *, admin: bool) -> Ledger:
     ledger = _ledger(h.url, key)
     sealer = Sealer(key, name)
     ledger.signing.sealer = sealer
-    ledger.signing.principal = Principal(name, "-", frozenset({ADMINISTRATOR} if admin else ()),
-                                         key.public_key)
+    # His jamsos checks no role either: it holds them all (the administrator's when `admin`).
+    roles = frozenset(ROLES) if admin else frozenset(ROLES) - {ADMINISTRATOR}
+    ledger.signing.principal = Principal(name, "-", roles, key.public_key)
     ledger.recorder.sealer = sealer  # type: ignore[attr-defined]
     return ledger
 

@@ -420,8 +420,11 @@ class Program(Aggregate):
         jkm_monthly: int,
         ruleset_name: str,
         actor: str,
+        four_eyes: bool = False,
     ) -> Program:
-        """Open a program; refuse terms that cannot be right."""
+        """Open a program; refuse terms that cannot be right. With `four_eyes` its decrees,
+        payments and amendments take effect only when a second principal approves them
+        (`proposals`); it is part of the terms, recorded when the program is opened."""
         problems = []
         if not code.strip() or any(c.isspace() for c in code):
             problems.append(f"program id must be a word without spaces, not {code!r}")
@@ -469,6 +472,7 @@ class Program(Aggregate):
             jkm_monthly=jkm_monthly,
             ruleset=ruleset_name,
             actor=actor,
+            four_eyes=four_eyes,
         )
 
     class Opened(Aggregate.Created):
@@ -483,6 +487,7 @@ class Program(Aggregate):
         jkm_monthly: int
         ruleset: str
         actor: str
+        four_eyes: bool
 
     @event(Opened)
     def __init__(
@@ -499,8 +504,10 @@ class Program(Aggregate):
         jkm_monthly: int,
         ruleset: str,
         actor: str,
+        four_eyes: bool = False,  # programs opened before four eyes existed had none
     ) -> None:
         self.code = code
+        self.four_eyes = four_eyes
         self.name = name
         self.year = year
         self.start = start

@@ -42,3 +42,8 @@ class StoreUnavailable(LedgerError):
 class NotAuthorised(LedgerError):
     """Who runs the command is not proven (no usable key, a key no principal holds, a revoked
     one) or may not do it; nothing was written."""
+
+
+class RoleRefused(NotAuthorised):
+    """The principal is proven but holds no role that allows the command; nothing was
+    written."""

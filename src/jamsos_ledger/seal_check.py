@@ -33,6 +33,7 @@ from jamsos_ledger.principals import (
     fingerprint,
     parse_public_key,
 )
+from jamsos_ledger.role_check import check_roles
 from jamsos_ledger.seals import ROOT, WRITE, Seal
 
 UNSEALED = "unsealed"  # the kind of discrepancy `audit verify` reports
@@ -306,7 +307,13 @@ def verify_sealed(
     chain = verify(recorder, digest, progress=progress)
     head = chain.head_position
     seals, hashes, changes = seal_inputs(recorder, mapper, head)
-    return chain, check_seals(seals, hashes, changes, head, pinned_root, chain.intact)
+    report = check_seals(seals, hashes, changes, head, pinned_root, chain.intact)
+    if report.finding is None:
+        # The role table over the history (`role_check`), where the seals hold.
+        found = check_roles(recorder, mapper, seals, changes, report.covered)
+        if found is not None:
+            report.finding = SealFinding(*found)
+    return chain, report
 
 
 __all__ = [

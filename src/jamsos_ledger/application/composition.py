@@ -22,6 +22,7 @@ from uuid import uuid4
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
+from jamsos_ledger.application.personal_data import PersonalDataService
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.application.signing import KeySource
 from jamsos_ledger.persistence import StoreURL
@@ -35,8 +36,9 @@ from jamsos_ledger.projections.views import Views, all_projections
 LARGE_LOG = HELPER_FROM
 
 
-class Ledger(LedgerService):
-    """The ledger of one store, opened with its views: `Ledger(url, actor=...)`."""
+class Ledger(PersonalDataService):
+    """The ledger of one store, opened with its views: `Ledger(url, actor=...)`, or
+    `Ledger(url, principal=...)` for a principal whose roles every command checks."""
 
     # The library names every subclass after the class unless told (tables, settings): the
     # service's name, or a ledger's tables on PostgreSQL would be looked for under another.

@@ -91,7 +91,7 @@ def record_deaths(
             ledger.save(program, *changed)
         return result, program
 
-    return ledger._retrying(attempt)
+    return ledger.as_command("record_deaths", lambda: ledger._retrying(attempt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ def update_deciles(
             ledger.save(*changed)
         return result
 
-    result = ledger._retrying(attempt)
+    result = ledger.as_command("update_deciles", lambda: ledger._retrying(attempt))
     # Ranked again even when nothing changed: a run cut off after its corrections is finished
     # by running it again.
     result.ranked, result.ranks = ledger.prioritize(name, progress=progress)

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import reduce
+from functools import reduce, wraps
 from itertools import chain, islice
-from typing import Any, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -69,7 +69,9 @@ from jamsos_ledger.persistence import (
     mark_as_ledger,
     select_events_of,
 )
+from jamsos_ledger.principals import Principal
 from jamsos_ledger.reconciliation import InvoiceLine, Reconciliation, reconcile
+from jamsos_ledger.roles import open_to_all, require
 from jamsos_ledger.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
@@ -81,6 +83,8 @@ from jamsos_ledger.rules import (
 from jamsos_ledger.transcoding import MsgpackTranscoder
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="LedgerService")
 # Encodes registrations prepared outside an application exactly as the ledger's mapper
 # (`construct_transcoder`) would.
 _TRANSCODER = MsgpackTranscoder()
@@ -115,6 +119,38 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER", "unknown")
+
+
+def command(
+    name: str,
+) -> Callable[[Callable[Concatenate[S, P], T]], Callable[Concatenate[S, P], T]]:
+    """Mark a service method as the command `name` of the role table (`roles`): the acting
+    principal's roles are checked once, before the command reads anything or any rule of the
+    program is applied. A command run inside another (an approval carrying out a proposal) is
+    not checked again: the outer command was."""
+
+    def decorate(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+        @wraps(method)
+        def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            if self.checked_command is not None:
+                return method(self, *args, **kwargs)
+            # Reading needs no key: the store's own access guards it. A store opened read-only
+            # refuses every write itself (and says so) before a key is asked for.
+            if not open_to_all(name) and not self.store.read_only:
+                require(self.acting_principal(), name)
+            self.checked_command = name
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.checked_command = None
+
+        return checked
+
+    return decorate
+
+
+class FourEyes(RuleViolation):
+    """A program with four eyes on takes decrees, payments and amendments only by proposal."""
 
 
 class RepeatedWorker(Exception):
@@ -221,6 +257,9 @@ class LedgerService(Application):
 
         A store that is read-only (its URL says so, or its file cannot be written) is opened
         without writing anything: `views` is then asked for views that write nothing either.
+
+        Every command is checked against the role table (`roles`) with the roles of the
+        principal whose key seals it (`acting_principal`).
         """
         self._views_of = views
         parsed = store if isinstance(store, StoreURL) else StoreURL.parse(store)
@@ -237,6 +276,14 @@ class LedgerService(Application):
         self.signing = Signing(self, key, default_actor())
         self.principals = PrincipalAdmin(self)
         cipher = cipher_key()  # refuses a malformed JAMSOS_CIPHER_KEY before touching the store
+        # The command whose roles were checked, while it runs (`command`).
+        self.checked_command: str | None = None
+        # While a proposal is approved: the proposal, whose decision is saved in the same
+        # transaction as the command it carries out (`save`).
+        self.riding: Aggregate | None = None
+        # While a proposal is proposed: its command is run to check it and to work out its
+        # figures, and nothing it would write is written (`save`).
+        self.dry_run = False
         for tried in range(CONFLICT_ATTEMPTS):
             try:
                 self._open(cipher)
@@ -294,6 +341,31 @@ class LedgerService(Application):
             return int(self.recorder.max_notification_id() or 0) > self.head_when_opened
         except Exception:
             return True
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save as the library does; while a proposal is approved, its decision with the
+        command's events (one transaction, so racing approvers conflict on the proposal), and
+        while one is proposed, nothing (its command was only checked)."""
+        if self.dry_run:
+            for obj in objs:
+                if isinstance(obj, Aggregate):
+                    obj.collect_events()
+            return []
+        if self.riding is not None:
+            objs = (*objs, self.riding)
+        return super().save(*objs, **kwargs)
+
+    def acting_principal(self) -> Principal:
+        """The principal this command acts as, with its roles now: the holder of the key that
+        seals it, or the principal a `service` principal acts for (NotAuthorised when the key
+        is missing, no principal's, or revoked)."""
+        self.signing.ready()
+        principal = self.signing.principal
+        assert principal is not None
+        on_behalf_of = self.signing.source.on_behalf_of
+        if on_behalf_of is not None:
+            return self.signing.directory().active(on_behalf_of)
+        return principal
 
     @property
     def actor(self) -> str:
@@ -390,6 +462,7 @@ class LedgerService(Application):
 
     # -- programs ------------------------------------------------------------------------
 
+    @command("open_program")
     def open_program(
         self,
         *,
@@ -403,8 +476,10 @@ class LedgerService(Application):
         name: str | None = None,
         code: str | None = None,
         ruleset_name: str = DEFAULT_RULESET,
+        four_eyes: bool = False,
     ) -> Program:
-        """Open a program for a fiscal year (by default January to December)."""
+        """Open a program for a fiscal year (by default January to December); with
+        `four_eyes` its decrees, payments and amendments need a second principal."""
         code = code or str(year)
         taken = (
             f"program {code!r} is already open in this ledger; give another program of the "
@@ -424,10 +499,12 @@ class LedgerService(Application):
             jkm_monthly=jkm_monthly,
             ruleset_name=ruleset_name,
             actor=self.actor,
+            four_eyes=four_eyes,
         )
         self._save_or_refuse([program], taken)
         return program
 
+    @command("amend_program")
     def amend_program(
         self,
         code: str | None = None,
@@ -440,6 +517,7 @@ class LedgerService(Application):
 
         def attempt() -> Program:
             program = self.program(code)
+            self._four_eyes(program, "an amendment", "`program amend` proposes it")
             program.amend(allocation=allocation, quota=quota, reason=reason, actor=self.actor)
             self.save(program)
             return program
@@ -448,6 +526,7 @@ class LedgerService(Application):
 
     # -- workers -------------------------------------------------------------------------
 
+    @command("register")
     def register(
         self,
         registrations: Iterable[Registration],
@@ -464,6 +543,7 @@ class LedgerService(Application):
         )
         return self.register_prepared(rows, progress)
 
+    @command("register")
     def register_prepared(
         self,
         rows: Iterable[PreparedRegistration],
@@ -576,6 +656,7 @@ class LedgerService(Application):
                     known.setdefault(uid.bytes, plain[uid.bytes])
         return 0
 
+    @command("prioritize")
     def prioritize(
         self,
         ruleset_name: str | None = None,
@@ -664,6 +745,7 @@ class LedgerService(Application):
 
     # -- enrolment -----------------------------------------------------------------------
 
+    @command("enrol")
     def enrol(
         self,
         code: str | None = None,
@@ -684,6 +766,7 @@ class LedgerService(Application):
 
         def attempt() -> EnrolResult:
             program = self.program(code)
+            self._four_eyes(program, "an enrolment decree", "`enroll` proposes it")
             # A decree already used first: an enrolment run again is told so, not that the
             # workers it enrolled are no longer waiting.
             references = self._new_references(
@@ -750,6 +833,7 @@ class LedgerService(Application):
             )
         return chosen[:top]
 
+    @command("end_coverage")
     def end_coverage(
         self, nik: str, *, month: Month, reason: str, code: str | None = None
     ) -> Program:
@@ -766,6 +850,7 @@ class LedgerService(Application):
 
     # -- money ---------------------------------------------------------------------------
 
+    @command("pay_premiums")
     def pay_premiums(
         self, *, month: Month, sp2d: str, amount: int | None = None, code: str | None = None,
         invoice: str | None = None,
@@ -779,6 +864,7 @@ class LedgerService(Application):
 
         def attempt() -> tuple[int, int]:
             program = self.program(code)
+            self._four_eyes(program, "a month's payment", "`premiums pay` proposes it")
             references = self._new_references("sp2d", [sp2d], program.id, program)
             bill = program.pay(
                 month=month, sp2d=sp2d, amount=amount, actor=self.actor, invoice=invoice
@@ -788,6 +874,7 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("reverse_payment")
     def reverse_payment(
         self, *, sp2d: str, reason: str, code: str | None = None
     ) -> tuple[Month, Premium]:
@@ -802,6 +889,7 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("annul_enrolment")
     def annul_enrolment(self, nik: str, *, reason: str, code: str | None = None) -> Premium:
         """Annul a worker's enrolment before its first paid month: its place and commitment
         are released (an event on the program and one on the worker, in one transaction).
@@ -816,6 +904,7 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("reconcile_invoice")
     def reconcile_invoice(
         self, *, month: Month, lines: Sequence[InvoiceLine], invoice: str,
         code: str | None = None,
@@ -846,11 +935,24 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    def as_command(self, name: str, run: Callable[[], T]) -> T:
+        """Run `run` as the command `name` of the role table, checked as a method marked
+        `@command(name)` is: for the service's commands written as functions of their own
+        (`outside_registers`)."""
+
+        @command(name)
+        def checked(service: LedgerService) -> T:
+            return run()
+
+        return checked(self)
+
+    @command("capacity")
     def capacity(self, start: Month | None = None, code: str | None = None) -> int:
         """How many more workers the money and the places can cover from `start`."""
         program = self.program(code)
         return program.capacity(start or program.start)
 
+    @command("correct_worker")
     def correct_worker(self, nik: str, *, field: str, value: str, reason: str) -> Worker:
         """Correct a registration field of a worker; the old value stays in the history."""
 
@@ -864,6 +966,7 @@ class LedgerService(Application):
 
     # -- claims --------------------------------------------------------------------------
 
+    @command("file_claim")
     def file_claim(
         self,
         nik: str,
@@ -894,6 +997,7 @@ class LedgerService(Application):
 
         return self._retrying(attempt)
 
+    @command("record_benefit")
     def record_benefit(self, nik: str, *, reference: str, amount: int) -> Worker:
         """Record the benefit BPJS paid on a worker's claim; the budget is never touched."""
 
@@ -935,8 +1039,12 @@ class LedgerService(Application):
         """Run a command again when a concurrent one changed what it read (optimistic locking).
 
         Each attempt reads afresh and the domain decides again, so a command retried after a
-        conflict is judged on the new state (the last places may have gone meanwhile).
+        conflict is judged on the new state (the last places may have gone meanwhile). A
+        command carried out by an approval runs once: the approval is tried again whole, its
+        proposal read afresh (another approver may have decided it meanwhile).
         """
+        if self.riding is not None or self.dry_run:
+            return attempt()
         for tried in range(CONFLICT_ATTEMPTS):
             try:
                 return attempt()
@@ -959,9 +1067,20 @@ class LedgerService(Application):
         `save()` checks each object it is given against the library's protocols, which costs
         more than writing its events when ten thousand workers are saved at once.
         """
+        if self.riding is not None:
+            aggregates = chain(aggregates, [self.riding])
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        if events:
+        if events and not self.dry_run:
             self.events.put(events)
+
+    def _four_eyes(self, program: Program, what: str, how: str) -> None:
+        """Refuse a decree, payment or amendment of a program with four eyes on, unless it is
+        the approval of a proposal (or its check while proposed): one key never moves money."""
+        if program.four_eyes and self.riding is None and not self.dry_run:
+            raise FourEyes(
+                f"program {program.code} has four eyes on: {what} takes effect only when "
+                f"proposed ({how}) and approved by a second principal; nothing was written"
+            )
 
     def _save_or_refuse(self, aggregates: Sequence[Aggregate], message: str) -> None:
         try:
@@ -1038,6 +1157,7 @@ def _back_off(tried: int) -> None:
 
 __all__ = [
     "EnrolResult",
+    "FourEyes",
     "LedgerError",
     "LedgerQueries",
     "LedgerService",
