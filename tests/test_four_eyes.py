@@ -22,6 +22,7 @@ from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.service import FourEyes
 from jamsos_ledger.auditing import audit_trail
 from jamsos_ledger.errors import OverQuota, RoleRefused
+from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.proposals import (
     APPROVED,
     PENDING,
@@ -95,6 +96,8 @@ def test_proposed_by_one_approved_by_another(store_url: str) -> None:
     trail = [(e.event, e.actor) for e in audit_trail(head)]
     assert ("Proposal.Proposed", "ops") in trail and ("Proposal.Approved", "head") in trail
     assert ("Program.PremiumsCommitted", "head") in trail
+    proposed = next(e for e in audit_trail(head) if e.event == "Proposal.Proposed")
+    assert proposed.changes["terms"]["niks"] == [mask_nik(BUDI.nik), mask_nik(SITI.nik)]
     head.close()
 
 
