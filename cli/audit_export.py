@@ -61,17 +61,17 @@ def export_command(obj: LedgerContext, file: Path, overwrite: bool) -> None:
 def check_command(obj: LedgerContext, file: Path, root: str) -> None:
     """Verify an export (`audit export`) without the store: its chain, every seal back to
     --root, and each program's figures re-derived from its events (exit 4 when any fails)."""
-    from eventsourcing.persistence import Mapper
-
-    from jamsos_ledger.transcoding import MsgpackTranscoder
+    from jamsos_ledger.application import Ledger
 
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise Malformed(f"cannot read {file}: {e}") from e
-    mapper: Mapper = Mapper(transcoder=MsgpackTranscoder())
+    # The ledger's own codec (and cipher, when JAMSOS_CIPHER_KEY is set), from a ledger in
+    # memory: the store is never opened.
+    scratch = Ledger("memory://")
     try:
-        found = check_proof(text, root, mapper.to_domain_event)
+        found = check_proof(text, root, scratch.mapper.to_domain_event)
     except Exception as e:  # an export altered beyond reading: never a traceback
         if isinstance(e, click.ClickException):
             raise
@@ -79,7 +79,12 @@ def check_command(obj: LedgerContext, file: Path, root: str) -> None:
 
         if isinstance(e, InvalidInput):
             raise Malformed(str(e)) from e
-        raise DiscrepancyFound(f"{file} does not check: an event cannot be read ({e})") from e
+        raise DiscrepancyFound(
+            f"{file} does not check: an event cannot be read ({e}); a ledger whose personal "
+            "data is encrypted is checked with JAMSOS_CIPHER_KEY set"
+        ) from e
+    finally:
+        scratch.close()
     seals = found.seals
     if seals.finding is not None:
         raise DiscrepancyFound(

@@ -23,6 +23,7 @@ from jamsos_ledger.cli.output import (
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.domainmodel import program_id
+from jamsos_ledger.errors import LedgerError
 from jamsos_ledger.importing import import_registrations
 from jamsos_ledger.money import count, counted
 from jamsos_ledger.nik import mask_nik
@@ -80,7 +81,7 @@ def import_command(
     result, registrations = import_registrations(
         file,
         lambda: obj.ledger,
-        actor=obj.actor or default_actor(),
+        actor=_importer(obj),
         keep_good_rows=rejects is not None,
         progress=lambda total: progress_bar(total, f"Registering {file.name}"),
     )
@@ -97,6 +98,16 @@ def import_command(
             f"Rejected {count(written)} of {counted(read, 'row')}: written with their "
             f"reasons to {rejects}"
         )
+
+
+def _importer(obj: LedgerContext) -> str:
+    """The name the registrations record: the principal whose key will seal the import. When
+    the ledger or the key is not usable, the declared name, for a file read only to be
+    refused: the import itself is then refused as it always was, nothing written."""
+    try:
+        return obj.ledger.actor
+    except LedgerError:
+        return obj.actor or default_actor()
 
 
 def _echo_differing(result: RegisterResult) -> None:

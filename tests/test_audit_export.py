@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import Result
 
 from cli_helpers import jamsos, ok
@@ -72,3 +73,16 @@ def test_an_export_checks_offline_and_every_change_is_found(
     notes = tmp_path / "notes.json"
     notes.write_text("{}")
     assert _check(notes, root).exit_code == 2
+
+
+def test_an_encrypted_ledger_checks_with_its_cipher_key(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventsourcing.cipher import AESCipher
+
+    monkeypatch.setenv("JAMSOS_CIPHER_KEY", AESCipher.create_key(num_bytes=32))
+    proof, root = _exported(sqlite_url, tmp_path)
+    assert _check(proof, root).exit_code == 0
+    monkeypatch.delenv("JAMSOS_CIPHER_KEY")
+    without = _check(proof, root)
+    assert without.exit_code == 4 and "JAMSOS_CIPHER_KEY" in without.stderr

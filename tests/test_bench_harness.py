@@ -56,8 +56,15 @@ def test_a_small_year_on_sqlite_is_measured_and_written_as_json(tmp_path: Path) 
     checks = {c["target"]: c for c in data["checks"]}
     counted = {t for t, c in checks.items() if c["counted"] and c["unit"] == "x"}
     # Issue #14: replay and rebuild against raw-fold, >= 0.5x; no absolute rate any more.
+    # Issue #17: the sealed import against the same unsealed, in the same run, <= 1.05x.
     assert counted == {"import vs library-save", "import vs raw-insert", "replay vs raw-fold",
-                       "rebuild vs raw-fold", "rebuild vs per-event-rebuild"}
+                       "rebuild vs raw-fold", "rebuild vs per-event-rebuild",
+                       "sealed import vs unsealed"}
+    assert checks["sealed import vs unsealed"]["limit"] == 1.05
+    [sealing] = data["sealing"]
+    assert set(sealing["ratio"]) == {"import", "enrolment", "payment"}
+    assert all(sealing["sealed_s"][s] > 0 and sealing["unsealed_s"][s] > 0
+               for s in sealing["ratio"])
     assert checks["replay vs raw-fold"]["limit"] == checks["rebuild vs raw-fold"]["limit"] == 0.5
     assert not checks["replay vs raw-replay"]["counted"]  # shown, as information
     assert not any(c["unit"] == "ev/s" for c in checks.values())

@@ -3,10 +3,12 @@ a usable key, or with a key no principal holds, is refused (exit 6) and writes n
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 from pathlib import Path
 
-from cli_helpers import contents, ok, with_key
+from cli_helpers import ADMIN, contents, ok, with_key
 
 OPEN = ("program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
 
@@ -57,3 +59,19 @@ def test_writes_without_a_principals_key_are_refused_and_write_nothing(
         # Reading needs no key.
         assert with_key(store_url, key, "program", "show").exit_code == 0
     assert contents(store_url) == before
+
+
+def test_an_import_records_the_principal_whose_key_seals_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    ok(sqlite_url, *OPEN)  # the administrator, named after the default actor
+    rows = tmp_path / "one.csv"
+    rows.write_text("nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source\n"
+                    "3275014203850001,Siti,1985-03-02,P,01,Margahayu,ojol,1,Disnaker\n")
+    # No --actor: the registrations record the key's principal, not the OS user.
+    imported = with_key(sqlite_url, os.environ["JAMSOS_KEY"], "workers", "import", str(rows))
+    assert imported.exit_code == 0, imported.output
+    trail = with_key(sqlite_url, os.environ["JAMSOS_KEY"], "audit", "log", "--format", "jsonl")
+    registered = [json.loads(line) for line in trail.stdout.splitlines()
+                  if '"Worker.Registered"' in line]
+    assert [(e["actor"], e["sealed_by"]) for e in registered] == [(ADMIN, ADMIN)]
