@@ -189,6 +189,8 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Premium", f"{rupiah(p.premium.total)} a month: JKK {rupiah(p.premium.jkk)} + "
                         f"JKM {rupiah(p.premium.jkm)}"),
             ("Priority", p.ruleset),
+            ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
+             if p.four_eyes else "off: one principal with the role acts alone"),
             ("Allocation", rupiah(p.allocation)),
             ("Committed", rupiah(data["committed"])),
             ("Paid", rupiah(data["paid"])),
