@@ -150,7 +150,8 @@ def amend_command(
 @pass_ledger
 def show_command(obj: LedgerContext, fmt: str) -> None:
     """Show a program's terms and its figures now."""
-    f = program_figures(obj.program(), obj.ledger.recorder)
+    program = obj.program()
+    f = program_figures(program, obj.ledger.recorder)
     if fmt == "json":
         echo_json(report_json(f))
         return
@@ -161,6 +162,8 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Premium", f"{rupiah(f.premium_monthly)} a month: JKK {rupiah(f.jkk_monthly)} + "
                         f"JKM {rupiah(f.jkm_monthly)}"),
             ("Priority", f.ruleset),
+            ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
+             if program.four_eyes else "off: one principal with the role acts alone"),
             ("Allocation", rupiah(f.allocation)),
             ("Committed", rupiah(f.committed)),
             ("Paid", rupiah(f.paid)),

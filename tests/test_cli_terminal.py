@@ -119,7 +119,7 @@ def test_the_names_in_bold_take_no_room(ledger: tuple[str, list[str]]) -> None:
     text = in_terminal(["--store", url, "program", "show"], 200)
     (table,) = tables(text)
     assert len({cell_len(line) for line in table}) == 1, "\n".join(table)
-    assert len(table) == 14  # twelve names and values, each on its one line
+    assert len(table) == 15  # thirteen names and values, each on its one line
 
 
 def test_a_pipe_gets_whole_lines(ledger: tuple[str, list[str]]) -> None:

@@ -20,7 +20,9 @@ from test_application import AHMAD, BUDI, DEWI, EVERYONE, JAN, RINA, SITI
 from cli_helpers import key_for
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.service import FourEyes
+from jamsos_ledger.auditing import audit_trail
 from jamsos_ledger.errors import OverQuota, RoleRefused
+from jamsos_ledger.nik import mask_nik
 from jamsos_ledger.proposals import (
     APPROVED,
     PENDING,
@@ -89,6 +91,13 @@ def test_proposed_by_one_approved_by_another(store_url: str) -> None:
     with pytest.raises(ProposalDecided, match="already approved by head"):
         head.approve_proposal(proposal.short)
     assert head.proposal(proposal.short).proposer == "ops"
+    # Both principals are in the trail: the proposal by ops, its approval and the
+    # enrolment it made by head.
+    trail = [(e.event, e.actor) for e in audit_trail(head)]
+    assert ("Proposal.Proposed", "ops") in trail and ("Proposal.Approved", "head") in trail
+    assert ("Program.PremiumsCommitted", "head") in trail
+    proposed = next(e for e in audit_trail(head) if e.event == "Proposal.Proposed")
+    assert proposed.changes["terms"]["niks"] == [mask_nik(BUDI.nik), mask_nik(SITI.nik)]
     head.close()
 
 

@@ -217,7 +217,7 @@ def test_a_rejects_file_that_cannot_be_completed_says_what_was_registered(
     assert "Traceback" not in result.stderr
     assert not rejects.exists() and leftovers(tmp_path) == []
     shown = ok(ledger, "workers", "show", "3275071201950003", "--format", "json").stdout
-    assert json.loads(shown)["name"] == "Rudi Hartono"  # registered, as the message says
+    assert json.loads(shown)["name"] == "R. H."  # registered, as the message says
 
 
 # -- 8. every remaining traceback is a message with its exit code -----------------------------

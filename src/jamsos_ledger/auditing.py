@@ -786,6 +786,9 @@ def _mask_personal(event: Any, changes: dict[str, Any]) -> None:
     if isinstance(event, Worker.Corrected) and event.field == "name":
         changes["previous"] = initials(str(changes["previous"]))
         changes["value"] = initials(str(changes["value"]))
+    terms = changes.get("terms")
+    if isinstance(terms, dict) and terms.get("niks"):  # a proposal to enrol workers by NIK
+        changes["terms"] = {**terms, "niks": [mask_nik(str(n)) for n in terms["niks"]]}
 
 
 def _shown(value: Any) -> Any:

@@ -76,20 +76,20 @@ class Proposal(Aggregate):
         if problem:
             raise InvalidInput(f"the note {problem}")
         return cls(
-            kind=kind, program=program, terms=terms, figures=figures, proposer=proposer,
-            note=note,
+            kind=kind, program=program, terms=terms, figures=figures, actor=proposer, note=note,
         )
 
     @staticmethod
     def create_id() -> UUID:
         return uuid4()
 
+    # Every event names its actor as every other event of the ledger does (the trail reads it).
     class Proposed(Aggregate.Created):
         kind: str
         program: str
         terms: dict[str, Any]
         figures: dict[str, int]
-        proposer: str
+        actor: str
         note: str
 
     @event(Proposed)
@@ -100,14 +100,14 @@ class Proposal(Aggregate):
         program: str,
         terms: dict[str, Any],
         figures: dict[str, int],
-        proposer: str,
+        actor: str,
         note: str,
     ) -> None:
         self.kind = kind
         self.program = program
         self.terms = terms
         self.figures = figures
-        self.proposer = proposer
+        self.proposer = actor
         self.note = note
         self.status = PENDING
         self.decided_by: str | None = None
@@ -150,29 +150,29 @@ class Proposal(Aggregate):
                 f"approving {self.describe()} needs the role {self.approving_role}; nothing "
                 "was written"
             )
-        self._approved(by=approver)
+        self._approved(actor=approver)
 
     class Approved(Aggregate.Event):
-        by: str
+        actor: str
 
     @event(Approved)
-    def _approved(self, by: str) -> None:
+    def _approved(self, actor: str) -> None:
         self.status = APPROVED
-        self.decided_by = by
+        self.decided_by = actor
 
     def reject(self, *, by: str, reason: str) -> None:
         """Refuse it for good, with the reason (the approving role's)."""
         self._pending("reject")
-        self._rejected(by=by, reason=_reason(reason, "a rejection"))
+        self._rejected(actor=by, reason=_reason(reason, "a rejection"))
 
     class Rejected(Aggregate.Event):
-        by: str
+        actor: str
         reason: str
 
     @event(Rejected)
-    def _rejected(self, by: str, reason: str) -> None:
+    def _rejected(self, actor: str, reason: str) -> None:
         self.status = REJECTED
-        self.decided_by = by
+        self.decided_by = actor
         self.reason = reason
 
     def withdraw(self, *, by: str, reason: str) -> None:
@@ -183,14 +183,14 @@ class Proposal(Aggregate):
                 f"only {self.proposer}, who proposed {KIND_NAMES[self.kind]} {self.short}, can "
                 "withdraw it (the approving role rejects it); nothing was written"
             )
-        self._withdrawn(by=by, reason=_reason(reason, "a withdrawal"))
+        self._withdrawn(actor=by, reason=_reason(reason, "a withdrawal"))
 
     class Withdrawn(Aggregate.Event):
-        by: str
+        actor: str
         reason: str
 
     @event(Withdrawn)
-    def _withdrawn(self, by: str, reason: str) -> None:
+    def _withdrawn(self, actor: str, reason: str) -> None:
         self.status = WITHDRAWN
-        self.decided_by = by
+        self.decided_by = actor
         self.reason = reason
