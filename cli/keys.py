@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -29,9 +30,16 @@ def new_command(obj: LedgerContext, passphrase: bool) -> None:
     overwrites one. Give its public key (printed) to an administrator to be enrolled."""
     secret = None
     if passphrase:
-        secret = os.environ.get(PASSPHRASE_ENV) or click.prompt(
-            "Passphrase", hide_input=True, confirmation_prompt=True, err=True
-        )
+        secret = os.environ.get(PASSPHRASE_ENV)
+        if not secret and not sys.stdin.isatty():
+            raise click.UsageError(
+                f"--passphrase: no passphrase given: set {PASSPHRASE_ENV}, or run the command "
+                "on a terminal to be asked for it; no key was written"
+            )
+        if not secret:
+            secret = click.prompt(
+                "Passphrase", hide_input=True, confirmation_prompt=True, err=True
+            )
     made = new_key_file(key_path(obj.key), secret)
     click.echo(f"Created the key {made.path} (readable by you only; never share it)")
     _echo_public(made.public_key, made.fingerprint)

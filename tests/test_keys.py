@@ -75,3 +75,14 @@ def test_an_import_records_the_principal_whose_key_seals_it(
     registered = [json.loads(line) for line in trail.stdout.splitlines()
                   if '"Worker.Registered"' in line]
     assert [(e["actor"], e["sealed_by"]) for e in registered] == [(ADMIN, ADMIN)]
+
+
+def test_a_passphrase_asked_for_where_nobody_can_type_it(sqlite_url: str, tmp_path: Path) -> None:
+    """`key new --passphrase` with no terminal and no JAMSOS_KEY_PASSPHRASE: a usage error that
+    says how to give one (exit 2), never a prompt nobody answers, and no key file."""
+    key = tmp_path / "ana.key"
+    made = with_key(sqlite_url, str(key), "key", "new", "--passphrase",
+                    env={"JAMSOS_KEY_PASSPHRASE": ""})
+    assert made.exit_code == 2, made.output
+    assert "JAMSOS_KEY_PASSPHRASE" in made.stderr and "no key was written" in made.stderr
+    assert not key.exists()

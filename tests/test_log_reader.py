@@ -24,6 +24,7 @@ from jamsos_ledger.auditing import event_classes
 from jamsos_ledger.domainmodel import Program, Reference, Registration, Worker
 from jamsos_ledger.log_reader import LogReader, ReadId, _uuid
 from jamsos_ledger.months import Month
+from jamsos_ledger.reconciliation import InvoiceLine
 from jamsos_ledger.transcoding import MsgpackTranscoder
 
 JAN, FEB = Month(2026, 1), Month(2026, 2)
@@ -47,6 +48,18 @@ def every_kind_of_event(ledger: Ledger) -> None:
     ledger.file_claim(NIKS[0], scheme="JKK", incident_date=date(2026, 2, 3), reference="JKK-1")
     ledger.record_benefit(NIKS[0], reference="JKK-1", amount=5_000_000)
     ledger.pay_premiums(month=FEB, sp2d="SP2D-2")
+    # The monthly cycle's corrections: a payment reversed, an enrolment annulled, BPJS's
+    # invoice reconciled (its KPJ numbers kept) and paid as agreed.
+    ledger.reverse_payment(sp2d="SP2D-2", reason="paid in error")
+    ledger.enrol(start=Month(2026, 6), niks=[NIKS[4]], decree="KEP-2")
+    ledger.annul_enrolment(NIKS[4], reason="KEP-2 revoked")
+    lines = [
+        InvoiceLine(line=i + 2, nik=nik, kpj=f"2604000000{i}", name="P", month=FEB, jkk=10_000,
+                    jkm=6_800, status="aktif")
+        for i, nik in enumerate([NIKS[0], NIKS[2]])
+    ]
+    ledger.reconcile_invoice(month=FEB, lines=lines, invoice="ab" * 32)
+    ledger.pay_premiums(month=FEB, sp2d="SP2D-3", invoice="ab" * 32)
 
 
 @pytest.fixture(params=["clear", "encrypted"])
