@@ -7,6 +7,7 @@ format, loads nothing from another host, and logs no console error.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,12 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (apt-get install "
-                                "chromium)")]
+# Skipped without the browser on a developer's machine, loudly; never in CI (JAMSOS_REQUIRE_BROWSER,
+# set by scripts/test when CI is, after it installed Debian's chromium).
+MISSING = "Debian's chromium is not installed (apt-get install chromium)"
+if not Path(CHROMIUM).exists() and os.environ.get("JAMSOS_REQUIRE_BROWSER", "") not in ("", "0"):
+    raise RuntimeError(f"{MISSING}; JAMSOS_REQUIRE_BROWSER is set: the browser tests must run")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=MISSING)]
 
 
 @pytest.fixture(scope="module")
