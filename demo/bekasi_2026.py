@@ -60,25 +60,30 @@ class Operator:
         shown = " ".join(_quote(a) for a in args)
         key = f"keys/{actor}.key"
         print(f"\n$ jamsos --key {key} {shown}", flush=True)
+        returncode, stdout, stderr = self.execute(["--key", key, *args])
+        output = (stdout + stderr).rstrip()
+        lines = output.splitlines()
+        print("\n".join(lines[:show_lines]))
+        if len(lines) > show_lines:
+            print(f"... ({counted(len(lines) - show_lines, 'more line')})")
+        if returncode != expect:
+            print(f"[exit {returncode}, expected {expect}]")
+            raise SystemExit(f"demo stopped: `jamsos {shown}` exited {returncode}")
+        if expect:
+            print(f"[exit {returncode}, as expected: nothing was written]")
+        return stdout
+
+    def execute(self, args: list[str]) -> tuple[int, str, str]:
+        """Run `jamsos ARGS` in the demo's folder: its exit code, standard output and error."""
         result = subprocess.run(
-            [*self.command, "--key", key, *args],
+            [*self.command, *args],
             cwd=self.folder,
             env=self.env,
             capture_output=True,
             text=True,
             check=False,
         )
-        output = (result.stdout + result.stderr).rstrip()
-        lines = output.splitlines()
-        print("\n".join(lines[:show_lines]))
-        if len(lines) > show_lines:
-            print(f"... ({counted(len(lines) - show_lines, 'more line')})")
-        if result.returncode != expect:
-            print(f"[exit {result.returncode}, expected {expect}]")
-            raise SystemExit(f"demo stopped: `jamsos {shown}` exited {result.returncode}")
-        if expect:
-            print(f"[exit {result.returncode}, as expected: nothing was written]")
-        return result.stdout
+        return result.returncode, result.stdout, result.stderr
 
 
 # The cast: each signs what it writes with its own key (keys/NAME.key in the demo's folder).
@@ -97,6 +102,20 @@ CAST = [
     ("inspektorat.audit", "Inspektorat", "auditor"),
     ("dprd.oversight", "DPRD", "auditor"),
 ]
+
+
+def open_program(op: Operator, *, allocation: int, quota: int) -> str:
+    """Each of the cast makes its key; the administrator opens the 2026 program with four eyes
+    and enrols the others. Returns the administrator's key fingerprint, the root of trust."""
+    public = {name: _public_key(op.run("key", "new", actor=name)) for name, _, _ in CAST}
+    opened = op.run("program", "open", "--year", "2026", "--allocation", str(allocation),
+                    "--quota", str(quota), "--name", "Perlindungan pekerja rentan 2026",
+                    "--four-eyes", "--admin-name", ADMIN, "--admin-office", "Diskominfo",
+                    actor=ADMIN)
+    for name, office, role in CAST[1:]:
+        op.run("principals", "enrol", name, "--office", office, "--role", role,
+               "--public-key", public[name], actor=ADMIN)
+    return opened.split("key fingerprint ")[1].split()[0]
 
 
 def _public_key(said: str) -> str:
@@ -131,15 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Ledger: {folder / 'jamsos.db'}  (SQLite, the embedded default)")
     print(file_summary(registrations.name, held))
     heading("Each office makes its key; the administrator creates the ledger and enrols them")
-    public = {name: _public_key(op.run("key", "new", actor=name)) for name, _, _ in CAST}
-    opened = op.run("program", "open", "--year", "2026", "--allocation", "2000000000",
-                    "--quota", "10000", "--name", "Perlindungan pekerja rentan 2026",
-                    "--four-eyes", "--admin-name", ADMIN, "--admin-office", "Diskominfo",
-                    actor=ADMIN)
-    root = opened.split("key fingerprint ")[1].split()[0]
-    for name, office, role in CAST[1:]:
-        op.run("principals", "enrol", name, "--office", office, "--role", role,
-               "--public-key", public[name], actor=ADMIN)
+    root = open_program(op, allocation=2_000_000_000, quota=10_000)
     op.run("principals", "list", actor="inspektorat.audit")
     op.run("program", "show")
 

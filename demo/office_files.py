@@ -46,28 +46,19 @@ class InvoiceDefects:
     unknown: Person  # a NIK the ledger does not know
 
 
-def kpj(nik: str) -> str:
-    """A participant number (KPJ, 11 digits) as BPJS gives one: fixed per NIK for the demo."""
-    return f"26{int(nik[-9:]) % 10**9:09d}"
-
-
 def invoice_lines(
     month: str, covered: list[Person], defects: InvoiceDefects, jkk: int, jkm: int
 ) -> list[list[str]]:
     """The invoice's rows (without its header): every covered participant billed once at the
-    program's rates (`jkk`, `jkm`), but for the defects; BPJS lists by KPJ number."""
-
-    def line(p: Person, billed_jkk: int = jkk) -> list[str]:
-        return [p.nik, kpj(p.nik), p.name, month, str(billed_jkk), str(jkm), "AKTIF"]
-
+    program's rates (`jkk`, `jkm`), but for the defects; BPJS lists them by participant
+    number (KPJ, 11 digits: one a participant, given here in the order of the NIKs)."""
+    billed = [p for p in covered if p.nik != defects.not_billed.nik]
+    billed += [defects.twice, defects.ended, defects.unknown]
+    kpj = {nik: f"26{i:09d}" for i, nik in enumerate(sorted({p.nik for p in billed}), 1)}
     rows = []
-    for p in covered:
-        if p.nik == defects.not_billed.nik:
-            continue
-        rows.append(line(p, jkk + 2_000 if p.nik == defects.other_amount.nik else jkk))
-    rows.append(line(defects.twice))
-    rows.append(line(defects.ended))
-    rows.append(line(defects.unknown))
+    for p in billed:
+        billed_jkk = jkk + 2_000 if p.nik == defects.other_amount.nik else jkk
+        rows.append([p.nik, kpj[p.nik], p.name, month, str(billed_jkk), str(jkm), "AKTIF"])
     return sorted(rows, key=lambda r: r[1])
 
 
