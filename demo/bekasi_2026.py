@@ -122,7 +122,7 @@ def _public_key(said: str) -> str:
     return said.split("Public key:")[1].split()[0]
 
 
-def _proposal(said: str) -> str:
+def proposal_of(said: str) -> str:
     """The id of the proposal a command just made (`Proposed ... ID for ...`)."""
     return said.split("Proposed ")[1].split(" for ")[0].split()[-1]
 
@@ -167,20 +167,20 @@ def main(argv: list[str] | None = None) -> None:
     # What would an APBD-P of Rp 2.016.000.000 change? Nothing is recorded by asking.
     op.run("program", "capacity", "--start", "2026-01", "--allocation", "2016000000",
            actor="bpkad.finance", show_lines=12)
-    decree = _proposal(op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree",
+    decree = proposal_of(op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree",
                               "KEP-WALI/100/2026"))
     op.run("report", "budget", actor=HEAD, show_lines=60)
     # One key never moves money or places: the operator who proposed cannot approve.
     op.run("proposals", "approve", decree, expect=7)
     op.run("proposals", "approve", decree, actor=HEAD)
     # An APBD-P proposed before the budget law passed: rejected, with its reason.
-    amendment = _proposal(op.run("program", "amend", "--allocation", "2016000000", "--reason",
+    amendment = proposal_of(op.run("program", "amend", "--allocation", "2016000000", "--reason",
                                  "APBD-P 2026 draft", actor="bpkad.finance"))
     op.run("proposals", "reject", amendment, "--reason", "APBD-P not passed by DPRD yet",
            actor=HEAD)
 
     heading("A year of BPJS bills, deaths, moves, claims, DTSEN and a reversal")
-    cast = _story_workers(folder)
+    cast = story_workers(folder)
     died, moved, injured = (p.nik for p in cast.enrolled[:3])
     for month in range(1, 13):
         if month == 5:
@@ -260,7 +260,7 @@ def pay(op: Operator, month: int, *, sp2d: str | None = None, invoice: str | Non
     agreed = ("--invoice", invoice) if invoice else ()
     proposed = op.run("premiums", "pay", "--month", f"2026-{month:02d}", "--sp2d", order,
                       *agreed, actor="bpkad.finance", show_lines=3)
-    op.run("proposals", "approve", _proposal(proposed), actor=BUD, show_lines=3)
+    op.run("proposals", "approve", proposal_of(proposed), actor=BUD, show_lines=3)
 
 
 # NIKs of the NIK's form that the registration file does not hold: people the ledger does not
@@ -353,7 +353,7 @@ def _registered(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _story_workers(folder: Path) -> StoryWorkers:
+def story_workers(folder: Path) -> StoryWorkers:
     """Eight enrolled workers and one registered but not eligible, looked up as an operator
     would, by NIK."""
     from jamsos_ledger.application import Ledger

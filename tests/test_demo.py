@@ -18,15 +18,15 @@ import pytest
 from bekasi_2026 import (
     HEAD,
     Operator,
-    _proposal,
-    _story_workers,
     closing_hint,
     deaths_of_april,
     dtsen_release,
     open_program,
     pay,
+    proposal_of,
     reconcile_and_pay,
     reverse_and_pay_again,
+    story_workers,
 )
 from click.testing import CliRunner
 
@@ -93,12 +93,12 @@ def test_the_monthly_cycle_runs_through_the_real_commands(
     open_program(op, allocation=20 * 12 * premium, quota=20)
     op.run("workers", "import", "registrasi-2026.csv")
     op.run("workers", "prioritize")
-    decree = _proposal(op.run("enroll", "--top", "20", "--start", "2026-01", "--decree",
+    decree = proposal_of(op.run("enroll", "--top", "20", "--start", "2026-01", "--decree",
                               "KEP-WALI/100/2026"))
     op.run("proposals", "approve", decree, actor=HEAD)
     for month in range(1, 5):
         pay(op, month)
-    cast = _story_workers(tmp_path)
+    cast = story_workers(tmp_path)
     deaths_of_april(op, cast)
     reconcile_and_pay(op, cast, "2026-06")
     dtsen_release(op, cast)
