@@ -3,17 +3,16 @@
 `make demo` (or `.venv/bin/python demo/bekasi_2026.py [FOLDER]`) writes a realistic
 registration file (Disnaker and Dinsos extracts, with the kinds of bad rows real audits find:
 `registration_file.py`), then opens the program, imports, ranks, shows the refusal of 10,000
-full-year places, proposes the 9,920 that fit for the head of Disnaker to approve (four
-eyes), pays twelve monthly bills, each proposed by one BPKAD officer and approved by another
-(two of them late,
-warned about by `premiums due`), and through the year the outside parties' files, which the
-demo writes in the forms their offices produce (`office_files.py`): Dukcapil's deaths as a
-workbook (`workers deaths`: a death reported after its month was paid, an overpayment),
+full-year places, proposes the 9,920 that fit for the head of Disnaker to approve (four eyes),
+pays twelve monthly bills, each proposed by one BPKAD officer and approved by another (two of
+them late, warned about by `premiums due`), and through the year the outside parties' files,
+which the demo writes in the forms their offices produce (`office_files.py`): Dukcapil's deaths
+as a workbook (`workers deaths`: a death reported after its month was paid, an overpayment),
 BPJS's June invoice as Excel's CSV UTF-8 with one difference of each kind (`premiums
 reconcile`, then `premiums pay --invoice`), DTSEN's 2026-Q2 deciles separated by semicolons
-(`workers deciles`: one worker crosses the eligibility line, all ranked again), and an
-August SP2D returned by the bank (`premiums reverse`, then paid again under a new SP2D). It
-records moves, claims and their benefits, and prints the reports and their charts
+(`workers deciles`: one worker crosses the eligibility line, all ranked again), and an August
+SP2D returned by the bank (`premiums reverse`, then paid again under a new SP2D). It records
+moves, claims and their benefits, and prints the reports and their charts
 (`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
 Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`). A script of
 the repository, not of the installed package: it writes files and runs commands.
@@ -168,14 +167,15 @@ def main(argv: list[str] | None = None) -> None:
     op.run("program", "capacity", "--start", "2026-01", "--allocation", "2016000000",
            actor="bpkad.finance", show_lines=12)
     decree = proposal_of(op.run("enroll", "--top", "9920", "--start", "2026-01", "--decree",
-                              "KEP-WALI/100/2026"))
+                                "KEP-WALI/100/2026"))
     op.run("report", "budget", actor=HEAD, show_lines=60)
     # One key never moves money or places: the operator who proposed cannot approve.
     op.run("proposals", "approve", decree, expect=7)
     op.run("proposals", "approve", decree, actor=HEAD)
     # An APBD-P proposed before the budget law passed: rejected, with its reason.
-    amendment = proposal_of(op.run("program", "amend", "--allocation", "2016000000", "--reason",
-                                 "APBD-P 2026 draft", actor="bpkad.finance"))
+    amendment = proposal_of(op.run("program", "amend", "--allocation", "2016000000",
+                                   "--reason", "APBD-P 2026 draft",
+                                   actor="bpkad.finance"))
     op.run("proposals", "reject", amendment, "--reason", "APBD-P not passed by DPRD yet",
            actor=HEAD)
 

@@ -94,7 +94,7 @@ def test_the_monthly_cycle_runs_through_the_real_commands(
     op.run("workers", "import", "registrasi-2026.csv")
     op.run("workers", "prioritize")
     decree = proposal_of(op.run("enroll", "--top", "20", "--start", "2026-01", "--decree",
-                              "KEP-WALI/100/2026"))
+                                "KEP-WALI/100/2026"))
     op.run("proposals", "approve", decree, actor=HEAD)
     for month in range(1, 5):
         pay(op, month)
