@@ -21,8 +21,8 @@ from typing import Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
-from eventsourcing.domain import Aggregate, event
-from eventsourcing.utils import get_topic
+from eventsourcing.domain import Aggregate, CanMutateAggregate, event
+from eventsourcing.utils import get_topic, register_topic
 
 from jamsos_ledger.errors import (
     DuplicateReference,
@@ -1273,6 +1273,27 @@ def duplicate_reference(kind: str, value: str) -> DuplicateReference:
         "was written"
     )
 
+
+# Every stored event names its class by a topic, `module:Aggregate.Event`, and the first event
+# of an aggregate names the aggregate's class too. Stored names are never renamed: they keep the
+# module path the domain had when the first ledgers were written, wherever the classes live now,
+# so ledgers old and new are one format (the library's explicit topics, `TOPIC`, each registered
+# so that the stored name resolves to its class).
+STORED_TOPIC_MODULE = "jamsos_ledger.domainmodel"
+
+
+def _pin_stored_topics(*aggregates: type[Aggregate]) -> None:
+    """Give each aggregate and each of its event classes the topic its events are stored under."""
+    for aggregate in aggregates:
+        events = [c for c in vars(aggregate).values()
+                  if isinstance(c, type) and issubclass(c, CanMutateAggregate)]
+        for cls in (aggregate, *events):
+            topic = f"{STORED_TOPIC_MODULE}:{cls.__qualname__}"
+            cls.TOPIC = topic  # type: ignore[attr-defined]
+            register_topic(topic, cls)
+
+
+_pin_stored_topics(Program, Worker, Reference)
 
 # The aggregate topic stored in every registration: what the library's `_create` would write.
 _WORKER_TOPIC = get_topic(Worker)
