@@ -25,7 +25,7 @@ from jamsos_ledger.cli.projections_cmd import projections
 from jamsos_ledger.cli.reports import report
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
-from jamsos_ledger.persistence import DEFAULT_STORE
+from jamsos_ledger.stores.urls import DEFAULT_STORE
 
 
 class LedgerGroup(click.Group):

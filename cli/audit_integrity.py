@@ -8,9 +8,9 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.integrity import Digest, VerifyReport, verify
-from jamsos_ledger.money import count, counted
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.stores.integrity import Digest, VerifyReport, verify
 
 
 class DiscrepancyFound(click.ClickException):

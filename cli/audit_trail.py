@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.auditing import (
+from jamsos_ledger.application.auditing import (
     CHECKS,
     ReplayReport,
     TrailEntry,
@@ -23,8 +23,8 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.nik import mask_nik
 
 # Differences named in the error message (all of them are in the table or the JSON).
 SHOWN_DIFFERENCES = 5

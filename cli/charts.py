@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.domain.money import count, rupiah
 
 if TYPE_CHECKING:
     from jamsos_ledger.cli.output_files import OutputFile

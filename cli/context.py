@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import click
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Program
+from jamsos_ledger.domain.model import Program
 
 
 @dataclass

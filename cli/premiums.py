@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.billing import due_date, years_without_holidays
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.report_forms import echo_position
-from jamsos_ledger.money import counted, rupiah
-from jamsos_ledger.months import Month, today_in_jakarta
+from jamsos_ledger.domain.billing import due_date, years_without_holidays
+from jamsos_ledger.domain.money import counted, rupiah
+from jamsos_ledger.domain.months import Month, today_in_jakarta
+from jamsos_ledger.domain.texts import normal_spaces
 from jamsos_ledger.projections.premiums_due import premiums_due
-from jamsos_ledger.texts import normal_spaces
 
 __all__ = ["due_date", "premiums"]
 

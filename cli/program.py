@@ -11,11 +11,11 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, workers_range
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position
-from jamsos_ledger.domainmodel import Program
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.months import Month
-from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
-from jamsos_ledger.whatif import amended, capacity_by_start
+from jamsos_ledger.domain.model import Program
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
+from jamsos_ledger.domain.whatif import amended, capacity_by_start
 
 
 @click.group()

@@ -25,7 +25,7 @@ from jamsos_ledger.cli.output import (
     wib,
 )
 from jamsos_ledger.cli.output_files import OutputFile
-from jamsos_ledger.money import count, counted, rupiah
+from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.projections.reporting import (
     PriorityCheck,
     budget_report,

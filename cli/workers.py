@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from jamsos_ledger.application import RegisterResult, default_actor
-from jamsos_ledger.auditing import as_of_title, worker_as_of
+from jamsos_ledger.application.auditing import as_of_title, worker_as_of
+from jamsos_ledger.application.importing import import_registrations
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (
@@ -21,12 +22,11 @@ from jamsos_ledger.cli.output import (
     progress_bar,
 )
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
-from jamsos_ledger.domainmodel import program_id
-from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registration import write_rejects
-from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
+from jamsos_ledger.domain.model import program_id
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.rules import DEFAULT_RULESET, RULESETS, ruleset
+from jamsos_ledger.files.registrations import write_rejects
 
 
 @click.group()

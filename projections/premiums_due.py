@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from jamsos_ledger.billing import Bill, unpaid_bills
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.billing import Bill, unpaid_bills
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.reporting import position
 from jamsos_ledger.projections.views import Views
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from jamsos_ledger.domainmodel import SCHEMES, available_money
+from jamsos_ledger.domain.model import SCHEMES, available_money
+from jamsos_ledger.domain.rules import PriorityRuleset, ruleset
 from jamsos_ledger.projections.group_counts import group_rows
 from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
 from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
 from jamsos_ledger.projections.views import Views
-from jamsos_ledger.rules import PriorityRuleset, ruleset
 
 # Later than any position in the log: no bound yet.
 _NEVER = 2**62

@@ -57,9 +57,8 @@ from hypothesis.stateful import (
 from psycopg import sql
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.domainmodel import Program, Registration, worker_id
-from jamsos_ledger.errors import (
+from jamsos_ledger.application.auditing import replay
+from jamsos_ledger.domain.errors import (
     DuplicateReference,
     InvalidInput,
     LedgerError,
@@ -68,7 +67,8 @@ from jamsos_ledger.errors import (
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.model import Program, Registration, worker_id
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections import group_counts
 from jamsos_ledger.projections.reporting import quota_groups
 

@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-from jamsos_ledger import application, auditing
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.application.composition import TemporaryViewDatabase
-from jamsos_ledger.auditing import (
+from jamsos_ledger import application
+from jamsos_ledger.application import Ledger, auditing
+from jamsos_ledger.application.auditing import (
     JAKARTA,
     Difference,
     audit_trail,
@@ -30,9 +29,10 @@ from jamsos_ledger.auditing import (
     views_as_of,
     worker_as_of,
 )
-from jamsos_ledger.domainmodel import Program, Reference, Registration, Worker, worker_id
-from jamsos_ledger.errors import NotFound
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.composition import TemporaryViewDatabase
+from jamsos_ledger.domain.errors import NotFound
+from jamsos_ledger.domain.model import Program, Reference, Registration, Worker, worker_id
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections import runner
 
 BIRTH = date(1984, 5, 17)

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cli_helpers import jamsos
 from jamsos_ledger.cli import main
-from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
-from jamsos_ledger.registration import COLUMNS
+from jamsos_ledger.domain.regions import KOTA_BEKASI_KECAMATAN
+from jamsos_ledger.files.registrations import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUT_FILES = ROOT / "docs" / "input-files.md"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from jamsos_ledger.application import Ledger, prepare_registrations
-from jamsos_ledger.domainmodel import Worker
-from jamsos_ledger.import_pool import prepare_file
-from jamsos_ledger.integrity import verify
-from jamsos_ledger.registration import COLUMNS, read_registrations
+from jamsos_ledger.application.import_pool import prepare_file
+from jamsos_ledger.domain.model import Worker
+from jamsos_ledger.files.registrations import COLUMNS, read_registrations
+from jamsos_ledger.stores.integrity import verify
 
 MOMENT = Worker.Registered.create_timestamp()
 

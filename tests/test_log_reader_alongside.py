@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from jamsos_ledger import auditing
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.months import Month
+from jamsos_ledger.application import Ledger, auditing
+from jamsos_ledger.application.auditing import replay
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections import helper, runner
 from jamsos_ledger.projections.runner import Runner
 

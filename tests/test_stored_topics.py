@@ -14,7 +14,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from cli_helpers import ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Program, Reference, Worker
+from jamsos_ledger.domain.model import Program, Reference, Worker
 
 AGGREGATES: tuple[type[Aggregate], ...] = (Program, Worker, Reference)
 

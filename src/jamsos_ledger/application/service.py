@@ -35,8 +35,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from jamsos_ledger.bulk_writes import BulkWriter, bulk_writer
-from jamsos_ledger.domainmodel import (
+from jamsos_ledger.domain.errors import (
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    RuleViolation,
+    StoreUnavailable,
+)
+from jamsos_ledger.domain.model import (
     Program,
     Reference,
     Registration,
@@ -50,17 +56,19 @@ from jamsos_ledger.domainmodel import (
     worker_id_bytes,
     workers_to_enrol_problem,
 )
-from jamsos_ledger.errors import (
-    InvalidInput,
-    LedgerError,
-    NotFound,
-    RuleViolation,
-    StoreUnavailable,
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.rules import (
+    DECILES,
+    DEFAULT_JKK_MONTHLY,
+    DEFAULT_JKM_MONTHLY,
+    DEFAULT_RULESET,
+    ruleset,
 )
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.persistence import (
+from jamsos_ledger.stores.bulk_writes import BulkWriter, bulk_writer
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.urls import (
     StoreURL,
     cipher_key,
     cipher_marks,
@@ -68,14 +76,6 @@ from jamsos_ledger.persistence import (
     mark_as_ledger,
     select_events_of,
 )
-from jamsos_ledger.rules import (
-    DECILES,
-    DEFAULT_JKK_MONTHLY,
-    DEFAULT_JKM_MONTHLY,
-    DEFAULT_RULESET,
-    ruleset,
-)
-from jamsos_ledger.transcoding import MsgpackTranscoder
 
 T = TypeVar("T")
 # Encodes registrations prepared outside an application exactly as the ledger's mapper

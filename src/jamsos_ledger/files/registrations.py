@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import IO, cast
 
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.texts import text_problem
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.texts import text_problem
 
 COLUMNS = (
     "nik",

@@ -3,7 +3,7 @@
 One URL names a store (the README says which): `sqlite:///path` (the default, `./jamsos.db`),
 `postgresql://user@host:port/dbname[?schema=NAME]`, or `memory://`. Everything else about
 storage (recorders, tables) is the `eventsourcing` library's, configured from here; on
-PostgreSQL the ledger's own factory (`postgres_store`) connects as a command needs it.
+PostgreSQL the ledger's own factory (`stores.postgres`) connects as a command needs it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
-from jamsos_ledger.errors import InvalidInput, StoreUnavailable
+from jamsos_ledger.domain.errors import InvalidInput, StoreUnavailable
 
 DEFAULT_STORE = "sqlite:///jamsos.db"
 
@@ -158,7 +158,7 @@ class StoreURL:
     def environment(self) -> dict[str, str]:
         """The `eventsourcing` settings for this store (the ledger's factory of it, whose
         recorders chain every event), with the cipher's when JAMSOS_CIPHER_KEY is set."""
-        from jamsos_ledger.integrity import environment_recorder
+        from jamsos_ledger.stores.integrity import environment_recorder
 
         ledger: dict[str, str] = {}
         if self.kind == "postgresql":
@@ -212,7 +212,7 @@ class StoreURL:
         the URL says so or this user cannot write the SQLite file.
 
         A PostgreSQL store is checked on the ledger's first connection, before anything is
-        written (`postgres_store`): a connection of its own for the check cost a command as
+        written (`stores.postgres`): a connection of its own for the check cost a command as
         much as the rest of opening the ledger.
         """
         store = replace(self, create=create and not self.read_only)
@@ -445,7 +445,7 @@ def ledger_marks(recorder: ApplicationRecorder) -> dict[str, str]:
     if datastore is None:
         return {}
     inspection = getattr(datastore, "inspection", None)
-    if inspection is not None:  # a `postgres_store.Inspection`
+    if inspection is not None:  # a `stores.postgres.Inspection`
         return dict(inspection.marks)  # read when the store was opened, a moment ago
     with datastore.transaction(commit=False) as cursor:
         if _is_postgres(recorder):

@@ -2,7 +2,7 @@
 
 Reading, checking and encoding the rows of a city's file is most of an import's work, and all
 of it is per row: forked processes each take a part of the file (whole lines), read it with the
-same reader as a single process (`registration.read_registration_lines`, every check of the
+same reader as a single process (`registrations.read_registration_lines`, every check of the
 domain asked of every row), and hand back only plain bytes: each worker's id and the encoded
 state of its `Registered` event (`application.prepare_registrations`). Objects such as
 `Registration` cost more to send between processes than to build.
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from jamsos_ledger.application.service import PreparedRegistration, prepare_registrations
-from jamsos_ledger.registration import (
+from jamsos_ledger.files.registrations import (
     RegistrationFile,
     RegistrationFileError,
     read_registration_lines,

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from functools import cache
 from importlib.resources import files
 
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.months import Month
 
 # BPJS Ketenagakerjaan bills a month's premiums by the 15th of the following month.
 DUE_DAY = 15

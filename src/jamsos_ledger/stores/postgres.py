@@ -30,13 +30,13 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
-from jamsos_ledger.errors import StoreUnavailable
-from jamsos_ledger.integrity_postgres import (
+from jamsos_ledger.domain.errors import StoreUnavailable
+from jamsos_ledger.stores.integrity_postgres import (
     ChainedPostgresAggregateRecorder,
     ChainedPostgresApplicationRecorder,
     ChainedPostgresProcessRecorder,
 )
-from jamsos_ledger.persistence import (
+from jamsos_ledger.stores.urls import (
     META_TABLE,
     MUST_EXIST_SETTING,
     SCHEMA_TABLES,

@@ -16,11 +16,16 @@ from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 
+from jamsos_ledger.application.import_pool import (
+    FileInParts,
+    ReadAgain,
+    file_in_parts,
+    prepare_file,
+)
 from jamsos_ledger.application.service import LedgerService, RegisterResult, RepeatedWorker
-from jamsos_ledger.domainmodel import Worker
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.import_pool import FileInParts, ReadAgain, file_in_parts, prepare_file
-from jamsos_ledger.registration import RegistrationFile
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.model import Worker
+from jamsos_ledger.files.registrations import RegistrationFile
 
 # A progress display for that many rows: a context manager yielding what to tell of each
 # batch written (a front door's bar, or nothing).

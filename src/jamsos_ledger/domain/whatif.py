@@ -10,8 +10,8 @@ from __future__ import annotations
 from copy import deepcopy
 from dataclasses import dataclass
 
-from jamsos_ledger.domainmodel import Program
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.domain.model import Program
+from jamsos_ledger.domain.months import Month, months_between
 
 
 def amended(program: Program, *, allocation: int | None, quota: int | None) -> Program:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from jamsos_ledger.money import rupiah
+from jamsos_ledger.domain.money import rupiah
 
 # Non-wage-earner (BPU) premiums, per participant per month (PP 44/2015 as amended by
 # PP 82/2019; Permenaker 5/2021): JKK is 1% of declared monthly income, declared income at

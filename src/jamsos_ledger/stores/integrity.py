@@ -46,7 +46,7 @@ from eventsourcing.sqlite import (
     SQLiteProcessRecorder,
 )
 
-from jamsos_ledger.errors import InvalidInput, StoreUnavailable
+from jamsos_ledger.domain.errors import InvalidInput, StoreUnavailable
 
 # The chain of the ledger's own events table (SQLite's `stored_events`, PostgreSQL's
 # `jamsos_events`), named as it always was so that every ledger written before still opens.
@@ -550,7 +550,7 @@ def environment_recorder(kind: str) -> dict[str, str]:
     if kind == "sqlite":
         return {"PERSISTENCE_MODULE": get_topic(ChainedSQLiteFactory)}
     # Its own module: psycopg (a tenth of a second to import) only for a PostgreSQL store.
-    return {"PERSISTENCE_MODULE": "jamsos_ledger.postgres_store:LedgerPostgresFactory"}
+    return {"PERSISTENCE_MODULE": "jamsos_ledger.stores.postgres:LedgerPostgresFactory"}
 
 
 # --- Verification -----------------------------------------------------------------------------

@@ -32,10 +32,10 @@ from jamsos_ledger.application import PAGE, Ledger
 # Private views (a replay's, the ledger as of a moment) are built by the composition root,
 # in a temporary file past LARGE_LOG events (tests lower it here).
 from jamsos_ledger.application.composition import LARGE_LOG, rebuilt_views
-from jamsos_ledger.domainmodel import Program, Reference, Worker, worker_id
-from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
-from jamsos_ledger.months import JAKARTA, Month, months_between  # WHEN in the city's time
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.model import Program, Reference, Worker, worker_id
+from jamsos_ledger.domain.months import JAKARTA, Month, months_between  # WHEN in the city's time
+from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.projections.budget import month_columns
 from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups

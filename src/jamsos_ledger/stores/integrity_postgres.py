@@ -26,7 +26,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from jamsos_ledger.integrity import (
+from jamsos_ledger.stores.integrity import (
     _LOWEST,
     GENESIS,
     PAGE,

@@ -27,13 +27,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
-from jamsos_ledger.integrity import ChainedSQLiteApplicationRecorder
-from jamsos_ledger.persistence import existing_originators
+from jamsos_ledger.stores.integrity import ChainedSQLiteApplicationRecorder
+from jamsos_ledger.stores.urls import existing_originators
 
 if TYPE_CHECKING:
     import psycopg
 
-    from jamsos_ledger.integrity_postgres import ChainedPostgresApplicationRecorder
+    from jamsos_ledger.stores.integrity_postgres import ChainedPostgresApplicationRecorder
 
 _SAVEPOINT = "jamsos_batch"
 
@@ -162,7 +162,7 @@ def _chained_postgres(
 ) -> TypeGuard[ChainedPostgresApplicationRecorder]:
     """Whether the recorder is the ledger's PostgreSQL one: never when its module, and so
     psycopg, was not imported (a command on SQLite does without them)."""
-    module = sys.modules.get("jamsos_ledger.integrity_postgres")
+    module = sys.modules.get("jamsos_ledger.stores.integrity_postgres")
     return module is not None and isinstance(recorder, module.ChainedPostgresApplicationRecorder)
 
 

@@ -15,7 +15,7 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Transcoder
 
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.months import Month
 
 EXT_UUID = 1  # 16 raw bytes
 EXT_DATE = 2  # ISO 8601 date

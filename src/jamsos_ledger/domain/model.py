@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 from eventsourcing.utils import get_topic, register_topic
 
-from jamsos_ledger.errors import (
+from jamsos_ledger.domain.errors import (
     DuplicateReference,
     InvalidInput,
     NotFound,
@@ -32,7 +32,7 @@ from jamsos_ledger.errors import (
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.money import (
+from jamsos_ledger.domain.money import (
     MAX_BENEFIT,
     MAX_RUPIAH,
     MAX_WORKERS,
@@ -42,10 +42,10 @@ from jamsos_ledger.money import (
     rupiah,
     workers_problem,
 )
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik, nik_problems
-from jamsos_ledger.regions import kecamatan_name
-from jamsos_ledger.rules import (
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik, nik_problems
+from jamsos_ledger.domain.regions import kecamatan_name
+from jamsos_ledger.domain.rules import (
     DECILES,
     PROGRAM_YEARS,
     Premium,
@@ -53,7 +53,7 @@ from jamsos_ledger.rules import (
     premium_problems,
     ruleset,
 )
-from jamsos_ledger.texts import normal_spaces, text_problem
+from jamsos_ledger.domain.texts import normal_spaces, text_problem
 
 # Fixed forever: aggregate ids are derived from it, so a NIK, a program code or a reference
 # maps to the same aggregate in every process, and the store's unique key refuses a second one.
