@@ -11,14 +11,9 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.application.auditing import (
-    CHECKS,
-    ReplayReport,
-    TrailEntry,
-    as_of_title,
-    audit_trail,
-    replay,
-)
+from jamsos_ledger.application.moments import as_of_title
+from jamsos_ledger.application.replay import CHECKS, ReplayReport, replay
+from jamsos_ledger.application.trail import TrailEntry, audit_trail
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option

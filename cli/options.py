@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from jamsos_ledger.application.auditing import parse_when
+from jamsos_ledger.application.moments import parse_when
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.money import MAX_RUPIAH, MAX_WORKERS
 from jamsos_ledger.domain.months import Month

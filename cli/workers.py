@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from jamsos_ledger.application import RegisterResult, default_actor
-from jamsos_ledger.application.auditing import as_of_title, worker_as_of
+from jamsos_ledger.application.as_of import worker_as_of
 from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.application.moments import as_of_title
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (

@@ -57,7 +57,7 @@ from hypothesis.stateful import (
 from psycopg import sql
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.application.auditing import replay
+from jamsos_ledger.application.replay import replay
 from jamsos_ledger.domain.errors import (
     DuplicateReference,
     InvalidInput,

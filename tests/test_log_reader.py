@@ -20,7 +20,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.application.auditing import event_classes
+from jamsos_ledger.application.trail import event_classes
 from jamsos_ledger.domain.model import Program, Reference, Registration, Worker
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.stores.log_reader import LogReader, ReadId, _uuid
