@@ -198,7 +198,9 @@ _DAMAGE_SIGNS = ("file is not a database", "database disk image is malformed",
                  "malformed database schema", "could not decode to utf-8")
 # Where a store's text is decoded: a UnicodeDecodeError raised there is a damaged file, not
 # bad input (input files are read, and their encoding checked, elsewhere).
-_STORE_MODULES = ("eventsourcing.", "jamsos_ledger.stores.urls", "jamsos_ledger.projections",
+_STORE_MODULES = ("eventsourcing.", "jamsos_ledger.stores.urls", "jamsos_ledger.stores.marks",
+                  "jamsos_ledger.stores.cipher", "jamsos_ledger.stores.bulk_reads",
+                  "jamsos_ledger.stores.recorder_kinds", "jamsos_ledger.projections",
                   "jamsos_ledger.stores.log_reader", "jamsos_ledger.stores.integrity",
                   "jamsos_ledger.stores.bulk_writes", "jamsos_ledger.application.service",
                   "jamsos_ledger.application.composition")

@@ -198,7 +198,7 @@ class ViewDatabase:
     @classmethod
     def beside(cls, recorder: ApplicationRecorder) -> ViewDatabase:
         """The database of the recorder's events; for an in-memory store, an SQLite in memory."""
-        from jamsos_ledger.stores.urls import is_recorder_of
+        from jamsos_ledger.stores.recorder_kinds import is_recorder_of
 
         datastore = getattr(recorder, "datastore", None)
         if is_recorder_of(recorder, "eventsourcing.postgres") and datastore is not None:

@@ -15,9 +15,9 @@ from eventsourcing.persistence import IntegrityError
 from jamsos_ledger.application import BULK_BATCH, Ledger
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.model import Registration, Worker, worker_id
+from jamsos_ledger.stores.bulk_reads import select_events_of
 from jamsos_ledger.stores.integrity import verify
 from jamsos_ledger.stores.integrity_postgres import COPY_FROM
-from jamsos_ledger.stores.urls import select_events_of
 
 
 def people(n: int, first: int = 0) -> list[Registration]:

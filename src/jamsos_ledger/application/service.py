@@ -66,16 +66,12 @@ from jamsos_ledger.domain.rules import (
     DEFAULT_RULESET,
     ruleset,
 )
+from jamsos_ledger.stores.bulk_reads import select_events_of
 from jamsos_ledger.stores.bulk_writes import BulkWriter, bulk_writer
+from jamsos_ledger.stores.cipher import cipher_key, cipher_marks
+from jamsos_ledger.stores.marks import ledger_marks, mark_as_ledger
 from jamsos_ledger.stores.transcoding import MsgpackTranscoder
-from jamsos_ledger.stores.urls import (
-    StoreURL,
-    cipher_key,
-    cipher_marks,
-    ledger_marks,
-    mark_as_ledger,
-    select_events_of,
-)
+from jamsos_ledger.stores.urls import StoreURL
 
 T = TypeVar("T")
 # Encodes registrations prepared outside an application exactly as the ledger's mapper

@@ -27,8 +27,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
+from jamsos_ledger.stores.bulk_reads import existing_originators
 from jamsos_ledger.stores.integrity import ChainedSQLiteApplicationRecorder
-from jamsos_ledger.stores.urls import existing_originators
 
 if TYPE_CHECKING:
     import psycopg

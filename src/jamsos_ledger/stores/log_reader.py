@@ -28,7 +28,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
-from jamsos_ledger.stores.urls import is_recorder_of
+from jamsos_ledger.stores.recorder_kinds import is_recorder_of
 
 # A row of the log: position, originator id (as the database gives it), version, topic, state.
 Row = tuple[int, Any, int, str, bytes]

@@ -36,13 +36,8 @@ from jamsos_ledger.stores.integrity_postgres import (
     ChainedPostgresApplicationRecorder,
     ChainedPostgresProcessRecorder,
 )
-from jamsos_ledger.stores.urls import (
-    META_TABLE,
-    MUST_EXIST_SETTING,
-    SCHEMA_TABLES,
-    STORE_TEXT_SETTING,
-    check_meta,
-)
+from jamsos_ledger.stores.marks import META_TABLE, SCHEMA_TABLES, check_meta
+from jamsos_ledger.stores.urls import MUST_EXIST_SETTING, STORE_TEXT_SETTING
 
 
 @dataclass(frozen=True)
