@@ -43,6 +43,7 @@ from jamsos_ledger.domain.errors import (
     StoreUnavailable,
 )
 from jamsos_ledger.domain.model import (
+    REGISTRATION_FIELDS,
     Program,
     Reference,
     Registration,
@@ -490,7 +491,7 @@ class LedgerService(Application):
                 if worker is None:
                     continue
                 fields = _TRANSCODER.decode(state)
-                row = Registration(**{f: fields[f] for f in _REGISTRATION_FIELDS})
+                row = Registration(**{f: fields[f] for f in REGISTRATION_FIELDS})
                 differences = row.differences(worker)
                 if differences:
                     found.append((worker.masked_nik, tuple(differences)))
@@ -881,11 +882,6 @@ class LedgerService(Application):
 def compressor_or_cipher(ledger: LedgerService) -> bool:
     """Whether stored states are compressed or encrypted after encoding."""
     return bool(ledger.mapper.compressor or ledger.mapper.cipher)
-
-
-_REGISTRATION_FIELDS = (
-    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
-)
 
 
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state

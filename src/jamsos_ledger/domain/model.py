@@ -2,8 +2,9 @@
 
 Every rule of the program that guards money or places lives here, once. Public methods check
 and refuse; the private `@event` methods only record, so replaying history never re-runs a
-check (the `eventsourcing` library's own advice). The events' names and this module's path are
-stored in every event's topic: they are never renamed.
+check (the `eventsourcing` library's own advice). Every event's topic is stored with it: the
+events' names are never renamed, and their topics keep the module path the first ledgers
+wrote (`STORED_TOPIC_MODULE`) wherever the classes live.
 
 The `Program` is the consistency boundary of the budget and the quota: every command that
 commits, releases or pays money, or takes or frees a place, records an event on it, so two
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha1
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -164,9 +165,12 @@ class _Checked:
     __slots__ = ("_found",)
 
 
-@dataclass(frozen=True, slots=True)
-class Registration(_Checked):
-    """What Disnaker or Dinsos supplies about one worker, already typed.
+@dataclass(frozen=True)
+class RegistrationFields:
+    """What Disnaker or Dinsos supplies about one worker, already typed: the nine fields of a
+    registration, written here once. A registration (`Registration`) is them, checked; the
+    event that registers a worker (`Worker.Registered`) records them, and the worker holds
+    them; a registration file has a column each, in this order.
 
     Attributes:
         nik: the 16-digit identity number.
@@ -189,6 +193,16 @@ class Registration(_Checked):
     occupation: str
     decile: int
     source: str
+
+
+# The registration's fields, in their order: a registration file's columns, an event's.
+REGISTRATION_FIELDS = tuple(f.name for f in dataclasses.fields(RegistrationFields))
+
+
+@dataclass(frozen=True, slots=True)
+class Registration(_Checked, RegistrationFields):
+    """A worker's registration as supplied (`RegistrationFields`), and what makes it acceptable
+    or not: every rule the domain asks of it."""
 
     def problems(self, on: date | None = None) -> list[tuple[str, str]]:
         """Every (field, reason) that makes this registration unacceptable if registered on
@@ -845,12 +859,7 @@ def _registered_fields(registration: Registration) -> dict[str, Any]:
     problems = registration.problems()
     if problems:
         raise InvalidInput("; ".join(f"{field}: {reason}" for field, reason in problems))
-    return {field: _normal_field(registration, field) for field in _REGISTERED_FIELDS}
-
-
-_REGISTERED_FIELDS = (
-    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
-)
+    return {field: _normal_field(registration, field) for field in REGISTRATION_FIELDS}
 
 
 def _normal_field(registration: Registration, field: str) -> Any:
@@ -864,7 +873,15 @@ def _normal_field(registration: Registration, field: str) -> Any:
     return value
 
 
-class Worker(Aggregate):
+if TYPE_CHECKING:
+    # A worker holds its registration's fields, set by its `Registered` event: the type checker
+    # reads their types where they are written, in `RegistrationFields`.
+    _HeldRegistration = RegistrationFields
+else:
+    _HeldRegistration = object
+
+
+class Worker(Aggregate, _HeldRegistration):
     """A registered worker: one per NIK, ever; ranked, enrolled, ended, claiming."""
 
     @staticmethod
@@ -874,38 +891,23 @@ class Worker(Aggregate):
     @classmethod
     def register(cls, registration: Registration, *, actor: str) -> Worker:
         """Register a worker whose registration passes every check."""
-        return cls(**_registered_fields(registration), actor=actor)
-
-    @classmethod
-    def registered(
-        cls, registration: Registration, *, actor: str, timestamp: datetime
-    ) -> Worker.Registered:
-        """The event `register` records, with the same checks, without building the worker.
-
-        An import records hundreds of thousands of registrations and reads none of the
-        workers back: building each aggregate only to collect its first event was most of
-        its cost. The events of one import batch share the moment of their transaction.
-        """
-        state = {
-            "originator_id": worker_id(registration.nik),
-            "originator_version": cls.INITIAL_VERSION,
-            **cls.registered_state(registration, actor=actor, timestamp=timestamp),
-        }
-        # As the library's mapper builds the events it reads back: the dataclass' __init__
-        # only assigns these same fields, in this order, one `object.__setattr__` each.
-        registered = object.__new__(cls.Registered)
-        object.__setattr__(registered, "__dict__", state)
-        return registered
+        return cls._create(
+            cls.Registered, id=worker_id(registration.nik),
+            **_registered_fields(registration), actor=actor,
+        )
 
     @classmethod
     def registered_state(
         cls, registration: Registration, *, actor: str, timestamp: datetime
     ) -> dict[str, Any]:
         """The state of the event `register` records, without its originator id and version,
-        in the event's own order: what the library's mapper encodes (same checks).
+        in the event's own order (the library's fields, the registration's, the actor): what
+        the library's mapper encodes, the same checks applied.
 
-        An import encodes it straight away, in several processes at once: an event object
-        and its copy in the mapper would be built and dropped for every row.
+        An import of hundreds of thousands of registrations reads none of the workers back, so
+        it encodes this straight away, in several processes at once: building each aggregate
+        and its event only to encode the event would be most of the import's work. The events
+        of one import batch share the moment of their transaction.
         """
         return {
             "timestamp": timestamp,
@@ -914,42 +916,19 @@ class Worker(Aggregate):
             "actor": actor,
         }
 
-    class Registered(Aggregate.Created):
-        nik: str
-        name: str
-        birth_date: date
-        sex: str
-        kecamatan: str
-        kelurahan: str
-        occupation: str
-        decile: int
-        source: str
+    class Registered(RegistrationFields, Aggregate.Created):
+        """A worker registered: the registration's fields as recorded, and who recorded it."""
+
         actor: str
 
+        def apply(self, aggregate: Any) -> None:
+            """The worker holds the registration's fields (after `__init__`, as replayed)."""
+            for field in REGISTRATION_FIELDS:
+                setattr(aggregate, field, getattr(self, field))
+
     @event(Registered)
-    def __init__(
-        self,
-        *,
-        nik: str,
-        name: str,
-        birth_date: date,
-        sex: str,
-        kecamatan: str,
-        kelurahan: str,
-        occupation: str,
-        decile: int,
-        source: str,
-        actor: str,
-    ) -> None:
-        self.nik = nik
-        self.name = name
-        self.birth_date = birth_date
-        self.sex = sex
-        self.kecamatan = kecamatan
-        self.kelurahan = kelurahan
-        self.occupation = occupation
-        self.decile = decile
-        self.source = source
+    def __init__(self, *, actor: str) -> None:
+        # The registration's fields are set by the event (`Registered.apply`).
         self.rank: int | None = None
         self.tier: int | None = None
         self.ruleset: str | None = None
@@ -965,7 +944,7 @@ class Worker(Aggregate):
     @property
     def registration(self) -> Registration:
         """What the ledger holds of the worker's registration now, corrections applied."""
-        return Registration(**{f: getattr(self, f) for f in _REGISTERED_FIELDS})
+        return Registration(**{f: getattr(self, f) for f in REGISTRATION_FIELDS})
 
     # -- corrections ---------------------------------------------------------------------
 

@@ -17,24 +17,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from jamsos_ledger.domain.errors import InvalidInput
-from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.model import REGISTRATION_FIELDS, Registration
 from jamsos_ledger.domain.money import count, counted
 from jamsos_ledger.domain.texts import text_problem
 
-COLUMNS = (
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "kecamatan",
-    "kelurahan",
-    "occupation",
-    "decile",
-    "source",
-)
+# A file's columns are the registration's fields, in their order (the domain's
+# `RegistrationFields`).
+COLUMNS = REGISTRATION_FIELDS
 # The field named when a problem is about the whole row rather than one of its columns.
 ROW = "row"
 
@@ -378,18 +370,11 @@ def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | 
 
 
 def _registration(row: dict[str, str], birth_date: date, decile: int) -> Registration:
-    """A row's registration, given its typed birth date and decile."""
-    return Registration(
-        nik=row["nik"],
-        name=row["name"],
-        birth_date=birth_date,
-        sex=row["sex"].upper(),
-        kecamatan=row["kecamatan"],
-        kelurahan=row["kelurahan"],
-        occupation=row["occupation"],
-        decile=decile,
-        source=row["source"],
-    )
+    """A row's registration, given its typed birth date and decile (its other columns are
+    text, as read; the sex in capitals)."""
+    fields: dict[str, Any] = {column: row[column] for column in COLUMNS}
+    fields.update(birth_date=birth_date, sex=row["sex"].upper(), decile=decile)
+    return Registration(**fields)
 
 
 def write_rejects(path: str | Path, registrations: RegistrationFile) -> int:
