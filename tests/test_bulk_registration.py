@@ -68,6 +68,11 @@ def test_the_nine_fields_are_written_once() -> None:
     ]
 
 
+def test_a_registration_is_as_small_as_its_slots() -> None:
+    # An import holds every registration of a file: none of them gets a `__dict__` too.
+    assert not hasattr(people(1)[0], "__dict__")
+
+
 def test_a_registration_is_stored_byte_for_byte_as_before() -> None:
     """The bytes the import stored for this registration before its fields were written once
     (computed by the code of main at 73933d3): ledgers old and new are one format."""

@@ -184,6 +184,10 @@ class RegistrationFields:
         source: who supplied the row.
     """
 
+    # No `__dict__` of its own: a `Registration` stays as small as it was (an import holds
+    # every one of a file), and an event keeps its fields in the one its library bases give.
+    __slots__ = ()
+
     nik: str
     name: str
     birth_date: date
