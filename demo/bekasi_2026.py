@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jamsos_ledger.money import counted
+from jamsos_ledger.domain.money import counted
 from registration_file import file_summary, generate_registrations
 
 
@@ -248,7 +248,7 @@ def closing_hint(folder: Path, jamsos: Path, cwd: Path) -> str:
 def _enrolled_niks(folder: Path, wanted: int) -> list[str]:
     """NIKs of enrolled workers for the story, looked up as an operator would, by NIK."""
     from jamsos_ledger.application import Ledger
-    from jamsos_ledger.errors import NotFound
+    from jamsos_ledger.domain.errors import NotFound
 
     ledger = Ledger(f"sqlite:///{folder / 'jamsos.db'}", actor="demo")
     try:
