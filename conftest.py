@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     millisecond, a passphrase far more): JAMSOS_KEY names it to every ledger the tests open,
     in this process and in the processes they start, so every write is sealed as in use.
     The ledgers a test creates make its holder their administrator."""
-    from jamsos_ledger.keys import new_key_file
+    from jamsos_ledger.stores.keys import new_key_file
 
     folder = Path(tempfile.mkdtemp(prefix="jamsos-test-keys-"))
     config.stash[_KEY_FOLDER] = folder

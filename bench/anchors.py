@@ -38,7 +38,7 @@ from typing import Any
 from outcome import TaskFailed, figures
 from stores import Place
 
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
 
 # The library's batch: 1,000 aggregates a `save()` call (the issue's anchor).
 SAVE_BATCH = 1_000
@@ -76,8 +76,8 @@ def library_save(params: dict[str, Any]) -> dict[str, Any]:
     checks, then `save()` against events inserted directly.
     """
     from jamsos_ledger.application import Ledger
-    from jamsos_ledger.domainmodel import Worker
-    from jamsos_ledger.registration import read_registrations
+    from jamsos_ledger.domain.model import Worker
+    from jamsos_ledger.files.registrations import read_registrations
 
     place = Place.from_dict(params["place"])
     ledger = Ledger(place.url, actor="bench.operator")
@@ -118,7 +118,7 @@ def _registration_rows(place: Place, table: str) -> list[tuple[Any, ...]]:
     topic, state)."""
     from eventsourcing.utils import get_topic
 
-    from jamsos_ledger.domainmodel import Worker
+    from jamsos_ledger.domain.model import Worker
 
     topic = get_topic(Worker.Registered)
     if place.kind == "sqlite":
@@ -242,7 +242,7 @@ def raw_replay(params: dict[str, Any]) -> dict[str, Any]:
     committed, paid and overpaid per program, claims."""
     from eventsourcing.utils import get_topic
 
-    from jamsos_ledger.domainmodel import Program, Worker
+    from jamsos_ledger.domain.model import Program, Worker
 
     place = Place.from_dict(params["ledger"])
     table = events_table(place)

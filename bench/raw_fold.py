@@ -30,7 +30,7 @@ from anchors import all_rows, events_table
 from outcome import TaskFailed, figures
 from stores import Place
 
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
 
 # The SQLite page cache our projections write with (projections/runner.py): the same settings.
 SQLITE_CACHE_KIB = 32 * 1024
@@ -128,7 +128,7 @@ class _Fold:
             w[9] = position
 
     def _program(self, position: int, oid: str, topic: str, e: dict[str, Any]) -> None:
-        from jamsos_ledger.months import Month, months_between
+        from jamsos_ledger.domain.months import Month, months_between
 
         t = self.topics
         if topic == t["Program.Opened"]:
@@ -163,9 +163,9 @@ class _Fold:
 
     def rows(self, versions: dict[str, int]) -> Rows:
         """Every table's final rows."""
-        from jamsos_ledger.domainmodel import MonthBooks
+        from jamsos_ledger.domain.model import MonthBooks
+        from jamsos_ledger.domain.rules import Premium
         from jamsos_ledger.projections.budget import month_columns
-        from jamsos_ledger.rules import Premium
 
         money = ("planned_jkk", "planned_jkm", "committed_jkk", "committed_jkm",
                  "paid_jkk", "paid_jkm", "overpaid_jkk", "overpaid_jkm")
@@ -223,7 +223,7 @@ class _Fold:
 def _topics() -> dict[str, str]:
     from eventsourcing.utils import get_topic
 
-    from jamsos_ledger.domainmodel import Program, Worker
+    from jamsos_ledger.domain.model import Program, Worker
 
     names = {
         Worker: ("Registered", "Prioritized", "Enrolled", "CoverageEnded", "Corrected",

@@ -101,7 +101,7 @@ class Benchmark:
             args.scratch.mkdir(parents=True, exist_ok=True)  # a folder named for this run
         self.folder = Path(tempfile.mkdtemp(prefix="jamsos-bench-", dir=args.scratch))
         # Every write of the bench is sealed, as in use: one administrator key for its ledgers.
-        from jamsos_ledger.keys import new_key_file
+        from jamsos_ledger.stores.keys import new_key_file
 
         environment = child_environment()
         environment["JAMSOS_KEY"] = str(new_key_file(self.folder / "bench-admin.key").path)

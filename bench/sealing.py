@@ -19,9 +19,9 @@ from typing import Any
 from targets import Check
 
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.keys import SigningKey, new_key_file
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.stores.keys import SigningKey, new_key_file
 
 STEPS = ("import", "enrolment", "payment")
 LIMIT = 1.05  # sealing costs at most 5% of the import (issue #17)

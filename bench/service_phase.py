@@ -32,8 +32,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from jamsos_ledger.keys import new_key_file
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.domain.principals import public_key_text
+from jamsos_ledger.stores.keys import new_key_file
 from registration_file import generate_registrations
 
 JAMSOS = str(Path(sys.executable).with_name("jamsos"))

@@ -32,7 +32,7 @@ from jamsos_ledger.cli.reversals import annul_command, reverse_command
 from jamsos_ledger.cli.service_cmd import serve_command, tokens
 from jamsos_ledger.cli.streams import guarded_streams
 from jamsos_ledger.cli.workers import workers
-from jamsos_ledger.persistence import DEFAULT_STORE
+from jamsos_ledger.stores.urls import DEFAULT_STORE
 
 
 class LedgerGroup(click.Group):

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from jamsos_ledger.audit_export import check_proof, export_proof, program_figures
+from jamsos_ledger.application.audit_export import check_proof, export_proof, program_figures
 from jamsos_ledger.cli.audit_integrity import DiscrepancyFound, _first_problem, _verified
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.output import echo_fields
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.principals import public_key_text
 
 
 @click.command("export")
@@ -75,7 +75,7 @@ def check_command(obj: LedgerContext, file: Path, root: str) -> None:
     except Exception as e:  # an export altered beyond reading: never a traceback
         if isinstance(e, click.ClickException):
             raise
-        from jamsos_ledger.errors import InvalidInput
+        from jamsos_ledger.domain.errors import InvalidInput
 
         if isinstance(e, InvalidInput):
             raise Malformed(str(e)) from e

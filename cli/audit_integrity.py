@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import click
 
-from jamsos_ledger.audit_values import verify_json
+from jamsos_ledger.application.audit_values import verify_json
+from jamsos_ledger.application.seal_check import UNSEALED, SealReport, verify_sealed
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.integrity import Digest, VerifyReport
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.principals import normal_fingerprint
-from jamsos_ledger.seal_check import UNSEALED, SealReport, verify_sealed
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.principals import normal_fingerprint
+from jamsos_ledger.stores.integrity import Digest, VerifyReport
 
 
 class DiscrepancyFound(click.ClickException):

@@ -11,24 +11,19 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.auditing import (
-    CHECKS,
-    ReplayReport,
-    TrailEntry,
-    as_of_title,
-    audit_trail,
-    replay,
-)
+from jamsos_ledger.application.history_rules import RULES
+from jamsos_ledger.application.moments import as_of_title
+from jamsos_ledger.application.replay import CHECKS, ReplayReport, replay
+from jamsos_ledger.application.trail import TrailEntry, audit_trail
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_table, progress_bar, wib
 from jamsos_ledger.cli.report_forms import digest_line
 from jamsos_ledger.cli.viewings import unmask_options, viewed
-from jamsos_ledger.history_rules import RULES
-from jamsos_ledger.integrity import Digest, digest_at
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.stores.integrity import Digest, digest_at
 
 # Differences named in the error message (all of them are in the table or the JSON).
 SHOWN_DIFFERENCES = 5

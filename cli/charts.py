@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.domain.money import count, rupiah
 from jamsos_ledger.projections.report_values import BudgetReport, report_json
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, NIK
 from jamsos_ledger.cli.output import echo_recorded
-from jamsos_ledger.domainmodel import SCHEMES, program_id
-from jamsos_ledger.money import rupiah
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.texts import normal_spaces
+from jamsos_ledger.domain.model import SCHEMES, program_id
+from jamsos_ledger.domain.money import rupiah
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.texts import normal_spaces
 
 
 @click.group()

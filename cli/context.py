@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import click
 
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.domainmodel import Program
-from jamsos_ledger.keys import key_path
+from jamsos_ledger.domain.model import Program
+from jamsos_ledger.stores.keys import key_path
 
 
 @dataclass

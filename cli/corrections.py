@@ -7,7 +7,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK
 from jamsos_ledger.cli.output import echo_recorded
-from jamsos_ledger.domainmodel import CORRECTABLE
+from jamsos_ledger.domain.model import CORRECTABLE
 
 
 @click.command("correct")

@@ -8,11 +8,11 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import MONTH, NIK, workers_range
 from jamsos_ledger.cli.output import echo_recorded
 from jamsos_ledger.cli.proposals import said_proposed
-from jamsos_ledger.domainmodel import END_REASONS
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.texts import normal_spaces
+from jamsos_ledger.domain.model import END_REASONS
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.texts import normal_spaces
 
 
 @click.command("enroll")

@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from jamsos_ledger.errors import (
+from jamsos_ledger.domain.errors import (
     InvalidInput,
     LedgerError,
     NotAuthorised,
@@ -28,7 +28,7 @@ from jamsos_ledger.errors import (
     RuleViolation,
     StoreUnavailable,
 )
-from jamsos_ledger.persistence import redact
+from jamsos_ledger.stores.urls import redact
 
 # The README's "Exit codes": a promise to scripts, never renumbered (4, an audit's discrepancy,
 # is the audit commands').
@@ -227,9 +227,12 @@ _DAMAGE_SIGNS = ("file is not a database", "database disk image is malformed",
                  "malformed database schema", "could not decode to utf-8")
 # Where a store's text is decoded: a UnicodeDecodeError raised there is a damaged file, not
 # bad input (input files are read, and their encoding checked, elsewhere).
-_STORE_MODULES = ("eventsourcing.", "jamsos_ledger.persistence", "jamsos_ledger.projections",
-                  "jamsos_ledger.log_reader", "jamsos_ledger.integrity",
-                  "jamsos_ledger.bulk_writes", "jamsos_ledger.application")
+_STORE_MODULES = ("eventsourcing.", "jamsos_ledger.stores.urls", "jamsos_ledger.stores.marks",
+                  "jamsos_ledger.stores.cipher", "jamsos_ledger.stores.bulk_reads",
+                  "jamsos_ledger.stores.recorder_kinds", "jamsos_ledger.projections",
+                  "jamsos_ledger.stores.log_reader", "jamsos_ledger.stores.integrity",
+                  "jamsos_ledger.stores.bulk_writes", "jamsos_ledger.application.service",
+                  "jamsos_ledger.application.composition")
 
 
 def _refuse_if_damaged(e: BaseException) -> None:

@@ -8,8 +8,8 @@ import sys
 import click
 
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.keys import PASSPHRASE_ENV, key_path, load_key, new_key_file
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.domain.principals import public_key_text
+from jamsos_ledger.stores.keys import PASSPHRASE_ENV, key_path, load_key, new_key_file
 
 
 @click.group("key")

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from jamsos_ledger.auditing import parse_when
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.money import MAX_RUPIAH, MAX_WORKERS
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.moments import parse_when
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.money import MAX_RUPIAH, MAX_WORKERS
+from jamsos_ledger.domain.months import Month
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -18,10 +18,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jamsos_ledger.auditing import JAKARTA
 from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.tables import table_lines
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.domain.money import count, rupiah
+from jamsos_ledger.domain.months import JAKARTA
 
 
 @dataclass(frozen=True)

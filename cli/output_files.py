@@ -26,7 +26,7 @@ import click
 
 from jamsos_ledger.cli.context import LedgerContext
 from jamsos_ledger.cli.errors import Malformed, OutputFileFailed
-from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.stores.urls import StoreURL
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

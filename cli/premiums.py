@@ -9,18 +9,18 @@ from typing import Any
 
 import click
 
-from jamsos_ledger.billing import due_date
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import DATE, MONTH, format_option, rupiah_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render, warn
 from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
-from jamsos_ledger.invoice_file import invoice_digest
-from jamsos_ledger.money import counted, rupiah
-from jamsos_ledger.months import Month, today_in_jakarta
+from jamsos_ledger.domain.billing import due_date
+from jamsos_ledger.domain.money import counted, rupiah
+from jamsos_ledger.domain.months import Month, today_in_jakarta
+from jamsos_ledger.domain.texts import normal_spaces
+from jamsos_ledger.files.invoice_file import invoice_digest
 from jamsos_ledger.projections.premiums_due import premiums_due_report
 from jamsos_ledger.projections.report_values import BillDue, report_json
-from jamsos_ledger.texts import normal_spaces
 
 __all__ = ["due_date", "premiums"]
 

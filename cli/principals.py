@@ -15,9 +15,9 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed, Refused
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_json, echo_recorded, render
-from jamsos_ledger.integrity import verify
-from jamsos_ledger.money import count
-from jamsos_ledger.principals import ROLES, public_key_text
+from jamsos_ledger.domain.money import count
+from jamsos_ledger.domain.principals import ROLES, public_key_text
+from jamsos_ledger.stores.integrity import verify
 
 
 @click.group()

@@ -10,11 +10,11 @@ from jamsos_ledger.cli.options import MONTH, format_option, rupiah_option, worke
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
 from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
 from jamsos_ledger.projections.program_reports import capacity_report, program_figures
 from jamsos_ledger.projections.report_values import report_json
-from jamsos_ledger.rules import DEFAULT_JKK_MONTHLY, DEFAULT_JKM_MONTHLY
 
 
 @click.group()

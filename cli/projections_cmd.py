@@ -7,7 +7,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_recorded, progress_bar, render
-from jamsos_ledger.money import counted
+from jamsos_ledger.domain.money import counted
 
 
 @click.group()

@@ -14,9 +14,9 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.proposals import KIND_NAMES, PENDING, Proposal
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
 
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
 COLUMNS = [

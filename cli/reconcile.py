@@ -18,13 +18,13 @@ from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.options import MONTH, format_option
 from jamsos_ledger.cli.output import Column, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
-from jamsos_ledger.integrity import digest_at
-from jamsos_ledger.invoice_file import read_invoice
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.reconciliation import Reconciliation
+from jamsos_ledger.files.invoice_file import read_invoice
 from jamsos_ledger.projections.reporting import position
-from jamsos_ledger.reconciliation import Reconciliation
+from jamsos_ledger.stores.integrity import digest_at
 
 RECOVER = "overpaid, to recover"
 

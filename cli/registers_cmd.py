@@ -18,13 +18,13 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.output import echo_recorded, progress_bar
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.office_files import FileKind
-from jamsos_ledger.registers import release_problem
-from jamsos_ledger.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
-from jamsos_ledger.registration import REGISTRATIONS
-from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS
-from jamsos_ledger.templates import write_template
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.registers import release_problem
+from jamsos_ledger.domain.rules import DEFAULT_RULESET, RULESETS
+from jamsos_ledger.files.office_files import FileKind
+from jamsos_ledger.files.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
+from jamsos_ledger.files.registrations import REGISTRATIONS
+from jamsos_ledger.files.templates import write_template
 
 # Every input file a template can be written of, by the name `workers template` takes.
 TEMPLATES: dict[str, FileKind] = {k.name: k for k in (REGISTRATIONS, DEATHS, DECILES_FILE)}

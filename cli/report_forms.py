@@ -27,8 +27,7 @@ from jamsos_ledger.cli.output import (
     wib,
 )
 from jamsos_ledger.cli.output_files import OutputFile
-from jamsos_ledger.integrity import Digest
-from jamsos_ledger.money import count, counted, rupiah
+from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.projections.report_values import (
     BudgetReport,
     ClaimsReport,
@@ -46,6 +45,7 @@ from jamsos_ledger.projections.reporting import (
     quota_report,
 )
 from jamsos_ledger.projections.views import Views
+from jamsos_ledger.stores.integrity import Digest
 
 __all__ = ["MaskNiks", "echo_position", "show_budget", "show_claims", "show_quota",
            "show_quota_by"]

@@ -9,7 +9,8 @@ from uuid import UUID
 
 import click
 
-from jamsos_ledger.auditing import format_when, report_views
+from jamsos_ledger.application.as_of import report_views
+from jamsos_ledger.application.moments import format_when
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import as_of_option, format_option
 from jamsos_ledger.cli.output_files import OutputFile, output_file, overwrite_option

@@ -12,8 +12,8 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK
 from jamsos_ledger.cli.output import echo_recorded
-from jamsos_ledger.money import count, counted, rupiah
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.nik import mask_nik
 
 
 @click.command("reverse")

@@ -13,9 +13,9 @@ from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.options import NIK, format_option
 from jamsos_ledger.cli.output import Column, render, wib
-from jamsos_ledger.money import counted
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.viewings import EVERYONE
+from jamsos_ledger.domain.money import counted
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.viewings import EVERYONE
 
 F = TypeVar("F", bound=Callable[..., Any])
 

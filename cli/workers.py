@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from jamsos_ledger.application import RegisterResult, default_actor
-from jamsos_ledger.auditing import as_of_title, initials, worker_as_of
+from jamsos_ledger.application.as_of import worker_as_of
+from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.application.moments import as_of_title
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (
@@ -22,13 +24,13 @@ from jamsos_ledger.cli.output import (
 )
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.cli.viewings import unmask_options, viewed
-from jamsos_ledger.domainmodel import Worker, program_id
-from jamsos_ledger.errors import LedgerError
-from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registration import write_rejects
-from jamsos_ledger.rules import DEFAULT_RULESET, RULESETS, ruleset
+from jamsos_ledger.domain.errors import LedgerError
+from jamsos_ledger.domain.model import Worker, program_id
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.rules import DEFAULT_RULESET, RULESETS, ruleset
+from jamsos_ledger.domain.texts import initials
+from jamsos_ledger.files.registrations import write_rejects
 
 
 @click.group()

@@ -39,7 +39,7 @@ from office_files import (
     write_invoice,
 )
 
-from jamsos_ledger.money import counted
+from jamsos_ledger.domain.money import counted
 from registration_file import file_summary, generate_registrations
 
 
@@ -357,7 +357,7 @@ def story_workers(folder: Path) -> StoryWorkers:
     """Eight enrolled workers and one registered but not eligible, looked up as an operator
     would, by NIK."""
     from jamsos_ledger.application import Ledger
-    from jamsos_ledger.errors import NotFound
+    from jamsos_ledger.domain.errors import NotFound
 
     rows = _registered(folder)
     names = {row["nik"]: row["name"] for row in rows}
@@ -397,7 +397,7 @@ def story_workers(folder: Path) -> StoryWorkers:
 def _covered(folder: Path, month: str, names: dict[str, str]) -> tuple[list[Person], int, int]:
     """The participants the program covers in the month, as BPJS has them, and the rates."""
     from jamsos_ledger.application import Ledger
-    from jamsos_ledger.domainmodel import worker_id
+    from jamsos_ledger.domain.model import worker_id
 
     ledger = Ledger(f"sqlite:///{folder / 'jamsos.db'}", actor="demo")
     try:

@@ -14,8 +14,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.regions import KOTA_BEKASI_KECAMATAN
 
 # A few real kelurahan of each kecamatan of Kota Bekasi, by kecamatan code.
 KELURAHAN = {

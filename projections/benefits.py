@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.domain.model import Worker
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 
 BENEFITS = "claim_benefits"

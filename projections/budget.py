@@ -13,10 +13,10 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from jamsos_ledger.domainmodel import MonthBooks, Program
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.domain.model import MonthBooks, Program
+from jamsos_ledger.domain.months import Month, months_between
+from jamsos_ledger.domain.rules import Premium
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
-from jamsos_ledger.rules import Premium
 
 PROGRAMS = "budget_programs"
 MONTHS = "budget_months"

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
 
-from jamsos_ledger.log_reader import ReadId
+from jamsos_ledger.stores.log_reader import ReadId
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class ViewDatabase:
     @classmethod
     def beside(cls, recorder: ApplicationRecorder) -> ViewDatabase:
         """The database of the recorder's events; for an in-memory store, an SQLite in memory."""
-        from jamsos_ledger.persistence import is_recorder_of
+        from jamsos_ledger.stores.recorder_kinds import is_recorder_of
 
         datastore = getattr(recorder, "datastore", None)
         if is_recorder_of(recorder, "eventsourcing.postgres") and datastore is not None:

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.domain.model import Worker
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase, id_text
 
 REGISTERED = "quota_registered"

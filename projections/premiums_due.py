@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from jamsos_ledger.billing import Bill, unpaid_bills, years_without_holidays
-from jamsos_ledger.integrity import digest_at
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.billing import Bill, unpaid_bills, years_without_holidays
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.report_values import BillDue, PremiumsDueReport
 from jamsos_ledger.projections.reporting import position
 from jamsos_ledger.projections.views import Views
+from jamsos_ledger.stores.integrity import digest_at
 
 
 def premiums_due(views: Views, program_id: UUID, today: date) -> tuple[list[Bill], int]:

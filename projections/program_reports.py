@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from jamsos_ledger import whatif
-from jamsos_ledger.domainmodel import Program
-from jamsos_ledger.integrity import digest_at
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain import whatif
+from jamsos_ledger.domain.model import Program
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.whatif import capacity_by_start
 from jamsos_ledger.projections.report_values import (
     CapacityReport,
     CapacityRow,
     CapacityWhatIf,
     ProgramFigures,
 )
-from jamsos_ledger.whatif import capacity_by_start
+from jamsos_ledger.stores.integrity import digest_at
 
 
 def program_figures(program: Program, recorder: ApplicationRecorder) -> ProgramFigures:

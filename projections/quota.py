@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from jamsos_ledger.domainmodel import Program, Worker
+from jamsos_ledger.domain.model import Program, Worker
 from jamsos_ledger.projections.database import (
     Grouped,
     Insert,

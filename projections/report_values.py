@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from jamsos_ledger.integrity import Digest
+from jamsos_ledger.stores.integrity import Digest
 
 # Field metadata of what a value holds for people only: its JSON leaves it out.
 NOT_IN_JSON: Mapping[str, bool] = {"json": False}

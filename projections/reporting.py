@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from jamsos_ledger.domainmodel import SCHEMES, available_money
-from jamsos_ledger.integrity import Digest, digest_at
+from jamsos_ledger.domain.model import SCHEMES, available_money
+from jamsos_ledger.domain.rules import PriorityRuleset, ruleset
 from jamsos_ledger.projections.group_counts import group_rows
 from jamsos_ledger.projections.priority import ENROLMENTS as PRIORITY_ENROLMENTS
 from jamsos_ledger.projections.priority import WORKERS as PRIORITY_WORKERS
@@ -36,7 +36,7 @@ from jamsos_ledger.projections.report_values import (
     QuotaReport,
 )
 from jamsos_ledger.projections.views import Views
-from jamsos_ledger.rules import PriorityRuleset, ruleset
+from jamsos_ledger.stores.integrity import Digest, digest_at
 
 # Later than any position in the log: no bound yet.
 _NEVER = 2**62

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from jamsos_ledger.log_reader import LogPage, LogReader
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
+from jamsos_ledger.stores.log_reader import LogPage, LogReader
 
 POSITIONS = "jamsos_projection_position"
 # Events read in one page and applied in one transaction (15-28x faster than one per

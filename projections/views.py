@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from jamsos_ledger.domainmodel import available_money, places_left
+from jamsos_ledger.domain.model import available_money, places_left
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
 from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
@@ -41,7 +41,7 @@ from jamsos_ledger.projections.runner import (
 GROUPINGS = GROUPED
 # Workers read at once when every worker's ranking input is read.
 RANKING_PAGE = 10_000
-# The domain's rule `domainmodel.months_overlap(start, end, e.start, e.last)`, as SQL, of the
+# The domain's rule `model.months_overlap(start, end, e.start, e.last)`, as SQL, of the
 # months asked about (two parameters: first, last) and an enrolment `e`: months are stored as
 # YYYY-MM text, ordered as months, and a coverage's last month is the one it was ended in, else
 # its end (`Coverage.last`). tests/test_service_layer.py checks it agrees with the domain's.

@@ -25,10 +25,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay, views_as_of, worker_as_of
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.errors import LedgerError, NotFound
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.as_of import views_as_of, worker_as_of
+from jamsos_ledger.application.replay import replay
+from jamsos_ledger.domain.errors import LedgerError, NotFound
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
 
 JKK, JKM = 10_000, 6_800
 PREMIUM = JKK + JKM

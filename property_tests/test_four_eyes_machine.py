@@ -27,10 +27,10 @@ from role_helpers import enrol, memory_key
 from test_application import EVERYONE, FITRI
 
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.errors import LedgerError
-from jamsos_ledger.months import Month
-from jamsos_ledger.proposals import APPROVED, Proposal
-from jamsos_ledger.roles import (
+from jamsos_ledger.domain.errors import LedgerError
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.proposals import APPROVED, Proposal
+from jamsos_ledger.domain.roles import (
     ADMINISTRATOR,
     APPROVER,
     APPROVING_ROLE,

@@ -25,8 +25,8 @@ from psycopg import sql
 
 from jamsos_ledger.cli import main
 from jamsos_ledger.cli.options import DateType, MonthType, NikType, WhenType
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.registration import COLUMNS, read_registration_lines
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.files.registrations import COLUMNS, read_registration_lines
 
 EXIT_CODES = {0, 1, 2, 3, 5}
 OUTCOMES: dict[int, int] = {}  # exit code -> examples, for a look with -s

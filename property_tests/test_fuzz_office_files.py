@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
-from jamsos_ledger.registration import REGISTRATIONS, read_registrations
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.files.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
+from jamsos_ledger.files.registrations import REGISTRATIONS, read_registrations
 
 KINDS = {"registrations": REGISTRATIONS, "deaths": DEATHS, "deciles": DECILES_FILE}
 VALUES = st.sampled_from(["3275014203850001", "3.27501E+15", "3,27501E+15",

@@ -21,9 +21,9 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.integrity import CHAIN_TABLE, Digest, verify
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.stores.integrity import CHAIN_TABLE, Digest, verify
 
 
 def _person(i: int) -> Registration:

@@ -60,9 +60,8 @@ from psycopg import sql
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.outside_registers import record_deaths, update_deciles
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.domainmodel import Program, Registration, worker_id
-from jamsos_ledger.errors import (
+from jamsos_ledger.application.replay import replay
+from jamsos_ledger.domain.errors import (
     DuplicateReference,
     InvalidInput,
     LedgerError,
@@ -71,11 +70,12 @@ from jamsos_ledger.errors import (
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.model import Program, Registration, worker_id
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.reconciliation import InvoiceLine
+from jamsos_ledger.files.registers_files import Death, DecileLine
 from jamsos_ledger.projections import budget, group_counts
 from jamsos_ledger.projections.reporting import quota_groups
-from jamsos_ledger.reconciliation import InvoiceLine
-from jamsos_ledger.registers_files import Death, DecileLine
 
 T = TypeVar("T")
 

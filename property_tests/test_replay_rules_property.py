@@ -28,10 +28,10 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.domainmodel import Program, Registration, Worker
-from jamsos_ledger.errors import LedgerError
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.replay import replay
+from jamsos_ledger.domain.errors import LedgerError
+from jamsos_ledger.domain.model import Program, Registration, Worker
+from jamsos_ledger.domain.months import Month
 
 JKK, JKM = 10_000, 6_800
 RATE = JKK + JKM

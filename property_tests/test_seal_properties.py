@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.errors import LedgerError
-from jamsos_ledger.keys import SigningKey
-from jamsos_ledger.principals import ADMINISTRATOR, FINANCE, OPERATOR, public_key_text
-from jamsos_ledger.seal_check import SealReport, check_seals, seal_inputs
-from jamsos_ledger.seals import Seal, Sealer
+from jamsos_ledger.application.seal_check import SealReport, check_seals, seal_inputs
+from jamsos_ledger.domain.errors import LedgerError
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.principals import ADMINISTRATOR, FINANCE, OPERATOR, public_key_text
+from jamsos_ledger.stores.keys import SigningKey
+from jamsos_ledger.stores.seals import Seal, Sealer
 
 KEYS = [SigningKey(Ed25519PrivateKey.generate(), Path(f"key-{i}")) for i in range(6)]
 MALLORY = KEYS[-1]  # never enrolled
@@ -177,8 +177,8 @@ def _forge_and_verify(
 ) -> None:
     import sqlite3
 
-    from jamsos_ledger.integrity import GENESIS, EventRow, link
-    from jamsos_ledger.seal_check import verify_sealed
+    from jamsos_ledger.application.seal_check import verify_sealed
+    from jamsos_ledger.stores.integrity import GENESIS, EventRow, link
 
     url = f"sqlite:///{folder}/ledger.db"
     ledger, root = _history(ops, url)

@@ -22,9 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Program, Reference, Worker
-from jamsos_ledger.months import Month
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.domain.model import Program, Reference, Worker
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
 
 AGGREGATES = (Program, Worker, Reference)
 

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from cli_helpers import contents
 from jamsos_ledger.cli import main
-from jamsos_ledger.domainmodel import today
-from jamsos_ledger.money import MAX_BENEFIT, MAX_RUPIAH, MAX_WORKERS
-from jamsos_ledger.rules import MAXIMUM_AGE, MINIMUM_AGE, PROGRAM_YEARS
+from jamsos_ledger.domain.model import today
+from jamsos_ledger.domain.money import MAX_BENEFIT, MAX_RUPIAH, MAX_WORKERS
+from jamsos_ledger.domain.rules import MAXIMUM_AGE, MINIMUM_AGE, PROGRAM_YEARS
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 SITI = "3275014203850001"  # born 1985: 28 in 2014, 41 in 2026

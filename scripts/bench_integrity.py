@@ -20,9 +20,9 @@ import psycopg
 from psycopg import sql
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.integrity import verify
-from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.stores.integrity import verify
+from jamsos_ledger.stores.urls import StoreURL
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
 POSTGRES = sys.argv[2] if len(sys.argv) > 2 else "postgresql://postgres@127.0.0.1:5432/test"

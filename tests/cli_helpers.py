@@ -23,8 +23,8 @@ from click.testing import CliRunner, Result
 
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.cli import main
-from jamsos_ledger.keys import SigningKey, load_key, new_key_file
-from jamsos_ledger.principals import ROLES, public_key_text
+from jamsos_ledger.domain.principals import ROLES, public_key_text
+from jamsos_ledger.stores.keys import SigningKey, load_key, new_key_file
 
 ADMIN = "operator"  # the default actor: its key is the session's administrator key
 _KEYS: dict[str, SigningKey] = {}

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cli_helpers import admin_key, key_for
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.keys import SigningKey
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.domain.principals import public_key_text
+from jamsos_ledger.stores.keys import SigningKey
 
 
 def enrol(ledger: Ledger, name: str, roles: Iterable[str], key: SigningKey) -> None:

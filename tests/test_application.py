@@ -13,15 +13,15 @@ from datetime import date
 import pytest
 
 from jamsos_ledger.application import EnrolResult, Ledger, RegisterResult
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.errors import (
+from jamsos_ledger.domain.errors import (
     DuplicateReference,
     InvalidInput,
     NotFound,
     RuleViolation,
 )
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
 
 JAN, FEB, MAR, APR, DEC = (Month(2026, m) for m in (1, 2, 3, 4, 12))
 

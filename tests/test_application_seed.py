@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from jamsos_ledger.application import Ledger, RegisterResult
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.errors import OverBudget, RuleViolation
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.errors import OverBudget, RuleViolation
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.regions import KOTA_BEKASI_KECAMATAN
 from jamsos_ledger.projections import GROUPINGS
 from jamsos_ledger.projections.reporting import quota_groups
-from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
 
 pytestmark = pytest.mark.slow
 

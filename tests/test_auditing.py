@@ -19,22 +19,17 @@ from typing import Any
 import pytest
 
 from cli_helpers import admin_key, key_for
-from jamsos_ledger import application, auditing
-from jamsos_ledger.application import KeySource, Ledger
+from jamsos_ledger import application
+from jamsos_ledger.application import KeySource, Ledger, as_of
+from jamsos_ledger.application.as_of import views_as_of, worker_as_of
 from jamsos_ledger.application.composition import TemporaryViewDatabase
-from jamsos_ledger.auditing import (
-    JAKARTA,
-    Difference,
-    audit_trail,
-    event_classes,
-    replay,
-    views_as_of,
-    worker_as_of,
-)
-from jamsos_ledger.domainmodel import Program, Reference, Registration, Worker, worker_id
-from jamsos_ledger.errors import NotFound
-from jamsos_ledger.months import Month
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.application.moments import parse_when
+from jamsos_ledger.application.replay import Difference, replay
+from jamsos_ledger.application.trail import TrailEntry, audit_trail, event_classes
+from jamsos_ledger.domain.errors import NotFound
+from jamsos_ledger.domain.model import Program, Reference, Registration, Worker, worker_id
+from jamsos_ledger.domain.months import JAKARTA, Month
+from jamsos_ledger.domain.principals import public_key_text
 from jamsos_ledger.projections import runner
 
 BIRTH = date(1984, 5, 17)
@@ -193,7 +188,7 @@ def test_a_worker_as_of_a_moment_is_rebuilt_from_the_events_recorded_by_then(
 
 def test_a_date_means_the_end_of_that_day_in_jakarta(story: Story) -> None:
     today = datetime.now(JAKARTA).date()
-    views = views_as_of(story.ledger, auditing.parse_when(today.isoformat()))
+    views = views_as_of(story.ledger, parse_when(today.isoformat()))
     try:
         assert views.budget(story.ledger.program().id)["committed"] == 1_192_800
     finally:
@@ -317,7 +312,7 @@ def test_the_replay_reads_the_log_in_pages(
     expected = replay(story.ledger)
     monkeypatch.setattr(runner, "BATCH", 3)
     monkeypatch.setattr(application.service, "PAGE", 4)
-    monkeypatch.setattr(auditing, "PAGE", 2)
+    monkeypatch.setattr(as_of, "PAGE", 2)
     limits: list[int] = []
     recorder = story.ledger.recorder
     select = recorder.select_notifications
@@ -337,7 +332,7 @@ def test_the_replay_reads_the_log_in_pages(
 def test_a_long_log_is_replayed_in_a_temporary_file_removed_afterwards(
     story: Story, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(auditing, "LARGE_LOG", 0)
+    monkeypatch.setattr(as_of, "LARGE_LOG", 0)
     views = views_as_of(story.ledger, story.at["paid January"])
     db = views.db
     assert isinstance(db, TemporaryViewDatabase)  # built by the composition root
@@ -358,7 +353,7 @@ def test_the_trail_says_who_did_what_when_and_why(story: Story) -> None:
     # In the log's order, which is the order of commands; within one command the events carry
     # the times they were made, not always in the order they were saved.
     assert all(story.at["before"] < e.time <= story.at["Yanti moved"] for e in trail)
-    by_event: dict[str, list[auditing.TrailEntry]] = {}
+    by_event: dict[str, list[TrailEntry]] = {}
     for e in trail:
         by_event.setdefault(e.event, []).append(e)
     assert len(by_event["Worker.Registered"]) == 12

@@ -18,12 +18,12 @@ from test_crashes import positions_taken
 from test_import_pool import MOMENT, save, write_file
 
 from jamsos_ledger.application import BULK_BATCH, Ledger, RepeatedWorker, prepare_registrations
+from jamsos_ledger.application.import_pool import PARALLEL_FROM
 from jamsos_ledger.cli import main
 from jamsos_ledger.cli.errors import EXIT_MALFORMED
-from jamsos_ledger.domainmodel import Worker
-from jamsos_ledger.import_pool import PARALLEL_FROM
-from jamsos_ledger.integrity import verify
-from jamsos_ledger.registration import read_registrations
+from jamsos_ledger.domain.model import Worker
+from jamsos_ledger.files.registrations import read_registrations
+from jamsos_ledger.stores.integrity import verify
 
 ROWS = 25_000  # three batches of the import, the last one short
 

@@ -19,7 +19,7 @@ import pytest
 
 from cli_helpers import as_json, jamsos, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import JAKARTA
+from jamsos_ledger.domain.months import JAKARTA
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 BIRTH = date(1984, 5, 17)

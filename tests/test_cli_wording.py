@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import jamsos, ok
 from jamsos_ledger.cli import main
 from jamsos_ledger.cli.audit_integrity import _discrepancy
-from jamsos_ledger.integrity import Digest, Discrepancy, VerifyReport
+from jamsos_ledger.stores.integrity import Digest, Discrepancy, VerifyReport
 from registration_file import file_summary
 
 BIRTH = date(1984, 5, 17)

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli import main
-from jamsos_ledger.domainmodel import Program, Worker
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.model import Program, Worker
+from jamsos_ledger.domain.months import Month
 
 pytestmark = pytest.mark.slow
 

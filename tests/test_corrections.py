@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli import main
-from jamsos_ledger.domainmodel import Registration, Worker
-from jamsos_ledger.errors import InvalidInput, RuleViolation
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.errors import InvalidInput, RuleViolation
+from jamsos_ledger.domain.model import Registration, Worker
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.reporting import quota_groups
 
 

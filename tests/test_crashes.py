@@ -27,7 +27,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import BULK_BATCH, Ledger
-from jamsos_ledger.domainmodel import Program, Worker
+from jamsos_ledger.domain.model import Program, Worker
 from jamsos_ledger.projections.reporting import quota_groups
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cli_helpers import jamsos
 from jamsos_ledger.cli import main
-from jamsos_ledger.regions import KOTA_BEKASI_KECAMATAN
-from jamsos_ledger.registration import COLUMNS
+from jamsos_ledger.domain.regions import KOTA_BEKASI_KECAMATAN
+from jamsos_ledger.files.registrations import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUT_FILES = ROOT / "docs" / "input-files.md"
@@ -108,3 +108,48 @@ def test_import_help_lists_the_columns_and_points_at_the_page() -> None:
 def test_the_readme_links_the_input_files_page() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](docs/input-files.md)" in readme
+
+
+# A path the README names, in backquotes: a folder of the repository, then anything.
+_README_PATH = re.compile(
+    r"`((?:src|cli|projections|web|tests|property_tests|scripts|bench|demo|docs)/[\w/{},.*-]*)`"
+)
+# A module the Architecture section names by its file name alone (`replay.py`).
+_MODULE_NAME = re.compile(r"`([\w/{},]+\.py)`")
+_SOURCE_FOLDERS = ("src", "cli", "projections", "web")
+
+
+def _expanded(path: str) -> list[str]:
+    """`application/{as_of,replay}.py` -> `application/as_of.py`, `application/replay.py`."""
+    brace = re.search(r"\{([^}]*)\}", path)
+    if brace is None:
+        return [path]
+    return [
+        expanded
+        for choice in brace.group(1).split(",")
+        for expanded in _expanded(path[: brace.start()] + choice + path[brace.end():])
+    ]
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_path_the_readme_names_exists() -> None:
+    named = [p for m in _README_PATH.finditer(_readme()) for p in _expanded(m.group(1))]
+    assert "src/jamsos_ledger/domain/model.py" in named
+    missing = [p for p in named if not list(ROOT.glob(p.rstrip("/")))]
+    assert not missing, f"the README names paths that do not exist: {missing}"
+
+
+def test_every_module_the_architecture_section_names_exists() -> None:
+    readme = _readme()
+    start = readme.index("### Architecture")
+    end = readme.find("\n## ", start)
+    section = readme[start:end if end != -1 else None]
+    sources = [p.relative_to(ROOT).as_posix() for folder in _SOURCE_FOLDERS
+               for p in (ROOT / folder).rglob("*.py")]
+    named = [p for m in _MODULE_NAME.finditer(section) for p in _expanded(m.group(1))]
+    assert "replay.py" in named and "registrations.py" in named
+    missing = [n for n in named if not any(s == n or s.endswith("/" + n) for s in sources)]
+    assert not missing, f"the README's Architecture names modules that do not exist: {missing}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jamsos_ledger.money import count, rupiah
-from jamsos_ledger.rules import (
+from jamsos_ledger.domain.money import count, rupiah
+from jamsos_ledger.domain.rules import (
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
     DEFAULT_RULESET,

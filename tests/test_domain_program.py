@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from jamsos_ledger.domainmodel import Coverage, Program, Registration, Worker
-from jamsos_ledger.errors import (
+from jamsos_ledger.domain.errors import (
     InvalidInput,
     NotFound,
     OverBudget,
     OverQuota,
     RuleViolation,
 )
-from jamsos_ledger.months import Month
-from jamsos_ledger.rules import Premium
+from jamsos_ledger.domain.model import Coverage, Program, Registration, Worker
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.rules import Premium
 
 JAN, FEB, MAR, APR, MAY, JUN = (Month(2026, m) for m in range(1, 7))
 JUL, DEC = Month(2026, 7), Month(2026, 12)

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from jamsos_ledger.domainmodel import (
+from jamsos_ledger.domain.errors import DuplicateReference, InvalidInput, RuleViolation
+from jamsos_ledger.domain.model import (
     Program,
     Reference,
     Registration,
@@ -16,8 +17,7 @@ from jamsos_ledger.domainmodel import (
     reference_id,
     worker_id,
 )
-from jamsos_ledger.errors import DuplicateReference, InvalidInput, RuleViolation
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.months import Month
 
 JAN, MAR, APR, MAY, DEC = (Month(2026, m) for m in (1, 3, 4, 5, 12))
 

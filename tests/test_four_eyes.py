@@ -20,10 +20,10 @@ from test_application import AHMAD, BUDI, DEWI, EVERYONE, JAN, RINA, SITI
 from cli_helpers import key_for
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.service import FourEyes
-from jamsos_ledger.auditing import audit_trail
-from jamsos_ledger.errors import OverQuota, RoleRefused
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.proposals import (
+from jamsos_ledger.application.trail import audit_trail
+from jamsos_ledger.domain.errors import OverQuota, RoleRefused
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.proposals import (
     APPROVED,
     PENDING,
     REJECTED,
@@ -31,7 +31,7 @@ from jamsos_ledger.proposals import (
     ProposalDecided,
     SameEyes,
 )
-from jamsos_ledger.roles import ADMINISTRATOR, APPROVER, FINANCE, OPERATOR, Actor
+from jamsos_ledger.domain.roles import ADMINISTRATOR, APPROVER, FINANCE, OPERATOR, Actor
 
 ADMIN = Actor("admin", frozenset({ADMINISTRATOR}))
 OPS = Actor("ops", frozenset({OPERATOR}))
@@ -175,7 +175,7 @@ def test_withdrawn_by_its_proposer_only(store_url: str) -> None:
 APPROVE = """
 import os, sys, time
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.errors import RuleViolation
+from jamsos_ledger.domain.errors import RuleViolation
 url, ref, key, gun = sys.argv[1:5]
 ledger = Ledger(url, key=KeySource(path=key))
 while not os.path.exists(gun):

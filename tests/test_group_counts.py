@@ -12,7 +12,7 @@ from typing import Any
 from test_bulk_registration import people
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.group_counts import GROUPED, group_rows
 from jamsos_ledger.projections.quota import ENROLMENTS, WORKERS
 

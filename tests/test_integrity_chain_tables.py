@@ -28,8 +28,8 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg import sql
 
 from cli_helpers import events, jamsos, ok
-from jamsos_ledger.integrity import CHAIN_TABLE, ChainedRecorder, chain_table_of, verify
-from jamsos_ledger.persistence import StoreURL
+from jamsos_ledger.stores.integrity import CHAIN_TABLE, ChainedRecorder, chain_table_of, verify
+from jamsos_ledger.stores.urls import StoreURL
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -48,7 +48,7 @@ from eventsourcing.tests import persistence as library
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
-from jamsos_ledger.integrity import (
+from jamsos_ledger.stores.integrity import (
     ChainBroken,
     ChainedPOPOAggregateRecorder,
     ChainedPOPOApplicationRecorder,
@@ -59,13 +59,13 @@ from jamsos_ledger.integrity import (
     ChainedSQLiteProcessRecorder,
     verify,
 )
-from jamsos_ledger.integrity_postgres import (
+from jamsos_ledger.stores.integrity_postgres import (
     ChainedPostgresAggregateRecorder,
     ChainedPostgresApplicationRecorder,
     ChainedPostgresProcessRecorder,
 )
-from jamsos_ledger.persistence import StoreURL
-from jamsos_ledger.postgres_store import LedgerPostgresFactory
+from jamsos_ledger.stores.postgres import LedgerPostgresFactory
+from jamsos_ledger.stores.urls import StoreURL
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -23,8 +23,10 @@ from psycopg import sql
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli import main
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.integrity import (
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.rules import DEFAULT_RULESET
+from jamsos_ledger.stores.integrity import (
     CHAIN_TABLE,
     GENESIS,
     Digest,
@@ -33,8 +35,6 @@ from jamsos_ledger.integrity import (
     link,
     verify,
 )
-from jamsos_ledger.months import Month
-from jamsos_ledger.rules import DEFAULT_RULESET
 
 
 def person(nik: str, name: str, born: date, sex: str, kecamatan: str, decile: int) -> Registration:
@@ -256,7 +256,7 @@ def test_a_forged_event_in_a_gap_with_a_forged_chain_row(postgres_url: str) -> N
 
 
 def _program_again(ledger: Ledger) -> Any:
-    from jamsos_ledger.domainmodel import Program
+    from jamsos_ledger.domain.model import Program
 
     return Program.open(
         code="bekasi-2026", name="again", year=2026, start=Month(2026, 1), end=Month(2026, 12),

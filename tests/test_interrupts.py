@@ -20,7 +20,7 @@ import pytest
 
 from cli_helpers import ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.import_pool import PARALLEL_FROM
+from jamsos_ledger.application.import_pool import PARALLEL_FROM
 from registration_file import generate_registrations
 
 JAMSOS = str(Path(sys.executable).parent / "jamsos")

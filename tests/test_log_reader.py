@@ -20,12 +20,12 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import event_classes
-from jamsos_ledger.domainmodel import Program, Reference, Registration, Worker
-from jamsos_ledger.log_reader import LogReader, ReadId, _uuid
-from jamsos_ledger.months import Month
-from jamsos_ledger.reconciliation import InvoiceLine
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.application.trail import event_classes
+from jamsos_ledger.domain.model import Program, Reference, Registration, Worker
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.reconciliation import InvoiceLine
+from jamsos_ledger.stores.log_reader import LogReader, ReadId, _uuid
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
 
 JAN, FEB = Month(2026, 1), Month(2026, 2)
 NIKS = [f"3275014101900{i:03d}" for i in range(1, 7)]

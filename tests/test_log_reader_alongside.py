@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from jamsos_ledger import auditing
-from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.months import Month
+from jamsos_ledger.application import Ledger, as_of
+from jamsos_ledger.application import replay as replaying
+from jamsos_ledger.application.replay import replay
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections import helper, runner
 from jamsos_ledger.projections.runner import Runner
 
@@ -122,7 +122,7 @@ def test_a_helper_rebuilds_alongside_to_the_same_tables(
 def test_a_replay_rebuilt_with_a_helper_agrees(
     ledger: Ledger, helped: list[dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(auditing, "LARGE_LOG", 0)  # a file, which the helper opens too
+    monkeypatch.setattr(as_of, "LARGE_LOG", 0)  # a file, which the helper opens too
     ledger.views.catch_up()
     helped.clear()
     head = ledger.recorder.max_notification_id()
@@ -133,7 +133,7 @@ def test_a_replay_rebuilt_with_a_helper_agrees(
     # As of a moment (here: now), the last event applied is known whichever process applied it.
     now = datetime.now(UTC)
     assert replay(ledger, now).ok
-    views = auditing.views_as_of(ledger, now)
+    views = as_of.views_as_of(ledger, now)
     try:
         assert views.runner.last_applied == head
     finally:
@@ -186,9 +186,9 @@ def test_tables_whose_rows_pair_by_rowid_are_compared_inside_sqlite(sqlite_url: 
         rows = cursor.fetchall()
         cursor.execute(f"DELETE FROM {db.table('priority_workers')}")
         cursor.executemany(f"INSERT INTO {db.table('priority_workers')} VALUES (?, ?, ?)", rows)
-    views = auditing.private_views(ledger)
+    views = as_of.private_views(ledger)
     try:
-        matched = auditing._matched_in_sqlite(views.db, db, ["priority_workers", "quota_workers"])
+        matched = replaying._matched_in_sqlite(views.db, db, ["priority_workers", "quota_workers"])
     finally:
         views.close()
     assert list(matched) == ["quota_workers"]

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from jamsos_ledger.months import Month, months_between
+from jamsos_ledger.domain.months import Month, months_between
 
 JAN, FEB, DEC = Month(2026, 1), Month(2026, 2), Month(2026, 12)
 # The SIGAP bridge: November-December 2025, paid from the 2025 budget.

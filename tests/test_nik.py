@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from jamsos_ledger.nik import mask_nik, nik_problems
+from jamsos_ledger.domain.nik import mask_nik, nik_problems
 
 # 32 West Java . 75 Kota Bekasi . 01 Bekasi Timur . 41 01 90 (day 1 + 40: a woman) . 0001
 SITI = "3275014101900001"

@@ -13,11 +13,13 @@ import pytest
 from psycopg import sql
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import program_id
-from jamsos_ledger.errors import InvalidInput, StoreUnavailable
-from jamsos_ledger.months import Month
-from jamsos_ledger.persistence import META_TABLE, StoreURL, redact, select_events_of
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.domain.errors import InvalidInput, StoreUnavailable
+from jamsos_ledger.domain.model import program_id
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.stores.bulk_reads import select_events_of
+from jamsos_ledger.stores.marks import META_TABLE
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.urls import StoreURL, redact
 
 # -- store URLs ----------------------------------------------------------------------------
 

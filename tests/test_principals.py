@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
-from jamsos_ledger.principals import (
+from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     OPERATOR,
     Directory,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections import GROUPINGS, ProjectionStatus
 from jamsos_ledger.projections.reporting import quota_groups
 

@@ -10,9 +10,9 @@ from uuid import uuid4
 import pytest
 from test_domain_program import APR, FEB, JAN, MAR, open_2026, register
 
-from jamsos_ledger.domainmodel import Program, Worker
-from jamsos_ledger.errors import RuleViolation
-from jamsos_ledger.reconciliation import (
+from jamsos_ledger.domain.errors import RuleViolation
+from jamsos_ledger.domain.model import Program, Worker
+from jamsos_ledger.domain.reconciliation import (
     NOT_BILLED,
     NOT_COVERED,
     TWICE,
@@ -22,7 +22,7 @@ from jamsos_ledger.reconciliation import (
     Participant,
     reconcile,
 )
-from jamsos_ledger.rules import Premium
+from jamsos_ledger.domain.rules import Premium
 
 RATES = Premium(10_000, 6_800)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jamsos_ledger.registration import (
+from jamsos_ledger.files.registrations import (
     COLUMNS,
     Problem,
     RegistrationFileError,

@@ -19,8 +19,8 @@ from test_bulk_registration import people
 
 from cli_helpers import jamsos, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.auditing import replay
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.replay import replay
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.group_counts import ENROLLED, REGISTERED
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"

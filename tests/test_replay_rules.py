@@ -18,10 +18,10 @@ import pytest
 
 from cli_helpers import jamsos
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Program, Registration
-from jamsos_ledger.history_rules import check_history
-from jamsos_ledger.integrity import verify
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.history_rules import check_history
+from jamsos_ledger.domain.model import Program, Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.stores.integrity import verify
 
 JAN, FEB, JUN = Month(2026, 1), Month(2026, 2), Month(2026, 6)
 RATE = 10_000 + 6_800  # the program's JKK + JKM a participant a month

@@ -17,7 +17,7 @@ import pytest
 
 from cli_helpers import as_json, events, head_digest, jamsos, ok
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Worker
+from jamsos_ledger.domain.model import Worker
 from jamsos_ledger.projections.benefits import BENEFITS
 from jamsos_ledger.projections.runner import POSITIONS
 

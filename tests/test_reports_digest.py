@@ -18,7 +18,7 @@ from typing import Any
 from cli_helpers import as_json, events, head_digest, jamsos, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli.charts import budget_figure
-from jamsos_ledger.money import count
+from jamsos_ledger.domain.money import count
 from jamsos_ledger.projections.reporting import budget_report
 from small_ledger import twenty_workers
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cli_helpers import events, ok
-from jamsos_ledger.billing import (
+from jamsos_ledger.domain.billing import (
     HOLIDAYS_FILE,
     deactivation_date,
     due_date,
@@ -25,7 +25,7 @@ from jamsos_ledger.billing import (
     is_working_day,
     read_holidays,
 )
-from jamsos_ledger.months import Month
+from jamsos_ledger.domain.months import Month
 
 BIRTH = date(1984, 5, 17)
 

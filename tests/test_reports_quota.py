@@ -17,7 +17,7 @@ from PIL import Image
 from cli_helpers import as_json, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.cli.charts import quota_figure, quota_series
-from jamsos_ledger.nik import mask_nik
+from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.projections.reporting import enrolment_by_kecamatan_and_decile
 
 BIRTH = date(1984, 5, 17)

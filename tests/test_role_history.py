@@ -12,7 +12,7 @@ from test_application import BUDI, EVERYONE, JAN
 
 from cli_helpers import jamsos, key_for
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.principals import FINANCE, OPERATOR, ROLES, Principal
+from jamsos_ledger.domain.principals import FINANCE, OPERATOR, ROLES, Principal
 
 
 def history(url: str) -> None:

@@ -17,10 +17,10 @@ from test_application import AHMAD, BUDI, DEWI, EVERYONE, FEB, FITRI, JAN, MAR, 
 
 from cli_helpers import key_for
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.errors import NotAuthorised, RoleRefused
-from jamsos_ledger.principals import Principal
-from jamsos_ledger.proposals import SameEyes
-from jamsos_ledger.roles import (
+from jamsos_ledger.domain.errors import NotAuthorised, RoleRefused
+from jamsos_ledger.domain.principals import Principal
+from jamsos_ledger.domain.proposals import SameEyes
+from jamsos_ledger.domain.roles import (
     ADMINISTRATOR,
     APPROVER,
     AUDITOR,

@@ -25,11 +25,9 @@ from psycopg import sql
 
 from cli_helpers import jamsos, key_for
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.integrity import CHAIN_TABLE, GENESIS, EventRow, link
-from jamsos_ledger.keys import SigningKey, new_key_file
-from jamsos_ledger.months import Month
-from jamsos_ledger.principals import (
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     APPROVER,
     FINANCE,
@@ -38,7 +36,9 @@ from jamsos_ledger.principals import (
     Principal,
     public_key_text,
 )
-from jamsos_ledger.seals import COLUMNS, SEAL_TABLE, Sealer, seal_from_row
+from jamsos_ledger.stores.integrity import CHAIN_TABLE, GENESIS, EventRow, link
+from jamsos_ledger.stores.keys import SigningKey, new_key_file
+from jamsos_ledger.stores.seals import COLUMNS, SEAL_TABLE, Sealer, seal_from_row
 
 
 def person(nik: str, name: str, decile: int) -> Registration:

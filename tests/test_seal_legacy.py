@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from cli_helpers import contents, events, jamsos, ok
-from jamsos_ledger.seals import SEAL_TABLE
+from jamsos_ledger.stores.seals import SEAL_TABLE
 
 
 def _drop_seals(url: str) -> None:

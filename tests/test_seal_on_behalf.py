@@ -10,9 +10,9 @@ import pytest
 
 from cli_helpers import admin_key, key_for
 from jamsos_ledger.application import KeySource, Ledger
-from jamsos_ledger.errors import NotAuthorised
-from jamsos_ledger.principals import OPERATOR, SERVICE, public_key_text
-from jamsos_ledger.seal_check import check_seals, seal_inputs
+from jamsos_ledger.application.seal_check import check_seals, seal_inputs
+from jamsos_ledger.domain.errors import NotAuthorised
+from jamsos_ledger.domain.principals import OPERATOR, SERVICE, public_key_text
 
 
 def _setup(url: str) -> str:

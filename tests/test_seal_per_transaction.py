@@ -9,9 +9,9 @@ import pytest
 
 from cli_helpers import admin_key
 from jamsos_ledger.application import KeySource, Ledger, service
-from jamsos_ledger.domainmodel import Registration
-from jamsos_ledger.months import Month
-from jamsos_ledger.seal_check import check_seals, seal_inputs
+from jamsos_ledger.application.seal_check import check_seals, seal_inputs
+from jamsos_ledger.domain.model import Registration
+from jamsos_ledger.domain.months import Month
 
 
 def people(n: int) -> list[Registration]:

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from cli_helpers import as_json, events, jamsos, key_for, ok
 from jamsos_ledger.cli import main
-from jamsos_ledger.principals import public_key_text
+from jamsos_ledger.domain.principals import public_key_text
 from served import Served, issue_token, served
 from small_ledger import twenty_workers
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import as_json
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.domain.money import count, rupiah
 from served import Served, served
 from small_ledger import twenty_workers
 

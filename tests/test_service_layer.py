@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from jamsos_ledger.application import Ledger, LedgerService
-from jamsos_ledger.domainmodel import available_money, months_overlap, places_left
-from jamsos_ledger.errors import InvalidInput
-from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.months import Month
+from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.model import available_money, months_overlap, places_left
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.rules import DTSEN_DECILE_V1, PriorityRuleset
 from jamsos_ledger.projections.premiums_due import premiums_due
 from jamsos_ledger.projections.views import OVERLAPPING
-from jamsos_ledger.rules import DTSEN_DECILE_V1, PriorityRuleset
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
 
@@ -93,7 +93,7 @@ def test_premiums_due_are_put_together_from_the_budget_months(tmp_path: Path) ->
 
 def test_the_views_overlap_sql_is_the_domains_rule() -> None:
     """Every arrangement of an enrolment (ended or not) and the months asked about: the SQL the
-    views ask with agrees with `domainmodel.months_overlap` on a coverage's last month."""
+    views ask with agrees with `model.months_overlap` on a coverage's last month."""
     months = [Month(2025, 11), Month(2025, 12), Month(2026, 1), Month(2026, 2), Month(2026, 3)]
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE e (start_month TEXT, end_month TEXT, ended_month TEXT)")

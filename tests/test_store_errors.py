@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from psycopg import sql
 
 from jamsos_ledger.cli import main
-from jamsos_ledger.persistence import FORMAT_VERSION, META_TABLE
+from jamsos_ledger.stores.marks import FORMAT_VERSION, META_TABLE
 
 JAMSOS = str(Path(sys.executable).parent / "jamsos")
 

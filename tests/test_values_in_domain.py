@@ -18,17 +18,17 @@ from uuid import uuid5
 import pytest
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import (
+from jamsos_ledger.application.import_pool import prepare_file
+from jamsos_ledger.domain.errors import DuplicateReference, InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.model import (
     LEDGER_NAMESPACE,
     Reference,
     Registration,
     Worker,
     today,
 )
-from jamsos_ledger.errors import DuplicateReference, InvalidInput, NotFound, RuleViolation
-from jamsos_ledger.import_pool import prepare_file
-from jamsos_ledger.months import Month
-from jamsos_ledger.registration import COLUMNS, read_registrations
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.files.registrations import COLUMNS, read_registrations
 
 MOMENT = datetime(2026, 1, 5, 3, 0)
 SITI = Registration("3275014203850001", "Siti Rahmawati", date(1985, 3, 2), "P", "01",

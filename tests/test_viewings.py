@@ -13,7 +13,7 @@ from pathlib import Path
 from role_helpers import acting
 
 from cli_helpers import as_json, enrolled, events, jamsos, ok
-from jamsos_ledger.principals import FINANCE, OPERATOR
+from jamsos_ledger.domain.principals import FINANCE, OPERATOR
 from registration_file import generate_registrations
 
 

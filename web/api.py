@@ -24,10 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import END_REASONS, SCHEMES, Program
-from jamsos_ledger.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
-from jamsos_ledger.importing import import_registrations
-from jamsos_ledger.months import Month, today_in_jakarta
+from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.domain.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
+from jamsos_ledger.domain.model import END_REASONS, SCHEMES, Program
+from jamsos_ledger.domain.months import Month, today_in_jakarta
 from jamsos_ledger.projections import GROUPINGS
 from jamsos_ledger.web import reports
 from jamsos_ledger.web.auth import api_principal, bearer

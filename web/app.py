@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jamsos_ledger.application import KeySource
-from jamsos_ledger.errors import LedgerError
+from jamsos_ledger.domain.errors import LedgerError
 from jamsos_ledger.web import api, dashboard
 from jamsos_ledger.web.limits import BodyLimit
 from jamsos_ledger.web.problems import (

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from jamsos_ledger.errors import LedgerError
-from jamsos_ledger.money import count, rupiah
+from jamsos_ledger.domain.errors import LedgerError
+from jamsos_ledger.domain.money import count, rupiah
 from jamsos_ledger.web import reports
 from jamsos_ledger.web.api import proposal_json
 from jamsos_ledger.web.auth import SESSION_COOKIE, principal_of_token, session_principal

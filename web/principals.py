@@ -9,7 +9,7 @@ service writes for a token is sealed by the service's own key (a principal holdi
 from __future__ import annotations
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.principals import Principal
+from jamsos_ledger.domain.principals import Principal
 
 __all__ = ["Principal", "principal_named"]
 

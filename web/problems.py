@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from jamsos_ledger.errors import (
+from jamsos_ledger.domain.errors import (
     InvalidInput,
     LedgerError,
     NotAuthorised,

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.domainmodel import Program
+from jamsos_ledger.domain.model import Program
 from jamsos_ledger.projections.premiums_due import premiums_due_report
 from jamsos_ledger.projections.report_values import report_json
 from jamsos_ledger.projections.reporting import (

@@ -61,7 +61,7 @@ def ensure(ledger: Ledger, table: str) -> None:
 
 
 def raise_memory() -> None:
-    from jamsos_ledger.errors import InvalidInput
+    from jamsos_ledger.domain.errors import InvalidInput
 
     raise InvalidInput(
         "the service needs a store other processes can share (sqlite:///FILE or "

@@ -71,9 +71,9 @@ class ServiceLedger:
     def verify(self, root: str | None = None) -> dict[str, Any]:
         """`audit verify`'s check of the chain and the seals, its JSON; kept, with its time,
         as the last verify (the dashboard shows it). Called with the lock held."""
-        from jamsos_ledger.audit_values import verify_json
-        from jamsos_ledger.principals import normal_fingerprint
-        from jamsos_ledger.seal_check import verify_sealed
+        from jamsos_ledger.application.audit_values import verify_json
+        from jamsos_ledger.application.seal_check import verify_sealed
+        from jamsos_ledger.domain.principals import normal_fingerprint
 
         pinned = None if root is None else normal_fingerprint(root)
         report, seals = verify_sealed(self.ledger.recorder, self.ledger.mapper, None, pinned,

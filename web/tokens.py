@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from jamsos_ledger.web.principals import Principal, principal_named
 from jamsos_ledger.web.side_tables import TOKENS, ensure, execute
 

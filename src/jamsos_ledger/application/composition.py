@@ -25,11 +25,11 @@ from eventsourcing.sqlite import SQLiteDatastore
 from jamsos_ledger.application.personal_data import PersonalDataService
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.application.signing import KeySource
-from jamsos_ledger.persistence import StoreURL
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
 from jamsos_ledger.projections.helper import HELPER_FROM, HelperRecipe
 from jamsos_ledger.projections.runner import Runner
 from jamsos_ledger.projections.views import Views, all_projections
+from jamsos_ledger.stores.urls import StoreURL
 
 # Past this many events private views are kept in a temporary file rather than in memory:
 # then a helper process, which opens the file too, can rebuild alongside (projections.helper).

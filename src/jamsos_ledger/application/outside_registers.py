@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from jamsos_ledger.application.service import LedgerService
-from jamsos_ledger.domainmodel import Program, Worker
-from jamsos_ledger.errors import InvalidInput, NotFound
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.registers import death_problem, release_problem
-from jamsos_ledger.registers_files import Death, DecileLine
-from jamsos_ledger.rules import DEFAULT_RULESET, ruleset
+from jamsos_ledger.domain.errors import InvalidInput, NotFound
+from jamsos_ledger.domain.model import Program, Worker
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.registers import death_problem, release_problem
+from jamsos_ledger.domain.rules import DEFAULT_RULESET, ruleset
+from jamsos_ledger.files.registers_files import Death, DecileLine
 
 DIED = "died"
 

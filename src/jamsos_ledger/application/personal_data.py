@@ -16,10 +16,10 @@ from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application.proposing import ProposingService
 from jamsos_ledger.application.service import command
-from jamsos_ledger.domainmodel import worker_id
-from jamsos_ledger.errors import NotFound
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.viewings import Viewing
+from jamsos_ledger.domain.errors import NotFound
+from jamsos_ledger.domain.model import worker_id
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.viewings import Viewing
 
 _VIEWED_TOPIC = get_topic(Viewing.Viewed)
 

@@ -18,10 +18,10 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application.service import LedgerService, command
-from jamsos_ledger.errors import InvalidInput, NotFound
-from jamsos_ledger.months import Month
-from jamsos_ledger.proposals import KIND_NAMES, PENDING, Proposal
-from jamsos_ledger.roles import held, require_role
+from jamsos_ledger.domain.errors import InvalidInput, NotFound
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
+from jamsos_ledger.domain.roles import held, require_role
 
 T = TypeVar("T")
 _PROPOSED_TOPIC = get_topic(Proposal.Proposed)

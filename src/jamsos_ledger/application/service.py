@@ -36,8 +36,15 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from jamsos_ledger.application.signing import KeySource, PrincipalAdmin, Signing
-from jamsos_ledger.bulk_writes import BulkWriter, bulk_writer
-from jamsos_ledger.domainmodel import (
+from jamsos_ledger.domain.errors import (
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    RuleViolation,
+    StoreUnavailable,
+)
+from jamsos_ledger.domain.model import (
+    REGISTRATION_FIELDS,
     Program,
     Reference,
     Registration,
@@ -51,28 +58,13 @@ from jamsos_ledger.domainmodel import (
     worker_id_bytes,
     workers_to_enrol_problem,
 )
-from jamsos_ledger.errors import (
-    InvalidInput,
-    LedgerError,
-    NotFound,
-    RuleViolation,
-    StoreUnavailable,
-)
-from jamsos_ledger.money import count, counted
-from jamsos_ledger.months import Month
-from jamsos_ledger.nik import mask_nik
-from jamsos_ledger.persistence import (
-    StoreURL,
-    cipher_key,
-    cipher_marks,
-    ledger_marks,
-    mark_as_ledger,
-    select_events_of,
-)
-from jamsos_ledger.principals import Principal
-from jamsos_ledger.reconciliation import InvoiceLine, Reconciliation, reconcile
-from jamsos_ledger.roles import open_to_all, require
-from jamsos_ledger.rules import (
+from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.principals import Principal
+from jamsos_ledger.domain.reconciliation import InvoiceLine, Reconciliation, reconcile
+from jamsos_ledger.domain.roles import open_to_all, require
+from jamsos_ledger.domain.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
     DEFAULT_JKM_MONTHLY,
@@ -80,7 +72,12 @@ from jamsos_ledger.rules import (
     Premium,
     ruleset,
 )
-from jamsos_ledger.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.bulk_reads import select_events_of
+from jamsos_ledger.stores.bulk_writes import BulkWriter, bulk_writer
+from jamsos_ledger.stores.cipher import cipher_key, cipher_marks
+from jamsos_ledger.stores.marks import ledger_marks, mark_as_ledger
+from jamsos_ledger.stores.transcoding import MsgpackTranscoder
+from jamsos_ledger.stores.urls import StoreURL
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -595,7 +592,7 @@ class LedgerService(Application):
                 if worker is None:
                     continue
                 fields = _TRANSCODER.decode(state)
-                row = Registration(**{f: fields[f] for f in _REGISTRATION_FIELDS})
+                row = Registration(**{f: fields[f] for f in REGISTRATION_FIELDS})
                 differences = row.differences(worker)
                 if differences:
                     found.append((worker.masked_nik, tuple(differences)))
@@ -1092,11 +1089,6 @@ class LedgerService(Application):
 def compressor_or_cipher(ledger: LedgerService) -> bool:
     """Whether stored states are compressed or encrypted after encoding."""
     return bool(ledger.mapper.compressor or ledger.mapper.cipher)
-
-
-_REGISTRATION_FIELDS = (
-    "nik", "name", "birth_date", "sex", "kecamatan", "kelurahan", "occupation", "decile", "source"
-)
 
 
 # A registration ready to store: the worker's id (16 bytes) and its `Registered` event's state

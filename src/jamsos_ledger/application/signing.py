@@ -20,9 +20,8 @@ from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 
-from jamsos_ledger.errors import NotAuthorised, RuleViolation, StoreUnavailable
-from jamsos_ledger.keys import SigningKey, key_path, load_key
-from jamsos_ledger.principals import (
+from jamsos_ledger.domain.errors import NotAuthorised, RuleViolation, StoreUnavailable
+from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     REGISTRY_ID,
     SERVICE,
@@ -34,7 +33,8 @@ from jamsos_ledger.principals import (
     public_key_text,
     role_problems,
 )
-from jamsos_ledger.seals import ROOT, Refusal, Seal, Sealer, root_body
+from jamsos_ledger.stores.keys import SigningKey, key_path, load_key
+from jamsos_ledger.stores.seals import ROOT, Refusal, Seal, Sealer, root_body
 
 
 class LedgerService(Protocol):

@@ -1,0 +1,124 @@
+"""The role table over the history: each event written by a principal who held, at that point,
+a role that allowed the command that writes it (`roles.COMMAND_ROLES`).
+
+`audit verify` runs it once the seals held: every event of money and places (a program's
+opening, amendments, commitments, releases and payments), every proposal and its decision,
+every viewing of personal data, and every worker event a command writes one at a time
+(corrections, coverage begun and ended, claims, benefits). The bulk events (registrations and
+ranks, written by imports and rankings) are left out, so the check stays a small part of a
+verification. An event written without the role is reported like a broken seal: the first
+position, who wrote it and which role it needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from jamsos_ledger.domain.model import Program, Worker
+from jamsos_ledger.domain.principals import ADMINISTRATOR, Directory, Principal
+from jamsos_ledger.domain.proposals import Proposal
+from jamsos_ledger.domain.roles import APPROVING_ROLE, held, roles_needed
+from jamsos_ledger.domain.viewings import Viewing
+from jamsos_ledger.stores.integrity import PAGE
+from jamsos_ledger.stores.seals import ROOT, Seal
+
+# Event -> the command (of the role table) that writes it.
+COMMAND_OF_EVENT: dict[str, str] = {
+    get_topic(Program.Opened): "open_program",
+    get_topic(Program.AllocationAmended): "amend_program",
+    get_topic(Program.QuotaAmended): "amend_program",
+    get_topic(Program.PremiumsCommitted): "enrol",
+    get_topic(Program.CoverageReleased): "end_coverage",
+    get_topic(Program.PremiumPaid): "pay_premiums",
+    get_topic(Program.InvoicePaid): "pay_premiums",
+    get_topic(Program.InvoiceReconciled): "reconcile_invoice",
+    get_topic(Program.PaymentReversed): "reverse_payment",
+    get_topic(Program.EnrolmentAnnulled): "annul_enrolment",
+    get_topic(Worker.EnrolmentAnnulled): "annul_enrolment",
+    get_topic(Worker.KpjRecorded): "reconcile_invoice",
+    get_topic(Worker.Corrected): "correct_worker",
+    get_topic(Worker.Enrolled): "enrol",
+    get_topic(Worker.CoverageEnded): "end_coverage",
+    get_topic(Worker.ClaimFiled): "file_claim",
+    get_topic(Worker.BenefitRecorded): "record_benefit",
+    get_topic(Proposal.Withdrawn): "withdraw_proposal",
+    get_topic(Viewing.Viewed): "unmask",
+}
+_PROPOSED = get_topic(Proposal.Proposed)
+_DECIDED = (get_topic(Proposal.Approved), get_topic(Proposal.Rejected))
+TOPICS = (*COMMAND_OF_EVENT, _PROPOSED, *_DECIDED)
+
+
+def _events(recorder: Any, upto: int) -> Iterator[Any]:
+    start = 0
+    while True:
+        page = recorder.select_notifications(
+            start=start, limit=PAGE, stop=upto, topics=TOPICS, inclusive_of_start=False
+        )
+        yield from page
+        if len(page) < PAGE:
+            return
+        start = page[-1].id
+
+
+def check_roles(
+    recorder: Any,
+    mapper: Any,
+    seals: Sequence[Seal],
+    changes: Sequence[tuple[int, dict[str, Any]]],
+    upto: int,
+) -> tuple[int, str] | None:
+    """The first event up to `upto` (the last position the seals cover) written by a principal
+    without a role that allows it (its position and what is wrong), or None. The seals and
+    principal changes are those the seal check read and found valid."""
+    ordered = sorted(seals, key=lambda s: s.position)
+    if not ordered or ordered[0].kind != ROOT:
+        return None  # the seal check reports it
+    fields = ordered[0].root_principal()
+    if fields is None:
+        return None
+    directory = Directory(Principal(fields["name"], fields["office"],
+                                    frozenset({ADMINISTRATOR}), fields["public_key"]))
+    pending = iter(changes)
+    upcoming = next(pending, None)
+    kinds: dict[UUID, str] = {}
+    i = 0  # the seal covering the current event: the first at or after its position
+    for n in _events(recorder, upto):
+        while ordered[i].position < n.id:
+            # The principal changes of the transactions before this one are in force.
+            while upcoming is not None and upcoming[0] <= ordered[i].position:
+                directory.apply(upcoming[1])
+                upcoming = next(pending, None)
+            i += 1
+        seal = ordered[i]
+        name = seal.on_behalf_of or seal.principal
+        principal = directory.get(name)
+        if principal is None:
+            continue  # the seal check reports who was no principal
+        event = mapper.to_domain_event(n)
+        if n.topic == _PROPOSED:
+            kinds[event.originator_id] = event.kind
+            command = f"propose_{event.kind}"
+            needed = roles_needed(command)
+        elif n.topic in _DECIDED:
+            kind = kinds.get(event.originator_id)
+            if kind is None:
+                continue
+            needed = frozenset({APPROVING_ROLE[kind]})
+        else:
+            needed = roles_needed(COMMAND_OF_EVENT[n.topic])
+        if not needed & held(principal):
+            holds = ", ".join(sorted(held(principal))) or "no role"
+            return (
+                n.id,
+                f"{type(event).__qualname__} written by {name!r}, who held {holds} then; it "
+                f"needs the role {' or '.join(sorted(needed))}",
+            )
+    return None
+
+
+__all__ = ["COMMAND_OF_EVENT", "check_roles"]

@@ -1,0 +1,292 @@
+"""Who may write the ledger: its principals, their offices, roles and public keys.
+
+A principal is a person (or the HTTP service) who signs what they write with an Ed25519 key
+whose private half never enters the ledger. The first principal, the root administrator, is
+fixed when the ledger is created (the ledger's first seal carries its public key, see `seals`);
+the others are enrolled, their keys rotated and revoked, by events of the `PrincipalRegistry`,
+which only an administrator may seal. The fingerprint of the root administrator's key is what
+an auditor keeps: every seal of the history leads back to it.
+
+Pure data and rules: no key file, no signature, no store (those are `keys` and `seals`). Other
+modules (role checks, four-eyes) build on `Principal.roles` and `Directory`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.texts import text_problem
+from jamsos_ledger.domain.topics import pin_stored_topics
+
+# The roles a principal may hold. `service` is the HTTP service, which seals on behalf of the
+# principal who authenticated to it (a seal's `on_behalf_of`).
+ADMINISTRATOR = "administrator"
+OPERATOR = "operator"
+APPROVER = "approver"
+FINANCE = "finance"
+AUDITOR = "auditor"
+SERVICE = "service"
+ROLES = (ADMINISTRATOR, OPERATOR, APPROVER, FINANCE, AUDITOR, SERVICE)
+
+PUBLIC_KEY_BYTES = 32  # a raw Ed25519 public key
+FINGERPRINT_HEX = 64  # SHA-256 of the raw public key, in hex
+_PREFIX = "ed25519:"  # how a public key is written out: ed25519:BASE64
+
+# The registry's id, fixed forever (like the program's and workers', derived from a name).
+_NAMESPACE = UUID("6f1c9b0e-3a57-4d2b-9a47-2d0c8f3b5e61")
+REGISTRY_ID = uuid5(_NAMESPACE, "principals")
+
+
+def fingerprint(public_key: bytes) -> str:
+    """The fingerprint of a raw public key: the SHA-256 of its 32 bytes, 64 hex digits."""
+    return hashlib.sha256(public_key).hexdigest()
+
+
+def normal_fingerprint(text: str) -> str:
+    """A fingerprint as typed (any case, with colons or spaces between groups); InvalidInput
+    when it is not 64 hex digits."""
+    cleaned = "".join(c for c in text.strip().lower() if c not in ": ")
+    if cleaned.startswith("sha256"):
+        cleaned = cleaned[len("sha256"):]
+    if len(cleaned) != FINGERPRINT_HEX or any(c not in "0123456789abcdef" for c in cleaned):
+        raise InvalidInput(
+            f"{text!r} is not a key fingerprint: it is {FINGERPRINT_HEX} hex digits, as "
+            "`jamsos key show` and `program open` print it"
+        )
+    return cleaned
+
+
+def public_key_text(public_key: bytes) -> str:
+    """A raw public key as written out for enrolment: `ed25519:` and its base64."""
+    return _PREFIX + base64.b64encode(public_key).decode()
+
+
+def parse_public_key(text: str) -> bytes:
+    """The raw public key of `ed25519:BASE64` (as `jamsos key show` prints it)."""
+    body = text.strip()
+    if body.lower().startswith(_PREFIX):
+        body = body[len(_PREFIX):]
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != PUBLIC_KEY_BYTES:
+        raise InvalidInput(
+            f"{text[:60]!r} is not an Ed25519 public key: `jamsos key show` prints one as "
+            "ed25519: followed by 44 base64 characters"
+        )
+    return raw
+
+
+def role_problems(roles: Iterable[str]) -> list[str]:
+    """What is wrong with a set of roles (unknown ones, none at all)."""
+    given = list(roles)
+    problems = [
+        f"unknown role {r!r} (roles: {', '.join(ROLES)})" for r in given if r not in ROLES
+    ]
+    if not given:
+        problems.append(f"a principal holds at least one role ({', '.join(ROLES)})")
+    return problems
+
+
+@dataclass(frozen=True)
+class Principal:
+    """One principal as the history stands at some position.
+
+    Attributes:
+        name: unique in the ledger; what the events it seals record as their actor.
+        office: the office it works for (Disnaker, Dinsos, BPKAD, Inspektorat, ...).
+        roles: what it may do (`ROLES`).
+        public_key: its current raw Ed25519 public key.
+        revoked: no seal of it counts from its revocation on.
+        root: the administrator fixed when the ledger was created.
+    """
+
+    name: str
+    office: str
+    roles: frozenset[str]
+    public_key: bytes
+    revoked: bool = False
+    root: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of its current key."""
+        return fingerprint(self.public_key)
+
+    def holds(self, role: str) -> bool:
+        """Whether it holds the role (a revoked principal holds none)."""
+        return not self.revoked and role in self.roles
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.holds(ADMINISTRATOR)
+
+
+class Directory:
+    """The principals as the history stands at one position: built from the root and the
+    registry's events in log order, by the service (who may write now) and by verification
+    (who could write then)."""
+
+    def __init__(self, root: Principal | None = None) -> None:
+        self.by_name: dict[str, Principal] = {}
+        if root is not None:
+            self.by_name[root.name] = replace(root, root=True)
+
+    @property
+    def root(self) -> Principal | None:
+        return next((p for p in self.by_name.values() if p.root), None)
+
+    def get(self, name: str) -> Principal | None:
+        return self.by_name.get(name)
+
+    def holding(self, public_key: bytes) -> Principal | None:
+        """The principal whose current key this is, revoked or not."""
+        return next((p for p in self.by_name.values() if p.public_key == public_key), None)
+
+    def __iter__(self) -> Any:
+        return iter(self.by_name.values())
+
+    def apply(self, change: Mapping[str, Any]) -> None:
+        """Apply a registry event's fields (`kind` one of enrolled, rotated, revoked)."""
+        kind, name = change["kind"], change["name"]
+        if kind == "enrolled":
+            self.by_name[name] = Principal(
+                name=name,
+                office=change["office"],
+                roles=frozenset(change["roles"]),
+                public_key=parse_public_key(change["public_key"]),
+            )
+            return
+        current = self.by_name.get(name)
+        if current is None:
+            return  # refused by the registry when written; verification names the event
+        if kind == "rotated":
+            self.by_name[name] = replace(current, public_key=parse_public_key(change["public_key"]))
+        elif kind == "revoked":
+            self.by_name[name] = replace(current, revoked=True)
+
+    def enrolment_problems(
+        self, name: str, office: str, roles: Iterable[str], public_key: bytes
+    ) -> list[str]:
+        """Why a new principal cannot be enrolled as given (empty when it can)."""
+        problems = []
+        for what, text in (("principal name", name), ("office", office)):
+            problem = text_problem(text)
+            if problem:
+                problems.append(f"{what} {problem}")
+        if name in self.by_name:
+            problems.append(f"a principal named {name!r} is enrolled already")
+        problems += role_problems(roles)
+        holder = self.holding(public_key)
+        if holder is not None:
+            problems.append(f"that key is {holder.name}'s already: each principal has its own")
+        return problems
+
+    def active(self, name: str) -> Principal:
+        """The enrolled, unrevoked principal of that name (NotFound, RuleViolation)."""
+        found = self.by_name.get(name)
+        if found is None:
+            known = ", ".join(sorted(self.by_name)) or "none"
+            raise NotFound(f"no principal named {name!r} (principals: {known})")
+        if found.revoked:
+            raise RuleViolation(f"principal {name!r} was revoked")
+        return found
+
+
+class PrincipalRegistry(Aggregate):
+    """The principals enrolled after the root administrator, their key rotations and
+    revocations. One aggregate for the whole ledger: two administrators enrolling the same name
+    at once conflict on its version, and one of them is tried again against the new state."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return REGISTRY_ID
+
+    class Started(Aggregate.Created):
+        actor: str
+
+    @event(Started)
+    def __init__(self, *, actor: str) -> None:
+        self.actor = actor
+
+    class Enrolled(Aggregate.Event):
+        name: str
+        office: str
+        roles: list[str]
+        public_key: str
+        actor: str
+
+    @event(Enrolled)
+    def enrolled(
+        self, *, name: str, office: str, roles: list[str], public_key: str, actor: str
+    ) -> None:
+        """Record an enrolment the service has checked against the `Directory`."""
+
+    class KeyRotated(Aggregate.Event):
+        name: str
+        public_key: str
+        actor: str
+
+    @event(KeyRotated)
+    def key_rotated(self, *, name: str, public_key: str, actor: str) -> None:
+        """Record a new key for a principal (its old key signs nothing from now on)."""
+
+    class Revoked(Aggregate.Event):
+        name: str
+        reason: str
+        actor: str
+
+    @event(Revoked)
+    def revoked(self, *, name: str, reason: str, actor: str) -> None:
+        """Record a revocation: no seal of this principal counts from now on."""
+
+
+# The registry's events as `Directory.apply` takes them, by class.
+CHANGE_KINDS: dict[type, str] = {
+    PrincipalRegistry.Enrolled: "enrolled",
+    PrincipalRegistry.KeyRotated: "rotated",
+    PrincipalRegistry.Revoked: "revoked",
+}
+
+
+def change_of(domain_event: object) -> dict[str, Any] | None:
+    """A registry event as the fields `Directory.apply` takes; None for any other event."""
+    kind = CHANGE_KINDS.get(type(domain_event))
+    if kind is None:
+        return None
+    fields = {k: v for k, v in vars(domain_event).items() if not k.startswith("_")}
+    return {"kind": kind, **fields}
+
+
+__all__ = [
+    "ADMINISTRATOR",
+    "APPROVER",
+    "AUDITOR",
+    "FINANCE",
+    "OPERATOR",
+    "ROLES",
+    "SERVICE",
+    "Directory",
+    "Principal",
+    "PrincipalRegistry",
+    "change_of",
+    "fingerprint",
+    "normal_fingerprint",
+    "parse_public_key",
+    "public_key_text",
+]
+
+
+# Stored names are never renamed (`topics`): these events keep the module path the class had
+# when the first ledgers holding them were written.
+STORED_TOPIC_MODULE = "jamsos_ledger.principals"
+pin_stored_topics(STORED_TOPIC_MODULE, PrincipalRegistry)

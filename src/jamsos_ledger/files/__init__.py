@@ -1,0 +1,1 @@
+"""Files the ledger reads: the city's registration files."""
