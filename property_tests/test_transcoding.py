@@ -76,6 +76,7 @@ STRATEGIES: dict[Any, st.SearchStrategy[Any]] = {
     Month: st.builds(Month, st.integers(1900, 9999), st.integers(1, 12)),
     int: rupiah,
     str: texts,
+    bool: st.booleans(),
 }
 
 

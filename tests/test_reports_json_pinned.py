@@ -45,7 +45,8 @@ PINNED = Path(__file__).with_name("pinned_reports.json")
 ADDED = {"digest", "rules", "rule_events", "breaches_total", "breaches"}
 # Lines added to the reports' tables after the pin was taken: under every report, and under
 # the reports that said no position before.
-ADDED_LINES = ("Chain digest at event", "Rules: every rule held at each of the")
+# ... and `program show` says whether four eyes are on.
+ADDED_LINES = ("Chain digest at event", "Rules: every rule held at each of the", "Four eyes")
 ADDED_POSITION = ("Computed from the ledger up to event",)
 SAID_NO_POSITION = {("program", "show")}
 CLOCK = "<recorded at>"
@@ -140,8 +141,9 @@ def csv_without_clock(text: str) -> list[list[str]]:
 
 def table_without_clock(text: str, added: tuple[str, ...] = ADDED_LINES) -> list[str]:
     """A report's tables, line by line, moments in WIB replaced and the lines beginning with
-    `added` left out."""
-    return [WIB.sub(CLOCK, line) for line in text.splitlines() if not line.startswith(added)]
+    `added` (or whose first cell begins so) left out."""
+    return [WIB.sub(CLOCK, line) for line in text.splitlines()
+            if not line.startswith(added) and not line.removeprefix("│ ").startswith(added)]
 
 
 def all_reports(url: str) -> dict[str, Any]:

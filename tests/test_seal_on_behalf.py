@@ -12,7 +12,7 @@ from cli_helpers import admin_key, key_for
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.application.seal_check import check_seals, seal_inputs
 from jamsos_ledger.domain.errors import NotAuthorised
-from jamsos_ledger.domain.principals import OPERATOR, SERVICE, public_key_text
+from jamsos_ledger.domain.principals import APPROVER, OPERATOR, SERVICE, public_key_text
 
 
 def _setup(url: str) -> str:
@@ -20,8 +20,9 @@ def _setup(url: str) -> str:
     try:
         root = admin.signing.establish_root("ana", "Diskominfo")
         admin.open_program(year=2026, allocation=2_000_000, quota=10, code="p")
-        for name, role in (("api", SERVICE), ("budi", OPERATOR)):
-            admin.principals.enrol(name, "Diskominfo", [role],
+        # Budi amends the program through the service: an approver's command.
+        for name, roles in (("api", [SERVICE]), ("budi", [OPERATOR, APPROVER])):
+            admin.principals.enrol(name, "Diskominfo", roles,
                                    public_key_text(key_for(name).public_key))
     finally:
         admin.close()
