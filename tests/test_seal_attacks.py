@@ -364,3 +364,34 @@ def test_after_a_rotation_the_old_key_is_refused_and_the_history_still_verifies(
     finally:
         ledger.close()
     assert_unproven_from(history, history.intruder.head(), "a key it did not hold")
+
+
+@pytest.mark.parametrize("write", ["one command", "an import"])
+def test_a_an_appended_event_is_never_sealed_over_by_the_next_honest_write(
+    history: History, tmp_path: Any, write: str
+) -> None:
+    """A seal signs the chain head: an honest write after a forged, unsealed tail would vouch
+    for it, and `audit verify` would then find the history sealed. The write is refused, says
+    where the unsealed events are, writes nothing; verify still names the forgery."""
+    i = history.intruder
+    n = i.head()
+    paid = i.event(n - 1)
+    i.append([EventRow(n + 1, paid.originator_id if i.postgres else uuid4().hex, 99,
+                       paid.topic, paid.state, uuid_text=not i.postgres)])
+    if i.postgres:  # he covers his tracks: the next position is past his row
+        i.run("SELECT setval(pg_get_serial_sequence('{events}', '{pos}'), ?)", n + 1)
+    if write == "one command":
+        result = jamsos(history.url, "workers", "correct", WORKERS[0].nik, "--field", "decile",
+                        "--value", "2", "--reason", "DTSEN 2026-Q2", actor="budi")
+    else:
+        rows = tmp_path / "more.csv"
+        rows.write_text(
+            "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source\n"
+            "3275014101900077,Warga Baru,1990-01-01,P,01,Margahayu,ojol,2,Disnaker\n",
+            encoding="utf-8",
+        )
+        result = jamsos(history.url, "workers", "import", str(rows), actor="budi")
+    assert result.exit_code != 0, result.output
+    assert f"positions {n + 1} to {n + 1} that no principal sealed" in result.stderr
+    assert i.head() == n + 1  # nothing written
+    assert_unproven_from(history, n + 1, "sealed by no principal")

@@ -56,14 +56,20 @@ def bulk_writer(recorder: ApplicationRecorder) -> Iterator[BulkWriter]:
     rolled back when it raises."""
     if _chained_postgres(recorder):
         datastore = recorder.datastore
-        with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            recorder.lock_for_insert(curs)
-            yield _PostgresBatches(recorder, conn, curs)
-            recorder.seal_within(curs)  # one seal for the whole import
+        try:
+            with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+                recorder.lock_for_insert(curs)
+                yield _PostgresBatches(recorder, conn, curs)
+                recorder.seal_within(curs)  # one seal for the whole import
+        finally:
+            recorder.within_first = None  # a transaction undone leaves no position to seal from
     elif isinstance(recorder, ChainedSQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=True) as cursor:
-            yield _SQLiteBatches(recorder, cursor)
-            recorder.seal_within(cursor)
+        try:
+            with recorder.datastore.transaction(commit=True) as cursor:
+                yield _SQLiteBatches(recorder, cursor)
+                recorder.seal_within(cursor)
+        finally:
+            recorder.within_first = None
     else:
         # The in-memory store (tests, demos in one process): the batches are kept aside and
         # stored at the end, in one insert.

@@ -253,6 +253,15 @@ class ChainBroken(StoreUnavailable):
     """A write found the chain ahead of the events: the store was tampered with."""
 
 
+def _unsealed(sealed: int, before: int) -> ChainBroken:
+    return ChainBroken(
+        f"the log holds events at positions {sealed + 1} to {before} that no principal sealed: "
+        "they were written behind the ledger's back, without a key. A write now would seal "
+        "over them, so nothing was written; run `jamsos audit verify` and have an auditor "
+        "look at them"
+    )
+
+
 def _broken(last: int, first_new: int) -> ChainBroken:
     return ChainBroken(
         f"the event chain already reaches position {last}, but new events were numbered from "
@@ -289,6 +298,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     # Who seals this recorder's transactions: the ledger sets it when it opens (a `Sealer`, or
     # a `Refusal` that refuses every write); None seals nothing (the library's own tests).
     sealer: SealMaker | None = None
+    # The first position an import's batches wrote in its transaction, until it is sealed.
+    within_first: int | None = None
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -297,6 +308,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1"
         )
         self._insert_chain = f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
+        self._select_chained_before = f"SELECT max(position) FROM {chain} WHERE position < ?"
         seals = self.seal_table_name
         self._select_seal_head = (
             f"SELECT {', '.join(COLUMNS)} FROM {seals} ORDER BY position DESC LIMIT 1"
@@ -364,25 +376,36 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         links = chain_rows(previous, ids, stored_events, hashed)
         c.executemany(self._insert_chain, links)
         if seal:
-            self._seal(c, *links[-1])
+            self._seal(c, *links[-1], first=ids[0])
         return ids
 
     def insert_within(self, c: Any, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
         """Insert and chain a batch in the transaction of `c` (an import's, `bulk_writes`);
         their positions. The transaction is sealed once, at its end (`seal_within`)."""
-        return self._insert_chained(c, stored_events, seal=False)
+        ids = self._insert_chained(c, stored_events, seal=False)
+        if ids and self.within_first is None:
+            self.within_first = ids[0]
+        return ids
 
     # -- seals ---------------------------------------------------------------------------
 
     def _seal(
-        self, c: Any, position: int, head: bytes, kind: str = WRITE, body: bytes = b""
+        self, c: Any, position: int, head: bytes, kind: str = WRITE, body: bytes = b"",
+        first: int | None = None,
     ) -> None:
-        """Write the seal of the chain head at `position` in the transaction of `c`."""
+        """Write the seal of the chain head at `position` in the transaction of `c`, whose
+        events begin at `first`: refused when events before them are sealed by nobody (a
+        seal signs the chain head, so it would vouch for them)."""
         if self.sealer is None:
             return
         c.execute(self._select_seal_head)
         last = c.fetchone()
         previous = None if last is None else seal_from_row(last)
+        if first is not None and previous is not None:
+            c.execute(self._select_chained_before, (first,))
+            before = c.fetchone()[0]
+            if before is not None and int(before) > previous.position:
+                raise _unsealed(previous.position, int(before))
         made = self.sealer.seal(position, head, previous, kind, body)
         c.execute(self._insert_seal, made.row())
 
@@ -393,8 +416,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         head = c.fetchone()
         c.execute(self._select_seal_head)
         last = c.fetchone()
+        first, self.within_first = self.within_first, None
         if head is not None and (last is None or int(last[0]) < int(head[0])):
-            self._seal(c, int(head[0]), bytes(head[1]))
+            self._seal(c, int(head[0]), bytes(head[1]), first=first)
 
     def append_root(self, body: bytes) -> None:
         """Write the root seal (`seals`) of the history so far, in a transaction of its own;

@@ -35,6 +35,7 @@ from jamsos_ledger.stores.integrity import (
     EventRow,
     _broken,
     _hash_value,
+    _unsealed,
     chain_rows,
     chain_table_of,
     link,
@@ -68,6 +69,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     # (`Ledger.name`, "jamsos"); its chain keeps the name it always had.
     ledger_events_table = "jamsos_events"
     sealer: SealMaker | None = None  # who seals its transactions (as the SQLite recorder's)
+    # The first position an import's batches wrote in its transaction, until it is sealed.
+    within_first: int | None = None
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -115,6 +118,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self._seal_table_exists = SQL("SELECT to_regclass(%s) IS NOT NULL AS present")
         self._select_chain_head = SQL(
             "SELECT position, hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
+        ).format(schema=schema, chain=chain)
+        self._select_chained_before = SQL(
+            "SELECT max(position) AS position FROM {schema}.{chain} WHERE position < %s"
         ).format(schema=schema, chain=chain)
         self._insert_chain = SQL(
             "INSERT INTO {schema}.{chain} (position, hash) "
@@ -313,20 +319,30 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         links = chain_rows(previous, ids, stored_events, hashed)
         self._write_links(curs, links, copy)
         if seal:
-            self._seal(curs, *links[-1])
+            self._seal(curs, *links[-1], first=ids[0])
+        elif self.within_first is None:
+            self.within_first = ids[0]
 
     # -- seals ---------------------------------------------------------------------------
 
     def _seal(
         self, curs: Cursor[DictRow], position: int, head: bytes, kind: str = WRITE,
-        body: bytes = b"",
+        body: bytes = b"", first: int | None = None,
     ) -> None:
-        """Write the seal of the chain head at `position` in the transaction of `curs`."""
+        """Write the seal of the chain head at `position` in the transaction of `curs`, whose
+        events begin at `first`: refused when events before them are sealed by nobody (as the
+        SQLite recorder's `_seal`)."""
         if self.sealer is None:
             return
         curs.execute(self._select_seal_head, prepare=True)
         last = curs.fetchone()
         previous = None if last is None else seal_from_row(last[c] for c in COLUMNS)
+        if first is not None and previous is not None:
+            curs.execute(self._select_chained_before, (first,), prepare=True)
+            row = curs.fetchone()
+            before = None if row is None else row["position"]
+            if before is not None and int(before) > previous.position:
+                raise _unsealed(previous.position, int(before))
         made = self.sealer.seal(position, head, previous, kind, body)
         curs.execute(self._insert_seal, made.row(), prepare=True)
 
@@ -337,8 +353,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         head = curs.fetchone()
         curs.execute(self._select_seal_head)
         last = curs.fetchone()
+        first, self.within_first = self.within_first, None
         if head is not None and (last is None or int(last["position"]) < int(head["position"])):
-            self._seal(curs, int(head["position"]), bytes(head["hash"]))
+            self._seal(curs, int(head["position"]), bytes(head["hash"]), first=first)
 
     def append_root(self, body: bytes) -> None:
         """Write the root seal of the history so far in a transaction of its own, under the
