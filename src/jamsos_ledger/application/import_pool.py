@@ -318,6 +318,11 @@ def _hold(job: _Job, parent: int) -> None:
     # processes end when they find the import gone.)
     with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The kill on the import's death comes after its end of the result pipe is closed: a
+    # process sending a part in between finds the pipe broken. The reader is gone, so it ends
+    # there, quietly, as Unix programs do (SIGPIPE's default), not with a traceback on the
+    # terminal the import shared with it.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if os.getppid() != parent:  # the import ended before the line above
         os._exit(1)
 
