@@ -229,3 +229,9 @@ def test_the_service_refuses_one_key_and_the_wrong_role(store_url: str) -> None:
     assert program.enrolled == 1 and program.committed.total == 12 * 16_800
     bud.close()
     head.close()
+    # The history, each principal holding only its office's roles, verifies and replays: the
+    # role table over the history knows who proposes and approves reversals and annulments.
+    verified = jamsos(url, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    replayed = jamsos(url, "audit", "replay")
+    assert replayed.exit_code == 0, replayed.output
