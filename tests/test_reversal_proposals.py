@@ -13,6 +13,7 @@ worker's year commits 12 x Rp 16.800 = Rp 201.600.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from test_four_eyes import opened as opened_in_service
 from cli_helpers import as_json, contents, jamsos, ok
 from jamsos_ledger.application.service import FourEyes
 from jamsos_ledger.domain.errors import RoleRefused
+from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.roles import APPROVER, FINANCE, OPERATOR, Actor
 
 # Ranked first (decile 1): enrolled by --top 9.
@@ -165,6 +167,15 @@ def test_an_annulment_is_proposed_then_approved_by_the_head_of_office(
     done = ok(url, "proposals", "approve", annulment, actor="kadis").stdout
     assert "Approved enrolment annulment" in done and "Rp 201.600 released" in done
     assert books(url) == (1_814_400 - 201_600, 0, 185_600 + 201_600, 8)
+    # The audit log names both principals, the NIK masked in the proposal's terms.
+    log = [json.loads(line) for line in ok(url, "audit", "log", "--format", "jsonl",
+                                          actor="auditor").stdout.splitlines()]
+    proposed = next(e for e in log if e["event"] == "Proposal.Proposed"
+                    and e["changes"]["kind"] == "annulment")
+    assert proposed["actor"] == "ops" and proposed["changes"]["terms"]["nik"] == mask_nik(FIRST)
+    annulled = [e["actor"] for e in log if e["event"].endswith("EnrolmentAnnulled")]
+    assert annulled == ["kadis", "kadis"]
+    assert FIRST not in ok(url, "audit", "log", actor="auditor").stdout
     verify = as_json(url, "audit", "verify")
     assert verify["intact"] is True, verify
     ok(url, "audit", "replay")
