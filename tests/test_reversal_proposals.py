@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from test_application import BUDI, JAN, RINA
 from test_cli_story import nik, registrations
-from test_four_eyes import BUD, HEAD, OPS, PPK, as_, head_of
+from test_four_eyes import APPROVE, BUD, HEAD, OPS, PPK, as_, head_of
 from test_four_eyes import opened as opened_in_service
 
-from cli_helpers import as_json, contents, jamsos, ok
+from cli_helpers import as_json, contents, jamsos, key_for, ok
 from jamsos_ledger.application.service import FourEyes
 from jamsos_ledger.domain.errors import RoleRefused
 from jamsos_ledger.domain.nik import mask_nik
@@ -246,3 +249,44 @@ def test_the_service_refuses_one_key_and_the_wrong_role(store_url: str) -> None:
     assert verified.exit_code == 0, verified.output
     replayed = jamsos(url, "audit", "replay")
     assert replayed.exit_code == 0, replayed.output
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_racing_finance_officers_reverse_a_payment_once(postgres_url: str, tmp_path: Path
+                                                        ) -> None:
+    """Five finance officers, in five processes, approve one reversal at the same moment: it is
+    applied once (the month unpaid once, one PaymentReversed); every loser is refused."""
+    url = postgres_url
+    opened_in_service(url)
+    as_(url, HEAD).approve_proposal(as_(url, OPS).propose_enrolment(
+        "fe", start=JAN, niks=[BUDI.nik, RINA.nik]).short)
+    as_(url, BUD).approve_proposal(as_(url, PPK).propose_payment(
+        month=JAN, sp2d="SP2D/01", code="fe").short)
+    reversal = as_(url, PPK).propose_reversal(sp2d="SP2D/01", reason="paid twice", code="fe")
+    officers = [f"bud-{i}" for i in range(5)]
+    for name in officers:
+        as_(url, Actor(name, frozenset({FINANCE}))).close()
+    gun = tmp_path / "gun"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", APPROVE, url, reversal.short, str(key_for(name).path),
+             str(gun)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name in officers
+    ]
+    time.sleep(3)  # every racer has opened the ledger and waits
+    gun.touch()
+    outputs = [r.communicate(timeout=120) for r in racers]
+    assert all(r.returncode == 0 for r in racers), outputs
+    said = [out.strip() for out, _ in outputs]
+    assert sum(s == "applied" for s in said) == 1, said
+    assert all(s == "applied" or s.startswith("refused ") for s in said), said
+    ledger = as_(url, BUD)
+    program = ledger.program("fe")
+    assert program.paid_total.total == 0 and program.committed.total == 2 * 12 * 16_800
+    assert ledger.proposal(reversal.short).status == "approved"
+    reversals = [n for n in ledger.read_log() if n.topic.endswith("PaymentReversed")]
+    assert len(reversals) == 1
+    ledger.close()
