@@ -1,8 +1,9 @@
-"""`jamsos proposals`: decrees, payments and amendments waiting for a second principal.
+"""`jamsos proposals`: decrees, payments, amendments, reversals and annulments waiting for a
+second principal.
 
-With four eyes on (`program open --four-eyes`), `enroll`, `premiums pay` and `program amend`
-propose instead of acting; these commands list proposals and decide them. The service checks
-the roles and the rules; this module only says what happened.
+With four eyes on (`program open --four-eyes`), `enroll`, `premiums pay`, `program amend`,
+`premiums reverse` and `annul` propose instead of acting; these commands list proposals and
+decide them. The service checks the roles and the rules; this module only says what happened.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def what_it_does(p: Proposal) -> str:
         return f"{who}{more} from {t['start']}{decree}"
     if p.kind == "payment":
         return f"{t['month']} under SP2D {t['sp2d']}"
+    if p.kind == "reversal":
+        return f"reverse SP2D {t['sp2d']} of {t['month']} ({t['reason']})"
+    if p.kind == "annulment":
+        return f"annul the enrolment of {mask_nik(t['nik'])} ({t['reason']})"
     changes = []
     if t["allocation"] is not None:
         changes.append(f"allocation {rupiah(t['allocation'])}")
@@ -51,22 +56,59 @@ def what_it_does(p: Proposal) -> str:
     return f"{' and '.join(changes)} ({t['reason']})"
 
 
+def would_commit(p: Proposal) -> int:
+    """The change in rupiah committed once approved: a reversal commits again what it unpays,
+    an annulment releases (a negative change) what its months committed."""
+    f = p.figures
+    if p.kind == "reversal":
+        return f["reversed"]
+    if p.kind == "annulment":
+        return -f["released"]
+    return f.get("committed", 0)
+
+
+def would_pay(p: Proposal) -> int:
+    """The change in rupiah paid once approved (a reversal's is negative)."""
+    return -p.figures["reversed"] if p.kind == "reversal" else p.figures.get("paid", 0)
+
+
+def would_do(p: Proposal) -> str:
+    """What it would commit, pay or release once approved, in words."""
+    f = p.figures
+    return {
+        "enrolment": lambda: f"would commit {rupiah(f['committed'])}",
+        "payment": lambda: f"would pay {rupiah(f['paid'])}",
+        "amendment": lambda: f"allocation {'+' if f['allocation'] >= 0 else ''}"
+                             f"{rupiah(f['allocation'])}",
+        "reversal": lambda: f"would unpay {rupiah(f['reversed'])} for "
+                            f"{counted(f['participants'], 'participant')}, committed again "
+                            "until paid under a new SP2D",
+        "annulment": lambda: f"would release {rupiah(f['released'])} committed and "
+                             f"{counted(f['workers'], 'place')}",
+    }[p.kind]()
+
+
 def row(p: Proposal) -> dict[str, Any]:
     return {
         "id": p.short,
         "kind": p.kind,
         "program": p.program,
         "what": what_it_does(p),
-        "would_commit": p.figures.get("committed", 0),
-        "would_pay": p.figures.get("paid", 0),
+        "would_commit": would_commit(p),
+        "would_pay": would_pay(p),
         "proposer": p.proposer,
         "status": p.status,
         "decided_by": p.decided_by or "",
     }
 
 
+UNTIL_APPROVED = {"reversal": "nothing is reversed",
+                  "annulment": "nothing is annulled or released"}
+
+
 def said_proposed(p: Proposal) -> None:
-    """What `enroll`, `premiums pay` and `program amend` say when they propose."""
+    """What `enroll`, `premiums pay`, `program amend`, `premiums reverse` and `annul` say when
+    they propose."""
     figures = {
         "enrolment": lambda f: f"{counted(f['workers'], 'worker')}, would commit "
                                f"{rupiah(f['committed'])}",
@@ -75,18 +117,21 @@ def said_proposed(p: Proposal) -> None:
         "amendment": lambda f: "changes " + ", ".join(
             f"{k} by {rupiah(v) if k == 'allocation' else count(v)}" for k, v in f.items() if v
         ),
+        "reversal": lambda f: would_do(p),
+        "annulment": lambda f: would_do(p),
     }[p.kind](p.figures)
     echo_recorded(
         f"Proposed {KIND_NAMES[p.kind]} {p.short} for {p.program}: {what_it_does(p)} "
-        f"({figures}); nothing is committed or paid until another principal holding the role "
-        f"{p.approving_role} approves it: `jamsos proposals approve {p.short}`"
+        f"({figures}); {UNTIL_APPROVED.get(p.kind, 'nothing is committed or paid')} until "
+        f"another principal holding the role {p.approving_role} approves it: "
+        f"`jamsos proposals approve {p.short}`"
     )
 
 
 @click.group()
 def proposals() -> None:
-    """Decrees, payments and amendments proposed under four eyes: list, show, approve, reject
-    or withdraw them."""
+    """Decrees, payments, amendments, reversals and annulments proposed under four eyes: list,
+    show, approve, reject or withdraw them."""
 
 
 @proposals.command("list")
@@ -142,6 +187,13 @@ def approve_command(obj: LedgerContext, proposal_id: str) -> None:
     elif p.kind == "payment":
         participants, paid = result
         done = f"paid {rupiah(paid)} for {counted(participants, 'participant')}"
+    elif p.kind == "reversal":
+        month, amount = result
+        done = (f"reversed the payment of {rupiah(amount.total)} in {month} under SP2D "
+                f"{p.terms['sp2d']}: {month} is unpaid again")
+    elif p.kind == "annulment":
+        done = (f"annulled the enrolment of {mask_nik(p.terms['nik'])}: "
+                f"{rupiah(result.total)} released")
     else:
         done = f"allocation {rupiah(result.allocation)}, quota {count(result.quota)}"
     echo_recorded(f"Approved {KIND_NAMES[p.kind]} {p.short} of {p.proposer}: {done}")
@@ -179,10 +231,5 @@ def echo_pending(obj: LedgerContext, code: str) -> None:
     click.echo("")
     click.echo(f"Pending proposals ({len(pending)}), not in the figures above until approved:")
     for p in pending:
-        f = p.figures
-        money = (f"would commit {rupiah(f['committed'])}" if p.kind == "enrolment"
-                 else f"would pay {rupiah(f['paid'])}" if p.kind == "payment"
-                 else f"allocation {'+' if f['allocation'] >= 0 else ''}"
-                      f"{rupiah(f['allocation'])}")
-        click.echo(f"  {p.short} {KIND_NAMES[p.kind]}: {what_it_does(p)}; {money}; proposed by "
-                   f"{p.proposer}")
+        click.echo(f"  {p.short} {KIND_NAMES[p.kind]}: {what_it_does(p)}; {would_do(p)}; "
+                   f"proposed by {p.proposer}")

@@ -59,7 +59,7 @@ def budget_command(
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
     CSV has one row a month, the program's figures and the position as its last columns;
     JSON has the totals, `forecast` and the months under `months`. The table ends with the
-    pending proposals (four eyes) and what each would commit or pay once approved.
+    pending proposals (four eyes) and what each would commit, pay or release once approved.
     """
     drawn = chart_file(chart, overwrite)
     p = obj.program()

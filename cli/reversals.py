@@ -2,7 +2,9 @@
 
 A payment recorded in error is reversed by its SP2D (its month is unpaid again and can be paid
 under a new SP2D); an enrolment recorded in error is annulled before its first paid month (its
-place and its commitment are released). Each is one command of the service layer.
+place and its commitment are released). Each is one command of the service layer. On a
+program with four eyes on, each is proposed instead (`jamsos proposals approve` by a second
+principal carries it out), as `enroll` and `premiums pay` are.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import click
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK
 from jamsos_ledger.cli.output import echo_recorded
+from jamsos_ledger.cli.proposals import said_proposed
 from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.nik import mask_nik
 
@@ -25,8 +28,14 @@ def reverse_command(obj: LedgerContext, sp2d: str, reason: str) -> None:
     """Reverse a payment recorded in error: its month becomes unpaid and payable again.
 
     The payment stays in the history with its reversal beside it; the SP2D cannot be used
-    again. An unknown SP2D, or one already reversed, is refused (exit 1).
+    again. An unknown SP2D, or one already reversed, is refused (exit 1). With four eyes on,
+    the reversal is proposed: another finance officer approves it (`jamsos proposals
+    approve`), and nothing changes until then.
     """
+    if obj.program().four_eyes:
+        said_proposed(obj.ledger.propose_reversal(sp2d=sp2d, reason=reason,
+                                                  code=obj.program_code))
+        return
     month, amount = obj.ledger.reverse_payment(sp2d=sp2d, reason=reason, code=obj.program_code)
     participants = amount.total // obj.program().premium.total
     echo_recorded(
@@ -49,8 +58,14 @@ def annul_command(obj: LedgerContext, nik: str, reason: str) -> None:
 
     The worker's place and the commitment of its months are released, and the worker may be
     enrolled again. Once a month of its coverage is paid, the enrolment is not annulled
-    (exit 1): end the coverage with `jamsos end`, or reverse the payment first.
+    (exit 1): end the coverage with `jamsos end`, or reverse the payment first. With four
+    eyes on, the annulment is proposed: another principal holding the role approver approves
+    it (`jamsos proposals approve`), and nothing changes until then.
     """
+    if obj.program().four_eyes:
+        said_proposed(obj.ledger.propose_annulment(nik.strip(), reason=reason,
+                                                   code=obj.program_code))
+        return
     released = obj.ledger.annul_enrolment(nik.strip(), reason=reason, code=obj.program_code)
     p = obj.program()
     echo_recorded(

@@ -11,7 +11,8 @@ as a workbook (`workers deaths`: a death reported after its month was paid, an o
 BPJS's June invoice as Excel's CSV UTF-8 with one difference of each kind (`premiums
 reconcile`, then `premiums pay --invoice`), DTSEN's 2026-Q2 deciles separated by semicolons
 (`workers deciles`: one worker crosses the eligibility line, all ranked again), and an August
-SP2D returned by the bank (`premiums reverse`, then paid again under a new SP2D). It records
+SP2D returned by the bank (`premiums reverse` proposed by one BPKAD officer and approved by
+another, then paid again under a new SP2D). It records
 moves, claims and their benefits, and prints the reports and their charts
 (`budget-burndown.png` mid-year, `quota-by-kecamatan.png`).
 Everything runs on an embedded SQLite file in FOLDER (default `./demo-ledger`). A script of
@@ -322,10 +323,15 @@ def dtsen_release(op: Operator, cast: StoryWorkers) -> None:
 
 def reverse_and_pay_again(op: Operator, month: int) -> None:
     """The bank returned the month's SP2D (BPJS's account mistyped): the payment is reversed,
-    never deleted, and the month paid again under a new SP2D, under four eyes."""
-    op.run("premiums", "reverse", "--sp2d", f"SP2D/{month:02d}/BPKAD/2026", "--reason",
-           "SP2D returned by the bank: BPJS account number mistyped, BPKAD letter 900/1187/2026",
-           actor="bpkad.finance")
+    never deleted, and the month paid again under a new SP2D, under four eyes: the finance
+    officer proposes the reversal, the officer who proposed it cannot approve it, the Kuasa
+    BUD does."""
+    proposed = op.run("premiums", "reverse", "--sp2d", f"SP2D/{month:02d}/BPKAD/2026",
+                      "--reason", "SP2D returned by the bank: BPJS account number mistyped, "
+                      "BPKAD letter 900/1187/2026", actor="bpkad.finance")
+    reversal = proposal_of(proposed)
+    op.run("proposals", "approve", reversal, actor="bpkad.finance", expect=1)
+    op.run("proposals", "approve", reversal, actor=BUD)
     op.run("premiums", "due", "--today", f"2026-{month:02d}-20", actor="bpkad.finance")
     pay(op, month, sp2d=f"SP2D/{month:02d}-R/BPKAD/2026")
 

@@ -1,7 +1,8 @@
 """Four eyes under random principals (issue 18): a Hypothesis state machine.
 
-Principals with random roles propose enrolments, payments and amendments, approve, reject,
-withdraw, approve twice (the loser of a race), and try the direct commands, on a program with
+Principals with random roles propose enrolments, payments, amendments, payments' reversals and
+enrolments' annulments, approve, reject, withdraw, approve twice (the loser of a race), and try
+the direct commands, on a program with
 four eyes on, a tight allocation and a small quota. After every step: nothing was committed,
 paid or amended except by an approved proposal whose approver is not its proposer and holds
 the approving role; the program's books are exactly what the approved proposals did; a
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import note, settings
+from hypothesis import event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -63,6 +64,8 @@ class FourEyesMachine(RuleBasedStateMachine):
         self.ledger = Ledger("memory://", actor="setup")
         self.proposals: list[str] = []
         self.sp2d = 0
+        # The SP2Ds of the payments approved (reversed or not): what a reversal may name.
+        self.sp2ds: list[str] = []
         # What the approvals did, as they said it: the books must be exactly this.
         self.enrolled = self.promised = self.paid = 0
         self.applied: list[str] = []
@@ -78,7 +81,9 @@ class FourEyesMachine(RuleBasedStateMachine):
         self.ledger.register(PEOPLE)
         self.ledger.prioritize()
         self.staff = [Actor("setup-ops", frozenset({OPERATOR})),
-                      Actor("setup-head", frozenset({APPROVER}))]
+                      Actor("setup-head", frozenset({APPROVER})),
+                      Actor("setup-ppk", frozenset({FINANCE})),
+                      Actor("setup-bud", frozenset({FINANCE}))]
         self.keys.update({p.name: memory_key(p.name) for p in self.staff})
         for p in [*self.principals, *self.staff]:
             enrol(self.ledger, p.name, p.roles, self.keys[p.name])
@@ -90,6 +95,18 @@ class FourEyesMachine(RuleBasedStateMachine):
         first = self.ledger.propose_enrolment("fe", start=MONTHS[0], niks=[PEOPLE[0].nik])
         self.become(self.staff[1])
         self.approved(self.ledger.approve_proposal(first.short))
+        # ... one more from June where the quota allows (months never paid here: an enrolment
+        # that can be annulled) ...
+        if quota > 1:
+            self.become(self.staff[0])
+            june = self.ledger.propose_enrolment("fe", start=MONTHS[5], niks=[PEOPLE[1].nik])
+            self.become(self.staff[1])
+            self.approved(self.ledger.approve_proposal(june.short))
+        # ... and January paid through four eyes, so that a payment can be reversed.
+        self.become(self.staff[2])
+        paid = self.ledger.propose_payment(month=MONTHS[0], sp2d="SP2D/0", code="fe")
+        self.become(self.staff[3])
+        self.approved(self.ledger.approve_proposal(paid.short))
 
     def teardown(self) -> None:
         self.ledger.close()
@@ -128,11 +145,19 @@ class FourEyesMachine(RuleBasedStateMachine):
             return False
         proposal, result = done
         self.applied.append(proposal.short)
+        event(f"applied: {proposal.kind}")  # `--hypothesis-show-statistics` shows the mix
         if proposal.kind == "enrolment":
             self.enrolled += result.workers
             self.promised += result.committed
         elif proposal.kind == "payment":
             self.paid += result[1]
+            self.sp2ds.append(proposal.terms["sp2d"])
+        elif proposal.kind == "reversal":
+            # Unpaid again, and committed again: what was promised is unchanged.
+            self.paid -= result[1].total
+        elif proposal.kind == "annulment":
+            self.enrolled -= 1
+            self.promised -= result.total
         else:
             self.allocation, self.quota = result.allocation, result.quota
         return True
@@ -158,6 +183,60 @@ class FourEyesMachine(RuleBasedStateMachine):
         self.remember(self.act(who, "proposes amendment", lambda: self.ledger.propose_amendment(
             "fe", allocation=allocation, quota=quota, reason="APBD-P")))
 
+    @rule(who=st.integers(0, 4), which=st.integers(0, 3))
+    def propose_reversal(self, who: int, which: int) -> None:
+        """A payment's reversal, mostly of a payment made (now and then one never made, or
+        one already reversed: refused when proposed, or later when approved)."""
+        sp2d = (self.sp2ds[-1 - which % len(self.sp2ds)] if self.sp2ds and which < 3
+                else f"SP2D/never-{which}")
+        self.remember(self.act(who, f"proposes reversing {sp2d}",
+                               lambda: self.ledger.propose_reversal(
+                                   sp2d=sp2d, reason="paid in error", code="fe")))
+
+    @rule(who=st.integers(0, 4), person=st.sampled_from(PEOPLE), which=st.integers(0, 3))
+    def propose_annulment(self, who: int, person: Any, which: int) -> None:
+        """An enrolment's annulment, mostly of a worker enrolled (the latest coverages first,
+        the least likely paid), now and then of anyone (refused when not enrolled, or once a
+        month of it is paid)."""
+        pid = self.ledger.program("fe").id
+        coverages = [(self.ledger.worker(p.nik).coverages.get(pid), p) for p in PEOPLE]
+        covered = [p for c, p in sorted(
+            ((c, p) for c, p in coverages if c is not None),
+            key=lambda cp: cp[0].start, reverse=True)]
+        if covered and which:
+            person = covered[(which - 1) % len(covered)]
+        self.remember(self.act(who, "proposes annulment", lambda: self.ledger.propose_annulment(
+            person.nik, reason="wrong worker", code="fe")))
+
+    @rule(reversal=st.booleans(), which=st.integers(0, 3))
+    def staff_proposes_an_undoing(self, reversal: bool, which: int) -> None:
+        """The office's finance officer proposes reversing a payment, or its operator annulling
+        the latest enrolment (random principals seldom hold the roles), for the principals to
+        approve and race on."""
+        principal = self.staff[2 if reversal else 0]
+        self.become(principal)
+        before = self.head()
+        try:
+            if reversal:
+                sp2d = self.sp2ds[-1 - which % len(self.sp2ds)]
+                proposal = self.ledger.propose_reversal(sp2d=sp2d, reason="x", code="fe")
+            else:
+                pid = self.ledger.program("fe").id
+                covered = sorted(
+                    ((c.start, p.nik) for p in PEOPLE
+                     if (c := self.ledger.worker(p.nik).coverages.get(pid)) is not None),
+                    reverse=True)
+                if not covered:
+                    return
+                nik = covered[which % len(covered)][1]
+                proposal = self.ledger.propose_annulment(nik, reason="x", code="fe")
+        except LedgerError as e:
+            note(f"{principal.name} proposes an undoing: refused: {e}")
+            assert self.head() == before, "proposal refused but wrote"
+            return
+        note(f"{principal.name} proposes {proposal.kind} {proposal.short}")
+        self.remember(proposal)
+
     # -- deciding -------------------------------------------------------------------------
 
     @precondition(lambda self: bool(self.proposals))
@@ -165,6 +244,26 @@ class FourEyesMachine(RuleBasedStateMachine):
     def approve(self, who: int, which: int) -> None:
         ref = self.proposals[-1 - which % len(self.proposals)]  # mostly the recent ones
         self.approved(self.act(who, f"approves {ref}", lambda: self.ledger.approve_proposal(ref)))
+
+    @precondition(lambda self: bool(self.proposals))
+    @rule(which=st.integers(0, 3))
+    def staff_approves(self, which: int) -> None:
+        """The office's own head, or a finance officer other than the proposer, approves a
+        proposal (the random principals alone seldom hold two finance roles)."""
+        ref = self.proposals[-1 - which % len(self.proposals)]
+        proposal = self.ledger.proposal(ref)
+        principal = (self.staff[1] if proposal.approving_role == APPROVER
+                     else self.staff[2 if proposal.proposer == self.staff[3].name else 3])
+        self.become(principal)
+        before = self.head()
+        try:
+            done = self.ledger.approve_proposal(ref)
+        except LedgerError as e:
+            note(f"{principal.name} approves {ref}: refused: {e}")
+            assert self.head() == before, "approval refused but wrote"
+            return
+        note(f"{principal.name} approves {ref}: done")
+        self.approved(done)
 
     @precondition(lambda self: bool(self.proposals))
     @rule(first=st.integers(0, 4), second=st.integers(0, 4), which=st.integers(0, 3))
@@ -190,15 +289,19 @@ class FourEyesMachine(RuleBasedStateMachine):
         self.act(who, f"withdraws {ref}",
                  lambda: self.ledger.withdraw_proposal(ref, reason="mistake"))
 
-    @rule(who=st.integers(0, 4), person=st.sampled_from(PEOPLE), which=st.integers(0, 2))
+    @rule(who=st.integers(0, 4), person=st.sampled_from(PEOPLE), which=st.integers(0, 4))
     def direct_command(self, who: int, person: Any, which: int) -> None:
         """One key never moves money or places: every direct command is refused."""
         self.sp2d += 1
+        paid = self.sp2ds[-1] if self.sp2ds else "SP2D/1"
         step, run = [
             ("enrols", lambda: self.ledger.enrol("fe", start=MONTHS[0], niks=[person.nik])),
             ("pays", lambda: self.ledger.pay_premiums(month=MONTHS[0], sp2d=f"S/{self.sp2d}",
                                                       code="fe")),
             ("amends", lambda: self.ledger.amend_program("fe", quota=9, reason="x")),
+            ("reverses", lambda: self.ledger.reverse_payment(sp2d=paid, reason="x",
+                                                             code="fe")),
+            ("annuls", lambda: self.ledger.annul_enrolment(person.nik, reason="x", code="fe")),
         ][which]
         assert self.act(who, step, run) is None, f"{step} directly under four eyes"
 

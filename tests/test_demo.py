@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from bekasi_2026 import (
+    BUD,
     HEAD,
     Operator,
     closing_hint,
@@ -131,6 +132,11 @@ def test_the_monthly_cycle_runs_through_the_real_commands(
     assert len(corrected) == 2 and {e["reference"] for e in corrected} == {"DTSEN 2026-Q2"}
     reversed_ = [e for e in log if e["event"] == "Program.PaymentReversed"]
     assert [e["reference"] for e in reversed_] == ["SP2D/08/BPKAD/2026"]
+    # Under four eyes: proposed by the finance officer, applied by the Kuasa BUD's approval.
+    assert reversed_[0]["actor"] == BUD
+    proposed = [e for e in log if e["event"] == "Proposal.Proposed"
+                and e["changes"]["kind"] == "reversal"]
+    assert [e["actor"] for e in proposed] == ["bpkad.finance"]
 
     budget = json.loads(op.run("report", "budget", "--format", "json",
                                actor="inspektorat.audit", show_lines=0))

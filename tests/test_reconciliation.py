@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli_story import nik, registrations
@@ -142,8 +143,7 @@ def test_the_differences_as_json_and_csv(march_paid: str, tmp_path: Path) -> Non
 def test_bad_invoices_are_refused_whole_naming_every_bad_line(march_paid: str) -> None:
     with (CORPUS / "manifest.csv").open(encoding="utf-8", newline="") as f:
         cases = list(csv.DictReader(f))
-    assert {c["file"] for c in cases} == {p.name for p in CORPUS.glob("*.csv")} - {
-        "manifest.csv"}
+    assert {c["file"] for c in cases} == {p.name for p in CORPUS.iterdir()} - {"manifest.csv"}
     before = contents(march_paid)
     for case in cases:
         path = CORPUS / case["file"]
@@ -155,3 +155,32 @@ def test_bad_invoices_are_refused_whole_naming_every_bad_line(march_paid: str) -
         for fragment in case["expect"].split("|"):
             assert fragment in message, (case["file"], fragment, message)
     assert contents(march_paid) == before
+
+
+def test_an_invoice_saved_by_excel_reads_as_its_csv(march_paid: str, tmp_path: Path) -> None:
+    """The invoice opened in Excel and saved again, as a workbook with Indonesian headers or as
+    a semicolon CSV in Windows-1252 (Excel's "CSV" on an Indonesian Windows), is read by the
+    reader of every office file and reconciled line for line as BPJS's own CSV."""
+    from openpyxl import Workbook
+
+    rows = [r.split(",") for r in april_invoice(tmp_path).read_text("utf-8-sig").splitlines()]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["NIK", "KPJ", "Nama", "Bulan", "JKK", "JKM", "Status"])
+    for nik_, kpj_, name, month, jkk, jkm, status in rows[1:]:
+        sheet.append([nik_, kpj_, name, month, int(jkk), int(jkm), status])
+    workbook = tmp_path / "tagihan.xlsx"
+    book.save(workbook)
+    semicolons = tmp_path / "tagihan-excel.csv"
+    semicolons.write_bytes("\r\n".join(";".join(r) for r in rows).encode("cp1252"))
+
+    def differences(path: Path) -> Any:
+        data = as_json(march_paid, "premiums", "reconcile", "--month", "2026-04", "--invoice",
+                       str(path))
+        return data["counts"], data["agreed_amount"], [
+            (d["line"], d["kind"]) for d in data["differences"]]
+
+    from_csv = differences(april_invoice(tmp_path))
+    assert from_csv[1] == 100_800
+    assert differences(workbook) == from_csv
+    assert differences(semicolons) == from_csv

@@ -1,5 +1,5 @@
-"""Four eyes in the application service: propose a decree, a payment or an amendment, and
-approve, reject or withdraw it.
+"""Four eyes in the application service: propose a decree, a payment, an amendment, a
+payment's reversal or an enrolment's annulment, and approve, reject or withdraw it.
 
 A proposal is checked when it is made by running its command without writing anything (the
 same service command, so the same rules and the same refusals), which also gives the figures
@@ -104,6 +104,39 @@ class ProposingService(LedgerService):
         }
         return self._propose("amendment", program.code, terms, figures, note)
 
+    @command("propose_reversal")
+    def propose_reversal(
+        self, *, sp2d: str, reason: str, code: str | None = None, note: str = ""
+    ) -> Proposal:
+        """Propose reversing a payment recorded in error: checked now as `reverse_payment`
+        would (an SP2D never paid under, or already reversed, is refused), reversed only when
+        another principal holding the role finance approves it."""
+        program = self.program(code)
+        month, amount = self._checked_only(
+            lambda: self.reverse_payment(sp2d=sp2d, reason=reason, code=program.code)
+        )
+        # The month is for people reading the proposal; the SP2D names the payment.
+        terms = {"sp2d": sp2d.strip(), "reason": reason.strip(), "month": str(month)}
+        figures = {"participants": amount.total // program.premium.total,
+                   "reversed": amount.total}
+        return self._propose("reversal", program.code, terms, figures, note)
+
+    @command("propose_annulment")
+    def propose_annulment(
+        self, nik: str, *, reason: str, code: str | None = None, note: str = ""
+    ) -> Proposal:
+        """Propose annulling an enrolment recorded in error: checked now as `annul_enrolment`
+        would (once a month of it is paid, refused), annulled only when another principal
+        holding the role approver approves it."""
+        program = self.program(code)
+        nik = nik.strip()
+        released = self._checked_only(
+            lambda: self.annul_enrolment(nik, reason=reason, code=program.code)
+        )
+        terms = {"nik": nik, "reason": reason.strip()}
+        figures = {"workers": 1, "released": released.total}
+        return self._propose("annulment", program.code, terms, figures, note)
+
     def _checked_only(self, run: Callable[[], T]) -> T:
         """Run a command to check it and learn its figures, writing nothing."""
         self.dry_run = True
@@ -155,6 +188,14 @@ class ProposingService(LedgerService):
             return self.pay_premiums(
                 month=Month.parse(terms["month"]), sp2d=terms["sp2d"], amount=terms["amount"],
                 code=proposal.program, invoice=terms.get("invoice"),
+            )
+        if proposal.kind == "reversal":
+            return self.reverse_payment(
+                sp2d=terms["sp2d"], reason=terms["reason"], code=proposal.program
+            )
+        if proposal.kind == "annulment":
+            return self.annul_enrolment(
+                terms["nik"], reason=terms["reason"], code=proposal.program
             )
         return self.amend_program(
             proposal.program, allocation=terms["allocation"], quota=terms["quota"],

@@ -147,7 +147,8 @@ def command(
 
 
 class FourEyes(RuleViolation):
-    """A program with four eyes on takes decrees, payments and amendments only by proposal."""
+    """A program with four eyes on takes decrees, payments, amendments, reversals and
+    annulments only by proposal."""
 
 
 class RepeatedWorker(Exception):
@@ -876,10 +877,12 @@ class LedgerService(Application):
         self, *, sp2d: str, reason: str, code: str | None = None
     ) -> tuple[Month, Premium]:
         """Reverse a payment recorded in error (its month becomes payable again): one command,
-        one event on the program. Returns the month and the amount reversed."""
+        one event on the program. Returns the month and the amount reversed. With four eyes
+        on, refused unless it is the approval of a proposal (`propose_reversal`)."""
 
         def attempt() -> tuple[Month, Premium]:
             program = self.program(code)
+            self._four_eyes(program, "a payment's reversal", "`premiums reverse` proposes it")
             reversed_ = program.reverse_payment(sp2d=sp2d, reason=reason, actor=self.actor)
             self.save(program)
             return reversed_
@@ -890,10 +893,12 @@ class LedgerService(Application):
     def annul_enrolment(self, nik: str, *, reason: str, code: str | None = None) -> Premium:
         """Annul a worker's enrolment before its first paid month: its place and commitment
         are released (an event on the program and one on the worker, in one transaction).
-        Returns the commitment released."""
+        Returns the commitment released. With four eyes on, refused unless it is the approval
+        of a proposal (`propose_annulment`)."""
 
         def attempt() -> Premium:
             program = self.program(code)
+            self._four_eyes(program, "an enrolment's annulment", "`annul` proposes it")
             worker = self.worker(nik)
             released = program.annul_enrolment(worker, reason=reason, actor=self.actor)
             self.save(program, worker)
@@ -1071,8 +1076,9 @@ class LedgerService(Application):
             self.events.put(events)
 
     def _four_eyes(self, program: Program, what: str, how: str) -> None:
-        """Refuse a decree, payment or amendment of a program with four eyes on, unless it is
-        the approval of a proposal (or its check while proposed): one key never moves money."""
+        """Refuse a decree, payment, amendment, reversal or annulment of a program with four
+        eyes on, unless it is the approval of a proposal (or its check while proposed): one key
+        never moves money."""
         if program.four_eyes and self.riding is None and not self.dry_run:
             raise FourEyes(
                 f"program {program.code} has four eyes on: {what} takes effect only when "

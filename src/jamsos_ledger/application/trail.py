@@ -228,6 +228,8 @@ def _mask_personal(event: Any, changes: dict[str, Any]) -> None:
     terms = changes.get("terms")
     if isinstance(terms, dict) and terms.get("niks"):  # a proposal to enrol workers by NIK
         changes["terms"] = {**terms, "niks": [mask_nik(str(n)) for n in terms["niks"]]}
+    if isinstance(terms, dict) and terms.get("nik"):  # a proposal to annul one's enrolment
+        changes["terms"] = {**terms, "nik": mask_nik(str(terms["nik"]))}
 
 
 def _shown(value: Any) -> Any:

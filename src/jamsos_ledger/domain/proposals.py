@@ -1,4 +1,5 @@
-"""Four eyes on money and places: a decree, a payment or an amendment proposed, then decided.
+"""Four eyes on money and places: a decree, a payment, an amendment, a payment's reversal or an
+enrolment's annulment proposed, then decided.
 
 A `Proposal` holds what a command would do (its kind and its terms, the arguments of the
 service command that carries it out) and who proposed it. It reserves nothing: the budget and
@@ -25,7 +26,8 @@ from jamsos_ledger.domain.topics import pin_stored_topics
 
 PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
 KIND_NAMES = {"enrolment": "enrolment decree", "payment": "monthly payment",
-              "amendment": "amendment"}
+              "amendment": "amendment", "reversal": "payment reversal",
+              "annulment": "enrolment annulment"}
 
 
 class ProposalDecided(RuleViolation):

@@ -64,13 +64,18 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "propose_enrolment": frozenset({OPERATOR, ADMINISTRATOR}),
     "propose_amendment": frozenset({ADMINISTRATOR, FINANCE, OPERATOR}),
     "propose_payment": frozenset({FINANCE}),
+    # Undoing by proposal: BPKAD proposes reversing its payment, the operators who prepared a
+    # decree (or the head of office) propose annulling an enrolment of it.
+    "propose_reversal": frozenset({FINANCE}),
+    "propose_annulment": frozenset({OPERATOR, APPROVER}),
     # The direct commands are the approving role's own: with four eyes on they run only as the
     # approval of a proposal; with four eyes off (a small office) the approving role runs them.
     "enrol": frozenset({APPROVER}),
     "amend_program": frozenset({APPROVER}),
     "pay_premiums": frozenset({FINANCE}),
     # BPKAD sets BPJS's invoice against the books before paying it, and reverses its own
-    # payment recorded in error; the head of office annuls a decree's enrolment made in error.
+    # payment recorded in error; the head of office annuls a decree's enrolment made in error
+    # (with four eyes on, both only as the approval of a proposal, like the other three).
     "reconcile_invoice": frozenset({FINANCE}),
     "reverse_payment": frozenset({FINANCE}),
     "annul_enrolment": frozenset({APPROVER}),
@@ -95,9 +100,17 @@ APPROVING_ROLE = {
     "enrolment": APPROVER,
     "amendment": APPROVER,
     "payment": FINANCE,
+    # A reversal puts a paid month back among the commitments: BPKAD's, like the payment, so
+    # approved by a finance officer other than the one who prepared it (PP 12/2019 and
+    # Permendagri 77/2020: who prepares a disbursement, or its correction, is not who issues it).
+    "reversal": FINANCE,
+    # An annulment undoes a decree and releases its commitment: the head of office, who signs
+    # decrees, approves it (PP 12/2019: who commits the budget is who may release it).
+    "annulment": APPROVER,
 }
 PROPOSAL_KINDS = tuple(APPROVING_ROLE)
-COMMAND_OF_KIND = {"enrolment": "enrol", "amendment": "amend_program", "payment": "pay_premiums"}
+COMMAND_OF_KIND = {"enrolment": "enrol", "amendment": "amend_program", "payment": "pay_premiums",
+                   "reversal": "reverse_payment", "annulment": "annul_enrolment"}
 
 
 class Acting(Protocol):

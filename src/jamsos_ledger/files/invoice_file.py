@@ -1,18 +1,17 @@
-"""BPJS Ketenagakerjaan's invoice file (`premiums reconcile --invoice`): CSV read into lines.
+"""BPJS Ketenagakerjaan's invoice file (`premiums reconcile --invoice`): read into lines.
 
 The one place an invoice file is read: `read_invoice(path, month)` gives an `Invoice` or raises
-`InvoiceFileError` naming every bad line, so that the reader of all office files (CSV dialects,
-Windows-1252, Excel workbooks, Indonesian headers) can take its place behind the same call.
-Until then an invoice is read as a registration file is: CSV, comma-separated, UTF-8 with or
-without a byte-order mark, lines ending in LF or CR LF, a header row first.
+`InvoiceFileError` naming every bad line. Its form is read by the reader of every office file
+(`office_files`): CSV with commas or semicolons, UTF-8 (with or without a byte-order mark) or
+Windows-1252, lines ending in LF or CR LF, or a workbook's first sheet; headers by the ledger's
+names or their Indonesian ones, in any case. So a NIK that Excel turned into a number is
+refused here in the same words, with its line and column, as in every other file.
 
 A bad invoice is refused whole: nothing of it is compared or recorded.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from hashlib import sha256
@@ -24,9 +23,28 @@ from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import nik_problems
 from jamsos_ledger.domain.reconciliation import INVOICE_STATUSES, InvoiceLine, kpj_problem
 from jamsos_ledger.domain.texts import text_problem
+from jamsos_ledger.files.office_files import (
+    FileColumn,
+    FileKind,
+    OfficeFileError,
+    Problem,
+    is_workbook,
+    read_csv_bytes,
+    read_table,
+)
 
-COLUMNS = ("nik", "kpj", "name", "month", "jkk", "jkm", "status")
-_BOM = b"\xef\xbb\xbf"
+# The invoice's columns, as BPJS heads them (the ledger's names) or in Indonesian.
+INVOICE = FileKind("invoice", (
+    FileColumn("nik", "NIK", "the participant's NIK, 16 digits (a Text cell in a workbook)",
+               "3275014506850001"),
+    FileColumn("kpj", "KPJ", "the BPJS participant number, 11 digits", "26040000001"),
+    FileColumn("name", "Nama", "the participant's name", "Siti Aminah"),
+    FileColumn("month", "Bulan", "the month billed, YYYY-MM", "2026-02"),
+    FileColumn("jkk", "JKK", "the JKK premium billed, whole rupiah", "10000"),
+    FileColumn("jkm", "JKM", "the JKM premium billed, whole rupiah", "6800"),
+    FileColumn("status", "Status", "aktif (billed) or nonaktif (listed, not billed)", "AKTIF"),
+))
+COLUMNS = tuple(c.name for c in INVOICE.columns)
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _DIGITS = re.compile(r"^\d{1,19}$")
 
@@ -67,93 +85,71 @@ def read_invoice(path: str | Path, month: Month) -> Invoice:
     except OSError as e:
         raise InvoiceFileError(f"{name}: cannot be read: {e.strerror or e}") from e
     digest = sha256(data).hexdigest()
-    body = data[len(_BOM):] if data.startswith(_BOM) else data
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = body[: e.start].count(b"\n") + 1
-        raise InvoiceFileError(
-            f"{name} line {line}: not UTF-8 text (byte 0x{body[e.start:e.start + 1].hex()}); "
-            "save the invoice as CSV UTF-8; nothing was recorded"
-        ) from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or not any(v.strip() for v in rows[0]):
-        raise InvoiceFileError(
-            f"{name} is empty or its first line is blank: expected the header row "
-            f"{','.join(COLUMNS)}; nothing was recorded"
-        )
-    header = [c.strip().lower() for c in rows[0]]
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    if missing or unknown or len(set(header)) != len(header):
-        said = [f"missing column(s) {', '.join(missing)}"] if missing else []
-        said += [f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []
-        said += ["a column is repeated"] if len(set(header)) != len(header) else []
-        raise InvoiceFileError(
-            f"{name} line 1 (header): {'; '.join(said)}; expected {','.join(COLUMNS)}; "
-            "nothing was recorded"
-        )
+        # A workbook is read from its file (openpyxl streams it), a CSV from the bytes the
+        # digest was taken of.
+        table = (read_table(path, INVOICE) if is_workbook(Path(path))
+                 else read_csv_bytes(data, name, INVOICE))
+    except OfficeFileError as e:
+        raise InvoiceFileError(f"{e}; nothing was recorded") from None
+    problems = [p for line in sorted(table.problems) for p in table.problems[line]]
     lines: list[InvoiceLine] = []
-    problems: list[str] = []
-    for number, values in enumerate(rows[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            problems.append(f"line {number}: {len(values)} fields, the header has {len(header)}")
-            continue
-        row = {c: v.strip() for c, v in zip(header, values, strict=True)}
+    for number, row in table.records():
         typed, found = _line(number, row, month)
         problems += found
         if typed is not None:
             lines.append(typed)
     if problems:
+        problems.sort(key=lambda p: p.line)
         raise InvoiceFileError(
             f"{name}: {count(len(problems))} problem{'s' if len(problems) != 1 else ''}, the "
-            f"invoice is refused whole and nothing was recorded: {'; '.join(problems)}"
+            f"invoice is refused whole and nothing was recorded: "
+            f"{'; '.join(map(str, problems))}"
         )
-    if not lines:
-        raise InvoiceFileError(f"{name} has a header but no lines; nothing was recorded")
     return Invoice(name=name, digest=digest, lines=lines)
 
 
-def _line(number: int, row: dict[str, str], month: Month) -> tuple[InvoiceLine | None, list[str]]:
+def _line(
+    number: int, row: dict[str, str], month: Month
+) -> tuple[InvoiceLine | None, list[Problem]]:
     """The line typed, or None, and its problems (each naming the line and the column)."""
-    problems = [f"line {number}, nik: {why}" for why in nik_problems(row["nik"], None, None)]
+    problems = [Problem(number, "nik", why) for why in nik_problems(row["nik"], None, None)]
     kpj = kpj_problem(row["kpj"])
     if kpj:
-        problems.append(f"line {number}, kpj: {kpj}")
+        problems.append(Problem(number, "kpj", kpj))
     name = text_problem(row["name"])
     if name or not row["name"]:
-        problems.append(f"line {number}, name: {name or 'missing'}")
+        problems.append(Problem(number, "name", name or "missing"))
     billed: Month | None = None
     if not _MONTH.match(row["month"]):
-        problems.append(f"line {number}, month: expected YYYY-MM, not {row['month'][:20]!r}")
+        problems.append(Problem(number, "month",
+                                f"expected YYYY-MM, not {row['month'][:20]!r}"))
     else:
         try:
             billed = Month.parse(row["month"])
         except ValueError:
-            problems.append(f"line {number}, month: {row['month']!r} is not a month")
+            problems.append(Problem(number, "month", f"{row['month']!r} is not a month"))
         if billed is not None and billed != month:
-            problems.append(f"line {number}, month: bills {billed}, the invoice is for {month}")
+            problems.append(Problem(number, "month",
+                                    f"bills {billed}, the invoice is for {month}"))
     amounts: dict[str, int] = {}
     for scheme in ("jkk", "jkm"):
         value = row[scheme]
         if not _DIGITS.match(value):
-            problems.append(
-                f"line {number}, {scheme}: expected whole rupiah (digits only), not "
-                f"{value[:20]!r}"
-            )
+            problems.append(Problem(
+                number, scheme, f"expected whole rupiah (digits only), not {value[:20]!r}"
+            ))
             continue
         too_much = amount_problem(scheme.upper(), int(value))
         if too_much:
-            problems.append(f"line {number}, {scheme}: {too_much}")
+            problems.append(Problem(number, scheme, too_much))
         amounts[scheme] = int(value)
     status = row["status"].lower()
     if status not in INVOICE_STATUSES:
-        problems.append(
-            f"line {number}, status: expected {' or '.join(INVOICE_STATUSES)}, not "
-            f"{row['status'][:20]!r}"
-        )
+        problems.append(Problem(
+            number, "status",
+            f"expected {' or '.join(INVOICE_STATUSES)}, not {row['status'][:20]!r}",
+        ))
     if problems or billed is None:
         return None, problems
     return InvoiceLine(

@@ -334,8 +334,17 @@ def _columns(cells: Sequence[Any], name: str, kind: FileKind) -> tuple[str, ...]
 def _nik_problems(table: Table, line: int, values: Sequence[str]) -> list[Problem]:
     if NIK not in table.columns:
         return []
-    value = values[table.columns.index(NIK)].strip()
-    return [Problem(line, NIK, nik_as_number(value))] if _NIK_AS_NUMBER.match(value) else []
+    problem = nik_cell_problem(values[table.columns.index(NIK)])
+    return [Problem(line, NIK, problem)] if problem else []
+
+
+def nik_cell_problem(value: str) -> str | None:
+    """Why a NIK cell as a file holds it is refused before the NIK's own rules are asked:
+    Excel turned it into a number (`3.27501E+15`, `3275014506850000.0`), or None. The one
+    check of every reader of NIKs (registrations, deaths, deciles, invoices), so that each
+    says it in the same words, with the line and the column."""
+    value = value.strip()
+    return nik_as_number(value) if _NIK_AS_NUMBER.match(value) else None
 
 
 def nik_as_number(shown: str) -> str:
@@ -446,6 +455,7 @@ __all__ = [
     "delimiter_of",
     "is_workbook",
     "nik_as_number",
+    "nik_cell_problem",
     "read_csv_bytes",
     "read_table",
 ]

@@ -30,6 +30,7 @@ from jamsos_ledger.files.office_files import (
     FileKind,
     OfficeFileError,
     is_workbook,
+    nik_cell_problem,
     read_table,
 )
 from jamsos_ledger.files.office_files import Problem as FormProblem
@@ -377,7 +378,8 @@ def _parse_row(
     if not encoding and len(values) == len(columns):
         registration = _plain_row(columns, values)
         if registration is not None:
-            return registration, [Problem(line, f, why) for f, why in registration.problems()]
+            found = [Problem(line, f, why) for f, why in registration.problems()]
+            return registration, _nik_made_number(line, registration.nik, found)
     problems = [Problem(line, ROW, reason) for reason in encoding]
     if len(values) != len(columns):
         if any("\n" in v for v in values):
@@ -444,7 +446,20 @@ def _parse_row(
     problems += [
         Problem(line, f, reason) for f, reason in registration.problems() if f not in parse_failed
     ]
-    return (registration if not parse_failed else None), problems
+    return (registration if not parse_failed else None), _nik_made_number(
+        line, row["nik"], problems)
+
+
+def _nik_made_number(line: int, nik: str, problems: list[Problem]) -> list[Problem]:
+    """A row's problems, a NIK that Excel turned into a number said as such (the check every
+    reader of NIKs shares, `office_files.nik_cell_problem`) in place of the NIK rules' words
+    about its digits. Asked only of a row with problems: a good row costs nothing more."""
+    if not problems:
+        return problems
+    made_number = nik_cell_problem(nik)
+    if made_number is None:
+        return problems
+    return [Problem(line, "nik", made_number), *(p for p in problems if p.field != "nik")]
 
 
 def _plain_row(columns: Sequence[str], values: Sequence[str]) -> Registration | None:
