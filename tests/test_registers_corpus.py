@@ -9,6 +9,7 @@ file compared byte for byte and on PostgreSQL compared row for row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -29,7 +30,9 @@ def ledger(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield Store(f"sqlite:///{tmp}/ledger.db", tmp)
         return
     server: str = request.getfixturevalue("postgres_server")
-    schema = f"test_{tmp.name.replace('-', '_')}"
+    # The temporary folder's name is unique in one process only: pytest-xdist's workers each
+    # number their own folders, so the schema takes a random part too.
+    schema = f"test_registers_corpus_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
