@@ -28,7 +28,9 @@ from jamsos_ledger.cli.options import DateType, MonthType, NikType, WhenType
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.files.registrations import COLUMNS, read_registration_lines
 
-EXIT_CODES = {0, 1, 2, 3, 5}
+# The README's exit codes; 4 (an audit's finding) only from `audit`. 6 and 7 (the key, the role)
+# answer commands like `key new` on the session's existing key, or a role the key lacks.
+EXIT_CODES = {0, 1, 2, 3, 5, 6, 7}
 OUTCOMES: dict[int, int] = {}  # exit code -> examples, for a look with -s
 SEED_NIKS = ["3275014203850001", "3275051708900042", "3275092512880007"]
 SEED = (
