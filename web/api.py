@@ -287,16 +287,19 @@ def register(request: Request, who: Caller, batch: Registrations,
 
 
 @router.post("/registrations/file", tags=["workers"], response_model=Registered,
-             summary="Register workers from an uploaded registration CSV file")
+             summary="Register workers from an uploaded registration file, CSV or .xlsx")
 def register_file(
     request: Request, who: Caller,
-    file: Annotated[UploadFile, File(description="A registration CSV file, as `workers "
-                                     "import` reads.")],
+    file: Annotated[UploadFile, File(description="A registration file as `workers import` "
+                                     "reads it: CSV (comma or semicolon; UTF-8, with or "
+                                     "without BOM, or Windows-1252) or an Excel workbook "
+                                     "(.xlsx, its first sheet).")],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
-    if suffix not in (".csv", ".txt"):
-        raise ServiceProblem(415, f"{file.filename}: a registration file is CSV (.csv)")
+    if suffix not in (".csv", ".txt", ".xlsx"):
+        raise ServiceProblem(415, f"{file.filename}: a registration file is CSV (.csv) or an "
+                             "Excel workbook (.xlsx)")
     with _temporary_file(file.filename or "upload.csv") as path:
         digest_parts: list[bytes] = []
         with path.open("wb") as out:
