@@ -437,6 +437,7 @@ def test_an_amendment_under_one_key_is_made_and_never_below_what_is_used(
     ok(s.url, "program", "open", "--year", "2027", "--allocation", "100000000", "--quota",
        "100", "--code", code, "--one-key")
     finance = _token_with(s.url, "bpkad.kas", "finance")
+    enrolled = as_json(s.url, "--program", PROGRAM, "program", "show")["enrolled"]
     before = events(s.url)
     with s.client(finance) as c:
         _problem(c.post("/api/v1/program/amendments",
@@ -446,7 +447,7 @@ def test_an_amendment_under_one_key_is_made_and_never_below_what_is_used(
                  422)
         used = _problem(c.post("/api/v1/program/amendments",
                                json={"program": PROGRAM, "quota": 1, "reason": "APBD-P"}), 409)
-        assert "lowest possible quota is 17" in used["detail"]
+        assert f"lowest possible quota is {enrolled}" in used["detail"]
         assert used["figures"]["quota"] == 10_000
         assert events(s.url) == before
         key = {"Idempotency-Key": f"amend-{uuid.uuid4()}"}
@@ -485,3 +486,21 @@ def test_an_amendment_under_four_eyes_is_a_proposal_another_approves(
         approved = other.post(f"/api/v1/proposals/{body['proposal']}/approve")
     assert approved.status_code == 200, approved.text
     assert as_json(s.url, "--program", code, "program", "show")["quota"] == 250
+
+
+def test_an_uploads_name_is_never_a_path(service: tuple[Served, list[str]], tmp_path: Path
+                                         ) -> None:
+    """The rows' messages name the file as sent, but a name is only a name: one that is a
+    path, a folder's or holds control characters is refused or replaced, never written to."""
+    s, _ = service
+    body = b"NIK;Tanggal Meninggal\r\n3275011203850009;14-03-2026\r\n"
+    before = events(s.url)
+    with s.client() as c:
+        for name in ("..", "../../meninggal.csv", "a\x01b.csv", "/etc/meninggal.csv",
+                     "m" * 300 + ".csv"):
+            for path, data in (("/api/v1/deaths", {"program": PROGRAM}),
+                               ("/api/v1/registrations/file", {})):
+                answer = c.post(path, files={"file": (name, body)}, data=data)
+                assert answer.status_code in (415, 422), (name, path, answer.text)
+                assert "Traceback" not in answer.text and "jamsos-upload" not in answer.text
+    assert events(s.url) == before

@@ -258,7 +258,12 @@ def _temporary_file(name: str) -> Iterator[Path]:
     """A file of that name (its folder's own), removed afterwards: the rows' messages name it
     as the caller named it."""
     folder = Path(tempfile.mkdtemp(prefix="jamsos-upload-"))
-    path = folder / (Path(name).name or "upload.csv")
+    # Only a name: never a folder's ("..", a path's last part), one with control characters,
+    # or one longer than a file system's names.
+    base, suffix = Path(name).name, Path(name).suffix.lower()
+    if base in ("", ".", "..") or not base.isprintable() or len(base.encode()) > 200:
+        base = "upload" + (suffix if suffix in (".txt", ".xlsx") else ".csv")
+    path = folder / base
     try:
         yield path
     finally:
