@@ -185,6 +185,8 @@ def test_a_correction_is_applied_once_and_refused_to_other_roles(
                         json={**body, "field": "decile", "value": "11"}), 422)
         _problem(c.post("/api/v1/workers/3275011203850009/corrections", json=body), 404)
         _problem(c.post("/api/v1/workers/12345/corrections", json=body), 422)
+        _problem(c.post(f"/api/v1/workers/{nik}/corrections", content=b'{"field": ',
+                        headers={"content-type": "application/json"}), 400)
         assert events(s.url) == before
         key = {"Idempotency-Key": f"correct-{uuid.uuid4()}"}
         done = c.post(f"/api/v1/workers/{nik}/corrections", json=body, headers=key)
@@ -388,6 +390,11 @@ def test_program_and_capacity_are_the_clis(service: tuple[Served, list[str]]) ->
         _problem(c.get("/api/v1/capacity", params={"program": PROGRAM, "start": "2026-13"}),
                  422)
         _problem(c.get("/api/v1/program", params={"program": "1999"}), 404)
+        outside = c.get("/api/v1/capacity", params={"program": PROGRAM, "start": "2030-01"})
+        cli = jamsos(s.url, "--program", PROGRAM, "program", "capacity", "--start", "2030-01")
+        # Refused as the CLI refuses it: a rule's refusal (exit 1) is 409, bad input (2) 422.
+        assert (cli.exit_code, outside.status_code) in ((1, 409), (2, 422)), outside.text
+        assert _problem(outside, outside.status_code)["detail"] in cli.output.replace("\n", " ")
     for answer in (shown, capacity, what_if):
         assert answer.status_code == 200, answer.text
     assert shown.json() == as_json(s.url, "--program", PROGRAM, "program", "show")
