@@ -164,6 +164,8 @@ def test_a_worker_in_clear_needs_the_role_and_a_reason_and_is_recorded(
         ("disnaker", "workers show (service)", "complaint letter 12/2026"),
         ("operator", "workers show", "the same check")]
     assert body["position"] == before + 1  # the viewing, recorded before the answer
+    log = s.log.read_text(encoding="utf-8", errors="replace")
+    assert "/api/v1/workers/{nik}" in log and nik not in log and "complaint" not in log
 
 
 def test_a_correction_is_applied_once_and_refused_to_other_roles(
