@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -12,6 +11,7 @@ from jamsos_ledger.application import RegisterResult, default_actor
 from jamsos_ledger.application.as_of import worker_as_of
 from jamsos_ledger.application.importing import import_registrations
 from jamsos_ledger.application.moments import as_of_title
+from jamsos_ledger.application.worker_view import rank_explained, release_said, worker_json
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import NIK, as_of_option, format_option
 from jamsos_ledger.cli.output import (
@@ -25,11 +25,8 @@ from jamsos_ledger.cli.output import (
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.domain.errors import LedgerError
-from jamsos_ledger.domain.model import Worker, program_id
 from jamsos_ledger.domain.money import count, counted
-from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.rules import DEFAULT_RULESET, RULESETS, ruleset
-from jamsos_ledger.domain.texts import initials
 from jamsos_ledger.files.registrations import write_rejects
 
 
@@ -189,48 +186,8 @@ def show_command(
         worker = ledger.worker(nik.strip())
     else:
         worker = worker_as_of(ledger, nik.strip(), as_of)
-    codes = {program_id(c): c for c in ledger.program_codes()}
-    coverages = [
-        {
-            "program": codes.get(pid, str(pid)),
-            "start": str(c.start),
-            "end": str(c.end),
-            "ended": None if c.ended is None else str(c.ended),
-            "decree": c.decree,
-        }
-        for pid, c in worker.coverages.items()
-    ]
-    claims = [
-        {
-            "reference": c["reference"],
-            "scheme": c["scheme"],
-            "date": c["date"].isoformat(),
-            "program": codes.get(c["program_id"], str(c["program_id"])),
-        }
-        for c in worker.claims
-    ]
-    data: dict[str, Any] = {
-        "nik": worker.nik if unmask else mask_nik(worker.nik),
-        "name": worker.name if unmask else initials(worker.name),
-        "sex": worker.sex,
-        "kecamatan": worker.kecamatan,
-        "kelurahan": worker.kelurahan,
-        "occupation": worker.occupation,
-        "decile": worker.decile,
-        "source": worker.source,
-        "decile_release": worker.decile_release,
-        "kpj": getattr(worker, "kpj", None),
-        "ruleset": worker.ruleset,
-        "rank": worker.rank,
-        "tier": worker.tier,
-        "rank_release": worker.rank_release,
-        "tie_break_position": worker.rank_position,
-        "rank_explained": rank_explained(worker) if worker.rank is not None else None,
-        "coverages": coverages,
-        "claims": claims,
-    }
-    if unmask:
-        data["birth_date"] = worker.birth_date.isoformat()
+    data = worker_json(worker, ledger.program_codes(), clear=unmask)
+    coverages, claims = data["coverages"], data["claims"]
     if as_of is not None:
         data["as_of"] = as_of.isoformat()
     if fmt == "json":
@@ -250,7 +207,7 @@ def show_command(
             ("Sex", worker.sex),
             ("Domicile", f"{worker.kelurahan}, {worker.kecamatan}"),
             ("Occupation", worker.occupation),
-            ("DTSEN decile", f"{worker.decile} ({_release(worker.decile_release)})"),
+            ("DTSEN decile", f"{worker.decile} ({release_said(worker.decile_release)})"),
             ("Source", worker.source),
             ("KPJ (BPJS)", data["kpj"] or "not known yet (it comes with BPJS's invoice)"),
             ("Rank", rank),
@@ -263,21 +220,3 @@ def show_command(
         click.echo(f"Never enrolled{as_of_title(as_of)}")
     if claims:
         echo_table(CLAIM_COLUMNS, claims, title=f"Claims{as_of_title(as_of)}")
-
-
-def _release(release: str | None) -> str:
-    return f"DTSEN {release}" if release else "as registered"
-
-
-def rank_explained(worker: Worker) -> str:
-    """A rank in words: the rule set, the tier, the decile and its release, the tie-break:
-    "rank 1.204: tier 1 (decile 2, DTSEN 2026-Q2) under dtsen-desil-v1; ties broken by order
-    of registration, position 88.412"."""
-    assert worker.rank is not None
-    ties = "ties broken by order of registration"
-    if worker.rank_position is not None:  # not recorded with ranks of older ledgers
-        ties += f", position {count(worker.rank_position)}"
-    return (
-        f"rank {count(worker.rank)}: tier {worker.tier} (decile {worker.decile}, "
-        f"{_release(worker.rank_release)}) under {worker.ruleset}; {ties}"
-    )

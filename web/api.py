@@ -258,7 +258,12 @@ def _temporary_file(name: str) -> Iterator[Path]:
     """A file of that name (its folder's own), removed afterwards: the rows' messages name it
     as the caller named it."""
     folder = Path(tempfile.mkdtemp(prefix="jamsos-upload-"))
-    path = folder / (Path(name).name or "upload.csv")
+    # Only a name: never a folder's ("..", a path's last part), one with control characters,
+    # or one longer than a file system's names.
+    base, suffix = Path(name).name, Path(name).suffix.lower()
+    if base in ("", ".", "..") or not base.isprintable() or len(base.encode()) > 200:
+        base = "upload" + (suffix if suffix in (".txt", ".xlsx") else ".csv")
+    path = folder / base
     try:
         yield path
     finally:
@@ -287,16 +292,19 @@ def register(request: Request, who: Caller, batch: Registrations,
 
 
 @router.post("/registrations/file", tags=["workers"], response_model=Registered,
-             summary="Register workers from an uploaded registration CSV file")
+             summary="Register workers from an uploaded registration file, CSV or .xlsx")
 def register_file(
     request: Request, who: Caller,
-    file: Annotated[UploadFile, File(description="A registration CSV file, as `workers "
-                                     "import` reads.")],
+    file: Annotated[UploadFile, File(description="A registration file as `workers import` "
+                                     "reads it: CSV (comma or semicolon; UTF-8, with or "
+                                     "without BOM, or Windows-1252) or an Excel workbook "
+                                     "(.xlsx, its first sheet).")],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
-    if suffix not in (".csv", ".txt"):
-        raise ServiceProblem(415, f"{file.filename}: a registration file is CSV (.csv)")
+    if suffix not in (".csv", ".txt", ".xlsx"):
+        raise ServiceProblem(415, f"{file.filename}: a registration file is CSV (.csv) or an "
+                             "Excel workbook (.xlsx)")
     with _temporary_file(file.filename or "upload.csv") as path:
         digest_parts: list[bytes] = []
         with path.open("wb") as out:
