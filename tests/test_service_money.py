@@ -124,6 +124,11 @@ def _token_with(url: str, name: str, role: str) -> str:
               ).stdout.strip().splitlines()[-1]
 
 
+def _figures(report: dict[str, Any]) -> dict[str, Any]:
+    """A report's figures, without where in the log it was computed."""
+    return {k: v for k, v in report.items() if k not in ("position", "digest")}
+
+
 def _key() -> dict[str, str]:
     return {"Idempotency-Key": f"k-{uuid.uuid4()}"}
 
@@ -437,12 +442,12 @@ def test_under_four_eyes_a_reversal_and_an_annulment_are_proposed(money: Money) 
                          json={"program": "2027", "month": "2027-01", "sp2d": "SP2D/01/2027"})
         assert other.post(f"/api/v1/proposals/{payment.json()['proposal']}/approve"
                           ).status_code == 200
-        budget = as_json(s.url, "--program", "2027", "report", "budget")
+        budget = _figures(as_json(s.url, "--program", "2027", "report", "budget"))
         reversal = c.post("/api/v1/reversals", json={"program": "2027", "sp2d": "SP2D/01/2027",
                                                      "reason": "paid twice"})
         assert reversal.status_code == 200, reversal.text
         assert (reversal.json()["kind"], reversal.json()["status"]) == ("reversal", "pending")
-        assert as_json(s.url, "--program", "2027", "report", "budget") == budget
+        assert _figures(as_json(s.url, "--program", "2027", "report", "budget")) == budget
         approved = other.post(f"/api/v1/proposals/{reversal.json()['proposal']}/approve")
         assert approved.status_code == 200, approved.text
         assert as_json(s.url, "--program", "2027", "report", "budget")["paid"] == 0
