@@ -429,6 +429,9 @@ def test_the_audit_answers_are_the_clis(money: Money) -> None:
         refused = _problem(c.get("/api/v1/audit/viewings"), 403)
         assert "auditor" in refused["detail"]
     assert events(s.url) == before
+    # A NIK asked in a query is never written to the service's log.
+    logged = s.log.read_text(encoding="utf-8", errors="replace")
+    assert "/api/v1/audit/log" in logged and nik not in logged and nik[-6:] not in logged
 
 
 # -- under four eyes -------------------------------------------------------------------------
