@@ -21,19 +21,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jamsos_ledger.application import Ledger
-from jamsos_ledger.application.audit_values import (
-    RECOVER,
-    reconciliation_json,
-    recovery_rows,
-)
+from jamsos_ledger.application.audit_values import reconciliation_json, recovery_rows
 from jamsos_ledger.application.replay import replay, replay_json
 from jamsos_ledger.application.trail import audit_trail
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.money import counted
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.texts import normal_spaces
 from jamsos_ledger.domain.viewings import EVERYONE
-from jamsos_ledger.files.invoice_file import read_invoice
+from jamsos_ledger.files.invoice_file import Invoice, read_invoice
 from jamsos_ledger.stores.integrity import digest_at
 from jamsos_ledger.web import reports
 from jamsos_ledger.web.api import (
@@ -276,7 +273,7 @@ def reconcile(
         return _write(request, who, idempotency_key, payload, program, run)
 
 
-def _invoice(path: Path, month: Any) -> Any:
+def _invoice(path: Path, month: Month) -> Invoice:
     """The invoice read as the CLI reads it; its messages name the file as it was sent."""
     try:
         return read_invoice(path, month)
@@ -425,4 +422,4 @@ def audit_replay(request: Request, who: Caller, as_of: AsOf = None) -> JSONRespo
     return answered(data, int(data["position"]))
 
 
-__all__ = ["RECOVER", "router"]
+__all__ = ["router"]
