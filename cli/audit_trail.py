@@ -13,7 +13,7 @@ import click
 
 from jamsos_ledger.application.history_rules import RULES
 from jamsos_ledger.application.moments import as_of_title
-from jamsos_ledger.application.replay import CHECKS, ReplayReport, replay
+from jamsos_ledger.application.replay import CHECKS, ReplayReport, replay, replay_json
 from jamsos_ledger.application.trail import TrailEntry, audit_trail
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import EXIT_DISCREPANCY
@@ -23,7 +23,7 @@ from jamsos_ledger.cli.report_forms import digest_line
 from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.domain.money import count, counted
 from jamsos_ledger.domain.nik import mask_nik
-from jamsos_ledger.stores.integrity import Digest, digest_at
+from jamsos_ledger.stores.integrity import digest_at
 
 # Differences named in the error message (all of them are in the table or the JSON).
 SHOWN_DIFFERENCES = 5
@@ -60,24 +60,6 @@ BREACH_COLUMNS = [
 ]
 
 
-def _report_json(report: ReplayReport, digest: Digest | None) -> dict[str, Any]:
-    return {
-        "ok": report.ok,
-        "as_of": None if report.when is None else report.when.isoformat(),
-        "position": report.position,
-        "digest": None if digest is None else str(digest),
-        "events": report.events,
-        "programs": report.programs,
-        "figures": report.figures,
-        "checks": CHECKS,
-        "compared": [vars(c) for c in report.compared],
-        "differences": [vars(d) for d in report.differences],
-        "rules": RULES,
-        "rule_events": report.history.events,
-        "breaches_total": report.history.total,
-        "breaches": [b.as_dict() for b in report.history.breaches],
-    }
-
 
 @click.command("replay")
 @as_of_option()
@@ -103,7 +85,7 @@ def replay_command(obj: LedgerContext, as_of: datetime | None, fmt: str) -> None
         report = replay(obj.ledger, as_of, progress=advance)
     digest = digest_at(obj.ledger.recorder, report.position)
     if fmt == "json":
-        echo_json(_report_json(report, digest))
+        echo_json(replay_json(report, digest))
     else:
         title = (
             f"Replay{as_of_title(report.when)}: {counted(report.events, 'event')} read (up to "

@@ -9,10 +9,10 @@ then pays what it agreed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
+from jamsos_ledger.application.audit_values import reconciliation_json
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.errors import recorded_so_far
 from jamsos_ledger.cli.options import MONTH, format_option
@@ -20,13 +20,9 @@ from jamsos_ledger.cli.output import Column, echo_recorded, render
 from jamsos_ledger.cli.report_forms import echo_position, where_columns
 from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.months import Month
-from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.reconciliation import Reconciliation
 from jamsos_ledger.files.invoice_file import read_invoice
-from jamsos_ledger.projections.reporting import position
 from jamsos_ledger.stores.integrity import digest_at
-
-RECOVER = "overpaid, to recover"
 
 COLUMNS = [
     Column("kind", "Difference"),
@@ -77,12 +73,10 @@ def reconcile_command(obj: LedgerContext, month: Month, path: Path, fmt: str) ->
     else:  # scripts read standard output: what was recorded goes to standard error
         recorded_so_far().append(said)
         click.echo(said, err=True)
-    rows = [d.row() | {"recover": 0} for d in result.differences] + _recoveries(obj, p)
-    with obj.ledger.views.reading() as reading:
-        at = position(reading)
+    data = reconciliation_json(obj.ledger, p, result, invoice.digest)
+    rows = data["differences"] + data["recover"]
+    at = data["position"]
     chain = digest_at(obj.ledger.recorder, at)
-    data = _json(result, invoice.digest, rows, at) | {
-        "digest": None if chain is None else str(chain)}
     render(fmt, COLUMNS, rows, data=data,
            summary={"agreed": len(result.agreed), "agreed_amount": agreed.total,
                     "billed_amount": result.billed.total, "invoice": invoice.digest,
@@ -94,47 +88,6 @@ def reconcile_command(obj: LedgerContext, month: Month, path: Path, fmt: str) ->
         echo_position(at, chain)
 
 
-def _recoveries(obj: LedgerContext, program: Any) -> list[dict[str, Any]]:
-    """Workers paid for months after their coverage ended, with the amounts to recover."""
-    recoveries = program.recoveries()
-    if not recoveries:
-        return []
-    workers = obj.ledger.aggregates(list(recoveries))
-    rows = []
-    for wid, premium in recoveries.items():
-        worker = workers[wid]
-        ended = worker.coverages[program.id].ended
-        rows.append({
-            "kind": RECOVER, "line": None, "nik": mask_nik(worker.nik),
-            "kpj": getattr(worker, "kpj", None) or "", "name": "",
-            "billed_jkk": 0, "billed_jkm": 0, "expected_jkk": 0, "expected_jkm": 0,
-            "recover": premium.total,
-            "detail": f"paid JKK {rupiah(premium.jkk)} and JKM {rupiah(premium.jkm)} for "
-                      f"months after coverage ended in {ended}",
-        })
-    return sorted(rows, key=lambda r: (r["nik"], r["detail"]))
-
-
 def _caption(result: Reconciliation) -> str:
     counts = "; ".join(f"{kind}: {count(n)}" for kind, n in result.counts().items())
     return f"Differences: {counts}"
-
-
-def _json(result: Reconciliation, digest: str, rows: list[dict[str, Any]], at: int) -> Any:
-    agreed = result.agreed_amount
-    return {
-        "month": str(result.month),
-        "invoice": digest,
-        "lines": result.lines,
-        "billed": result.billed.total,
-        "billed_jkk": result.billed.jkk,
-        "billed_jkm": result.billed.jkm,
-        "agreed": len(result.agreed),
-        "agreed_amount": agreed.total,
-        "agreed_jkk": agreed.jkk,
-        "agreed_jkm": agreed.jkm,
-        "counts": result.counts(),
-        "differences": [r for r in rows if r["kind"] != RECOVER],
-        "recover": [r for r in rows if r["kind"] == RECOVER],
-        "position": at,
-    }

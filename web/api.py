@@ -77,6 +77,13 @@ MinPosition = Annotated[
     Query(ge=0, le=2**62, description="Answer once the views have read the log at least up to "
           "this position (waits a few seconds at most; 412 if the log never got there)."),
 ]
+AsOf = Annotated[
+    str | None,
+    Query(max_length=64, description="The figures as the ledger stood then, replayed from the "
+          "events recorded up to then (as the CLI's `--as-of WHEN`): a date YYYY-MM-DD (the end "
+          "of that day, Asia/Jakarta) or an ISO 8601 timestamp with its offset "
+          "(2026-03-31T17:00:00+07:00). The answer's `position` is the last event applied."),
+]
 ProgramCode = Annotated[
     str | None,
     Query(max_length=64, description="The program, when the ledger holds more than one."),
@@ -158,8 +165,10 @@ def _read(request: Request, min_position: int | None, run: Callable[[Ledger], An
 
 @router.get("/reports/budget", tags=["reports"], summary="Budget burn (as `report budget`)")
 def budget(request: Request, who: Caller, program: ProgramCode = None,
-           min_position: MinPosition = None) -> JSONResponse:
-    data = _read(request, min_position, lambda lg: reports.budget(lg, _program(lg, program)))
+           min_position: MinPosition = None, as_of: AsOf = None) -> JSONResponse:
+    when = reports.moment(as_of)
+    data = _read(request, min_position,
+                 lambda lg: reports.budget(lg, _program(lg, program), when))
     return answered(data, data["position"])
 
 
@@ -167,20 +176,24 @@ def budget(request: Request, who: Caller, program: ProgramCode = None,
 def quota(
     request: Request, who: Caller, program: ProgramCode = None,
     by: Annotated[Literal[GROUPINGS] | None, Query(description="One row per group.")] = None,  # type: ignore[valid-type]
-    min_position: MinPosition = None,
+    min_position: MinPosition = None, as_of: AsOf = None,
 ) -> JSONResponse:
+    when = reports.moment(as_of)
     if by is None:
-        data = _read(request, min_position, lambda lg: reports.quota(lg, _program(lg, program)))
+        data = _read(request, min_position,
+                     lambda lg: reports.quota(lg, _program(lg, program), when))
         return answered(data, data["position"])
     rows = _read(request, min_position,
-                 lambda lg: reports.quota_by(lg, _program(lg, program), by))
+                 lambda lg: reports.quota_by(lg, _program(lg, program), by, when))
     return answered(rows, rows[0]["position"] if rows else service_of(request).position())
 
 
 @router.get("/reports/claims", tags=["reports"], summary="Claims (as `report claims`)")
 def claims_report(request: Request, who: Caller, program: ProgramCode = None,
-                  min_position: MinPosition = None) -> JSONResponse:
-    data = _read(request, min_position, lambda lg: reports.claims(lg, _program(lg, program)))
+                  min_position: MinPosition = None, as_of: AsOf = None) -> JSONResponse:
+    when = reports.moment(as_of)
+    data = _read(request, min_position,
+                 lambda lg: reports.claims(lg, _program(lg, program), when))
     return answered(data, data["position"])
 
 

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jamsos_ledger.application import KeySource
 from jamsos_ledger.domain.errors import LedgerError
-from jamsos_ledger.web import api, api_workers, dashboard
+from jamsos_ledger.web import api, api_money, api_workers, dashboard
 from jamsos_ledger.web.limits import BodyLimit
 from jamsos_ledger.web.problems import (
     STORE_FAILED,
@@ -80,6 +80,7 @@ def _app(service: ServiceLedger | None, *, max_body: int, follow: bool) -> FastA
     app.state.service = service
     app.include_router(api.router)
     app.include_router(api_workers.router)
+    app.include_router(api_money.router)
     app.include_router(dashboard.router)
     dashboard.mount_static(app)
 

@@ -8,12 +8,15 @@ The one place the service asks for a report: the typed report values of `project
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.application.as_of import report_views
+from jamsos_ledger.application.moments import parse_when
 from jamsos_ledger.domain.model import Program
 from jamsos_ledger.projections.premiums_due import premiums_due_report
 from jamsos_ledger.projections.report_values import report_json
@@ -25,6 +28,7 @@ from jamsos_ledger.projections.reporting import (
     quota_by_report,
     quota_report,
 )
+from jamsos_ledger.projections.views import Views
 
 
 def _masker(ledger: Ledger) -> Any:
@@ -34,27 +38,43 @@ def _masker(ledger: Ledger) -> Any:
     return mask
 
 
-def budget(ledger: Ledger, program: Program) -> dict[str, Any]:
-    with ledger.views.reading() as views:
+def moment(as_of: str | None) -> datetime | None:
+    """The moment `as_of` names, read as the CLI's `--as-of WHEN` reads it (InvalidInput, so
+    422, naming what is wrong)."""
+    return None if as_of is None else parse_when(as_of)
+
+
+@contextmanager
+def _views(ledger: Ledger, program: Program, when: datetime | None) -> Iterator[Views]:
+    """The live views, or the views as of `when` (replayed from the events recorded up to
+    then, as `report ... --as-of` does), read in one transaction."""
+    with report_views(ledger, when, program) as views, views.reading() as reading:
+        yield reading
+
+
+def budget(ledger: Ledger, program: Program, when: datetime | None = None) -> dict[str, Any]:
+    with _views(ledger, program, when) as views:
         return report_json(budget_report(views, program.id))
 
 
-def quota(ledger: Ledger, program: Program) -> dict[str, Any]:
-    with ledger.views.reading() as views:
+def quota(ledger: Ledger, program: Program, when: datetime | None = None) -> dict[str, Any]:
+    with _views(ledger, program, when) as views:
         return report_json(
             quota_report(views, program.id, _masker(ledger))
         )
 
 
-def quota_by(ledger: Ledger, program: Program, by: str) -> list[dict[str, Any]]:
-    with ledger.views.reading() as views:
+def quota_by(
+    ledger: Ledger, program: Program, by: str, when: datetime | None = None
+) -> list[dict[str, Any]]:
+    with _views(ledger, program, when) as views:
         return report_json(
             quota_by_report(views, program.id, by, _masker(ledger))
         )
 
 
-def claims(ledger: Ledger, program: Program) -> dict[str, Any]:
-    with ledger.views.reading() as views:
+def claims(ledger: Ledger, program: Program, when: datetime | None = None) -> dict[str, Any]:
+    with _views(ledger, program, when) as views:
         return report_json(
             claims_report(views, program.id, program.code)
         )

@@ -1,13 +1,20 @@
-"""`audit verify`'s answer as a value scripts read: the JSON of `jamsos audit verify --format
-json` and of the service's `/api/v1/audit/verify`, built here once for both front doors.
+"""Answers as values scripts read, built here once for both front doors: the JSON of `jamsos
+audit verify --format json` and `premiums reconcile --format json`, and of the service's
+`/api/v1/audit/verify`, `/api/v1/invoices` and `/api/v1/premiums/recoveries`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.seal_check import SealReport
-from jamsos_ledger.stores.integrity import VerifyReport
+from jamsos_ledger.domain.model import Program
+from jamsos_ledger.domain.money import rupiah
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.reconciliation import Reconciliation
+from jamsos_ledger.projections.reporting import position
+from jamsos_ledger.stores.integrity import VerifyReport, digest_at
 
 
 def verify_json(
@@ -40,3 +47,58 @@ def verify_json(
 
 
 __all__ = ["verify_json"]
+
+
+# What a reconciliation lists besides the invoice's differences: premiums paid for months
+# after a worker's coverage ended, to recover from BPJS.
+RECOVER = "overpaid, to recover"
+
+
+def recovery_rows(ledger: Ledger, program: Program) -> list[dict[str, Any]]:
+    """Workers paid for months after their coverage ended, with the amounts to recover
+    (NIKs masked): the rows `premiums reconcile` lists under `recover`."""
+    recoveries = program.recoveries()
+    if not recoveries:
+        return []
+    workers = ledger.aggregates(list(recoveries))
+    rows = []
+    for wid, premium in recoveries.items():
+        worker = workers[wid]
+        ended = worker.coverages[program.id].ended
+        rows.append({
+            "kind": RECOVER, "line": None, "nik": mask_nik(worker.nik),
+            "kpj": getattr(worker, "kpj", None) or "", "name": "",
+            "billed_jkk": 0, "billed_jkm": 0, "expected_jkk": 0, "expected_jkm": 0,
+            "recover": premium.total,
+            "detail": f"paid JKK {rupiah(premium.jkk)} and JKM {rupiah(premium.jkm)} for "
+                      f"months after coverage ended in {ended}",
+        })
+    return sorted(rows, key=lambda r: (r["nik"], r["detail"]))
+
+
+def reconciliation_json(
+    ledger: Ledger, program: Program, result: Reconciliation, invoice: str
+) -> dict[str, Any]:
+    """`premiums reconcile --format json` and the service's `/api/v1/invoices`: the invoice's
+    figures, its differences, the recoveries, and where in the log (position, digest)."""
+    agreed = result.agreed_amount
+    with ledger.views.reading() as reading:
+        at = position(reading)
+    chain = digest_at(ledger.recorder, at)
+    return {
+        "month": str(result.month),
+        "invoice": invoice,
+        "lines": result.lines,
+        "billed": result.billed.total,
+        "billed_jkk": result.billed.jkk,
+        "billed_jkm": result.billed.jkm,
+        "agreed": len(result.agreed),
+        "agreed_amount": agreed.total,
+        "agreed_jkk": agreed.jkk,
+        "agreed_jkm": agreed.jkm,
+        "counts": result.counts(),
+        "differences": [d.row() | {"recover": 0} for d in result.differences],
+        "recover": recovery_rows(ledger, program),
+        "position": at,
+        "digest": None if chain is None else str(chain),
+    }

@@ -27,7 +27,7 @@ from jamsos_ledger.application.as_of import (
     programs_opened,
     rebuilt,
 )
-from jamsos_ledger.application.history_rules import HistoryCheck, check_history
+from jamsos_ledger.application.history_rules import RULES, HistoryCheck, check_history
 from jamsos_ledger.domain.errors import RuleViolation
 from jamsos_ledger.domain.model import Program
 from jamsos_ledger.domain.months import months_between
@@ -35,6 +35,7 @@ from jamsos_ledger.projections.budget import month_columns
 from jamsos_ledger.projections.database import ViewDatabase
 from jamsos_ledger.projections.reporting import quota_groups
 from jamsos_ledger.projections.views import GROUPINGS, Views
+from jamsos_ledger.stores.integrity import Digest
 
 T = TypeVar("T")
 
@@ -424,3 +425,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value)
     return value
+
+
+def replay_json(report: ReplayReport, digest: Digest | None) -> dict[str, Any]:
+    """A replay as scripts read it: `jamsos audit replay --format json` and the service's
+    `/api/v1/audit/replay` give this one object (`digest`: the chain's at its position)."""
+    return {
+        "ok": report.ok,
+        "as_of": None if report.when is None else report.when.isoformat(),
+        "position": report.position,
+        "digest": None if digest is None else str(digest),
+        "events": report.events,
+        "programs": report.programs,
+        "figures": report.figures,
+        "checks": CHECKS,
+        "compared": [vars(c) for c in report.compared],
+        "differences": [vars(d) for d in report.differences],
+        "rules": RULES,
+        "rule_events": report.history.events,
+        "breaches_total": report.history.total,
+        "breaches": [b.as_dict() for b in report.history.breaches],
+    }
