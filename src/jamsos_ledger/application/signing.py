@@ -8,8 +8,9 @@ a write that went round the service is refused inside its transaction, so nothin
 ever kept. The events a principal writes record its name as their actor; a self-declared name
 (`--actor`) is only a note on the seal.
 
-Enrolling, rotating and revoking principals (`PrincipalAdmin`) are writes like any other,
-sealed by whoever runs them, and allowed to an administrator only.
+Enrolling, rotating and revoking principals, granting and withdrawing their roles
+(`PrincipalAdmin`) are writes like any other, sealed by whoever runs them, and allowed to an
+administrator only.
 """
 
 from __future__ import annotations
@@ -236,13 +237,15 @@ class Signing:
         if not acting.is_administrator:
             raise NotAuthorised(
                 f"{acting.name} is no administrator: only an administrator enrols, rotates or "
-                "revokes principals; nothing was written"
+                "revokes principals and grants or withdraws roles; nothing was written"
             )
         return acting
 
 
 class PrincipalAdmin:
-    """Enrol, rotate and revoke principals: registry events sealed by an administrator."""
+    """Enrol, rotate and revoke principals, grant and withdraw roles: registry events sealed by
+    an administrator. The rules of each change are the `Directory`'s, checked against the
+    principals as they stand when it is written (again, should another write come first)."""
 
     def __init__(self, service: LedgerService) -> None:
         self.service = service
@@ -308,6 +311,28 @@ class PrincipalAdmin:
             registry.revoked(name=current.name, reason=reason, actor=actor)
 
         self._write(change)
+
+    def grant(self, name: str, roles: list[str]) -> Principal:
+        """Grant roles to an enrolled principal (`Directory.check_grant`); it as it is now."""
+
+        def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
+            current = directory.check_grant(name, roles)
+            registry.role_granted(name=current.name, roles=sorted(set(roles)), actor=actor)
+
+        self._write(change)
+        return self.service.signing.directory().active(name)
+
+    def withdraw(self, name: str, roles: list[str], reason: str) -> Principal:
+        """Withdraw roles from a principal (`Directory.check_withdrawal`); it as it is now."""
+        reason = " ".join(reason.split())
+
+        def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
+            current = directory.check_withdrawal(name, roles, reason)
+            registry.role_withdrawn(name=current.name, roles=sorted(set(roles)),
+                                    reason=reason, actor=actor)
+
+        self._write(change)
+        return self.service.signing.directory().active(name)
 
 
 def roles_problem(roles: list[str]) -> str | None:

@@ -24,6 +24,7 @@ from jamsos_ledger.domain.principals import (
     OPERATOR,
     ROLES,
     SERVICE,
+    Principal,
 )
 
 # What each role is for, in the words a refusal and `--help` use.
@@ -86,6 +87,9 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     # Personal data in clear (UU 27/2022): only those whose work needs it, for a reason.
     "unmask": frozenset({AUDITOR, OPERATOR}),
     "who_viewed": frozenset({AUDITOR, ADMINISTRATOR}),
+    # An auditor writes nothing but their own notes (findings, questions, follow-ups), sealed
+    # like every event and read with the other audit commands.
+    "audit_note": frozenset({AUDITOR}),
 }
 
 # The role that approves (or rejects) each kind of proposal, never the proposer alone: the head
@@ -134,17 +138,18 @@ def roles_needed(command: str) -> frozenset[str]:
 
 
 def held(principal: Acting) -> frozenset[str]:
-    """The roles a principal holds now: none once revoked (`principals.Principal.revoked`).
+    """The roles a principal holds now: none once revoked (`principals.Principal.held`).
 
-    The root administrator, fixed when the ledger was created, holds every role: an office of
-    one person can run its program from the first day. Separation comes from enrolling the
-    other offices' principals with their own roles, and from four eyes on a program's money
-    and places, which no single principal, the root included, can pass alone.
+    The root administrator, fixed when the ledger was created, holds every role not withdrawn
+    from it: an office of one person can run its program from the first day. Separation comes
+    from enrolling the other offices' principals with their own roles (and withdrawing those
+    roles from the root, `principals withdraw`), and from four eyes on a program's money and
+    places, which no single principal, the root included, can pass alone.
     """
+    if isinstance(principal, Principal):
+        return principal.held
     if getattr(principal, "revoked", False):
         return frozenset()
-    if getattr(principal, "root", False):
-        return frozenset(ROLES)
     return frozenset(principal.roles)
 
 
