@@ -33,7 +33,7 @@ ROLE_OFFICES = {
     OPERATOR: "Disnaker and Dinsos: registrations, ranking, coverage ended, claims",
     APPROVER: "the head of office: enrolment decrees and amendments of allocation and quota",
     FINANCE: "BPKAD: monthly payments with their SP2D",
-    AUDITOR: "Inspektorat and BPK: reads everything, runs every audit",
+    AUDITOR: "Inspektorat and BPK: reads everything, runs every audit, writes only its notes",
     SERVICE: "a program of the city's own (the front door), reading for it",
 }
 
