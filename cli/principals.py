@@ -39,7 +39,7 @@ def list_command(obj: LedgerContext, fmt: str) -> None:
         {
             "name": p.name,
             "office": p.office,
-            "roles": sorted(p.held),
+            "roles": sorted(p.roles if p.revoked else p.held),
             "withdrawn": sorted(p.withdrawn) if p.root else [],
             "fingerprint": p.fingerprint,
             "public_key": public_key_text(p.public_key),

@@ -10,6 +10,7 @@ role but those withdrawn from it. Auditors write their own notes and nothing els
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from role_helpers import acting
@@ -329,3 +330,52 @@ def test_the_directory_applies_grants_and_withdrawals() -> None:
     d.apply({"kind": "granted", "name": "ana", "roles": [FINANCE]})
     assert d.active("ana").held == frozenset(ROLES) - {APPROVER}
     assert d.active("ana").is_administrator
+
+
+def test_a_grant_forged_by_a_principal_of_its_own_accord_is_reported(sqlite_url: str) -> None:
+    """An operator's jamsos that checks no role grants the operator finance, sealed with the
+    operator's real key: only an administrator changes roles, and verify says so."""
+    history(sqlite_url)
+    ops = Ledger(sqlite_url, key=KeySource(key=key_for("ops")))
+    try:
+        ops.signing.ready()
+        real = ops.signing.principal
+        assert real is not None
+        ops.signing.principal = Principal(real.name, real.office, frozenset(ROLES),
+                                          real.public_key)
+        ops.principals.grant("ops", [FINANCE])
+        at = int(ops.recorder.max_notification_id() or 0)
+    finally:
+        ops.close()
+    code, said = run(sqlite_url, "operator", "audit", "verify")
+    assert code == 4, said
+    assert "principals were changed in a transaction by 'ops', who was no administrator" \
+        in said, said
+    assert str(at) in said, said
+
+
+def test_an_export_with_roles_granted_and_withdrawn_checks_offline(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    history(sqlite_url)
+    for args in (("grant", "ops", "--role", "approver"),
+                 ("withdraw", "root", "--role", "finance", "--reason", "BPKAD has keu"),
+                 ("withdraw", "ops", "--role", "approver", "--reason", "acting no more")):
+        code, said = run(sqlite_url, "operator", "principals", *args)
+        assert code == 0, said
+    root = Ledger(sqlite_url)
+    try:
+        seal = root.signing.root_seal()
+        assert seal is not None
+        fingerprint = seal.fingerprint
+    finally:
+        root.close()
+    exported = tmp_path / "export.json"
+    code, said = run(sqlite_url, "operator", "audit", "export", str(exported))
+    assert code == 0, said
+    principals = {p["name"]: p for p in json.loads(exported.read_text())["principals"]}
+    assert FINANCE not in principals["root"]["roles"]
+    assert principals["ops"]["roles"] == [OPERATOR]
+    code, said = run(sqlite_url, "operator", "audit", "check", str(exported), "--root",
+                     fingerprint)
+    assert code == 0, said
