@@ -8,7 +8,7 @@ events of the `PrincipalRegistry`, which only an administrator may seal. The fin
 root administrator's key is what an auditor keeps: every seal of the history leads back to it.
 
 Pure data and rules: no key file, no signature, no store (those are `keys` and `seals`). Other
-modules (role checks, four-eyes) build on `Principal.roles` and `Directory`.
+modules (role checks, four-eyes) build on `Principal.held` and `Directory`.
 """
 
 from __future__ import annotations
