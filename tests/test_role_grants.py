@@ -10,14 +10,21 @@ role but those withdrawn from it. Auditors write their own notes and nothing els
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from role_helpers import acting
 from test_application import BUDI, EVERYONE, JAN
+from test_concurrency import RACER, Outcome
 
 from cli_helpers import contents, jamsos, key_for
 from jamsos_ledger.application import KeySource, Ledger
+from jamsos_ledger.domain.errors import RoleRefused
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     APPROVER,
@@ -184,6 +191,7 @@ def _forge_payment(url: str, name: str) -> int:
         assert real is not None
         ledger.signing.principal = Principal(real.name, real.office, frozenset(ROLES),
                                              real.public_key)
+        ledger.signing.still_allowed = lambda *_: None  # type: ignore[method-assign]
         ledger.pay_premiums(month=JAN, sp2d="SP2D/01", code="p")
         return int(ledger.recorder.max_notification_id() or 0) - 1
     finally:
@@ -312,6 +320,7 @@ def test_a_forged_note_by_an_operator_is_reported(sqlite_url: str) -> None:
         assert real is not None
         ops.signing.principal = Principal(real.name, real.office, frozenset(ROLES),
                                           real.public_key)
+        ops.signing.still_allowed = lambda *_: None  # type: ignore[method-assign]
         ops.write_note("all fine")
     finally:
         ops.close()
@@ -343,6 +352,7 @@ def test_a_grant_forged_by_a_principal_of_its_own_accord_is_reported(sqlite_url:
         assert real is not None
         ops.signing.principal = Principal(real.name, real.office, frozenset(ROLES),
                                           real.public_key)
+        ops.signing.still_allowed = lambda *_: None  # type: ignore[method-assign]
         ops.principals.grant("ops", [FINANCE])
         at = int(ops.recorder.max_notification_id() or 0)
     finally:
@@ -378,4 +388,79 @@ def test_an_export_with_roles_granted_and_withdrawn_checks_offline(
     assert principals["ops"]["roles"] == [OPERATOR]
     code, said = run(sqlite_url, "operator", "audit", "check", str(exported), "--root",
                      fingerprint)
+    assert code == 0, said
+
+
+def _race(url: str, tmp_path: Path, commands: list[list[str]]) -> list[Outcome]:
+    """Every command in its own process, released at once (as tests/test_concurrency.py's
+    racers); what each said."""
+    gun = tmp_path / "go"
+    env = {**os.environ, "JAMSOS_STORE": url}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(gun), *args], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for args in commands
+    ]
+    time.sleep(1.0)
+    gun.touch()
+    outcomes = []
+    for args, process in zip(commands, processes, strict=True):
+        out, err = process.communicate(timeout=120)
+        outcomes.append(Outcome(args, process.returncode, out, err))
+    return outcomes
+
+
+@pytest.mark.slow
+def test_two_administrators_withdrawing_each_other_leave_one(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Each of two administrators, in its own process at the same moment, withdraws the other's
+    administrator role: the registry is one aggregate, so the second write conflicts, is tried
+    again against the first, and is refused; the ledger keeps exactly one administrator."""
+    history(store_url)
+    acting(store_url, "kominfo", {ADMINISTRATOR, AUDITOR}).close()
+    root_key, kominfo_key = str(key_for("operator").path), str(key_for("kominfo").path)
+    outcomes = _race(store_url, tmp_path, [
+        ["--key", root_key, "principals", "withdraw", "kominfo", "--role", "administrator",
+         "--reason", "one administrator is enough"],
+        ["--key", kominfo_key, "principals", "withdraw", "root", "--role", "administrator",
+         "--reason", "one administrator is enough"],
+    ])
+    assert sorted(o.code for o in outcomes)[0] == 0 and \
+        sum(o.code == 0 for o in outcomes) == 1, outcomes
+    # The loser is refused: by the rule when it read the winner's withdrawal only when
+    # tried again (exit 1), or for the role it lost when it began, or wrote, after (exit 7).
+    refused = next(o for o in outcomes if o.code != 0)
+    assert (refused.code == 1 and "is the last administrator" in refused.err) or (
+        refused.code == 7 and "administrator" in refused.err), refused
+    assert "Traceback" not in refused.err and refused.out == "", refused
+    ledger = Ledger(store_url)
+    try:
+        admins = [p.name for p in ledger.signing.directory() if p.is_administrator]
+    finally:
+        ledger.close()
+    assert len(admins) == 1, admins
+    code, said = run(store_url, "operator", "audit", "verify")
+    assert code == 0, said
+
+
+def test_a_role_withdrawn_while_a_ledger_is_open_refuses_its_next_write(store_url: str) -> None:
+    """A ledger object kept open (a script, a long command) checked keu's roles when it first
+    wrote; finance withdrawn meanwhile, its next write is refused before its transaction,
+    nothing written, and the history still verifies."""
+    history(store_url)
+    keu = Ledger(store_url, key=KeySource(key=key_for("keu")))
+    try:
+        keu.pay_premiums(month=JAN, sp2d="SP2D/01", code="p")
+        for args in (("grant", "keu", "--role", "operator"),
+                     ("withdraw", "keu", "--role", "finance", "--reason", "moved")):
+            code, said = run(store_url, "operator", "principals", *args)
+            assert code == 0, said
+        before = contents(store_url)
+        with pytest.raises(RoleRefused, match="needs the role finance; keu holds operator"):
+            keu.pay_premiums(month=Month(2026, 2), sp2d="SP2D/02", code="p")
+    finally:
+        keu.close()
+    assert contents(store_url) == before
+    code, said = run(store_url, "operator", "audit", "verify")
     assert code == 0, said

@@ -21,7 +21,12 @@ from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 
-from jamsos_ledger.domain.errors import NotAuthorised, RuleViolation, StoreUnavailable
+from jamsos_ledger.domain.errors import (
+    NotAuthorised,
+    RoleRefused,
+    RuleViolation,
+    StoreUnavailable,
+)
 from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     REGISTRY_ID,
@@ -34,6 +39,7 @@ from jamsos_ledger.domain.principals import (
     public_key_text,
     role_problems,
 )
+from jamsos_ledger.domain.roles import open_to_all, require
 from jamsos_ledger.stores.keys import SigningKey, key_path, load_key
 from jamsos_ledger.stores.seals import ROOT, Refusal, Seal, Sealer, root_body
 
@@ -225,6 +231,44 @@ class Signing:
         root = self.root_seal()
         assert root is not None
         return root
+
+    def still_allowed(self, command: str | None, changes_principals: bool) -> None:
+        """Refuse, just before a write's transaction, what the principal lost since the command
+        began: the principals' registry is read again, and the write is refused (nothing
+        written) when its key was revoked or rotated, when the principal it acts for was
+        revoked, or when the role the command (`command`, of the role table) or a change of
+        principals (`changes_principals`: an administrator's) needs was withdrawn meanwhile.
+        Without it, a role withdrawn while a long command runs, or while a ledger object
+        stays open for many commands, would let it write an event that `audit verify` then
+        rightly reports as written without the role."""
+        principal = self.principal
+        if principal is None:
+            return  # the ledger's root, made by this very write (`ready`)
+        directory = self.directory()
+        current = directory.get(principal.name)
+        if current is None or current.revoked or current.public_key != principal.public_key:
+            raise NotAuthorised(
+                f"the key of {principal.name} was revoked or replaced while this command ran: "
+                "nothing was written"
+            )
+        self.principal = current
+        acting = current
+        on_behalf_of = self.source.on_behalf_of
+        if on_behalf_of is not None:
+            target = directory.get(on_behalf_of)
+            if target is None or target.revoked or not current.holds(SERVICE):
+                raise NotAuthorised(
+                    f"{current.name} may no longer act on behalf of {on_behalf_of!r}: nothing "
+                    "was written"
+                )
+            acting = target
+        if command is not None and not open_to_all(command):
+            require(acting, command)
+        if changes_principals and not acting.is_administrator:
+            raise RoleRefused(
+                f"{acting.name} is an administrator no more: only an administrator changes "
+                "principals; nothing was written"
+            )
 
     def require_administrator(self) -> Principal:
         """The principal running the command, refused unless it is an administrator."""
