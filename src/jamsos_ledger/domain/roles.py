@@ -5,8 +5,10 @@ register and rank workers (operator), the head of Disnaker signs the decree that
 (approver), BPKAD pays BPJS under an SP2D (finance), the Inspektorat and BPK audit (auditor),
 and an administrator keeps the principals and opens programs. The application service checks
 the acting principal against this table once per command, before any rule of the program;
-`audit verify` checks the same table over the history. A command is named here as the service
-names it; entry points (the CLI, a front door) never keep a table of their own.
+`audit verify` checks the same table over the history, with the roles each principal held at
+each point (granted and withdrawn by an administrator's events, `principals`). A command is
+named here as the service names it; entry points (the CLI, a front door) never keep a table of
+their own; the README's table of roles is held to this one by tests/test_docs.py.
 """
 
 from __future__ import annotations
