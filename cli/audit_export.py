@@ -33,7 +33,7 @@ def export_command(obj: LedgerContext, file: Path, overwrite: bool) -> None:
     if problem is not None:
         raise problem
     principals = [
-        {"name": p.name, "office": p.office, "roles": sorted(p.roles),
+        {"name": p.name, "office": p.office, "roles": sorted(p.roles if p.revoked else p.held),
          "public_key": public_key_text(p.public_key), "revoked": p.revoked, "root": p.root}
         for p in ledger.signing.directory()
     ]

@@ -1,8 +1,9 @@
-"""`jamsos principals`: who may write the ledger; enrolled, rotated, revoked by an administrator.
+"""`jamsos principals`: who may write the ledger; enrolled, rotated, revoked, and their roles
+granted and withdrawn, by an administrator.
 
 Each change is an event sealed by the administrator running it; `list` shows the principals as
-the history stands now. `adopt` seals a ledger written before seals existed, as of its last
-position, recorded as such.
+the history stands now, with the roles each holds now. `adopt` seals a ledger written before
+seals existed, as of its last position, recorded as such.
 """
 
 from __future__ import annotations
@@ -22,21 +23,24 @@ from jamsos_ledger.stores.integrity import verify
 
 @click.group()
 def principals() -> None:
-    """Who may write the ledger: list, enrol, rotate a key, revoke (administrators only);
-    adopt a ledger written before sealing."""
+    """Who may write the ledger: list, enrol, rotate a key, revoke, grant or withdraw roles
+    (administrators only); adopt a ledger written before sealing."""
 
 
 @principals.command("list")
 @format_option("table", "csv", "json")
 @pass_ledger
 def list_command(obj: LedgerContext, fmt: str) -> None:
-    """Every principal: name, office, roles, key fingerprint, and whether revoked."""
+    """Every principal: name, office, the roles it holds now, key fingerprint, and whether
+    revoked. The root administrator holds every role not withdrawn from it: its status says
+    which were withdrawn."""
     directory = obj.ledger.signing.directory()
     rows = [
         {
             "name": p.name,
             "office": p.office,
-            "roles": sorted(p.roles),
+            "roles": sorted(p.roles if p.revoked else p.held),
+            "withdrawn": sorted(p.withdrawn) if p.root else [],
             "fingerprint": p.fingerprint,
             "public_key": public_key_text(p.public_key),
             "root": p.root,
@@ -58,11 +62,24 @@ def list_command(obj: LedgerContext, fmt: str) -> None:
         {
             **r,
             "roles": " ".join(r["roles"]),
-            "status": "revoked" if r["revoked"] else ("root" if r["root"] else "active"),
+            "status": _status(r),
         }
         for r in rows
     ]
     render(fmt, columns, table, title=f"Principals ({count(len(rows))})")
+
+
+def _status(row: dict[str, object]) -> str:
+    if row["revoked"]:
+        return "revoked"
+    if not row["root"]:
+        return "active"
+    withdrawn = row["withdrawn"]
+    assert isinstance(withdrawn, list)
+    return f"root, {' '.join(withdrawn)} withdrawn" if withdrawn else "root, every role"
+
+
+ROLE_HELP = "A role (repeat for several): " + ", ".join(ROLES) + "."
 
 
 @principals.command("enrol")
@@ -91,7 +108,7 @@ def enrol_command(
     problem = roles_problem(list(roles))
     if problem:
         raise Malformed(problem)
-    enrolled = obj.ledger.principals.enrol(name, office, list(roles), public_key)
+    enrolled = obj.ledger.enrol_principal(name, office, list(roles), public_key)
     echo_recorded(
         f"Enrolled {enrolled.name} ({enrolled.office}; {', '.join(sorted(enrolled.roles))}), "
         f"key fingerprint {enrolled.fingerprint}"
@@ -106,7 +123,7 @@ def enrol_command(
 def rotate_command(obj: LedgerContext, name: str, public_key: str) -> None:
     """Give a principal a new key; its old key seals nothing from now on (administrators
     only)."""
-    rotated = obj.ledger.principals.rotate(name, public_key)
+    rotated = obj.ledger.rotate_key(name, public_key)
     echo_recorded(f"Rotated the key of {rotated.name}: now {rotated.fingerprint}")
 
 
@@ -116,8 +133,46 @@ def rotate_command(obj: LedgerContext, name: str, public_key: str) -> None:
 @pass_ledger
 def revoke_command(obj: LedgerContext, name: str, reason: str) -> None:
     """Revoke a principal: no seal of its key counts from now on (administrators only)."""
-    obj.ledger.principals.revoke(name, reason)
+    obj.ledger.revoke_principal(name, reason)
     echo_recorded(f"Revoked {name} ({reason})")
+
+
+@principals.command("grant")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE", help=ROLE_HELP)
+@pass_ledger
+def grant_command(obj: LedgerContext, name: str, roles: tuple[str, ...]) -> None:
+    """Grant roles to a principal: they count from its next write on (administrators only).
+    A role it holds already is refused (exit 1); so is an unknown role (exit 2)."""
+    problem = roles_problem(list(roles))
+    if problem:
+        raise Malformed(problem + "; nothing was written")
+    granted = obj.ledger.grant_roles(name, list(roles))
+    echo_recorded(
+        f"Granted {', '.join(sorted(set(roles)))} to {granted.name}: it holds "
+        f"{', '.join(sorted(granted.held))}"
+    )
+
+
+@principals.command("withdraw")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE", help=ROLE_HELP)
+@click.option("--reason", required=True,
+              help="Why (recorded): moved office, separation of duties, ...")
+@pass_ledger
+def withdraw_command(obj: LedgerContext, name: str, roles: tuple[str, ...], reason: str) -> None:
+    """Withdraw roles from a principal, the root administrator included: from its next write
+    on, what needs them is refused, and `audit verify` reports any event written with them
+    (administrators only). Refused for a role it does not hold, its last role (revoke it
+    instead), and the last administrator's administrator role (exit 1)."""
+    problem = roles_problem(list(roles))
+    if problem:
+        raise Malformed(problem + "; nothing was written")
+    withdrawn = obj.ledger.withdraw_roles(name, list(roles), reason)
+    echo_recorded(
+        f"Withdrew {', '.join(sorted(set(roles)))} from {withdrawn.name} ({reason.strip()}): "
+        f"it holds {', '.join(sorted(withdrawn.held))}"
+    )
 
 
 @principals.command("adopt")

@@ -153,3 +153,123 @@ def test_every_module_the_architecture_section_names_exists() -> None:
     assert "replay.py" in named and "registrations.py" in named
     missing = [n for n in named if not any(s == n or s.endswith("/" + n) for s in sources)]
     assert not missing, f"the README's Architecture names modules that do not exist: {missing}"
+
+
+# The role table of the code (`roles.COMMAND_ROLES`) names commands as the service does; the
+# README's "Roles and four eyes" table names them as a user types them. Each command of the
+# code -> the command-line commands (or option) that run it.
+CLI_OF: dict[str, tuple[str, ...]] = {
+    "open_program": ("program open",),
+    "enrol_principal": ("principals enrol",),
+    "grant_role": ("principals grant",),
+    "withdraw_role": ("principals withdraw",),
+    "rotate_key": ("principals rotate",),
+    "revoke_key": ("principals revoke",),
+    "register": ("workers import",),
+    "correct_worker": ("workers correct",),
+    "prioritize": ("workers prioritize",),
+    "end_coverage": ("end",),
+    "file_claim": ("claims file",),
+    "record_benefit": ("claims benefit",),
+    "record_deaths": ("workers deaths",),
+    "update_deciles": ("workers deciles",),
+    "propose_enrolment": ("enroll",),  # on a program with four eyes on
+    "propose_amendment": ("program amend",),
+    "propose_payment": ("premiums pay",),
+    "propose_reversal": ("premiums reverse",),  # on a program with four eyes on
+    "propose_annulment": ("annul",),
+    "enrol": ("enroll",),
+    "amend_program": ("program amend",),
+    "pay_premiums": ("premiums pay",),
+    "reconcile_invoice": ("premiums reconcile",),
+    "reverse_payment": ("premiums reverse",),
+    "annul_enrolment": ("annul",),
+    "withdraw_proposal": ("proposals withdraw",),
+    "approve_proposal": ("proposals approve",),
+    "reject_proposal": ("proposals reject",),
+    "read": ("report budget", "report quota", "report claims", "program show", "premiums due",
+             "workers show", "proposals list", "proposals show"),
+    "capacity": ("program capacity",),
+    "audit": ("audit verify", "audit digest", "audit replay", "audit log", "audit export",
+              "audit check", "audit notes"),
+    "unmask": ("--unmask",),
+    "who_viewed": ("audit viewings",),
+    "audit_note": ("audit note",),
+}
+
+
+def _cli_commands() -> set[str]:
+    import click
+
+    found: set[str] = set()
+
+    def walk(command: click.Command, prefix: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*prefix, name])
+        else:
+            found.add(" ".join(prefix))
+
+    walk(main, [])
+    return found
+
+
+def _readme_roles_table() -> dict[frozenset[str], set[str]]:
+    """The README's "Roles and four eyes" table: the roles of each row (`every role`, `every
+    role but X` or one role) -> what the row names in backticks."""
+    from jamsos_ledger.domain.roles import ROLES
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Roles and four eyes\n"):]
+    start = section.index("| Role | Office | May |")
+    rows: dict[frozenset[str], set[str]] = {}
+    for line in section[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        who, spans = cells[0], set(re.findall(r"`([^`]+)`", cells[2]))
+        if who == "every role":
+            roles = frozenset(ROLES)
+        elif who.startswith("every role but "):
+            roles = frozenset(ROLES) - set(re.findall(r"`([^`]+)`", who))
+        else:
+            roles = frozenset(re.findall(r"`([^`]+)`", who))
+        assert roles and roles <= set(ROLES), line
+        rows[roles] = spans
+    return rows
+
+
+def _names(spans: set[str], cli: str) -> bool:
+    return any(s == cli or s.startswith(cli + " ") for s in spans)
+
+
+def test_the_readme_role_table_lists_every_command_for_each_role_that_may_run_it() -> None:
+    from jamsos_ledger.domain.roles import COMMAND_ROLES
+
+    assert set(CLI_OF) == set(COMMAND_ROLES), "map each new command to the CLI that runs it"
+    commands = _cli_commands()
+    for clis in CLI_OF.values():
+        assert all(c in commands or c.startswith("--") for c in clis), clis
+    table = _readme_roles_table()
+    missing = [
+        f"{cli} ({command}) in the row of {role}"
+        for command, allowed in COMMAND_ROLES.items()
+        for role in sorted(allowed)
+        for cli in CLI_OF[command]
+        if not any(role in roles and _names(spans, cli) for roles, spans in table.items())
+    ]
+    assert not missing, "README's role table lacks:\n" + "\n".join(missing)
+
+
+def test_the_readme_role_table_gives_no_role_a_command_it_may_not_run() -> None:
+    from jamsos_ledger.domain.roles import COMMAND_ROLES
+
+    wrong = []
+    for roles, spans in _readme_roles_table().items():
+        for cli in {c for clis in CLI_OF.values() for c in clis}:
+            if not _names(spans, cli):
+                continue
+            allowing = set().union(*(COMMAND_ROLES[c] for c, clis in CLI_OF.items()
+                                     if cli in clis))
+            wrong += [f"{cli} in the row of {r}" for r in sorted(roles - allowing)]
+    assert not wrong, "README's role table says more than the code allows:\n" + "\n".join(wrong)

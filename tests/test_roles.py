@@ -18,7 +18,7 @@ from test_application import AHMAD, BUDI, DEWI, EVERYONE, FEB, FITRI, JAN, MAR, 
 from cli_helpers import key_for
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.domain.errors import NotAuthorised, RoleRefused
-from jamsos_ledger.domain.principals import Principal
+from jamsos_ledger.domain.principals import Principal, public_key_text
 from jamsos_ledger.domain.proposals import SameEyes
 from jamsos_ledger.domain.roles import (
     ADMINISTRATOR,
@@ -56,6 +56,13 @@ ALLOWED: dict[str, set[str]] = {
     "proposals": ALL,
     "record_viewing": {AUDITOR, OPERATOR},
     "viewings": {AUDITOR, ADMINISTRATOR},
+    "enrol_principal": {ADMINISTRATOR},
+    "rotate_key": {ADMINISTRATOR},
+    "grant_role": {ADMINISTRATOR},
+    "withdraw_role": {ADMINISTRATOR},
+    "revoke_key": {ADMINISTRATOR},
+    "audit_note": {AUDITOR},
+    "audit_notes": {AUDITOR, ADMINISTRATOR},
 }
 ME = "pat"
 
@@ -114,6 +121,18 @@ def commands(ids: dict[str, str]) -> list[tuple[str, Callable[[Ledger], Any]]]:
         ("record_viewing", lambda g: g.record_viewing(what="workers show", reason="complaint",
                                                       niks=[BUDI.nik])),
         ("viewings", lambda g: g.viewings(BUDI.nik)),
+        # Principals and their roles: a principal enrolled, its key rotated, a role granted
+        # and withdrawn, and revoked.
+        ("enrol_principal", lambda g: g.enrol_principal(
+            "clerk", "Dinsos", [OPERATOR], public_key_text(key_for("clerk").public_key))),
+        ("rotate_key", lambda g: g.rotate_key(
+            "clerk", public_key_text(key_for("clerk-2").public_key))),
+        ("grant_role", lambda g: g.grant_roles("clerk", [APPROVER])),
+        ("withdraw_role", lambda g: g.withdraw_roles("clerk", [APPROVER], reason="moved")),
+        ("revoke_key", lambda g: g.revoke_principal("clerk", "left the office")),
+        ("audit_note", lambda g: g.write_note("KEP/1 checked against the ranking",
+                                              about=BUDI.nik)),
+        ("audit_notes", lambda g: g.audit_notes()),
     ]
 
 
@@ -124,7 +143,7 @@ def head(ledger: Ledger) -> int:
 def test_the_table_covers_every_command_the_test_runs() -> None:
     for name, allowed in ALLOWED.items():
         table = {"proposals": "read", "record_viewing": "unmask",
-                 "viewings": "who_viewed"}.get(name, name)
+                 "viewings": "who_viewed", "audit_notes": "audit"}.get(name, name)
         assert COMMAND_ROLES[table] >= ({APPROVER} if name.endswith("_proposal")
                                         and name != "withdraw_proposal" else allowed)
 

@@ -14,6 +14,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from cli_helpers import ok
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.domain.audit_notes import AuditNote
 from jamsos_ledger.domain.model import Program, Reference, Worker
 from jamsos_ledger.domain.principals import PrincipalRegistry
 from jamsos_ledger.domain.proposals import Proposal
@@ -27,6 +28,7 @@ AGGREGATES: dict[type[Aggregate], str] = {
     PrincipalRegistry: "jamsos_ledger.principals",
     Proposal: "jamsos_ledger.proposals",
     Viewing: "jamsos_ledger.viewings",
+    AuditNote: "jamsos_ledger.domain.audit_notes",
 }
 
 

@@ -643,7 +643,7 @@ class Me(BaseModel):
 
 @router.get("/whoami", tags=["auth"], response_model=Me, summary="The caller's principal")
 def whoami(who: Caller) -> Me:
-    return Me(principal=who.name, roles=sorted(who.roles))
+    return Me(principal=who.name, roles=sorted(who.held))
 
 
 __all__ = ["InvalidInput", "router"]

@@ -22,7 +22,7 @@ from uuid import uuid4
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteDatastore
 
-from jamsos_ledger.application.personal_data import PersonalDataService
+from jamsos_ledger.application.grants_and_notes import GrantsAndNotesService
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.application.signing import KeySource
 from jamsos_ledger.projections.database import ScratchDatastore, ViewDatabase
@@ -36,7 +36,7 @@ from jamsos_ledger.stores.urls import StoreURL
 LARGE_LOG = HELPER_FROM
 
 
-class Ledger(PersonalDataService):
+class Ledger(GrantsAndNotesService):
     """The ledger of one store, opened with its views: `Ledger(url, actor=...)`, or
     `Ledger(url, principal=...)` for a principal whose roles every command checks."""
 

@@ -3,11 +3,13 @@ a role that allowed the command that writes it (`roles.COMMAND_ROLES`).
 
 `audit verify` runs it once the seals held: every event of money and places (a program's
 opening, amendments, commitments, releases and payments), every proposal and its decision,
-every viewing of personal data, and every worker event a command writes one at a time
-(corrections, coverage begun and ended, claims, benefits). The bulk events (registrations and
-ranks, written by imports and rankings) are left out, so the check stays a small part of a
-verification. An event written without the role is reported like a broken seal: the first
-position, who wrote it and which role it needed.
+every viewing of personal data, every auditor's note, and every worker event a command writes
+one at a time (corrections, coverage begun and ended, claims, benefits). The bulk events
+(registrations and ranks, written by imports and rankings) are left out, so the check stays a
+small part of a verification. An event written without the role is reported like a broken seal:
+the first position, who wrote it and which role it needed. The roles are those held at that
+position: the principals' registry applied up to the transaction before (a role withdrawn
+earlier counts as not held, one granted earlier as held).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from jamsos_ledger.domain.audit_notes import AuditNote
 from jamsos_ledger.domain.model import Program, Worker
 from jamsos_ledger.domain.principals import ADMINISTRATOR, Directory, Principal
 from jamsos_ledger.domain.proposals import Proposal
@@ -47,6 +50,7 @@ COMMAND_OF_EVENT: dict[str, str] = {
     get_topic(Worker.BenefitRecorded): "record_benefit",
     get_topic(Proposal.Withdrawn): "withdraw_proposal",
     get_topic(Viewing.Viewed): "unmask",
+    get_topic(AuditNote.Written): "audit_note",
 }
 _PROPOSED = get_topic(Proposal.Proposed)
 _DECIDED = (get_topic(Proposal.Approved), get_topic(Proposal.Rejected))

@@ -7,9 +7,11 @@ who held that key at that point, back to the root an auditor pinned.
 What holds when it finds nothing: each transaction up to the last seal was signed by the
 principal named on its seal, with the key that principal held just before it (the root's own,
 for the first); principals were enrolled, rotated and revoked only in transactions an
-administrator signed; no seal was moved (each signs its position and the seal before it). What
-it cannot see alone: the newest transactions cut off with their seals. An auditor who kept a
-digest (`audit digest`) of a later position sees that with `--digest`.
+administrator signed, and by the rules a change must follow (a role granted that was not held,
+one withdrawn that was, never the last administrator's); no seal was moved (each signs its
+position and the seal before it). What it cannot see alone: the newest transactions cut off
+with their seals. An auditor who kept a digest (`audit digest`) of a later position sees that
+with `--digest`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ UNSEALED = "unsealed"  # the kind of discrepancy `audit verify` reports
 REGISTRY_TOPICS = tuple(
     get_topic(cls)
     for cls in (
-        PrincipalRegistry.Enrolled, PrincipalRegistry.KeyRotated, PrincipalRegistry.Revoked
+        PrincipalRegistry.Enrolled, PrincipalRegistry.KeyRotated, PrincipalRegistry.Revoked,
+        PrincipalRegistry.RoleGranted, PrincipalRegistry.RoleWithdrawn,
     )
 )
 
@@ -240,6 +243,12 @@ def _change_problem(directory: Directory, change: dict[str, Any]) -> str | None:
                 name, change["office"], change["roles"], raw
             )
             return "; ".join(problems) or None
+        if change["kind"] == "granted":
+            directory.check_grant(name, change["roles"])
+            return None
+        if change["kind"] == "withdrawn":
+            directory.check_withdrawal(name, change["roles"], change["reason"])
+            return None
         directory.active(name)
         if change["kind"] == "rotated":
             parse_public_key(change["public_key"])

@@ -61,7 +61,7 @@ from jamsos_ledger.domain.model import (
 from jamsos_ledger.domain.money import count, counted
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
-from jamsos_ledger.domain.principals import Principal
+from jamsos_ledger.domain.principals import Principal, PrincipalRegistry
 from jamsos_ledger.domain.reconciliation import InvoiceLine, Reconciliation, reconcile
 from jamsos_ledger.domain.roles import open_to_all, require
 from jamsos_ledger.domain.rules import (
@@ -373,6 +373,12 @@ class LedgerService(Application):
 
     def _record(self, processing_event: Any) -> Any:
         self.signing.ready()  # before the transaction: a refusal writes nothing
+        # The roles again, as the registry stands now: one withdrawn since the command began
+        # refuses its write rather than leave an event `audit verify` would report.
+        self.signing.still_allowed(
+            self.checked_command,
+            any(isinstance(e, PrincipalRegistry.Event) for e in processing_event.events),
+        )
         recordings = super()._record(processing_event)
         self.written = True
         return recordings

@@ -8,8 +8,9 @@ a write that went round the service is refused inside its transaction, so nothin
 ever kept. The events a principal writes record its name as their actor; a self-declared name
 (`--actor`) is only a note on the seal.
 
-Enrolling, rotating and revoking principals (`PrincipalAdmin`) are writes like any other,
-sealed by whoever runs them, and allowed to an administrator only.
+Enrolling, rotating and revoking principals, granting and withdrawing their roles
+(`PrincipalAdmin`) are writes like any other, sealed by whoever runs them, and allowed to an
+administrator only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 
-from jamsos_ledger.domain.errors import NotAuthorised, RuleViolation, StoreUnavailable
+from jamsos_ledger.domain.errors import (
+    NotAuthorised,
+    RoleRefused,
+    RuleViolation,
+    StoreUnavailable,
+)
 from jamsos_ledger.domain.principals import (
     ADMINISTRATOR,
     REGISTRY_ID,
@@ -33,6 +39,7 @@ from jamsos_ledger.domain.principals import (
     public_key_text,
     role_problems,
 )
+from jamsos_ledger.domain.roles import open_to_all, require
 from jamsos_ledger.stores.keys import SigningKey, key_path, load_key
 from jamsos_ledger.stores.seals import ROOT, Refusal, Seal, Sealer, root_body
 
@@ -225,6 +232,44 @@ class Signing:
         assert root is not None
         return root
 
+    def still_allowed(self, command: str | None, changes_principals: bool) -> None:
+        """Refuse, just before a write's transaction, what the principal lost since the command
+        began: the principals' registry is read again, and the write is refused (nothing
+        written) when its key was revoked or rotated, when the principal it acts for was
+        revoked, or when the role the command (`command`, of the role table) or a change of
+        principals (`changes_principals`: an administrator's) needs was withdrawn meanwhile.
+        Without it, a role withdrawn while a long command runs, or while a ledger object
+        stays open for many commands, would let it write an event that `audit verify` then
+        rightly reports as written without the role."""
+        principal = self.principal
+        if principal is None:
+            return  # the ledger's root, made by this very write (`ready`)
+        directory = self.directory()
+        current = directory.get(principal.name)
+        if current is None or current.revoked or current.public_key != principal.public_key:
+            raise NotAuthorised(
+                f"the key of {principal.name} was revoked or replaced while this command ran: "
+                "nothing was written"
+            )
+        self.principal = current
+        acting = current
+        on_behalf_of = self.source.on_behalf_of
+        if on_behalf_of is not None:
+            target = directory.get(on_behalf_of)
+            if target is None or target.revoked or not current.holds(SERVICE):
+                raise NotAuthorised(
+                    f"{current.name} may no longer act on behalf of {on_behalf_of!r}: nothing "
+                    "was written"
+                )
+            acting = target
+        if command is not None and not open_to_all(command):
+            require(acting, command)
+        if changes_principals and not acting.is_administrator:
+            raise RoleRefused(
+                f"{acting.name} is an administrator no more: only an administrator changes "
+                "principals; nothing was written"
+            )
+
     def require_administrator(self) -> Principal:
         """The principal running the command, refused unless it is an administrator."""
         self.ready()
@@ -236,13 +281,15 @@ class Signing:
         if not acting.is_administrator:
             raise NotAuthorised(
                 f"{acting.name} is no administrator: only an administrator enrols, rotates or "
-                "revokes principals; nothing was written"
+                "revokes principals and grants or withdraws roles; nothing was written"
             )
         return acting
 
 
 class PrincipalAdmin:
-    """Enrol, rotate and revoke principals: registry events sealed by an administrator."""
+    """Enrol, rotate and revoke principals, grant and withdraw roles: registry events sealed by
+    an administrator. The rules of each change are the `Directory`'s, checked against the
+    principals as they stand when it is written (again, should another write come first)."""
 
     def __init__(self, service: LedgerService) -> None:
         self.service = service
@@ -308,6 +355,28 @@ class PrincipalAdmin:
             registry.revoked(name=current.name, reason=reason, actor=actor)
 
         self._write(change)
+
+    def grant(self, name: str, roles: list[str]) -> Principal:
+        """Grant roles to an enrolled principal (`Directory.check_grant`); it as it is now."""
+
+        def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
+            current = directory.check_grant(name, roles)
+            registry.role_granted(name=current.name, roles=sorted(set(roles)), actor=actor)
+
+        self._write(change)
+        return self.service.signing.directory().active(name)
+
+    def withdraw(self, name: str, roles: list[str], reason: str) -> Principal:
+        """Withdraw roles from a principal (`Directory.check_withdrawal`); it as it is now."""
+        reason = " ".join(reason.split())
+
+        def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
+            current = directory.check_withdrawal(name, roles, reason)
+            registry.role_withdrawn(name=current.name, roles=sorted(set(roles)),
+                                    reason=reason, actor=actor)
+
+        self._write(change)
+        return self.service.signing.directory().active(name)
 
 
 def roles_problem(roles: list[str]) -> str | None:

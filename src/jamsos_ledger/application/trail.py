@@ -18,10 +18,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.domain.audit_notes import WORKER, AuditNote
 from jamsos_ledger.domain.errors import NotFound
 from jamsos_ledger.domain.model import Program, Reference, Worker, worker_id
 from jamsos_ledger.domain.months import JAKARTA, Month
 from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.principals import PrincipalRegistry
 from jamsos_ledger.domain.texts import initials
 
 # Fields every event carries for the library's bookkeeping: never "what changed".
@@ -119,6 +121,10 @@ class _Labels:
         if isinstance(event, Reference.Event):
             kind = getattr(event, "kind", None) or getattr(self._first(oid), "kind", "")
             return f"Reference {kind}".strip()
+        if isinstance(event, PrincipalRegistry.Event):
+            return "Principals"
+        if isinstance(event, AuditNote.Event):
+            return "Auditor's note"
         return str(oid)
 
     def _first(self, oid: UUID) -> Any:
@@ -200,6 +206,9 @@ def _entry(position: int, event: Any, labels: _Labels) -> TrailEntry:
             changes["program"] = None if value is None else labels.program(value)
         elif name == "worker_id":
             changes["worker"] = labels.worker(value)
+        elif name == "about" and isinstance(event, AuditNote.Written) \
+                and event.about_kind == WORKER:
+            changes["about"] = labels.worker(UUID(value))
         else:
             changes[name] = _shown(value)
     if not labels.unmask:

@@ -3,12 +3,12 @@
 A principal is a person (or the HTTP service) who signs what they write with an Ed25519 key
 whose private half never enters the ledger. The first principal, the root administrator, is
 fixed when the ledger is created (the ledger's first seal carries its public key, see `seals`);
-the others are enrolled, their keys rotated and revoked, by events of the `PrincipalRegistry`,
-which only an administrator may seal. The fingerprint of the root administrator's key is what
-an auditor keeps: every seal of the history leads back to it.
+the others are enrolled, their keys rotated and revoked, their roles granted and withdrawn, by
+events of the `PrincipalRegistry`, which only an administrator may seal. The fingerprint of the
+root administrator's key is what an auditor keeps: every seal of the history leads back to it.
 
 Pure data and rules: no key file, no signature, no store (those are `keys` and `seals`). Other
-modules (role checks, four-eyes) build on `Principal.roles` and `Directory`.
+modules (role checks, four-eyes) build on `Principal.held` and `Directory`.
 """
 
 from __future__ import annotations
@@ -97,6 +97,13 @@ def role_problems(roles: Iterable[str]) -> list[str]:
     return problems
 
 
+def unknown_roles(roles: Iterable[str]) -> None:
+    """Refuse (InvalidInput) roles that do not exist, or none at all."""
+    problems = role_problems(roles)
+    if problems:
+        raise InvalidInput("; ".join(problems) + "; nothing was written")
+
+
 @dataclass(frozen=True)
 class Principal:
     """One principal as the history stands at some position.
@@ -105,9 +112,14 @@ class Principal:
         name: unique in the ledger; what the events it seals record as their actor.
         office: the office it works for (Disnaker, Dinsos, BPKAD, Inspektorat, ...).
         roles: what it may do (`ROLES`).
+        roles: the roles it was given by name: at its enrolment (the root's seal, for the
+            root), then granted and withdrawn (`RoleGranted`, `RoleWithdrawn`).
         public_key: its current raw Ed25519 public key.
         revoked: no seal of it counts from its revocation on.
         root: the administrator fixed when the ledger was created.
+        withdrawn: the roles withdrawn from the root and not granted back. The root holds
+            every role it was not withdrawn (`held`); for any other principal a withdrawal
+            only takes the role out of `roles`.
     """
 
     name: str
@@ -116,19 +128,34 @@ class Principal:
     public_key: bytes
     revoked: bool = False
     root: bool = False
+    withdrawn: frozenset[str] = frozenset()
 
     @property
     def fingerprint(self) -> str:
         """The fingerprint of its current key."""
         return fingerprint(self.public_key)
 
+    @property
+    def held(self) -> frozenset[str]:
+        """The roles it holds now, which every check of the role table uses: none once
+        revoked. The root holds every role but those withdrawn from it, so that an office of
+        one person runs its program from the first day, and an office that has enrolled its
+        principals can take finance, approver or operator back from the root."""
+        if self.revoked:
+            return frozenset()
+        if self.root:
+            return frozenset(ROLES) - self.withdrawn
+        return self.roles
+
     def holds(self, role: str) -> bool:
-        """Whether it holds the role (a revoked principal holds none)."""
+        """Whether it holds the role by name (a revoked principal holds none). Acting on
+        behalf of others (`service`) needs it by name: the root's implicit roles are not
+        enough."""
         return not self.revoked and role in self.roles
 
     @property
     def is_administrator(self) -> bool:
-        return self.holds(ADMINISTRATOR)
+        return ADMINISTRATOR in self.held
 
 
 class Directory:
@@ -156,7 +183,8 @@ class Directory:
         return iter(self.by_name.values())
 
     def apply(self, change: Mapping[str, Any]) -> None:
-        """Apply a registry event's fields (`kind` one of enrolled, rotated, revoked)."""
+        """Apply a registry event's fields (`kind` one of enrolled, rotated, revoked, granted,
+        withdrawn)."""
         kind, name = change["kind"], change["name"]
         if kind == "enrolled":
             self.by_name[name] = Principal(
@@ -173,6 +201,68 @@ class Directory:
             self.by_name[name] = replace(current, public_key=parse_public_key(change["public_key"]))
         elif kind == "revoked":
             self.by_name[name] = replace(current, revoked=True)
+        elif kind == "granted":
+            given = frozenset(change["roles"])
+            self.by_name[name] = replace(current, roles=current.roles | given,
+                                         withdrawn=current.withdrawn - given)
+        elif kind == "withdrawn":
+            taken = frozenset(change["roles"])
+            self.by_name[name] = replace(
+                current,
+                roles=current.roles - taken,
+                withdrawn=current.withdrawn | taken if current.root else current.withdrawn,
+            )
+
+    def check_grant(self, name: str, roles: Iterable[str]) -> Principal:
+        """The principal to grant the roles to, or why not: unknown roles (InvalidInput), no
+        such principal (NotFound), revoked, or a role it holds already (RuleViolation)."""
+        given = sorted(set(roles))
+        unknown_roles(given)
+        current = self.active(name)
+        already = [r for r in given if r in current.held]
+        if already:
+            raise RuleViolation(
+                f"{name} holds {', '.join(already)} already (it holds "
+                f"{', '.join(sorted(current.held))}"
+                + ("; the root administrator holds every role not withdrawn from it"
+                   if current.root else "")
+                + "); nothing was written"
+            )
+        return current
+
+    def check_withdrawal(self, name: str, roles: Iterable[str], reason: str) -> Principal:
+        """The principal to withdraw the roles from, or why not: unknown roles or no reason
+        (InvalidInput), no such principal (NotFound), revoked, a role it does not hold, its
+        last role (revoke it instead), or the ledger's last administrator (RuleViolation)."""
+        taken = sorted(set(roles))
+        unknown_roles(taken)
+        problem = text_problem(reason)
+        if not reason.strip() or problem:
+            raise InvalidInput(
+                f"a withdrawal needs a reason (--reason), recorded with it: the reason "
+                f"{problem or 'is empty'}; nothing was written"
+            )
+        current = self.active(name)
+        missing = [r for r in taken if r not in current.held]
+        if missing:
+            holds = ", ".join(sorted(current.held)) or "no role"
+            raise RuleViolation(
+                f"{name} does not hold {', '.join(missing)} (it holds {holds}); nothing was "
+                "written"
+            )
+        others = [p for p in self if p.is_administrator and p.name != current.name]
+        if ADMINISTRATOR in taken and not others:
+            raise RuleViolation(
+                f"{name} is the last administrator: the ledger would have nobody to enrol, "
+                "grant or revoke; grant the role administrator to another principal first; "
+                "nothing was written"
+            )
+        if not current.held - set(taken):
+            raise RuleViolation(
+                f"{name} would hold no role: a principal holds at least one; revoke it "
+                "instead (`principals revoke`); nothing was written"
+            )
+        return current
 
     def enrolment_problems(
         self, name: str, office: str, roles: Iterable[str], public_key: bytes
@@ -249,12 +339,36 @@ class PrincipalRegistry(Aggregate):
     def revoked(self, *, name: str, reason: str, actor: str) -> None:
         """Record a revocation: no seal of this principal counts from now on."""
 
+    class RoleGranted(Aggregate.Event):
+        name: str
+        roles: list[str]
+        actor: str
+
+    @event(RoleGranted)
+    def role_granted(self, *, name: str, roles: list[str], actor: str) -> None:
+        """Record roles granted (`Directory.check_grant` checked them): the principal's
+        commands needing them are allowed from the next write on."""
+
+    class RoleWithdrawn(Aggregate.Event):
+        name: str
+        roles: list[str]
+        reason: str
+        actor: str
+
+    @event(RoleWithdrawn)
+    def role_withdrawn(self, *, name: str, roles: list[str], reason: str, actor: str) -> None:
+        """Record roles withdrawn (`Directory.check_withdrawal` checked them): from the next
+        write on, the principal's commands needing them are refused, and `audit verify`
+        reports any event written with them as one written without the role."""
+
 
 # The registry's events as `Directory.apply` takes them, by class.
 CHANGE_KINDS: dict[type, str] = {
     PrincipalRegistry.Enrolled: "enrolled",
     PrincipalRegistry.KeyRotated: "rotated",
     PrincipalRegistry.Revoked: "revoked",
+    PrincipalRegistry.RoleGranted: "granted",
+    PrincipalRegistry.RoleWithdrawn: "withdrawn",
 }
 
 

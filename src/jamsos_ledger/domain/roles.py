@@ -5,8 +5,10 @@ register and rank workers (operator), the head of Disnaker signs the decree that
 (approver), BPKAD pays BPJS under an SP2D (finance), the Inspektorat and BPK audit (auditor),
 and an administrator keeps the principals and opens programs. The application service checks
 the acting principal against this table once per command, before any rule of the program;
-`audit verify` checks the same table over the history. A command is named here as the service
-names it; entry points (the CLI, a front door) never keep a table of their own.
+`audit verify` checks the same table over the history, with the roles each principal held at
+each point (granted and withdrawn by an administrator's events, `principals`). A command is
+named here as the service names it; entry points (the CLI, a front door) never keep a table of
+their own; the README's table of roles is held to this one by tests/test_docs.py.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from jamsos_ledger.domain.principals import (
     OPERATOR,
     ROLES,
     SERVICE,
+    Principal,
 )
 
 # What each role is for, in the words a refusal and `--help` use.
@@ -32,7 +35,7 @@ ROLE_OFFICES = {
     OPERATOR: "Disnaker and Dinsos: registrations, ranking, coverage ended, claims",
     APPROVER: "the head of office: enrolment decrees and amendments of allocation and quota",
     FINANCE: "BPKAD: monthly payments with their SP2D",
-    AUDITOR: "Inspektorat and BPK: reads everything, runs every audit",
+    AUDITOR: "Inspektorat and BPK: reads everything, runs every audit, writes only its notes",
     SERVICE: "a program of the city's own (the front door), reading for it",
 }
 
@@ -91,6 +94,9 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     # Personal data in clear (UU 27/2022): only those whose work needs it, for a reason.
     "unmask": frozenset({AUDITOR, OPERATOR}),
     "who_viewed": frozenset({AUDITOR, ADMINISTRATOR}),
+    # An auditor writes nothing but their own notes (findings, questions, follow-ups), sealed
+    # like every event and read with the other audit commands.
+    "audit_note": frozenset({AUDITOR}),
 }
 
 # The role that approves (or rejects) each kind of proposal, never the proposer alone: the head
@@ -147,17 +153,18 @@ def roles_needed(command: str) -> frozenset[str]:
 
 
 def held(principal: Acting) -> frozenset[str]:
-    """The roles a principal holds now: none once revoked (`principals.Principal.revoked`).
+    """The roles a principal holds now: none once revoked (`principals.Principal.held`).
 
-    The root administrator, fixed when the ledger was created, holds every role: an office of
-    one person can run its program from the first day. Separation comes from enrolling the
-    other offices' principals with their own roles, and from four eyes on a program's money
-    and places, which no single principal, the root included, can pass alone.
+    The root administrator, fixed when the ledger was created, holds every role not withdrawn
+    from it: an office of one person can run its program from the first day. Separation comes
+    from enrolling the other offices' principals with their own roles (and withdrawing those
+    roles from the root, `principals withdraw`), and from four eyes on a program's money and
+    places, which no single principal, the root included, can pass alone.
     """
+    if isinstance(principal, Principal):
+        return principal.held
     if getattr(principal, "revoked", False):
         return frozenset()
-    if getattr(principal, "root", False):
-        return frozenset(ROLES)
     return frozenset(principal.roles)
 
 
