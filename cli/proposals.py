@@ -1,8 +1,9 @@
 """`jamsos proposals`: decrees, payments and amendments waiting for a second principal.
 
-With four eyes on (`program open --four-eyes`), `enroll`, `premiums pay` and `program amend`
-propose instead of acting; these commands list proposals and decide them. The service checks
-the roles and the rules; this module only says what happened.
+With four eyes on (the default of `program open`; `--one-key` turns it off), `enroll`,
+`premiums pay` and `program amend` propose instead of acting; these commands list proposals
+and decide them. The service checks the roles and the rules; this module only says what
+happened.
 """
 
 from __future__ import annotations
