@@ -37,8 +37,8 @@ def jamsos(url: str, *args: str) -> Result:
 
 
 def opened(url: str, *extra: str) -> str:
-    result = jamsos(url, "program", "open", "--year", "2026", "--allocation", "2000000",
-                    "--quota", "10", *extra)
+    result = jamsos(url, "program", "open", "--one-key", "--year", "2026", "--allocation",
+                    "2000000", "--quota", "10", *extra)
     assert result.exit_code == 0, result.output
     return url
 
