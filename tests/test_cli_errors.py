@@ -65,7 +65,8 @@ def test_every_command_has_help_that_touches_no_store(
 def test_the_options_of_cli_md_are_spelled_as_promised() -> None:
     spelled = {
         ("program", "open"): ["--year", "--allocation", "--quota", "--start", "--end",
-                              "--jkk-monthly", "--jkm-monthly", "--name"],
+                              "--jkk-monthly", "--jkm-monthly", "--name", "--four-eyes",
+                              "--one-key", "[default: four-eyes]"],
         ("program", "amend"): ["--allocation", "--quota", "--reason"],
         ("program", "capacity"): ["--start", "--format"],
         ("workers", "import"): ["--rejects"],
