@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cli_helpers import as_json, contents, jamsos, ok
+from cli_helpers import as_json, contents, jamsos, key_for, ok, with_key
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domain.model import Program
 from jamsos_ledger.domain.months import Month
@@ -50,6 +50,11 @@ def same_key_cannot_approve(url: str, pid: str) -> None:
     assert same.exit_code == 1, same.output
     assert f"{ROOT} proposed" in same.stderr and "cannot also approve" in same.stderr
     assert "Traceback" not in same.output
+    # `--actor` is only a note beside the seal: the same key under another name is the same
+    # principal, refused alike.
+    renamed = with_key(url, str(key_for(ROOT).path), "--actor", "someone-else", "proposals",
+                       "approve", pid)
+    assert renamed.exit_code == 1 and "cannot also approve" in renamed.stderr, renamed.output
     assert contents(url) == before
 
 
