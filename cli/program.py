@@ -129,8 +129,9 @@ def amend_command(
 ) -> None:
     """Raise or cut the allocation or the quota by amendment, never below what is used.
 
-    A program with four eyes on takes it as a proposal, checked now, changing nothing until a
-    principal holding the role approver approves it (`jamsos proposals approve`).
+    A program with four eyes on (the default; `program open --one-key` turns it off) takes
+    it as a proposal, checked now, changing nothing until another principal holding the role
+    approver approves it (`jamsos proposals approve`).
     """
     if allocation is None and quota is None:
         raise click.UsageError("give --allocation, --quota or both")
