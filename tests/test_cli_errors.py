@@ -66,7 +66,7 @@ def test_the_options_of_cli_md_are_spelled_as_promised() -> None:
     spelled = {
         ("program", "open"): ["--year", "--allocation", "--quota", "--start", "--end",
                               "--jkk-monthly", "--jkm-monthly", "--name", "--four-eyes",
-                              "--one-key", "[default: four-eyes]"],
+                              "--one-key", "Four eyes (the default)"],
         ("program", "amend"): ["--allocation", "--quota", "--reason"],
         ("program", "capacity"): ["--start", "--format"],
         ("workers", "import"): ["--rejects"],
