@@ -175,7 +175,7 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Priority", f.ruleset),
             ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
              if program.four_eyes
-             else "off (--one-key): one principal with the role acts alone"),
+             else "off (--one-key): one principal acts alone"),
             ("Allocation", rupiah(f.allocation)),
             ("Committed", rupiah(f.committed)),
             ("Paid", rupiah(f.paid)),
