@@ -192,7 +192,7 @@ class BekasiYear:
         plan = self.plan
         self.ledger = ledger = self.places.fresh("ledger")
         print(f"\n== {self.result.name} ({self.result.role}) at {_where(ledger)}", flush=True)
-        self._phase("open", [["program", "open", "--year", str(YEAR), "--allocation",
+        self._phase("open", [["program", "open", "--one-key", "--year", str(YEAR), "--allocation",
                               str(ALLOCATION), "--quota", str(QUOTA)]])
         imported = self._phase("import", [["workers", "import", str(self.registrations)]])
         if imported.events < plan.workers:

@@ -54,8 +54,8 @@ def _ledger(server: str, folder: Path, workers: int, env: dict[str, str]) -> tup
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     url = f"{server}?schema={schema}"
-    _jamsos(url, env, "program", "open", "--year", "2026", "--allocation", "2000000000",
-            "--quota", "10000")
+    _jamsos(url, env, "program", "open", "--one-key", "--year", "2026", "--allocation",
+            "2000000000", "--quota", "10000")
     path = folder / f"{schema}.csv"
     generate_registrations(path, workers, bad_rate=0, duplicate_rate=0)
     _jamsos(url, env, "workers", "import", str(path))

@@ -28,8 +28,9 @@ def enroll_command(
 
     Either --top N (the best-ranked eligible workers not yet enrolled) or --nik, repeated.
     The money and the places must carry the whole batch, or nothing is written. A program
-    with four eyes on takes it as a proposal, checked now, enrolling nobody until another
-    principal approves it (`jamsos proposals approve`).
+    with four eyes on (the default; `program open --one-key` turns it off) takes it as a
+    proposal, checked now, enrolling nobody until another principal approves it
+    (`jamsos proposals approve`).
     """
     if bool(niks) == (top is not None):
         raise click.UsageError("give either --top N or one or more --nik, not both or neither")

@@ -47,6 +47,10 @@ def pay_command(
 
     With --invoice, the file reconciled last for the month (`premiums reconcile`): only the
     participants its reconciliation agreed are paid; another file is refused (exit 1).
+
+    A program with four eyes on (the default; `program open --one-key` turns it off) takes it
+    as a proposal, checked now, paying nothing until another principal holding the role
+    finance approves it (`jamsos proposals approve`).
     """
     invoice = None if invoice_path is None else invoice_digest(invoice_path)
     if obj.program().four_eyes:

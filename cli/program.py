@@ -48,11 +48,14 @@ def program() -> None:
 )
 @click.option(
     "--four-eyes/--one-key",
-    default=False,
+    default=True,
     show_default=True,
-    help="With --four-eyes, enrolment decrees, monthly payments and amendments are proposed "
-    "and take effect only when a second principal approves them (`jamsos proposals`); "
-    "recorded in the program's terms.",
+    help="Four eyes (the default): enrolment decrees, monthly payments, amendments, "
+    "reversals of payments and annulments of enrolments are proposed and take effect only "
+    "when a second principal approves them "
+    "(`jamsos proposals`). --one-key lets one principal holding the role act alone, for a "
+    "small office without a second officer. The choice is recorded in the program's terms "
+    "and shown by `program show`.",
 )
 @pass_ledger
 def open_command(
@@ -72,7 +75,13 @@ def open_command(
 ) -> None:
     """Open a program for a fiscal year (by default January to December); the first one
     creates the ledger, where --store says, and makes the holder of --key its administrator:
-    the fingerprint of that key, printed then, is what auditors keep."""
+    the fingerprint of that key, printed then, is what auditors keep.
+
+    By default the program has four eyes: `enroll`, `premiums pay`, `program amend`,
+    `premiums reverse` and `annul` only propose, and a second principal approves
+    (`jamsos proposals approve`). A small office opens it with --one-key instead, and that
+    choice is recorded.
+    """
     ledger = obj.creating()
     root = None
     if ledger.signing.root_seal() is None and not ledger.recorder.max_notification_id():
@@ -91,7 +100,10 @@ def open_command(
         code=code,
         four_eyes=four_eyes,
     )
-    eyes = "; four eyes on" if p.four_eyes else ""
+    eyes = (
+        "; four eyes on" if p.four_eyes
+        else "; one key (four eyes off): one principal with the role acts alone"
+    )
     echo_recorded(
         f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
         f"{rupiah(p.allocation)}, quota {count(p.quota)}, premium {rupiah(p.premium.total)} a "
@@ -119,8 +131,9 @@ def amend_command(
 ) -> None:
     """Raise or cut the allocation or the quota by amendment, never below what is used.
 
-    A program with four eyes on takes it as a proposal, checked now, changing nothing until a
-    principal holding the role approver approves it (`jamsos proposals approve`).
+    A program with four eyes on (the default; `program open --one-key` turns it off) takes
+    it as a proposal, checked now, changing nothing until another principal holding the role
+    approver approves it (`jamsos proposals approve`).
     """
     if allocation is None and quota is None:
         raise click.UsageError("give --allocation, --quota or both")
@@ -163,7 +176,8 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
                         f"JKM {rupiah(f.jkm_monthly)}"),
             ("Priority", f.ruleset),
             ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
-             if program.four_eyes else "off: one principal with the role acts alone"),
+             if program.four_eyes
+             else "off (--one-key): one principal acts alone"),
             ("Allocation", rupiah(f.allocation)),
             ("Committed", rupiah(f.committed)),
             ("Paid", rupiah(f.paid)),

@@ -1,9 +1,10 @@
 """`jamsos proposals`: decrees, payments, amendments, reversals and annulments waiting for a
 second principal.
 
-With four eyes on (`program open --four-eyes`), `enroll`, `premiums pay`, `program amend`,
-`premiums reverse` and `annul` propose instead of acting; these commands list proposals and
-decide them. The service checks the roles and the rules; this module only says what happened.
+With four eyes on (the default of `program open`; `--one-key` turns it off), `enroll`,
+`premiums pay`, `program amend`, `premiums reverse` and `annul` propose instead of acting;
+these commands list proposals and decide them. The service checks the roles and the rules;
+this module only says what happened.
 """
 
 from __future__ import annotations

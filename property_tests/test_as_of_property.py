@@ -217,7 +217,7 @@ def story(store: str, program: tuple[int, int], steps: list[tuple[Any, ...]],
         moments = [(moment(), model.copy())]
         allocation, quota = program
         ledger.open_program(year=2026, allocation=allocation, quota=quota,
-                            start=PERIOD[0], end=PERIOD[-1])
+                            start=PERIOD[0], end=PERIOD[-1], four_eyes=False)
         model.opened, model.allocation, model.quota = True, allocation, quota
         moments.append((moment(), model.copy()))
         for command in steps:

@@ -101,7 +101,7 @@ def ledger_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     seed = folder / "seed.csv"
     seed.write_text(SEED, encoding="utf-8")
     runner = CliRunner()
-    for args in (["program", "open", "--year", "2026", "--allocation", "2000000000",
+    for args in (["program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
                   "--quota", "10"], ["workers", "import", str(seed)],
                  ["workers", "prioritize"]):
         assert runner.invoke(main, ["--store", url, *args]).exit_code == 0
@@ -252,7 +252,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         url = f"{server}?schema={schema}"
     seed = folder / "seed.csv"
     seed.write_text(SEED, encoding="utf-8")
-    for args in (["program", "open", "--year", "2026", "--allocation", "2000000000",
+    for args in (["program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
                   "--quota", "10"], ["workers", "import", str(seed)], ["report", "budget"]):
         assert CliRunner().invoke(main, ["--store", url, *args]).exit_code == 0
     yield url

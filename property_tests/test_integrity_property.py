@@ -67,7 +67,8 @@ ALTERATIONS = [
 
 
 def write(ledger: Ledger, history: History) -> None:
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi",
+                        four_eyes=False)
     registered = 0
     for size in history.imports:
         ledger.register(PEOPLE[registered : registered + size])

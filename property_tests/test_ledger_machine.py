@@ -573,7 +573,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self, code: str, year: int, start: Month, end: Month, allocation: int, quota: int
     ) -> None:
         program = self.app.open_program(
-            year=year, code=code, allocation=allocation, quota=quota, start=start, end=end
+            year=year, code=code, allocation=allocation, quota=quota, start=start, end=end,
+            four_eyes=False,
         )
         model = ProgramModel(code, start, end, allocation, quota)
         model.id = program.id

@@ -97,7 +97,7 @@ def books_of(ledger: Ledger) -> Books:
 def valid_history(data: st.DataObject) -> Ledger:
     ledger = Ledger("memory://", actor="operator")
     ledger.open_program(year=2026, allocation=data.draw(st.integers(RATE, 80 * RATE)),
-                        quota=data.draw(st.integers(1, 5)))
+                        quota=data.draw(st.integers(1, 5)), four_eyes=False)
     ledger.register(WORKERS)
     for n, step in enumerate(data.draw(st.lists(command, max_size=8))):
         try:
@@ -203,7 +203,7 @@ def test_a_valid_history_passes_and_any_forgery_breaking_a_rule_fails(
 def test_the_oracle_and_the_replay_see_a_lawful_forgery_alike() -> None:
     """A forger who records exactly the bill has written a payment the rules allow."""
     ledger = Ledger("memory://", actor="operator")
-    ledger.open_program(year=2026, allocation=12 * RATE, quota=1)
+    ledger.open_program(year=2026, allocation=12 * RATE, quota=1, four_eyes=False)
     ledger.register(WORKERS[:1])
     ledger.enrol(start=MONTHS[0], niks=NIKS[:1], decree="KEP/1")
     program: Program = ledger.program()

@@ -50,7 +50,8 @@ def _act_as(ledger: Ledger, key: SigningKey) -> None:
 def _history(ops: list[tuple[str, int, int]], url: str = "memory://") -> tuple[Ledger, str]:
     ledger = Ledger(url, key=KeySource(key=KEYS[0]))
     root = ledger.signing.establish_root("ana", "Diskominfo")
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p",
+                        four_eyes=False)
     keys = {name: KEYS[i] for i, name in enumerate(NAMES)}
     spare = [KEYS[4]]
     nik = 3275051708850001

@@ -80,14 +80,14 @@ def a_year_of_extremes(url: str, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     # The first year, its one month costing the largest allocation: the largest rates.
-    ok(url, "program", "open", "--year", str(FIRST_YEAR), "--code", "FIRST",
+    ok(url, "program", "open", "--one-key", "--year", str(FIRST_YEAR), "--code", "FIRST",
        "--start", f"{FIRST_YEAR}-01", "--end", f"{FIRST_YEAR}-01",
        "--allocation", str(MAX_RUPIAH), "--quota", str(MAX_WORKERS),
        "--jkk-monthly", str(MAX_RUPIAH // 2), "--jkm-monthly", str(MAX_RUPIAH // 2))
     # The last year, the smallest allocation and quota.
-    ok(url, "program", "open", "--year", str(LAST_YEAR), "--code", "LAST",
+    ok(url, "program", "open", "--one-key", "--year", str(LAST_YEAR), "--code", "LAST",
        "--allocation", "1", "--quota", "1", "--jkk-monthly", "10000", "--jkm-monthly", "1")
-    ok(url, "program", "open", "--year", "2026", "--code", "Y2026",
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--code", "Y2026",
        "--allocation", "2000000000", "--quota", "10")
     assert "Registered 5 workers" in ok(url, "workers", "import", str(registrations))
     ok(url, "workers", "prioritize")

@@ -51,7 +51,7 @@ def one_run(url: str, chained: bool, rows: list[Registration]) -> tuple[float, f
     with patch:
         ledger = Ledger(url, actor="bench")
         try:
-            ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000)
+            ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, four_eyes=False)
             started = time.perf_counter()
             ledger.register(rows)
             took = time.perf_counter() - started

@@ -21,8 +21,8 @@ def twenty_workers(url: str, folder: Path) -> list[str]:
     January under SP2D/01; the NIKs of the registration file, in its order."""
     path = folder / "registrasi.csv"
     generate_registrations(path, 20, bad_rate=0, duplicate_rate=0)
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota",
-       "10000")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
+       "--quota", "10000")
     ok(url, "workers", "import", str(path))
     ok(url, "workers", "prioritize")
     ok(url, "enroll", "--top", str(ENROLLED), "--start", "2026-01", "--decree", "KEP/1/2026")

@@ -55,7 +55,8 @@ def ledger(store_url: str) -> Ledger:
 
 
 def open_2026(ledger: Ledger) -> None:
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026",
+                        four_eyes=False)
 
 
 def head(ledger: Ledger) -> int:
@@ -304,7 +305,8 @@ def test_one_city_two_programs_keep_separate_books(ledger: Ledger) -> None:
     # SIGAP's bridge, November-December 2025, and the 2026 year, in one ledger.
     nov, dec_2025 = Month(2025, 11), Month(2025, 12)
     bridge = ledger.open_program(
-        year=2025, allocation=391_977_600, quota=11_666, start=nov, end=dec_2025, code="sigap-2025"
+        year=2025, allocation=391_977_600, quota=11_666, start=nov, end=dec_2025, code="sigap-2025",
+        four_eyes=False,
     )
     open_2026(ledger)
     ledger.register(EVERYONE)

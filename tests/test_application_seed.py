@@ -77,7 +77,8 @@ def by_group(rows: list[dict[str, Any]], by: str) -> dict[Any, tuple[int, int, i
 def test_the_seed_year_end_to_end(store_url: str) -> None:
     ledger = Ledger(store_url, actor="operator-disnaker")
     program = ledger.open_program(
-        year=2026, allocation=2_000_000_000, quota=10_000, name="Pekerja Rentan 2026"
+        year=2026, allocation=2_000_000_000, quota=10_000, name="Pekerja Rentan 2026",
+        four_eyes=False,
     )
     pid = program.id
 

@@ -16,7 +16,7 @@ from cli_helpers import jamsos, ok
 
 
 def _exported(url: str, tmp_path: Path) -> tuple[Path, str]:
-    opened = ok(url, "program", "open", "--year", "2026", "--allocation", "2000000",
+    opened = ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
                 "--quota", "10")
     root = opened.stdout.split("key fingerprint ")[1].split()[0]
     ok(url, "program", "amend", "--quota", "9", "--reason", "APBD-P")

@@ -74,7 +74,7 @@ def story(store_url: str) -> Iterator[Story]:
     """A year's first months, with the moment after each step."""
     ledger = Ledger(store_url, actor="operator")
     at = {"before": moment()}
-    ledger.open_program(year=2026, allocation=2_000_000, quota=10)
+    ledger.open_program(year=2026, allocation=2_000_000, quota=10, four_eyes=False)
     at["opened"] = moment()
     ledger.register(registration(i, n) for i, n in enumerate(NIKS, start=1))
     at["registered"] = moment()

@@ -63,7 +63,7 @@ class Store:
         self.tmp = tmp  # {TMP} in commands.csv: holds registrasi.csv, the file imported
         registrations = tmp / "registrasi.csv"
         registrations.write_text(HEADER + "\n" + WORKERS, encoding="utf-8")
-        ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000",
+        ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
            "--quota", "10")
         ok(url, "workers", "import", str(registrations))
         ok(url, "workers", "prioritize")

@@ -62,7 +62,8 @@ def story(store_url: str, tmp_path: Path) -> Iterator[Story]:
     registrations.write_text("\n".join(lines) + "\n", encoding="utf-8")
     url = store_url
     at = {"before": moment()}
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
     at["opened"] = moment()
     ok(url, "workers", "import", str(registrations))
     ok(url, "workers", "prioritize")

@@ -37,8 +37,8 @@ def jamsos(url: str, *args: str) -> Result:
 
 
 def opened(url: str, *extra: str) -> str:
-    result = jamsos(url, "program", "open", "--year", "2026", "--allocation", "2000000",
-                    "--quota", "10", *extra)
+    result = jamsos(url, "program", "open", "--one-key", "--year", "2026", "--allocation",
+                    "2000000", "--quota", "10", *extra)
     assert result.exit_code == 0, result.output
     return url
 
@@ -65,7 +65,8 @@ def test_every_command_has_help_that_touches_no_store(
 def test_the_options_of_cli_md_are_spelled_as_promised() -> None:
     spelled = {
         ("program", "open"): ["--year", "--allocation", "--quota", "--start", "--end",
-                              "--jkk-monthly", "--jkm-monthly", "--name"],
+                              "--jkk-monthly", "--jkm-monthly", "--name", "--four-eyes",
+                              "--one-key", "Four eyes (the default)"],
         ("program", "amend"): ["--allocation", "--quota", "--reason"],
         ("program", "capacity"): ["--start", "--format"],
         ("workers", "import"): ["--rejects"],

@@ -46,7 +46,8 @@ def seed_registrations(path: Path, workers: int = 10_100) -> Path:
 @pytest.mark.slow
 def test_the_seed_arithmetic(store_url: str, tmp_path: Path) -> None:
     url = store_url
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota", "10000")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
+       "--quota", "10000")
     imported = ok(url, "workers", "import", str(seed_registrations(tmp_path / "seed.csv")))
     assert imported.stdout == f"Registered 10.100 workers from {tmp_path / 'seed.csv'}\n"
     ok(url, "workers", "prioritize")
@@ -81,8 +82,8 @@ def test_the_seed_arithmetic(store_url: str, tmp_path: Path) -> None:
 
     # The next year's program, from February: ten thousand fit. With two programs in the
     # ledger, commands must say which.
-    ok(url, "program", "open", "--year", "2027", "--allocation", "2000000000", "--quota", "10000",
-       "--code", "2027")
+    ok(url, "program", "open", "--one-key", "--year", "2027", "--allocation", "2000000000",
+       "--quota", "10000", "--code", "2027")
     ambiguous = jamsos(url, "program", "show")
     assert ambiguous.exit_code == 2 and "--program" in ambiguous.stderr
     fits = ok(url, "--program", "2027", "enroll", "--top", "10000", "--start", "2027-02",
@@ -113,13 +114,13 @@ def test_the_executable_exits_with_the_codes_of_cli_md(tmp_path: Path) -> None:
     assert run("--help", cwd=tmp_path).returncode == 0
     assert not (tmp_path / "jamsos.db").exists()  # --help touches no store
 
-    opened = run("--store", store, "program", "open", "--year", "2026", "--allocation",
+    opened = run("--store", store, "program", "open", "--one-key", "--year", "2026", "--allocation",
                  "2000000", "--quota", "10", cwd=tmp_path)
     assert opened.returncode == 0, opened.stderr
     assert "9 workers fit for the whole period" in opened.stdout
 
-    again = run("--store", store, "program", "open", "--year", "2026", "--allocation", "1",
-                "--quota", "1", cwd=tmp_path)
+    again = run("--store", store, "program", "open", "--one-key", "--year", "2026", "--allocation",
+                "1", "--quota", "1", cwd=tmp_path)
     assert again.returncode == 1
     assert again.stderr.startswith("Error: program '2026' is already open in this ledger;")
 

@@ -45,7 +45,7 @@ def registrations(tmp_path: Path) -> Path:
 @pytest.fixture
 def ranked(store_url: str, tmp_path: Path) -> str:
     """A store with the small program open and its twelve workers registered and ranked."""
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000",
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
        "--quota", "10")
     ok(store_url, "workers", "import", str(registrations(tmp_path)))
     result = ok(store_url, "workers", "prioritize")

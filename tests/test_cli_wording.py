@@ -40,7 +40,7 @@ def test_a_groups_help_names_every_command_it_holds(group: click.Group) -> None:
 
 def test_one_of_a_kind_is_said_in_the_singular(sqlite_url: str, tmp_path: Path) -> None:
     url = sqlite_url
-    said = [ok(url, "program", "open", "--year", "2026", "--allocation", "2000000",
+    said = [ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
                "--quota", "1", "--start", "2026-12", "--end", "2026-12")]
     bad = tmp_path / "bad.csv"
     bad.write_text(f"{HEADER}\n{NIK[:-1]},Siti,{BIRTH},P,01,Aren Jaya,ojol,1,Disnaker\n",
@@ -84,7 +84,8 @@ def test_claims_are_recorded_in_wib_to_the_second_as_in_the_audit_log(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     url = sqlite_url
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "1")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "1")
     good = tmp_path / "good.csv"
     good.write_text(f"{HEADER}\n{NIK},Siti,{BIRTH},P,01,Aren Jaya,ojol,1,Disnaker\n",
                     encoding="utf-8")
@@ -106,8 +107,8 @@ def test_claims_are_recorded_in_wib_to_the_second_as_in_the_audit_log(
 
 
 def test_an_amendments_change_has_dots_between_thousands(sqlite_url: str) -> None:
-    ok(sqlite_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota",
-       "10")
+    ok(sqlite_url, "program", "open", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     caption = ok(sqlite_url, "program", "capacity", "--allocation", "2000000000", "--quota",
                  "20000").stdout
     assert "9.920 fit (+9.911)" in caption

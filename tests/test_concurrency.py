@@ -106,7 +106,7 @@ def books(url: str) -> tuple[Program, dict[str, int], dict[str, int], list[str]]
 
 def prepared(url: str, tmp_path: Path, *, allocation: int, quota: int, workers: int) -> None:
     """A program with two workers covered from January and `workers` more registered."""
-    jamsos(url, "program", "open", "--year", "2026", "--allocation", str(allocation),
+    jamsos(url, "program", "open", "--one-key", "--year", "2026", "--allocation", str(allocation),
            "--quota", str(quota))
     jamsos(url, "workers", "import", str(registrations(tmp_path / "reg.csv",
                                                        range(1, workers + 3))))
@@ -220,7 +220,8 @@ def test_a_writer_that_waits_too_long_on_sqlite_is_refused_clearly(tmp_path: Pat
     import sqlite3
 
     url = f"sqlite:///{tmp_path}/ledger.db"
-    jamsos(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    jamsos(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+           "--quota", "10")
     holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the one write lock
     try:

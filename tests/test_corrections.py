@@ -74,7 +74,7 @@ def test_corrections_are_checked(
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[Ledger]:
     ledger = Ledger(store_url, actor="disnaker")
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000)
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, four_eyes=False)
     ledger.register([BUDI, AHMAD, EKO])
     ledger.prioritize()
     yield ledger
@@ -111,7 +111,7 @@ def test_a_new_decile_reaches_the_ranking_and_the_reports(ledger: Ledger) -> Non
 def test_workers_correct_on_the_command_line(store_url: str) -> None:
     runner = CliRunner()
     base = ["--store", store_url, "--actor", "dinsos.operator"]
-    opened = runner.invoke(main, [*base, "program", "open", "--year", "2026",
+    opened = runner.invoke(main, [*base, "program", "open", "--one-key", "--year", "2026",
                                   "--allocation", "2000000000", "--quota", "10000"])
     assert opened.exit_code == 0, opened.output
     ledger = Ledger(store_url, actor="disnaker")

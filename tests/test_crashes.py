@@ -149,7 +149,7 @@ def test_killed_commands_leave_whole_batches_and_finish_when_run_again(
     log: list[str] = []
     path = tmp_path / "registrasi.csv"
     niks = big_file(path)
-    opened = run(store_url, "program", "open", "--year", "2026", "--allocation",
+    opened = run(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation",
                  "2000000000", "--quota", "10000")
     assert opened.returncode == 0, opened.stderr
 

@@ -44,7 +44,8 @@ def as_set(rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
 def test_counts_follow_enrolments_ends_and_corrections(store_url: str) -> None:
     ledger = Ledger(store_url, actor="disnaker")
     try:
-        program = ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000)
+        program = ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000,
+                                      four_eyes=False)
         rows = people(60)
         ledger.register(rows)
         ledger.prioritize()

@@ -215,8 +215,11 @@ def test_a_ledger_written_before_opens_verifies_and_replays(
     assert refused.exit_code == 6 and "principals adopt" in refused.stderr
     assert events(store_url) == written
     ok(store_url, "principals", "adopt")
-    # It is still written to, into the same chain, and still verifies.
-    ok(store_url, "enroll", "--top", "3", "--start", "2026-01", "--decree", "KEP/1/2026")
+    # It is still written to, into the same chain, and still verifies. Its program was opened
+    # before four eyes existed (no four_eyes in its terms): it reads as one key, as it was run.
+    enrolled = ok(store_url, "enroll", "--top", "3", "--start", "2026-01", "--decree",
+                  "KEP/1/2026")
+    assert "Enrolled 3 workers" in enrolled.stdout, enrolled.stdout
     now = events(store_url)
     assert now > written
     tables_after, chained_after = _tables_and_chain_rows(store_url)

@@ -110,7 +110,8 @@ class Store:
 def bekasi(store_url: str) -> Iterator[tuple[Ledger, Store]]:
     """The small history, and its database."""
     ledger = Ledger(store_url, actor="operator-disnaker")
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026",
+                        four_eyes=False)
     ledger.register([BUDI, SITI, AHMAD, DEWI, EKO, RINA])
     ledger.enrol("bekasi-2026", start=Month(2026, 1), niks=[BUDI.nik, SITI.nik], decree="KEP-1")
     ledger.pay_premiums(month=Month(2026, 1), sp2d="SP2D-001", code="bekasi-2026")

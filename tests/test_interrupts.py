@@ -28,7 +28,8 @@ ROWS = 50_000
 # Seconds a command is given to end once interrupted, and to run at all.
 ANSWER_WITHIN = 10.0
 RUN_WITHIN = 300.0
-OPEN = ("program", "open", "--year", "2026", "--allocation", "100000000000", "--quota", "60000")
+OPEN = ("program", "open", "--one-key", "--year", "2026", "--allocation", "100000000000",
+        "--quota", "60000")
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
 

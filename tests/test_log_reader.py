@@ -37,7 +37,7 @@ def registration(i: int, nik: str) -> Registration:
 
 
 def every_kind_of_event(ledger: Ledger) -> None:
-    ledger.open_program(year=2026, allocation=2_000_000, quota=10)
+    ledger.open_program(year=2026, allocation=2_000_000, quota=10, four_eyes=False)
     ledger.register(registration(i, n) for i, n in enumerate(NIKS))
     ledger.correct_worker(NIKS[5], field="decile", value="2", reason="DTSEN 2026-Q1")
     ledger.prioritize()

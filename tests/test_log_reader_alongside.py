@@ -38,7 +38,7 @@ def registration(i: int, nik: str) -> Registration:
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[Ledger]:
     ledger = Ledger(store_url, actor="operator")
-    ledger.open_program(year=2026, allocation=20_000_000, quota=30)
+    ledger.open_program(year=2026, allocation=20_000_000, quota=30, four_eyes=False)
     ledger.register(registration(i, n) for i, n in enumerate(NIKS))
     ledger.prioritize()
     ledger.enrol(start=JAN, niks=NIKS[:20], decree="KEP-1")

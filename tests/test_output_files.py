@@ -38,7 +38,7 @@ def ledger(store_url: str, tmp_path: Path) -> str:
     """A program with three registered workers, two of them enrolled from January."""
     registrations = tmp_path / "registrasi.csv"
     registrations.write_text(HEADER + "\n" + WORKERS, encoding="utf-8")
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000000",
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
        "--quota", "10")
     ok(store_url, "workers", "import", str(registrations))
     ok(store_url, "workers", "prioritize")

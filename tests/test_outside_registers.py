@@ -51,7 +51,8 @@ def year_under_way(url: str, tmp_path: Path) -> None:
     from January, Rina from March; January and February paid."""
     registrations = tmp_path / "registrasi.csv"
     registrations.write_bytes(REGISTRATIONS.encode("cp1252"))
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
+       "--quota", "10")
     imported = ok(url, "workers", "import", str(registrations))
     assert "Registered 5 workers" in imported.stdout
     ok(url, "workers", "prioritize")

@@ -70,7 +70,8 @@ folder = Path({str(tmp_path)!r})
 generate_registrations(folder / "r.csv", 300, bad_rate=0.0, duplicate_rate=0.0)
 store = "sqlite:///" + str(folder / "l.db")
 for args in (
-    ["program", "open", "--year", "2026", "--allocation", "2000000000", "--quota", "50"],
+    ["program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000", "--quota",
+     "50"],
     ["workers", "import", str(folder / "r.csv")],
     ["workers", "prioritize"],
     ["enroll", "--top", "20", "--start", "2026-01", "--decree", "KEP/1/2026"],

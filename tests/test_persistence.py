@@ -150,7 +150,7 @@ def test_a_new_store_is_marked_as_a_ledger(store_url: str) -> None:
 
 def test_select_events_of_reads_many_aggregates_at_once(store_url: str) -> None:
     ledger = Ledger(store_url)
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000)
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, four_eyes=False)
     ledger.amend_program(quota=11_666, reason="SIGAP")
     missing = UUID(int=0)
     found = select_events_of(ledger.recorder, [program_id("2026"), missing])

@@ -63,8 +63,8 @@ def refused(result: Result, *words: str) -> None:
 
 def story(url: str, cipher_key: str | None, tmp_path: Path) -> dict[str, object]:
     """The seed's story in small: open, import, rank, enrol, pay, end, claim, report."""
-    ok(url, cipher_key, "program", "open", "--year", "2026", "--allocation", "2000000000",
-       "--quota", "3")
+    ok(url, cipher_key, "program", "open", "--one-key", "--year", "2026", "--allocation",
+       "2000000000", "--quota", "3")
     ok(url, cipher_key, "workers", "import", str(registrations(tmp_path)))
     ok(url, cipher_key, "workers", "prioritize")
     ok(url, cipher_key, "enroll", "--top", "3", "--start", "2026-01", "--decree", "KEP/1/2026")
@@ -157,8 +157,8 @@ def test_an_empty_key_means_no_key(sqlite_url: str, bad: str) -> None:
 
 
 def test_nik_never_appears_whole_in_messages(sqlite_url: str, tmp_path: Path) -> None:
-    ok(sqlite_url, None, "program", "open", "--year", "2026", "--allocation", "2000000000",
-       "--quota", "3")
+    ok(sqlite_url, None, "program", "open", "--one-key", "--year", "2026", "--allocation",
+       "2000000000", "--quota", "3")
     bad = tmp_path / "bad.csv"
     bad.write_text(f"{HEADER}\n3275014203850001,Siti,1985-03-03,P,01,K,ojol,2,Dinsos\n"
                    "327501420385000X,Budi,1985-03-02,L,01,K,ojol,2,Dinsos\n"

@@ -21,7 +21,8 @@ from jamsos_ledger import application
 from jamsos_ledger.application import Ledger
 
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
-OPEN = ("program", "open", "--year", "2026", "--allocation", "1000000000", "--quota", "100")
+OPEN = ("program", "open", "--one-key", "--year", "2026", "--allocation", "1000000000", "--quota",
+        "100")
 TOP = ("enroll", "--top", "6", "--start", "2026-02", "--decree", "SK/2")
 
 

@@ -42,7 +42,8 @@ def positions(ledger: Ledger) -> dict[str, int]:
 
 def story(ledger: Ledger) -> None:
     """Events only: no query runs, so the projections are not caught up by it."""
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026")
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi-2026",
+                        four_eyes=False)
     ledger.register([SITI, BUDI, DEWI])
     ledger.enrol(start=JAN, niks=[SITI.nik, BUDI.nik, DEWI.nik], decree="KEP-1")
     ledger.pay_premiums(month=JAN, sp2d="SP2D-1")

@@ -64,7 +64,8 @@ def april_invoice(folder: Path) -> Path:
 
 @pytest.fixture
 def march_paid(store_url: str, tmp_path: Path) -> str:
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     ok(store_url, "workers", "import", str(registrations(tmp_path)))
     ok(store_url, "workers", "prioritize")
     ok(store_url, "enroll", "--top", "9", "--start", "2026-01", "--decree", "KEP-1")

@@ -43,7 +43,7 @@ def test_a_correction_then_audit_replay_finds_no_difference(
     store_url: str, tmp_path: Path
 ) -> None:
     """The README's own story: open, import, prioritize, replay, correct a decile, replay."""
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000000",
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
        "--quota", "10000")
     ok(store_url, "workers", "import", str(registration_file(tmp_path)))
     ok(store_url, "workers", "prioritize")
@@ -98,9 +98,9 @@ def test_every_kind_of_change_replays_to_the_live_tables(ledger: Ledger) -> None
     steps: list[tuple[str, Callable[[], object]]] = [
         ("open the 2025 bridge", lambda: ledger.open_program(
             year=2025, code="SIGAP-2025", start=bridge[0], end=bridge[1],
-            allocation=10 * 2 * 16_800, quota=10)),
+            allocation=10 * 2 * 16_800, quota=10, four_eyes=False)),
         ("open the 2026 year", lambda: ledger.open_program(
-            year=2026, code="2026", allocation=9 * 12 * 16_800 + 1, quota=9)),
+            year=2026, code="2026", allocation=9 * 12 * 16_800 + 1, quota=9, four_eyes=False)),
         ("register", lambda: ledger.register(rows)),
         ("prioritize", ledger.prioritize),
         ("correct a waiting worker's decile", lambda: ledger.correct_worker(

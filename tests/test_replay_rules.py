@@ -46,7 +46,7 @@ EKO = person("3275032006820005", date(1982, 6, 20), "L", "03", 6)
 def ledger(store_url: str) -> Ledger:
     """Three of four workers enrolled from January (quota 3, money for four), January paid."""
     ledger = Ledger(store_url, actor="operator")
-    ledger.open_program(year=2026, allocation=4 * YEAR, quota=3)
+    ledger.open_program(year=2026, allocation=4 * YEAR, quota=3, four_eyes=False)
     ledger.register(WORKERS)
     ledger.enrol(start=JAN, niks=[w.nik for w in WORKERS[:3]], decree="KEP/1/2026")
     ledger.pay_premiums(month=JAN, sp2d="SP2D/01/2026")
@@ -194,7 +194,7 @@ def test_a_commitment_not_at_the_programs_rates(ledger: Ledger, store_url: str) 
 
 def test_a_worker_covered_twice_in_overlapping_months(ledger: Ledger, store_url: str) -> None:
     """A second program of the same months enrols a worker the first already covers."""
-    ledger.open_program(year=2026, code="2026-B", allocation=YEAR, quota=1)
+    ledger.open_program(year=2026, code="2026-B", allocation=YEAR, quota=1, four_eyes=False)
     worker = ledger.worker(WORKERS[0].nik)
     second = ledger.program("2026-B")
     cost = second.commitment_for(1, JUN)

@@ -55,7 +55,8 @@ def registrations(tmp_path: Path) -> Path:
 @pytest.fixture
 def half_year(store_url: str, tmp_path: Path) -> str:
     """Nine enrolled from January, January to April paid, then a March death recorded."""
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     ok(store_url, "workers", "import", str(registrations(tmp_path)))
     ok(store_url, "workers", "prioritize")
     ok(store_url, "enroll", "--top", "9", "--start", "2026-01", "--decree", "KEP-1")
@@ -164,8 +165,8 @@ def test_the_burndown_series_and_chart(half_year: str, tmp_path: Path) -> None:
 
 
 def test_a_program_with_nothing_paid_forecasts_from_its_first_month(sqlite_url: str) -> None:
-    ok(sqlite_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota",
-       "10")
+    ok(sqlite_url, "program", "open", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     b = as_json(sqlite_url, "report", "budget")
     assert b["forecast"]["first_unpaid_month"] is None and b["silpa"] == 2_000_000
     s = burndown_series(b)
@@ -176,7 +177,8 @@ def test_a_report_as_of_a_moment_states_the_position_it_stood_at(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     url = sqlite_url
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
     ok(url, "workers", "import", str(registrations(tmp_path)))
     ok(url, "workers", "prioritize")
     ok(url, "enroll", "--top", "9", "--start", "2026-01")

@@ -33,8 +33,8 @@ def nine(store_url: str, tmp_path: Path) -> str:
         lines.append(f"{nik(i)},Pekerja {i},{BIRTH},{sex},01,K,ojol,{i % 5 + 1},Disnaker")
     path = tmp_path / "r.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for args in (("program", "open", "--year", "2026", "--allocation", "2000000", "--quota",
-                  "10"), ("workers", "import", str(path)), ("workers", "prioritize"),
+    for args in (("program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+                  "--quota", "10"), ("workers", "import", str(path)), ("workers", "prioritize"),
                  ("enroll", "--top", "9", "--start", "2026-01")):
         assert jamsos(store_url, *args).exit_code == 0
     return store_url

@@ -40,7 +40,8 @@ def enrolled(store_url: str, tmp_path: Path) -> str:
         lines.append(f"{nik(i)},Pekerja {i},{BIRTH},{sex},{kecamatan},K,ojol,{decile},Dinsos")
     path = tmp_path / "r.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     ok(store_url, "workers", "import", str(path))
     ok(store_url, "workers", "prioritize")
     ok(store_url, "enroll", "--top", "9", "--start", "2026-01")

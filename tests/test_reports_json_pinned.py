@@ -94,7 +94,8 @@ def small_ledger(url: str, folder: Path) -> None:
                      f"Margahayu,{OCCUPATIONS[i % 3]},{decile},Dinsos")
     registrations = folder / "r.csv"
     registrations.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
     ok(url, "workers", "import", str(registrations))
     ok(url, "workers", "prioritize")
     ok(url, "enroll", "--nik", nik(4), "--start", "2026-01", "--decree", "KEP-1")

@@ -87,7 +87,8 @@ def january_paid(store_url: str, tmp_path: Path) -> str:
         lines.append(f"{nik(i)},Pekerja {i},{BIRTH},{sex},01,K,ojol,{i % 5 + 1},Disnaker")
     path = tmp_path / "r.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
     ok(store_url, "workers", "import", str(path))
     ok(store_url, "workers", "prioritize")
     ok(store_url, "enroll", "--top", "9", "--start", "2026-01")
@@ -131,8 +132,8 @@ def test_bills_due_and_the_warning_before_deactivation(january_paid: str) -> Non
 
 
 def test_a_year_without_holiday_data_is_said_so(sqlite_url: str, tmp_path: Path) -> None:
-    ok(sqlite_url, "program", "open", "--year", "2031", "--allocation", "2000000", "--quota",
-       "10")
+    ok(sqlite_url, "program", "open", "--one-key", "--year", "2031", "--allocation", "2000000",
+       "--quota", "10")
     lines = ["nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source",
              f"{nik(1)},Pekerja 1,{BIRTH},P,01,K,ojol,1,Disnaker"]
     (tmp_path / "r.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")

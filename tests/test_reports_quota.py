@@ -42,7 +42,8 @@ def registrations(path: Path, serials_deciles: list[tuple[int, int]]) -> Path:
 
 
 def opened(url: str, tmp_path: Path) -> str:
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
     ok(url, "workers", "import",
        str(registrations(tmp_path / "r.csv", list(enumerate(DECILES, start=1)))))
     ok(url, "workers", "prioritize")

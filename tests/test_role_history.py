@@ -17,7 +17,7 @@ from jamsos_ledger.domain.principals import FINANCE, OPERATOR, ROLES, Principal
 
 def history(url: str) -> None:
     root = Ledger(url)
-    root.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+    root.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p", four_eyes=False)
     root.register(EVERYONE)
     root.enrol("p", start=JAN, niks=[BUDI.nik], decree="KEP/1")
     root.close()

@@ -72,7 +72,8 @@ def setup(url: str) -> dict[str, str]:
     p; three proposals on fe (an enrolment, two amendments), all by the ledger's root."""
     ledger = Ledger(url, actor="setup")
     try:
-        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p",
+                            four_eyes=False)
         ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="fe",
                             four_eyes=True)
         ledger.register(EVERYONE)

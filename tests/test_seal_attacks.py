@@ -134,7 +134,8 @@ def history(store_url: str) -> Iterator[History]:
     admin, budi, keu = key_for("operator"), key_for("budi"), key_for("keu")
     ana = _ledger(store_url, admin)
     root = ana.signing.establish_root("ana", "Diskominfo")
-    ana.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi")
+    ana.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="bekasi",
+                     four_eyes=False)
     # Budi registers the workers and signs their decree: an operator and the approver.
     ana.principals.enrol("budi", "Disnaker", [OPERATOR, APPROVER],
                          public_key_text(budi.public_key))

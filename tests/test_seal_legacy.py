@@ -32,7 +32,8 @@ def _drop_seals(url: str) -> None:
 
 
 def _legacy(url: str) -> int:
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000", "--quota",
+       "10")
     ok(url, "program", "amend", "--quota", "9", "--reason", "APBD-P")
     _drop_seals(url)
     return events(url)
@@ -69,8 +70,8 @@ def test_a_ledger_of_before_is_refused_then_adopted_explicitly(store_url: str) -
 def test_seals_removed_and_the_ledger_adopted_by_an_intruder_fail_the_pinned_root(
     store_url: str,
 ) -> None:
-    opened = ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000",
-                "--quota", "10")
+    opened = ok(store_url, "program", "open", "--year", "2026", "--allocation",
+                "2000000", "--quota", "10")
     root = opened.stdout.split("key fingerprint ")[1].split()[0]
     _drop_seals(store_url)
     ok(store_url, "principals", "adopt", actor="mallory")  # a key of his own

@@ -19,7 +19,7 @@ def _setup(url: str) -> str:
     admin = Ledger(url, key=KeySource(key=admin_key()))
     try:
         root = admin.signing.establish_root("ana", "Diskominfo")
-        admin.open_program(year=2026, allocation=2_000_000, quota=10, code="p")
+        admin.open_program(year=2026, allocation=2_000_000, quota=10, code="p", four_eyes=False)
         # Budi amends the program through the service: an approver's command.
         for name, roles in (("api", [SERVICE]), ("budi", [OPERATOR, APPROVER])):
             admin.principals.enrol(name, "Diskominfo", roles,

@@ -31,7 +31,8 @@ def test_an_import_in_batches_is_one_seal(
     ledger = Ledger(store_url, key=KeySource(key=admin_key()))
     try:
         root = ledger.signing.establish_root("ana", "Diskominfo")
-        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p")
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10_000, code="p",
+                            four_eyes=False)
         def sealed() -> int:
             return len(ledger.recorder.select_seals(-1, 2**62, 100))  # type: ignore[attr-defined]
 

@@ -77,7 +77,7 @@ def test_premiums_due_are_put_together_from_the_budget_months(tmp_path: Path) ->
     path.write_text("\n".join([HEADER, row(1), row(2)]) + "\n", encoding="utf-8")
     ledger = Ledger(f"sqlite:///{tmp_path / 'jamsos.db'}", actor="t")
     try:
-        program = ledger.open_program(year=2026, allocation=10_000_000, quota=10)
+        program = ledger.open_program(year=2026, allocation=10_000_000, quota=10, four_eyes=False)
         import_registrations(path, lambda: ledger, actor="t", keep_good_rows=False,
                              progress=counted)
         ledger.prioritize()

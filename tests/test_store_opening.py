@@ -29,7 +29,8 @@ from jamsos_ledger.cli import main
 
 JAMSOS = str(Path(sys.executable).parent / "jamsos")
 HEADER = "nik,name,birth_date,sex,kecamatan,kelurahan,occupation,decile,source"
-OPEN = ("program", "open", "--year", "2026", "--allocation", "1000000000", "--quota", "100")
+OPEN = ("program", "open", "--one-key", "--year", "2026", "--allocation", "1000000000", "--quota",
+        "100")
 # Every command that only reads or audits, as an auditor runs them.
 READERS = [
     ("report", "budget"),

@@ -79,7 +79,7 @@ def test_a_ledger_written_now_stores_only_those_topics(store_url: str, tmp_path:
         "3275011705840001,Pekerja Satu,1984-05-17,L,01,Margahayu,ojol,1,Disnaker\n",
         encoding="utf-8",
     )
-    ok(store_url, "program", "open", "--year", "2026", "--allocation", "2000000",
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
        "--quota", "5")
     ok(store_url, "workers", "import", str(registrations))
     ok(store_url, "workers", "prioritize")

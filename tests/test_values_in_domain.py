@@ -40,7 +40,7 @@ BUDI = Registration("3275051708900042", "Budi Santoso", date(1990, 8, 17), "L", 
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[Ledger]:
     ledger = Ledger(store_url, actor="operator")
-    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10)
+    ledger.open_program(year=2026, allocation=2_000_000_000, quota=10, four_eyes=False)
     ledger.register([SITI, BUDI])
     yield ledger
     ledger.close()
@@ -153,7 +153,7 @@ def test_the_age_range_is_checked_again_when_coverage_starts(store_url: str) -> 
     ledger = Ledger(store_url, actor="operator")
     try:
         later = today().year + 3
-        ledger.open_program(year=later, allocation=2_000_000_000, quota=10)
+        ledger.open_program(year=later, allocation=2_000_000_000, quota=10, four_eyes=False)
         ledger.register([person(born)])
         with pytest.raises(Exception, match=f"aged 6[67] when coverage starts in {later}-01"):
             ledger.enrol(niks=[person(born).nik], start=Month(later, 1))
@@ -242,7 +242,7 @@ def test_enrolment_by_rank_passes_over_a_worker_too_old_when_coverage_starts(
     """The best-ranked worker is 66 in the first covered month: `--top 1` takes the next."""
     ledger = Ledger(store_url, actor="operator")
     try:
-        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10)
+        ledger.open_program(year=2026, allocation=2_000_000_000, quota=10, four_eyes=False)
         old = person(date(1959, 6, 1), serial=1)
         young = person(date(1990, 6, 1), serial=2)
         ledger.register([old, young])

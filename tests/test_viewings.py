@@ -20,7 +20,8 @@ from registration_file import generate_registrations
 def opened(url: str, folder: Path) -> list[str]:
     path = folder / "registrasi.csv"
     generate_registrations(path, 4, bad_rate=0, duplicate_rate=0)
-    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota", "10")
+    ok(url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000000",
+       "--quota", "10")
     ok(url, "workers", "import", str(path))
     with path.open(encoding="utf-8") as f:
         return [line.split(",")[0] for line in f.read().splitlines()[1:]]

@@ -480,10 +480,11 @@ class LedgerService(Application):
         name: str | None = None,
         code: str | None = None,
         ruleset_name: str = DEFAULT_RULESET,
-        four_eyes: bool = False,
+        four_eyes: bool = True,
     ) -> Program:
-        """Open a program for a fiscal year (by default January to December); with
-        `four_eyes` its decrees, payments and amendments need a second principal."""
+        """Open a program for a fiscal year (by default January to December). By default
+        (`four_eyes`) its decrees, payments and amendments need a second principal;
+        `four_eyes=False` lets the approving role act alone, a small office's recorded choice."""
         code = code or str(year)
         taken = (
             f"program {code!r} is already open in this ledger; give another program of the "

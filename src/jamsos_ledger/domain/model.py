@@ -439,11 +439,13 @@ class Program(Aggregate):
         jkm_monthly: int,
         ruleset_name: str,
         actor: str,
-        four_eyes: bool = False,
+        four_eyes: bool = True,
     ) -> Program:
-        """Open a program; refuse terms that cannot be right. With `four_eyes` its decrees,
-        payments and amendments take effect only when a second principal approves them
-        (`proposals`); it is part of the terms, recorded when the program is opened."""
+        """Open a program; refuse terms that cannot be right. With `four_eyes` (the default:
+        one key never moves public money alone) its decrees, payments and amendments take
+        effect only when a second principal approves them (`proposals`); `four_eyes=False` is
+        a small office's explicit choice. Either way it is part of the terms, recorded when
+        the program is opened."""
         problems = []
         if not code.strip() or any(c.isspace() for c in code):
             problems.append(f"program id must be a word without spaces, not {code!r}")
@@ -523,7 +525,9 @@ class Program(Aggregate):
         jkm_monthly: int,
         ruleset: str,
         actor: str,
-        four_eyes: bool = False,  # programs opened before four eyes existed had none
+        # Programs opened before four eyes existed recorded no choice: they read as off.
+        # Only the commands' default is on; an event's missing field stays False.
+        four_eyes: bool = False,
     ) -> None:
         self.code = code
         self.four_eyes = four_eyes
