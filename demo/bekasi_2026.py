@@ -105,8 +105,9 @@ CAST = [
 
 
 def open_program(op: Operator, *, allocation: int, quota: int) -> str:
-    """Each of the cast makes its key; the administrator opens the 2026 program with four eyes
-    and enrols the others. Returns the administrator's key fingerprint, the root of trust."""
+    """Each of the cast makes its key; the administrator opens the 2026 program with four eyes,
+    enrols the others and gives up every role but its own. Returns the administrator's key
+    fingerprint, the root of trust."""
     public = {name: _public_key(op.run("key", "new", actor=name)) for name, _, _ in CAST}
     opened = op.run("program", "open", "--year", "2026", "--allocation", str(allocation),
                     "--quota", str(quota), "--name", "Perlindungan pekerja rentan 2026",
@@ -115,6 +116,11 @@ def open_program(op: Operator, *, allocation: int, quota: int) -> str:
     for name, office, role in CAST[1:]:
         op.run("principals", "enrol", name, "--office", office, "--role", role,
                "--public-key", public[name], actor=ADMIN)
+    # The root holds every role until the offices have their own principals; then it keeps
+    # only the administrator's, so the key that makes principals moves no money nor sees data.
+    op.run("principals", "withdraw", ADMIN, "--role", "operator", "--role", "approver",
+           "--role", "finance", "--role", "auditor",
+           "--reason", "separation of duties: each office acts with its own key", actor=ADMIN)
     return opened.split("key fingerprint ")[1].split()[0]
 
 
