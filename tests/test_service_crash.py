@@ -28,7 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli_helpers import events
+from cli_helpers import as_json, events
 from registration_file import generate_registrations
 from served import Served, served
 from small_ledger import twenty_workers
@@ -226,3 +226,49 @@ def test_a_retry_while_the_claiming_service_lives_is_told_to_wait(
         assert answers and answers[0].status_code == 200, answers
         again = _send(second, "payment", key, tmp_path)
         assert again.status_code == 200 and again.json() == answers[0].json()
+
+
+def test_a_claim_taken_over_wrongly_undoes_the_first_attempts_write(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A process taken for gone while its write still waits (its machine's claim older than
+    the limit): a retry at another service takes the claim over and applies the write; the
+    first attempt's write finds the claim no longer its own at its commit and is undone.
+    Paid once."""
+    url, schema = postgres_url, _schema(postgres_url)
+    twenty_workers(url, tmp_path)
+    key = f"taken-{uuid.uuid4()}"
+    with served(url, tmp_path) as first, served(url, tmp_path) as second:
+        before = events(url)
+        answers: dict[str, httpx.Response] = {}
+
+        def send(name: str, s: Served) -> None:
+            answers[name] = _send(s, "payment", key, tmp_path)
+
+        with _writes_held(url, key):
+            one = threading.Thread(target=send, args=("first", first))
+            one.start()
+            _claimed(url, key)
+            with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+                conn.execute(sql.SQL("UPDATE {} SET owner = 'elsewhere/1/1', created_at = "
+                                     "'2000-01-01T00:00:00+00:00' WHERE key = %s").format(
+                    sql.Identifier(schema, TABLE)), (key,))
+                two = threading.Thread(target=send, args=("second", second))
+                two.start()
+                deadline = time.monotonic() + 20
+                while conn.execute(sql.SQL("SELECT owner FROM {} WHERE key = %s").format(
+                        sql.Identifier(schema, TABLE)), (key,)).fetchone() == ("elsewhere/1/1",):
+                    assert time.monotonic() < deadline, "the retry did not take the claim over"
+                    time.sleep(0.01)
+            time.sleep(0.3)
+        one.join(30)
+        two.join(30)
+        assert answers["second"].status_code == 200, answers["second"].text
+        assert answers["first"].status_code == 409, answers["first"].text
+        paid = answers["second"].json()
+        assert events(url) == paid["position"] > before
+        again = _send(first, "payment", key, tmp_path)
+        assert again.status_code == 200 and again.json() == paid
+    budget = as_json(url, "report", "budget")
+    february = next(m for m in budget["months"] if m["month"] == "2026-02")
+    assert february["sp2d"] == ["SP2D/02/2026"] and february["paid"] == paid["paid"]
