@@ -15,7 +15,6 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -209,8 +208,45 @@ def test_a_kept_connection_must_send_its_next_headers_in_time(service: Served) -
         assert time.monotonic() - started < SLOW + 2
 
 
-def test_the_log_holds_no_personal_data_of_refused_bodies(
-    service: Served, tmp_path: Path
-) -> None:
-    text = service.log.read_text()
-    assert "Siti Aminah" not in text and "3275014101" not in text and "Traceback" not in text
+def test_cors_is_closed(service: Served) -> None:
+    """No page of another origin may call the API: a preflight is not granted and no answer
+    carries an Access-Control-Allow-* header."""
+    with service.client() as c:
+        evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type"}
+        preflight = c.options("/api/v1/payments", headers=evil)
+        assert preflight.status_code in (404, 405), preflight.text
+        read = c.get("/api/v1/reports/budget", headers={"Origin": "https://evil.example"})
+        assert read.status_code == 200
+        refused = c.post("/api/v1/payments", json={"month": "x"},
+                         headers={"Origin": "https://evil.example"})
+        for answer in (preflight, read, refused):
+            assert not [h for h in answer.headers if h.lower().startswith("access-control-")]
+
+
+def test_the_log_holds_no_personal_data_of_any_request(service: Served) -> None:
+    """A NIK and a name sent every way a request can carry them (path, query, header, a body
+    refused as invalid, malformed or too large, an unknown route) reach no line of the log."""
+    s = service
+    nik, name = "3275014101900777", "Rahmawati Kusumaningrum"
+    with s.client() as c:
+        c.get(f"/api/v1/workers/{nik}")
+        c.get(f"/api/v1/reports/budget?program={nik}&name={name}")
+        c.get("/api/v1/reports/quota", headers={"X-Nik": nik})
+        c.post("/api/v1/enrolments", json={"start": "2026-05", "niks": [nik], "name": name})
+        c.post("/api/v1/endings", json={"nik": nik, "month": "2026-13", "reason": name})
+        c.post("/api/v1/payments", content=f'{{"nik": "{nik}", "name": "{name}"'.encode(),
+                headers={"content-type": "application/json"})
+        c.post("/api/v1/registrations", json={"rows": [{"nik": nik, "name": name}]})
+        c.post(f"/{nik}", content=(nik + name).encode() * (LIMIT // 30))
+    with _connect(s) as conn:  # and a chunked body past the limit
+        conn.sendall(_head(s, "/api/v1/payments", "application/json",
+                           "Transfer-Encoding: chunked"))
+        conn.sendall(_chunked((nik + name).encode() * (2 * LIMIT // 30)))
+        _answer(conn)
+    time.sleep(0.2)
+    text = s.log.read_text(encoding="utf-8", errors="replace")
+    assert "GET /api/v1/reports/quota 200" in text  # the log is written
+    for secret in (nik, nik[-6:], name, "Rahmawati", "Siti Aminah", "3275014101"):
+        assert secret not in text, secret
+    assert "Traceback" not in text and s.token not in text
