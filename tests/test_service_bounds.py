@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cli_helpers import events
+from cli_helpers import events, ok
 from served import Served, served
 from small_ledger import twenty_workers
 
@@ -47,7 +48,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     try:
         twenty_workers(url, folder)
         with served(url, folder, "--max-body", str(LIMIT), "--timeout", str(SLOW),
-                    "--body-timeout", str(SLOW)) as s:
+                    "--body-timeout", str(SLOW), "--max-wait", "30") as s:
             yield s
     finally:
         if schema is not None:
@@ -168,6 +169,24 @@ def test_a_body_that_trickles_is_refused_408_and_holds_nothing(service: Served) 
     assert events(s.url) == before
     with s.client() as c:  # and the service answers others
         assert c.get("/api/v1/whoami").status_code == 200
+
+
+def test_a_request_slower_than_the_body_timeout_is_answered_whole(service: Served) -> None:
+    """The body's timeout is the body's: a read waiting longer for the log to reach a
+    position (`min_position`) is answered whole once another process appends."""
+    s = service
+    with s.client() as c:
+        head = c.get("/api/v1/audit/status").json()["position"]
+        answers: list[Any] = []
+        waiting = threading.Thread(target=lambda: answers.append(
+            c.get(f"/api/v1/reports/budget?min_position={head + 1}")))
+        waiting.start()
+        time.sleep(SLOW + 1)
+        ok(s.url, "premiums", "pay", "--month", "2026-03", "--sp2d", "SP2D/03/BOUNDS")
+        waiting.join(60)
+    [answer] = answers
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["position"] > head
 
 
 def test_headers_that_trickle_lose_their_connection(service: Served) -> None:

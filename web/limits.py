@@ -53,12 +53,18 @@ class BodyLimit:
         seen = 0
         started = False
         refused: tuple[int, str] | None = None
-        deadline = time.monotonic() + self.timeout
+        # From the app's first read of the body: a slow endpoint that reads it late, or only
+        # listens for the client leaving, finds its body buffered, not late.
+        deadline: float | None = None
 
         async def counted() -> Message:
             nonlocal seen, refused, deadline
             if refused is not None:  # never read on past a refusal, whoever asks
                 raise _Refused(*refused)
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout
+            elif deadline == float("inf"):  # the body is whole: what is left is a disconnect
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(),
                                                  max(deadline - time.monotonic(), 0.001))
