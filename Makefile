@@ -21,21 +21,23 @@ test: venv
 demo: venv
 	$(VENV)/bin/python demo/bekasi_2026.py
 
-# The Bekasi-year benchmark (issue #4), on SQLite and PostgreSQL; results in bench/results/.
-# Options through BENCH_ARGS, e.g.:
+# The Bekasi-year benchmark (issue #4), on SQLite and PostgreSQL, then (with PostgreSQL) the
+# service phase: results in bench/results/latest.json. Options through BENCH_ARGS, e.g.:
 #   make bench BENCH_ARGS=--million                    # also 1,000,000 workers on PostgreSQL
 #   make bench BENCH_ARGS="--workers 20000 --stores sqlite"
 #   make bench BENCH_ARGS="--compare bench/results/baseline.json"
+#   make bench BENCH_ARGS="--service-workers 200"      # or --no-service
 BENCH_ARGS ?=
 bench: venv
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
-# The service phase (issue #19): 32 clients racing enrolments and payments through
-# `jamsos serve` on PostgreSQL, beside the same enrolments through the CLI; results in
-# bench/results/service.json. Options through SERVICE_BENCH_ARGS, e.g. "--workers 400".
+# The service phase alone (`make bench` runs it too): 32 clients racing enrolments and
+# payments through `jamsos serve` on PostgreSQL, with one key and with four eyes, beside the
+# same enrolments through the CLI; results in bench/results/service.json. Options through
+# SERVICE_BENCH_ARGS, e.g. "--workers 400".
 SERVICE_BENCH_ARGS ?=
 bench-service: venv
-	PYTHONPATH=demo $(VENV)/bin/python bench/service_phase.py $(SERVICE_BENCH_ARGS)
+	$(VENV)/bin/python bench/service_phase.py $(SERVICE_BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check conftest.py src projections cli web tests property_tests bench demo

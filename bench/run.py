@@ -8,6 +8,12 @@ against anchors measured in the same run on the same store (`anchors.py`). It pr
 store and writes every figure as JSON (`--out`), which a later run can be compared with
 (`--compare`). A second, quarter-size year shows whether peak memory grows with the history.
 
+With PostgreSQL among the stores, the service phase follows (`service_phase.py`, also run
+alone by `make bench-service`): 32 clients racing enrolments and payments through
+`jamsos serve`, with one key and with four eyes, beside the same enrolments through the CLI;
+its invariants count as targets, its throughput and latencies are printed and kept in the
+same JSON (`service`).
+
 Exit status: 0 every target met; 1 a target missed (the JSON is written all the same); 2 the
 harness could not measure (a command failed, the ledger failed its audit, a store is down).
 """
@@ -69,6 +75,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="small anchor samples and few report runs (for tests)")
     parser.add_argument("--no-growth", action="store_true",
                         help="skip the quarter-size year that checks memory growth")
+    parser.add_argument("--service-workers", type=int, default=400, metavar="N",
+                        help="workers registered for the service phase (default 400; those of "
+                        "deciles 1-5 are enrolled)")
+    parser.add_argument("--no-service", action="store_true",
+                        help="skip the service phase (run with PostgreSQL among the stores)")
     parser.add_argument("--scratch", type=Path,
                         help="folder for the run's files (default: the system's temp folder)")
     args = parser.parse_args(argv)
@@ -106,6 +117,8 @@ class Benchmark:
         environment = child_environment()
         environment["JAMSOS_KEY"] = str(new_key_file(self.folder / "bench-admin.key").path)
         self.runner = Runner(self.folder, environment)
+        self.environment = environment
+        self.service: dict[str, Any] | None = None
         self.sealing: list[SealingResult] = []
         self.places: list[Places] = []
         self.generated: dict[int, Measured] = {}
@@ -138,7 +151,25 @@ class Benchmark:
             million = self.year("postgresql", args.million_workers, "million", anchors=True)
             self.results.append(million)
             self.extrapolation = report.extrapolation(million)
+        if "postgresql" in kinds and not args.no_service:
+            self.service = self.service_phase()
 
+    def service_phase(self) -> dict[str, Any]:
+        """The service phase on PostgreSQL (`service_phase.py`), printed as it ends."""
+        import service_phase
+
+        print(f"\n== service phase: {self.args.service_workers:,} workers, PostgreSQL",
+              flush=True)
+        folder = self.folder / "service"
+        folder.mkdir(exist_ok=True)
+        try:
+            results = service_phase.run_phases(self.args.postgres, folder,
+                                               self.args.service_workers, 32,
+                                               self.environment)
+        except SystemExit as e:  # a command of the phase failed: said in `e`
+            raise HarnessError(f"service phase: {e}") from None
+        service_phase.print_results(results)
+        return results
     def year(self, kind: str, workers: int, role: str, *, anchors: bool) -> YearResult:
         registrations = self.registrations(workers)
         folder = self.folder / f"{kind}-{workers}"
@@ -182,7 +213,16 @@ class Benchmark:
 
     def checks(self) -> list[Check]:
         return ([c for r in self.results for c in r.checks()] + self.growth
-                + [c for s in self.sealing for c in s.checks()])
+                + [c for s in self.sealing for c in s.checks()] + self.service_checks())
+
+    def service_checks(self) -> list[Check]:
+        """Each invariant of the service phase, a target: held or not."""
+        if self.service is None:
+            return []
+        return [Check(f"service phase {phase}", name, float(held), 1.0, True, "held")
+                for phase in ("service", "service_four_eyes", "cli")
+                if phase in self.service
+                for name, held in self.service[phase]["invariants"].items()]
 
     def print(self) -> None:
         print("\n" + "=" * 100)
@@ -195,6 +235,10 @@ class Benchmark:
             print_sealing(sealing)
         if self.extrapolation:
             report.print_extrapolation(self.extrapolation)
+        if self.service is not None:
+            import service_phase
+
+            service_phase.print_results(self.service)
         report.print_summary(self.checks())
 
     def data(self, started: datetime, error: str | None) -> dict[str, Any]:
@@ -210,6 +254,7 @@ class Benchmark:
                 "workers": args.workers, "stores": args.store_kinds,
                 "million": args.million_workers if args.million else None,
                 "quick": args.quick, "growth": not args.no_growth,
+                "service_workers": None if self.service is None else args.service_workers,
                 "postgres": args.postgres if "postgresql" in args.store_kinds or args.million
                 else None,
             },
@@ -218,6 +263,7 @@ class Benchmark:
             "sealing": [s.as_dict() for s in self.sealing],
             "checks": [c.as_dict() for c in checks],
             "extrapolation": self.extrapolation,
+            "service": self.service,
             "all_met": all(c.met for c in checks if c.counted),
             "error": error,
         }

@@ -1,13 +1,22 @@
-"""The service phase of the benchmark (`make bench-service`): 32 clients racing enrolments
-and payments through `jamsos serve` on PostgreSQL, beside the same enrolments through the CLI.
+"""The service phase of the benchmark (`make bench`, or alone `make bench-service`): 32
+clients racing enrolments and payments through `jamsos serve` on PostgreSQL, beside the same
+enrolments through the CLI.
 
-Every worker is enrolled by two clients at once (each with its own Idempotency-Key) and every
-request is sent twice with its key (a retry): one enrolment a worker must win, nothing may
-be applied twice, and no answer may be a 5xx. Then every client pays January under its own
-SP2D: one payment wins. The invariants are read back from the ledger (the CLI's JSON):
-places held = workers enrolled once, committed and paid as the premiums say, available =
-pagu - committed - paid. The same enrolments then go through `jamsos enroll`, one process a
-worker, 32 at a time, on a ledger of their own: throughput and p50/p99 latency of both.
+Two programs, each opened explicitly, since what a client does depends on it:
+- one key (`program open --one-key`, a small office): the client's principal holds the roles
+  that run the commands (approver, finance), and every enrolment and payment is a direct
+  write. Every worker is enrolled by two clients at once (each with its own Idempotency-Key)
+  and every request is sent twice with its key (a retry): one enrolment a worker must win,
+  nothing may be applied twice, and no answer may be a 5xx. Then every client pays January
+  under its own SP2D: one payment wins, later ones pay those enrolled since.
+- four eyes (`program open --four-eyes`, what a city office runs): the same work, each
+  enrolment and payment proposed by one principal (operator, finance) and approved by a
+  second (approver, finance), as real offices do; two proposals a worker race, and their
+  approvals: one enrolment a worker wins, the other approval is refused by the rules.
+The invariants are read back from the ledger (the CLI's JSON): places held = workers enrolled
+once, committed and paid as the premiums say, available = pagu - committed - paid. The same
+enrolments then go through `jamsos enroll` (one key), one process a worker, 32 at a time, on a
+ledger of their own: throughput and p50/p99 latency of each.
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +42,9 @@ from psycopg import sql
 
 from jamsos_ledger.domain.principals import public_key_text
 from jamsos_ledger.stores.keys import new_key_file
+
+# The demo's generator, a script of the repository (demo/), not of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
 from registration_file import generate_registrations
 
 JAMSOS = str(Path(sys.executable).with_name("jamsos"))
@@ -48,14 +59,17 @@ def _jamsos(url: str, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _ledger(server: str, folder: Path, workers: int, env: dict[str, str]) -> tuple[str, str]:
-    """A fresh schema with the program open and `workers` eligible workers ranked."""
+def _ledger(server: str, folder: Path, workers: int, env: dict[str, str], four_eyes: bool = False
+            ) -> tuple[str, str]:
+    """A fresh schema with the program open (four eyes on or off, said explicitly: the
+    default of `program open` is not this benchmark's to rely on) and `workers` eligible
+    workers ranked."""
     schema = f"bench_service_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     url = f"{server}?schema={schema}"
-    _jamsos(url, env, "program", "open", "--one-key", "--year", "2026", "--allocation",
-            "2000000000", "--quota", "10000")
+    _jamsos(url, env, "program", "open", "--year", "2026", "--allocation", "2000000000",
+            "--quota", "10000", "--four-eyes" if four_eyes else "--one-key")
     path = folder / f"{schema}.csv"
     generate_registrations(path, workers, bad_rate=0, duplicate_rate=0)
     _jamsos(url, env, "workers", "import", str(path))
@@ -86,18 +100,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _principal(url: str, env: dict[str, str], folder: Path, name: str, office: str,
+               roles: tuple[str, ...]) -> str:
+    """Enrol a principal with `roles` and issue it a token; the token."""
+    key = new_key_file(folder / f"{name}.key")
+    _jamsos(url, env, "principals", "enrol", name, "--office", office,
+            *(a for r in roles for a in ("--role", r)),
+            "--public-key", public_key_text(key.public_key))
+    return _jamsos(url, env, "tokens", "issue", "--principal", name).strip().splitlines()[-1]
+
+
 def service_phase(url: str, niks: list[str], clients: int, env: dict[str, str],
-                  folder: Path) -> dict[str, Any]:
+                  folder: Path, four_eyes: bool = False) -> dict[str, Any]:
     service_key = new_key_file(folder / "service.key")
     _jamsos(url, env, "principals", "enrol", "bench-service", "--office", "Diskominfo",
             "--role", "service", "--public-key", public_key_text(service_key.public_key))
-    client_key = new_key_file(folder / "disnaker.key")
-    _jamsos(url, env, "principals", "enrol", "disnaker", "--office", "Disnaker", "--role",
-            "operator", "--role", "finance", "--public-key",
-            public_key_text(client_key.public_key))
-    token = _jamsos(url, env, "tokens", "issue", "--principal", "disnaker").strip().splitlines()[-1]
+    if four_eyes:  # one principal proposes, a second approves
+        token = _principal(url, env, folder, "disnaker", "Disnaker", ("operator", "finance"))
+        second = _principal(url, env, folder, "kepala", "Kepala Dinas", ("approver", "finance"))
+    else:  # a small office: the roles that run the commands themselves
+        token = _principal(url, env, folder, "disnaker", "Disnaker", ("approver", "finance"))
+        second = token
     port = _free_port()
-    log = (folder / "serve.log").open("wb")
+    log = (folder / f"serve-{port}.log").open("wb")
     process = subprocess.Popen([JAMSOS, "--store", url, "--key", str(service_key.path), "serve",
                                 "--port", str(port)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -108,7 +133,6 @@ def service_phase(url: str, niks: list[str], clients: int, env: dict[str, str],
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        headers = {"Authorization": f"Bearer {token}"}
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         won: list[str] = []
@@ -130,20 +154,42 @@ def service_phase(url: str, niks: list[str], clients: int, env: dict[str, str],
                 replays_differ += 1
             return first
 
+        def applied(proposer: httpx.Client, approver: httpx.Client, path: str,
+                    body: dict[str, Any]) -> bool:
+            """The write, done: directly, or proposed and then approved by the second."""
+            r = send(proposer, path, body)
+            if r.status_code != 200:
+                return False
+            if not four_eyes:
+                return True
+            proposal = r.json()["proposal"]
+            return send(approver, f"/api/v1/proposals/{proposal}/approve", {}).status_code == 200
+
         def client_work(index: int) -> None:
-            with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                              timeout=120) as proposer, \
+                 httpx.Client(base_url=base, headers={"Authorization": f"Bearer {second}"},
+                              timeout=120) as approver:
                 mine = [n for i, n in enumerate(niks) if i % clients in (index,
                                                                          (index + 1) % clients)]
                 for nik in mine:
-                    r = send(client, "/api/v1/enrolments", {"start": "2026-01", "niks": [nik]})
-                    if r.status_code == 200:
+                    if applied(proposer, approver, "/api/v1/enrolments",
+                               {"start": "2026-01", "niks": [nik]}):
                         won.append(nik)
-                send(client, "/api/v1/payments", {"month": "2026-01", "sp2d": f"SP2D/{index}"})
+                applied(proposer, approver, "/api/v1/payments",
+                        {"month": "2026-01", "sp2d": f"SP2D/{index}"})
 
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(client_work, range(clients)))
         elapsed = time.perf_counter() - started
+        decided: dict[str, int] = {}
+        if four_eyes:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                              timeout=120) as reader:
+                for p in reader.get("/api/v1/proposals").json()["proposals"]:
+                    what = f"{p['kind']} {p['status']}"
+                    decided[what] = decided.get(what, 0) + 1
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -163,10 +209,14 @@ def service_phase(url: str, niks: list[str], clients: int, env: dict[str, str],
         "available = pagu - committed - paid": budget["available"]
         == budget["allocation"] - budget["committed"] - budget["paid"],
     }
-    return {"requests": len(latencies), "seconds": round(elapsed, 2),
+    if four_eyes:
+        invariants["one approved enrolment proposal a worker"] = (
+            decided.get("enrolment approved", 0) == quota["enrolled"])
+    return {"four_eyes": four_eyes, "requests": len(latencies), "seconds": round(elapsed, 2),
             "january_sp2d": len(january["sp2d"]),
             "requests_per_second": round(len(latencies) / elapsed, 1), **_percentiles(latencies),
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            **({"proposals": decided} if four_eyes else {}),
             "invariants": invariants}
 
 
@@ -198,6 +248,64 @@ def cli_phase(url: str, niks: list[str], clients: int, env: dict[str, str]) -> d
                            quota["enrolled"] == len(niks) - len(refusals)}}
 
 
+PHASES = ("service", "service_four_eyes", "cli")
+
+
+def run_phases(postgres: str, folder: Path, workers: int, clients: int,
+               env: dict[str, str]) -> dict[str, Any]:
+    """Every phase, each on a fresh schema of its own (dropped afterwards); their figures.
+    `env` names the administrator's key (JAMSOS_KEY), who opens the programs."""
+    schemas: list[str] = []
+    try:
+        results: dict[str, Any] = {"clients": clients}
+        for phase in PHASES:
+            four_eyes = phase == "service_four_eyes"
+            url, schema = _ledger(postgres, folder, workers, env, four_eyes)
+            schemas.append(schema)
+            niks = _eligible(url, env, folder / f"{schema}.csv")
+            if phase == "cli":
+                results[phase] = cli_phase(url, niks, clients, env)
+            else:
+                place = folder / phase
+                place.mkdir(exist_ok=True)
+                results[phase] = service_phase(url, niks, clients, env, place, four_eyes)
+            results[phase]["workers"] = len(niks)
+        return results
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)))
+
+
+def broken(results: dict[str, Any]) -> list[str]:
+    """The invariants that did not hold, as `phase: invariant`."""
+    return [f"{phase}: {name}" for phase in PHASES if phase in results
+            for name, held in results[phase]["invariants"].items() if not held]
+
+
+def print_results(results: dict[str, Any]) -> None:
+    """The phases side by side: throughput, p50 and p99, and the invariants."""
+    print(f"\n### service phase on PostgreSQL, {results['clients']} concurrent clients")
+    header = (f"{'path':<31} {'workers':>8} {'requests':>9} {'seconds':>8} {'per s':>7} "
+              f"{'p50 ms':>8} {'p99 ms':>8}  invariants")
+    print(header)
+    print("-" * len(header))
+    names = {"service": "HTTP, one key", "service_four_eyes": "HTTP, four eyes (2 principals)",
+             "cli": "CLI `jamsos enroll`, one key"}
+    for phase in PHASES:
+        r = results.get(phase)
+        if r is None:
+            continue
+        count = r.get("requests", r.get("commands", 0))
+        rate = r.get("requests_per_second", r.get("commands_per_second", 0))
+        held = sum(r["invariants"].values())
+        print(f"{names[phase]:<31} {r['workers']:>8} {count:>9} {r['seconds']:>8} {rate:>7} "
+              f"{r['p50_ms']:>8} {r['p99_ms']:>8}  {held} of {len(r['invariants'])} hold")
+    for line in broken(results):
+        print(f"BROKEN  {line}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32, help="Concurrent clients.")
@@ -212,31 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="jamsos-bench-service-"))
     env = {**os.environ, "JAMSOS_KEY": str(new_key_file(folder / "admin.key").path)}
     env.pop("JAMSOS_KEY_PASSPHRASE", None)
-    schemas: list[str] = []
-    try:
-        results: dict[str, Any] = {"clients": args.clients}
-        for phase, run in (("service", service_phase), ("cli", cli_phase)):
-            url, schema = _ledger(args.postgres, folder, args.workers, env)
-            schemas.append(schema)
-            niks = _eligible(url, env, folder / f"{schema}.csv")
-            work: Callable[..., dict[str, Any]] = run
-            extra = (folder,) if phase == "service" else ()
-            results[phase] = work(url, niks, args.clients, env, *extra)
-            results[phase]["workers"] = len(niks)
-        print(json.dumps(results, indent=2))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        broken = [f"{phase}: {name}" for phase in ("service", "cli")
-                  for name, held in results[phase]["invariants"].items() if not held]
-        if broken:
-            print("INVARIANTS BROKEN: " + "; ".join(broken), file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)))
+    results = run_phases(args.postgres, folder, args.workers, args.clients, env)
+    print(json.dumps(results, indent=2))
+    print_results(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if broken(results):
+        print("INVARIANTS BROKEN: " + "; ".join(broken(results)), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

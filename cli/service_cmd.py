@@ -22,29 +22,48 @@ from jamsos_ledger.cli.output import Column, echo_recorded, render
               help="The largest request body accepted (an uploaded registration file).")
 @click.option("--timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
               metavar="SECONDS",
-              help="How long an idle connection is kept, and a request waits for the ledger.")
+              help="How long a request's headers may take to arrive, an idle connection is "
+              "kept (at most 75 s), and a request waits for the ledger (then 503).")
+@click.option("--body-timeout", type=click.IntRange(1, 3600), default=120, show_default=True,
+              metavar="SECONDS",
+              help="How long a request's body may take to arrive whole (then 408, nothing "
+              "written); 120 s carries the default --max-body (20 MiB) at 1.4 Mbit/s.")
 @click.option("--max-wait", type=click.FloatRange(0, 60), default=10.0, show_default=True,
               metavar="SECONDS",
               help="The longest a read asking for ?min_position=N waits for the log to get there.")
 @pass_ledger
 def serve_command(
-    obj: LedgerContext, host: str, port: int, max_body: int, timeout: int, max_wait: float
+    obj: LedgerContext, host: str, port: int, max_body: int, timeout: int, body_timeout: int,
+    max_wait: float,
 ) -> None:
     """Serve the ledger over HTTP: the JSON API under /api/v1 and the dashboard under /.
 
     Every request but /health needs a token from `jamsos tokens issue`. What a request writes
     is sealed with the key of --key (a principal holding the `service` role) on behalf of the
     token's principal. The API's OpenAPI document is at /openapi.json. Stops with Ctrl-C.
+
+    \b
+    Bounds, so that no client holds the service for the others:
+      a body larger than --max-body is refused (413) as soon as that much came, chunked
+        or not; one slower than --body-timeout is refused (408); nothing is written;
+      headers must arrive within --timeout seconds of opening the connection (or of
+        the last answer on it), or the connection is closed;
+      an idle connection is closed after --timeout seconds (at most 75);
+      at most 256 connections at once: beyond, requests are answered 503;
+      a request waits at most --timeout seconds for the ledger (503, nothing written).
     """
     import uvicorn
 
     from jamsos_ledger.web.app import create_app
+    from jamsos_ledger.web.limits import headers_in_time
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(obj.store, obj.key_source(), max_body=max_body, max_wait=max_wait)
+    app = create_app(obj.store, obj.key_source(), max_body=max_body, max_wait=max_wait,
+                     body_timeout=float(body_timeout))
     app.state.service.lock_timeout = float(timeout)
     click.echo(f"Serving the ledger at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
+                http=headers_in_time(float(timeout)),
                 timeout_keep_alive=min(timeout, 75), limit_concurrency=256,
                 h11_max_incomplete_event_size=64 * 1024, server_header=False)
 

@@ -44,6 +44,7 @@ class Served:
     base: str  # http://127.0.0.1:PORT
     token: str
     log: Path
+    pid: int = 0  # the `jamsos serve` process (a test may kill it)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.token}"}
@@ -78,7 +79,7 @@ def served(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"jamsos serve did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Served(url, base, token, log)
+        yield Served(url, base, token, log, process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         try:

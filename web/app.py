@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jamsos_ledger.application import KeySource
 from jamsos_ledger.domain.errors import LedgerError
 from jamsos_ledger.web import api, api_money, api_workers, dashboard
-from jamsos_ledger.web.limits import BodyLimit
+from jamsos_ledger.web.limits import REFUSED_STATUS, BodyLimit
 from jamsos_ledger.web.problems import (
     STORE_FAILED,
     ServiceProblem,
@@ -33,18 +33,20 @@ from jamsos_ledger.web.problems import (
 from jamsos_ledger.web.state import ServiceLedger
 
 MAX_BODY = 20 * 1024 * 1024  # a registration file of ~100.000 rows
+BODY_TIMEOUT = 120.0  # 20 MiB in 2 minutes: 1,4 Mbit/s, a slow office line
 log = logging.getLogger("jamsos.service")
 
 
 def create_app(
     store: str, key: KeySource | None = None, *, max_body: int = MAX_BODY,
     max_wait: float = 10.0, poll: float = 0.5, follow: bool = True,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """The service on one store (opened now: a store that is not a ledger is refused here),
     sealing writes with `key` (its holder needs the `service` role) for the caller."""
     service = ServiceLedger(store, key, max_wait=max_wait, poll=poll)
     service.key.load()  # now: a missing key or a passphrase is told at start, not at a write
-    return _app(service, max_body=max_body, follow=follow)
+    return _app(service, max_body=max_body, follow=follow, body_timeout=body_timeout)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -52,7 +54,8 @@ def openapi_document() -> dict[str, Any]:
     return _app(None, max_body=MAX_BODY, follow=False).openapi()
 
 
-def _app(service: ServiceLedger | None, *, max_body: int, follow: bool) -> FastAPI:
+def _app(service: ServiceLedger | None, *, max_body: int, follow: bool,
+         body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if service is not None and follow:
@@ -106,13 +109,14 @@ def _app(service: ServiceLedger | None, *, max_body: int, follow: bool) -> FastA
             response = _unexpected(request, e)
         route = request.scope.get("route")
         template = getattr(route, "path", "(no route)")
-        log.info("%s %s %s %.1f ms", request.method, template, response.status_code,
+        status = request.scope.get(REFUSED_STATUS, response.status_code)
+        log.info("%s %s %s %.1f ms", request.method, template, status,
                  (time.monotonic() - started) * 1000)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(BodyLimit, limit=max_body, timeout=body_timeout)
     return app
 
 

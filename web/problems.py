@@ -34,6 +34,7 @@ TITLES = {
     403: "Not permitted",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request body too slow",
     409: "Refused by a rule of the program",
     412: "Position not reached",
     413: "Request too large",
@@ -44,7 +45,7 @@ TITLES = {
 }
 SLUGS = {
     400: "malformed", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 409: "refused", 412: "position-not-reached",
+    405: "method-not-allowed", 408: "too-slow", 409: "refused", 412: "position-not-reached",
     413: "too-large", 415: "unsupported-media-type", 422: "invalid-input", 500: "internal",
     503: "store-unavailable",
 }

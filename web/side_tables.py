@@ -28,8 +28,13 @@ _SCHEMA = {
     IDEMPOTENCY: (
         "CREATE TABLE IF NOT EXISTS {t} (principal TEXT NOT NULL, key TEXT NOT NULL, "
         "request TEXT NOT NULL, status INTEGER, body TEXT, created_at TEXT NOT NULL, "
-        "PRIMARY KEY (principal, key))"
+        "attempt TEXT, owner TEXT, applied INTEGER, PRIMARY KEY (principal, key))"
     ),
+}
+# Columns added since a table was first made: added to a store that lacks them (nothing else
+# changes; the rows there keep NULL in them).
+_ADDED = {
+    IDEMPOTENCY: (("attempt", "TEXT"), ("owner", "TEXT"), ("applied", "INTEGER")),
 }
 
 
@@ -48,7 +53,8 @@ def _table(ledger: Ledger, name: str) -> str:
     return name
 
 
-def _sql(ledger: Ledger, table: str, statement: str) -> str:
+def statement_for(ledger: Ledger, table: str, statement: str) -> str:
+    """`statement` as the store's driver takes it: `{t}` the table, `?` its placeholders."""
     text = statement.replace("{t}", _table(ledger, table))
     return re.sub(r"\?", "%s", text) if _is_postgres(ledger) else text
 
@@ -58,6 +64,14 @@ def ensure(ledger: Ledger, table: str) -> None:
     if ledger.store.kind == "memory":
         raise_memory()
     execute(ledger, table, _SCHEMA[table], ())
+    for column, kind in _ADDED.get(table, ()):
+        if _is_postgres(ledger):
+            execute(ledger, table, f"ALTER TABLE {{t}} ADD COLUMN IF NOT EXISTS {column} {kind}",
+                    ())
+        elif column not in {str(r[1]) for r in execute(ledger, table,
+                                                        "SELECT * FROM pragma_table_info(?)",
+                                                        (table,))}:
+            execute(ledger, table, f"ALTER TABLE {{t}} ADD COLUMN {column} {kind}", ())
 
 
 def raise_memory() -> None:
@@ -76,8 +90,9 @@ def execute(
     datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
     try:
         with datastore.transaction(commit=True) as cursor:
-            cursor.execute(_sql(ledger, table, statement), tuple(params))
-            if not statement.lstrip().upper().startswith("SELECT"):
+            cursor.execute(statement_for(ledger, table, statement), tuple(params))
+            said = statement.lstrip().upper()
+            if not (said.startswith("SELECT") or " RETURNING " in said):
                 return []
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
                     for r in cursor.fetchall()]

@@ -300,6 +300,10 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     sealer: SealMaker | None = None
     # The first position an import's batches wrote in its transaction, until it is sealed.
     within_first: int | None = None
+    # Called with the cursor and the chain head's position in each write's transaction, just
+    # before its seal: what its caller must commit with the events or not at all (the
+    # service's Idempotency-Key marks its write applied there). An error undoes the write.
+    within_write: Callable[[Any, int], None] | None = None
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -396,6 +400,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         """Write the seal of the chain head at `position` in the transaction of `c`, whose
         events begin at `first`: refused when events before them are sealed by nobody (a
         seal signs the chain head, so it would vouch for them)."""
+        if kind == WRITE and self.within_write is not None:
+            self.within_write(c, position)
         if self.sealer is None:
             return
         c.execute(self._select_seal_head)

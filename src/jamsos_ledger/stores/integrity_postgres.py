@@ -6,7 +6,7 @@ psycopg, a tenth of a second to import, is imported only by a command on a Postg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +71,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     sealer: SealMaker | None = None  # who seals its transactions (as the SQLite recorder's)
     # The first position an import's batches wrote in its transaction, until it is sealed.
     within_first: int | None = None
+    # Called in each write's transaction before its seal (as the SQLite recorder's).
+    within_write: Callable[[Any, int], None] | None = None
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -332,6 +334,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         """Write the seal of the chain head at `position` in the transaction of `curs`, whose
         events begin at `first`: refused when events before them are sealed by nobody (as the
         SQLite recorder's `_seal`)."""
+        if kind == WRITE and self.within_write is not None:
+            self.within_write(curs, position)
         if self.sealer is None:
             return
         curs.execute(self._select_seal_head, prepare=True)
