@@ -437,9 +437,6 @@ def test_the_audit_answers_are_the_clis(money: Money) -> None:
 # -- under four eyes -------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not hasattr(Ledger, "propose_reversal"),
-                    reason="reversals and annulments are proposed under four eyes once the "
-                    "service has propose_reversal and propose_annulment")
 def test_under_four_eyes_a_reversal_and_an_annulment_are_proposed(money: Money) -> None:
     s = money.s
     head = issue_token(s.url, "kepala.disnaker")

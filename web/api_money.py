@@ -178,16 +178,6 @@ class Undone(Position):
     decided_by: str | None = None
 
 
-def _proposer(ledger: Ledger, name: str, code: str | None) -> Callable[..., Any] | None:
-    """The service's `propose_...` of a program with four eyes on, as the CLI's command asks
-    it; None when the program acts on one key (or the service has no such proposal: then the
-    command itself is refused by the four-eyes rule if it must be)."""
-    if not ledger.program(code).four_eyes:
-        return None
-    propose: Callable[..., Any] | None = getattr(ledger, name, None)
-    return propose
-
-
 @router.post("/reversals", tags=["premiums"], response_model=Undone,
              summary="Reverse a payment recorded in error (as `premiums reverse`)")
 def reverse(request: Request, who: Caller, body: ReversalRequest,
@@ -196,9 +186,9 @@ def reverse(request: Request, who: Caller, body: ReversalRequest,
     history beside its reversal. Under four eyes, proposed instead."""
 
     def run(ledger: Ledger) -> dict[str, Any]:
-        propose = _proposer(ledger, "propose_reversal", body.program)
-        if propose is not None:
-            return proposal_json(propose(sp2d=body.sp2d, reason=body.reason, code=body.program))
+        if ledger.program(body.program).four_eyes:
+            return proposal_json(ledger.propose_reversal(sp2d=body.sp2d, reason=body.reason,
+                                                         code=body.program))
         month, amount = ledger.reverse_payment(sp2d=body.sp2d, reason=body.reason,
                                                code=body.program)
         p = ledger.program(body.program)
@@ -227,9 +217,9 @@ def annul(request: Request, who: Caller, body: AnnulmentRequest,
     nik = body.nik.strip()
 
     def run(ledger: Ledger) -> dict[str, Any]:
-        propose = _proposer(ledger, "propose_annulment", body.program)
-        if propose is not None:
-            return proposal_json(propose(nik, reason=body.reason, code=body.program))
+        if ledger.program(body.program).four_eyes:
+            return proposal_json(ledger.propose_annulment(nik, reason=body.reason,
+                                                          code=body.program))
         released = ledger.annul_enrolment(nik, reason=body.reason, code=body.program)
         p = ledger.program(body.program)
         return {"released": released.total, "available": p.available,
