@@ -11,6 +11,7 @@ for the proposals.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -27,6 +29,7 @@ from psycopg import sql
 from cli_helpers import as_json, events, key_for, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.money import rupiah
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.principals import public_key_text
@@ -523,6 +526,7 @@ def test_proposals_are_listed_and_shown_as_the_cli_gives_them(money: Money) -> N
         ids = [enrolment.json()["proposal"], *(m.json()["proposal"] for m in made)]
         shown = {i: c.get(f"/api/v1/proposals/{i}") for i in ids}
         listed = c.get("/api/v1/proposals", params={"program": "2027"})
+        page = httpx.get(f"{s.base}/", cookies={"jamsos_session": s.token}, timeout=30).text
     assert listed.status_code == 200, listed.text
     cli_list = as_json(s.url, "--program", "2027", "proposals", "list")
     assert [p["kind"] for p in cli_list] == ["enrolment", "payment", "annulment", "amendment"]
@@ -540,4 +544,11 @@ def test_proposals_are_listed_and_shown_as_the_cli_gives_them(money: Money) -> N
     assert (enrolled["status"], enrolled["decided_by"]) == ("approved", "kepala.disnaker")
     assert (paid["would_pay"], paid["would_commit"]) == (4 * 16_800, 0)
     assert annulled["would_commit"] < 0 and annulled["decided_by"] is None
+    # The dashboard's pending proposals say the same: an annulment releases, it commits less.
+    for pending in (paid, annulled):
+        row = page[page.index(f'data-proposal="{pending["proposal"]}"'):]
+        row = row[:row.index("</tr>")]
+        assert f'data-key="would-commit">{rupiah(pending["would_commit"])}<' in row, row
+        assert f'data-key="would-pay">{rupiah(pending["would_pay"])}<' in row, row
+        assert html.escape(pending["what"]) in row
     assert (withdrawn["status"], withdrawn["reason"]) == ("withdrawn", "sent too early")
