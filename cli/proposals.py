@@ -4,20 +4,26 @@ second principal.
 With four eyes on (the default of `program open`; `--one-key` turns it off), `enroll`,
 `premiums pay`, `program amend`, `premiums reverse` and `annul` propose instead of acting;
 these commands list proposals and decide them. The service checks the roles and the rules;
-this module only says what happened.
+what a proposal is shown as (its row, its words) is `application.proposal_view`'s, shared
+with the HTTP service.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from jamsos_ledger.application.proposal_view import (
+    approved_words,
+    proposal_row,
+    proposal_shown,
+    proposed_words,
+    what_it_does,
+    would_do,
+)
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
-from jamsos_ledger.domain.money import count, counted, rupiah
-from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.money import count, rupiah
 from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
 
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
@@ -34,99 +40,10 @@ COLUMNS = [
 ]
 
 
-def what_it_does(p: Proposal) -> str:
-    """The proposal's terms in a few words (NIKs masked)."""
-    t = p.terms
-    if p.kind == "enrolment":
-        niks = ", ".join(mask_nik(n) for n in t["niks"][:3])
-        who = f"top {count(t['top'])}" if t["top"] else niks
-        more = f" and {len(t['niks']) - 3} more" if not t["top"] and len(t["niks"]) > 3 else ""
-        decree = f" under decree {t['decree']}" if t["decree"] else ""
-        return f"{who}{more} from {t['start']}{decree}"
-    if p.kind == "payment":
-        return f"{t['month']} under SP2D {t['sp2d']}"
-    if p.kind == "reversal":
-        return f"reverse SP2D {t['sp2d']} of {t['month']} ({t['reason']})"
-    if p.kind == "annulment":
-        return f"annul the enrolment of {mask_nik(t['nik'])} ({t['reason']})"
-    changes = []
-    if t["allocation"] is not None:
-        changes.append(f"allocation {rupiah(t['allocation'])}")
-    if t["quota"] is not None:
-        changes.append(f"quota {count(t['quota'])}")
-    return f"{' and '.join(changes)} ({t['reason']})"
-
-
-def would_commit(p: Proposal) -> int:
-    """The change in rupiah committed once approved: a reversal commits again what it unpays,
-    an annulment releases (a negative change) what its months committed."""
-    f = p.figures
-    if p.kind == "reversal":
-        return f["reversed"]
-    if p.kind == "annulment":
-        return -f["released"]
-    return f.get("committed", 0)
-
-
-def would_pay(p: Proposal) -> int:
-    """The change in rupiah paid once approved (a reversal's is negative)."""
-    return -p.figures["reversed"] if p.kind == "reversal" else p.figures.get("paid", 0)
-
-
-def would_do(p: Proposal) -> str:
-    """What it would commit, pay or release once approved, in words."""
-    f = p.figures
-    return {
-        "enrolment": lambda: f"would commit {rupiah(f['committed'])}",
-        "payment": lambda: f"would pay {rupiah(f['paid'])}",
-        "amendment": lambda: f"allocation {'+' if f['allocation'] >= 0 else ''}"
-                             f"{rupiah(f['allocation'])}",
-        "reversal": lambda: f"would unpay {rupiah(f['reversed'])} for "
-                            f"{counted(f['participants'], 'participant')}, committed again "
-                            "until paid under a new SP2D",
-        "annulment": lambda: f"would release {rupiah(f['released'])} committed and "
-                             f"{counted(f['workers'], 'place')}",
-    }[p.kind]()
-
-
-def row(p: Proposal) -> dict[str, Any]:
-    return {
-        "id": p.short,
-        "kind": p.kind,
-        "program": p.program,
-        "what": what_it_does(p),
-        "would_commit": would_commit(p),
-        "would_pay": would_pay(p),
-        "proposer": p.proposer,
-        "status": p.status,
-        "decided_by": p.decided_by or "",
-    }
-
-
-UNTIL_APPROVED = {"reversal": "nothing is reversed",
-                  "annulment": "nothing is annulled or released"}
-
-
 def said_proposed(p: Proposal) -> None:
     """What `enroll`, `premiums pay`, `program amend`, `premiums reverse` and `annul` say when
     they propose."""
-    figures = {
-        "enrolment": lambda f: f"{counted(f['workers'], 'worker')}, would commit "
-                               f"{rupiah(f['committed'])}",
-        "payment": lambda f: f"{counted(f['participants'], 'participant')}, would pay "
-                             f"{rupiah(f['paid'])}",
-        "amendment": lambda f: "changes " + ", ".join(
-            f"{k} by {rupiah(v) if k == 'allocation' else count(v)}" for k, v in f.items() if v
-        ),
-        "reversal": lambda f: would_do(p),
-        "annulment": lambda f: would_do(p),
-    }[p.kind](p.figures)
-    echo_recorded(
-        f"Proposed {KIND_NAMES[p.kind]} {p.short} for {p.program}: {what_it_does(p)} "
-        f"({figures}); {UNTIL_APPROVED.get(p.kind, 'nothing is committed or paid')} until "
-        f"another principal holding the role {p.approving_role} approves it: "
-        f"`jamsos proposals approve {p.short}`"
-    )
+    echo_recorded(proposed_words(p))
 
 
 @click.group()
@@ -143,7 +60,7 @@ def list_command(obj: LedgerContext, status: str | None, fmt: str) -> None:
     """Every proposal of the program, oldest first: what it would do, who proposed and decided
     it."""
     code = obj.program().code
-    rows = [row(p) for p in obj.ledger.proposals(code, status)]
+    rows = [proposal_row(p) for p in obj.ledger.proposals(code, status)]
     render(fmt, COLUMNS, rows, title=f"Proposals of {code}")
 
 
@@ -154,10 +71,8 @@ def list_command(obj: LedgerContext, status: str | None, fmt: str) -> None:
 def show_command(obj: LedgerContext, proposal_id: str, fmt: str) -> None:
     """One proposal: its terms, its figures when proposed, who proposed and decided it."""
     p = obj.ledger.proposal(proposal_id)
-    data = {**row(p), "id": str(p.id), "figures": p.figures, "note": p.note,
-            "reason": p.reason}
     if fmt == "json":
-        echo_json(data)
+        echo_json(proposal_shown(p))
         return
     echo_fields(
         [
@@ -182,22 +97,7 @@ def approve_command(obj: LedgerContext, proposal_id: str) -> None:
     now (a proposal that no longer fits is refused with the figures, and stays pending). Needs
     a principal other than its proposer, holding the approving role of its kind."""
     p, result = obj.ledger.approve_proposal(proposal_id)
-    if p.kind == "enrolment":
-        done = (f"enrolled {counted(result.workers, 'worker')} from {result.start} to "
-                f"{result.end}: {rupiah(result.committed)} committed")
-    elif p.kind == "payment":
-        participants, paid = result
-        done = f"paid {rupiah(paid)} for {counted(participants, 'participant')}"
-    elif p.kind == "reversal":
-        month, amount = result
-        done = (f"reversed the payment of {rupiah(amount.total)} in {month} under SP2D "
-                f"{p.terms['sp2d']}: {month} is unpaid again")
-    elif p.kind == "annulment":
-        done = (f"annulled the enrolment of {mask_nik(p.terms['nik'])}: "
-                f"{rupiah(result.total)} released")
-    else:
-        done = f"allocation {rupiah(result.allocation)}, quota {count(result.quota)}"
-    echo_recorded(f"Approved {KIND_NAMES[p.kind]} {p.short} of {p.proposer}: {done}")
+    echo_recorded(approved_words(p, result))
     program = obj.ledger.program(p.program)
     click.echo(f"Available {rupiah(program.available)}, places left "
                f"{count(program.places_left)}")

@@ -1,8 +1,11 @@
 """`jamsos serve` as another office's system uses it: a real process on SQLite and
 PostgreSQL, called over HTTP with a token issued from the CLI.
 
-One server a store for the module (starting one takes a second): the tests run in order on
-the small ledger (`small_ledger.twenty_workers`) and each states what it adds.
+One server a store for the module (starting one takes a second) on the small ledger
+(`small_ledger.twenty_workers`). Every test stands on its own on that ledger: CI splits a
+module's tests across pytest-xdist workers (each builds its own fixture) and runs them in any
+order, so each makes the requests and writes what it checks, on months, workers and
+principals no other test of the file touches.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def _covered(url: str, niks: list[str]) -> list[str]:
+    """The workers covered now, in the registration file's order."""
+    return [n for n in niks
+            if any(c["ended"] is None for c in as_json(url, "workers", "show", n)["coverages"])]
+
+
 def test_every_request_but_health_is_authenticated(service: tuple[Served, list[str]]) -> None:
     s, _ = service
     with s.client() as c:
@@ -78,12 +87,17 @@ def test_a_revoked_token_is_refused_from_the_next_request(
     service: tuple[Served, list[str]]
 ) -> None:
     s, _ = service
+
+    def active() -> set[str]:
+        return {t["id"] for t in as_json(s.url, "tokens", "list")
+                if t["principal"] == "bpkad" and t["state"] == "active"}
+
+    before = active()
     token = issue_token(s.url, "bpkad")
+    (issued,) = active() - before  # this test's token, whatever else was issued to bpkad
     with s.client(token) as c:
         assert c.get("/api/v1/whoami").json()["principal"] == "bpkad"
-        listed = as_json(s.url, "tokens", "list")
-        mine = [t for t in listed if t["principal"] == "bpkad" and t["state"] == "active"]
-        ok(s.url, "tokens", "revoke", mine[-1]["id"])
+        ok(s.url, "tokens", "revoke", issued)
         _problem(c.get("/api/v1/whoami"), 401)
 
 
@@ -184,11 +198,13 @@ def test_a_refusal_by_a_rule_is_409_with_the_figures_and_writes_nothing(
     service: tuple[Served, list[str]]
 ) -> None:
     s, _ = service
+    # September paid here, from the CLI: the month is this test's own.
+    ok(s.url, "premiums", "pay", "--month", "2026-09", "--sp2d", "SP2D/09/2026")
     before = events(s.url)
     with s.client() as c:
-        refused = _problem(c.post("/api/v1/payments", json={"month": "2026-02",
-                                                            "sp2d": "SP2D/02/2026"}), 409)
-        assert "SP2D/02/2026" in refused["detail"]
+        refused = _problem(c.post("/api/v1/payments", json={"month": "2026-09",
+                                                            "sp2d": "SP2D/09/2026"}), 409)
+        assert "SP2D/09/2026" in refused["detail"]
         assert refused["figures"]["available"] == as_json(s.url, "report", "budget")["available"]
         too_many = _problem(c.post("/api/v1/enrolments", json={"start": "2026-05",
                                                                "top": 10_000}), 409)
@@ -252,10 +268,8 @@ def test_registrations_have_the_import_rules_and_messages(
 def test_writes_are_by_the_tokens_principal(service: tuple[Served, list[str]]) -> None:
     s, niks = service
     with s.client() as c:
-        filed = c.post("/api/v1/claims", json={"nik": niks[0], "scheme": "JKK",
+        filed = c.post("/api/v1/claims", json={"nik": _covered(s.url, niks)[0], "scheme": "JKK",
                                                "date": "2026-02-10", "reference": "KLM/9"})
-    if filed.status_code == 409:  # the first worker of the file was not enrolled
-        pytest.skip(filed.text)
     assert filed.status_code == 200, filed.text
     claims = as_json(s.url, "report", "claims")
     assert [c["actor"] for c in claims["claims"] if c["reference"] == "KLM/9"] == ["disnaker"]
@@ -289,7 +303,20 @@ def test_audit_verify_is_the_clis(service: tuple[Served, list[str]]) -> None:
 
 def test_the_log_holds_no_personal_data(service: tuple[Served, list[str]]) -> None:
     s, niks = service
+    nik = _covered(s.url, niks)[0]
+    with s.client() as c:
+        # Requests whose path or body carries a NIK, and one the log must show.
+        assert c.get("/api/v1/reports/budget").status_code == 200
+        assert c.get(f"/api/v1/workers/{nik}").status_code == 200
+        shown = c.get(f"/api/v1/workers/{nik}",
+                      params={"unmask": "true", "reason": "checking the log"})
+        assert shown.status_code == 200 and shown.json()["nik"] == nik
+        unknown = f"{nik[:-4]}9999"
+        _problem(c.get(f"/api/v1/workers/{unknown}"), 404)
+        _problem(c.post("/api/v1/claims", json={"nik": nik, "scheme": "JKK",
+                                                "date": "2025-12-31", "reference": "LOG/1"}),
+                 409)
     text = s.log.read_text(encoding="utf-8", errors="replace")
-    assert "/api/v1/reports/budget" in text
-    assert not any(n in text or n[-6:] in text for n in niks)
+    assert "/api/v1/reports/budget" in text and "/api/v1/workers/" in text
+    assert not any(n in text or n[-6:] in text for n in [*niks, unknown])
     assert "Traceback" not in text and s.token not in text

@@ -11,6 +11,7 @@ for the proposals.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -27,6 +29,7 @@ from psycopg import sql
 from cli_helpers import as_json, events, key_for, ok
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.domain.errors import InvalidInput
+from jamsos_ledger.domain.money import rupiah
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.principals import public_key_text
@@ -437,9 +440,6 @@ def test_the_audit_answers_are_the_clis(money: Money) -> None:
 # -- under four eyes -------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not hasattr(Ledger, "propose_reversal"),
-                    reason="reversals and annulments are proposed under four eyes once the "
-                    "service has propose_reversal and propose_annulment")
 def test_under_four_eyes_a_reversal_and_an_annulment_are_proposed(money: Money) -> None:
     s = money.s
     head = issue_token(s.url, "kepala.disnaker")
@@ -499,3 +499,56 @@ def test_an_invoice_workbook_is_reconciled_as_the_cli_reconciles_it(money: Money
     cli = as_json(s.url, "--program", "2026", "premiums", "reconcile", "--month", "2026-03",
                   "--invoice", str(path))
     assert _figures(done.json()) == _figures(cli) and done.json()["lines"] == 5
+
+
+def test_proposals_are_listed_and_shown_as_the_cli_gives_them(money: Money) -> None:
+    """`GET /proposals` and `/proposals/ID` hold every key of `proposals list|show --format
+    json`, with the same values (what it does in words, what it would commit and pay), for
+    every kind and fate; an enrolment's NIKs said only masked."""
+    s = money.s
+    niks = money.january[:4]
+    with s.client() as c, s.client(issue_token(s.url, "kepala.disnaker")) as other:
+        enrolment = c.post("/api/v1/enrolments", json={"program": "2027", "start": "2027-01",
+                                                        "niks": niks, "decree": "KEP/9/2027"})
+        assert enrolment.status_code == 200, enrolment.text
+        assert other.post(f"/api/v1/proposals/{enrolment.json()['proposal']}/approve"
+                          ).status_code == 200
+        made = [c.post("/api/v1/payments", json={"program": "2027", "month": "2027-01",
+                                                 "sp2d": "SP2D/01/2027"}),
+                c.post("/api/v1/annulments", json={"program": "2027", "nik": niks[0],
+                                                   "reason": "decree revised"}),
+                c.post("/api/v1/program/amendments", json={"program": "2027", "quota": 12_000,
+                                                           "reason": "APBD-P 2027"})]
+        assert all(m.status_code == 200 for m in made), [m.text for m in made]
+        amendment = made[-1].json()["proposal"]
+        assert c.post(f"/api/v1/proposals/{amendment}/withdraw",
+                      json={"reason": "sent too early"}).status_code == 200
+        ids = [enrolment.json()["proposal"], *(m.json()["proposal"] for m in made)]
+        shown = {i: c.get(f"/api/v1/proposals/{i}") for i in ids}
+        listed = c.get("/api/v1/proposals", params={"program": "2027"})
+        page = httpx.get(f"{s.base}/", cookies={"jamsos_session": s.token}, timeout=30).text
+    assert listed.status_code == 200, listed.text
+    cli_list = as_json(s.url, "--program", "2027", "proposals", "list")
+    assert [p["kind"] for p in cli_list] == ["enrolment", "payment", "annulment", "amendment"]
+    assert [{k: p[k] for k in row} for p, row in zip(listed.json()["proposals"], cli_list,
+                                                     strict=True)] == cli_list
+    for i, answer in shown.items():
+        assert answer.status_code == 200, answer.text
+        cli = as_json(s.url, "proposals", "show", i)
+        assert {"what", "would_commit", "would_pay", "approving_role"} <= set(cli)
+        assert {k: answer.json()[k] for k in cli} == cli, i
+        assert not any(n in answer.text for n in niks)
+    enrolled, paid, annulled, withdrawn = (shown[i].json() for i in ids)
+    assert enrolled["what"] == (f"{', '.join(mask_nik(n) for n in niks[:3])} and 1 more from "
+                                "2027-01 under decree KEP/9/2027")
+    assert (enrolled["status"], enrolled["decided_by"]) == ("approved", "kepala.disnaker")
+    assert (paid["would_pay"], paid["would_commit"]) == (4 * 16_800, 0)
+    assert annulled["would_commit"] < 0 and annulled["decided_by"] is None
+    # The dashboard's pending proposals say the same: an annulment releases, it commits less.
+    for pending in (paid, annulled):
+        row = page[page.index(f'data-proposal="{pending["proposal"]}"'):]
+        row = row[:row.index("</tr>")]
+        assert f'data-key="would-commit">{rupiah(pending["would_commit"])}<' in row, row
+        assert f'data-key="would-pay">{rupiah(pending["would_pay"])}<' in row, row
+        assert html.escape(pending["what"]) in row
+    assert (withdrawn["status"], withdrawn["reason"]) == ("withdrawn", "sent too early")

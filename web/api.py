@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.importing import import_registrations
+from jamsos_ledger.application.proposal_view import proposal_row
 from jamsos_ledger.domain.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
 from jamsos_ledger.domain.model import END_REASONS, SCHEMES, Program
 from jamsos_ledger.domain.months import Month, today_in_jakarta
@@ -501,8 +502,21 @@ def file_claim(request: Request, who: Caller, body: ClaimRequest,
 # -- proposals (four eyes) -------------------------------------------------------------
 
 
+class ProposalListed(Proposed):
+    """A proposal as `proposals list --format json` lists it (every key of the CLI's row, the
+    same values), with the service's own keys beside them."""
+
+    id: str = Field(description="The proposal's short id, as `proposals list` gives it (the "
+                    "same as `proposal`).")
+    what: str = Field(description="What it would do, in a few words (NIKs masked).")
+    would_commit: int = Field(description="The change in rupiah committed once approved "
+                              "(negative: released).")
+    would_pay: int = Field(description="The change in rupiah paid once approved (negative: "
+                           "unpaid again).")
+
+
 class ProposalList(Position):
-    proposals: list[Proposed]
+    proposals: list[ProposalListed]
 
 
 @router.get("/proposals", tags=["proposals"], response_model=ProposalList,
@@ -513,7 +527,7 @@ def list_proposals(
 ) -> JSONResponse:
     def run(ledger: Ledger) -> dict[str, Any]:
         code = ledger.program(program).code
-        return {"proposals": [proposal_json(p) | {"position": 0}
+        return {"proposals": [proposal_json(p) | proposal_row(p) | {"position": 0}
                               for p in ledger.proposals(code, status)],
                 "position": service_of(request).head()}
 

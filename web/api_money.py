@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.audit_values import reconciliation_json, recovery_rows
+from jamsos_ledger.application.proposal_view import proposal_shown
 from jamsos_ledger.application.replay import replay, replay_json
 from jamsos_ledger.application.trail import audit_trail
 from jamsos_ledger.domain.errors import InvalidInput
@@ -43,6 +44,7 @@ from jamsos_ledger.web.api import (
     IdempotencyKey,
     Position,
     ProgramCode,
+    ProposalListed,
     Proposed,
     _month,
     _refusals,
@@ -115,21 +117,25 @@ def record_benefit(
 # -- proposals ---------------------------------------------------------------------------
 
 
-class ProposalShown(Proposed):
-    id: str = Field(description="The proposal's whole id.")
-    note: str
-    reason: str | None
+class ProposalShown(ProposalListed):
+    """A proposal as `proposals show --format json` shows it (every key, the same values),
+    with the service's own keys beside them."""
+
+    id: str = Field(description="The proposal's whole id (`proposal` is its short one).")
+    note: str = Field(description="The proposer's note.")
+    reason: str | None = Field(description="Why it was rejected or withdrawn; null while "
+                               "pending or once approved.")
 
 
 @router.get("/proposals/{proposal_id}", tags=["proposals"], response_model=ProposalShown,
             summary="One proposal (as `proposals show`): its figures when proposed, its fate")
 def show_proposal(request: Request, who: Caller, proposal_id: ProposalId) -> JSONResponse:
-    """Its terms are left out, as in the list (an enrolment's terms hold NIKs)."""
+    """Its terms are said in words with NIKs masked (`what`), never given as they are (an
+    enrolment's terms hold NIKs), as in the list."""
 
     def run(ledger: Ledger) -> dict[str, Any]:
         p = ledger.proposal(proposal_id)
-        return {**proposal_json(p), "id": str(p.id), "note": p.note, "reason": p.reason,
-                "position": service_of(request).head()}
+        return {**proposal_json(p), **proposal_shown(p), "position": service_of(request).head()}
 
     data = _read_as(request, who, run)
     return answered(data, data["position"])
@@ -178,16 +184,6 @@ class Undone(Position):
     decided_by: str | None = None
 
 
-def _proposer(ledger: Ledger, name: str, code: str | None) -> Callable[..., Any] | None:
-    """The service's `propose_...` of a program with four eyes on, as the CLI's command asks
-    it; None when the program acts on one key (or the service has no such proposal: then the
-    command itself is refused by the four-eyes rule if it must be)."""
-    if not ledger.program(code).four_eyes:
-        return None
-    propose: Callable[..., Any] | None = getattr(ledger, name, None)
-    return propose
-
-
 @router.post("/reversals", tags=["premiums"], response_model=Undone,
              summary="Reverse a payment recorded in error (as `premiums reverse`)")
 def reverse(request: Request, who: Caller, body: ReversalRequest,
@@ -196,9 +192,9 @@ def reverse(request: Request, who: Caller, body: ReversalRequest,
     history beside its reversal. Under four eyes, proposed instead."""
 
     def run(ledger: Ledger) -> dict[str, Any]:
-        propose = _proposer(ledger, "propose_reversal", body.program)
-        if propose is not None:
-            return proposal_json(propose(sp2d=body.sp2d, reason=body.reason, code=body.program))
+        if ledger.program(body.program).four_eyes:
+            return proposal_json(ledger.propose_reversal(sp2d=body.sp2d, reason=body.reason,
+                                                         code=body.program))
         month, amount = ledger.reverse_payment(sp2d=body.sp2d, reason=body.reason,
                                                code=body.program)
         p = ledger.program(body.program)
@@ -227,9 +223,9 @@ def annul(request: Request, who: Caller, body: AnnulmentRequest,
     nik = body.nik.strip()
 
     def run(ledger: Ledger) -> dict[str, Any]:
-        propose = _proposer(ledger, "propose_annulment", body.program)
-        if propose is not None:
-            return proposal_json(propose(nik, reason=body.reason, code=body.program))
+        if ledger.program(body.program).four_eyes:
+            return proposal_json(ledger.propose_annulment(nik, reason=body.reason,
+                                                          code=body.program))
         released = ledger.annul_enrolment(nik, reason=body.reason, code=body.program)
         p = ledger.program(body.program)
         return {"released": released.total, "available": p.available,

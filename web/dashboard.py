@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from jamsos_ledger.application.proposal_view import proposal_row
 from jamsos_ledger.domain.errors import LedgerError
 from jamsos_ledger.domain.money import count, rupiah
 from jamsos_ledger.web import reports
@@ -78,7 +79,8 @@ def overview(request: Request) -> Response:
             try:
                 table, _ = reports.coverage_table(ledger, p)
                 pages.append({
-                    "pending": [proposal_json(x) for x in ledger.pending(p.code)],
+                    "pending": [proposal_json(x) | proposal_row(x)
+                                for x in ledger.pending(p.code)],
                     "budget": reports.budget(ledger, p),
                     "quota": reports.quota(ledger, p),
                     "coverage": table,

@@ -1,0 +1,140 @@
+"""A proposal as both front doors show it: `jamsos proposals list|show --format json` and
+`GET /api/v1/proposals[/ID]` give the same keys with the same values, and the words the CLI
+prints of a proposal (what it does, what it would commit or pay) are built here once.
+
+Only what is recorded in the proposal is read (its terms and its figures when proposed); the
+NIKs of its terms are masked, so a view may go to any role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.proposals import KIND_NAMES, Proposal
+
+# What stays as it was while a proposal waits, by kind (the rest commit or pay nothing).
+UNTIL_APPROVED = {"reversal": "nothing is reversed",
+                  "annulment": "nothing is annulled or released"}
+
+
+def what_it_does(p: Proposal) -> str:
+    """The proposal's terms in a few words (NIKs masked)."""
+    t = p.terms
+    if p.kind == "enrolment":
+        niks = ", ".join(mask_nik(n) for n in t["niks"][:3])
+        who = f"top {count(t['top'])}" if t["top"] else niks
+        more = f" and {len(t['niks']) - 3} more" if not t["top"] and len(t["niks"]) > 3 else ""
+        decree = f" under decree {t['decree']}" if t["decree"] else ""
+        return f"{who}{more} from {t['start']}{decree}"
+    if p.kind == "payment":
+        return f"{t['month']} under SP2D {t['sp2d']}"
+    if p.kind == "reversal":
+        return f"reverse SP2D {t['sp2d']} of {t['month']} ({t['reason']})"
+    if p.kind == "annulment":
+        return f"annul the enrolment of {mask_nik(t['nik'])} ({t['reason']})"
+    changes = []
+    if t["allocation"] is not None:
+        changes.append(f"allocation {rupiah(t['allocation'])}")
+    if t["quota"] is not None:
+        changes.append(f"quota {count(t['quota'])}")
+    return f"{' and '.join(changes)} ({t['reason']})"
+
+
+def would_commit(p: Proposal) -> int:
+    """The change in rupiah committed once approved: a reversal commits again what it unpays,
+    an annulment releases (a negative change) what its months committed."""
+    f = p.figures
+    if p.kind == "reversal":
+        return f["reversed"]
+    if p.kind == "annulment":
+        return -f["released"]
+    return f.get("committed", 0)
+
+
+def would_pay(p: Proposal) -> int:
+    """The change in rupiah paid once approved (a reversal's is negative)."""
+    return -p.figures["reversed"] if p.kind == "reversal" else p.figures.get("paid", 0)
+
+
+def would_do(p: Proposal) -> str:
+    """What it would commit, pay or release once approved, in words."""
+    f = p.figures
+    return {
+        "enrolment": lambda: f"would commit {rupiah(f['committed'])}",
+        "payment": lambda: f"would pay {rupiah(f['paid'])}",
+        "amendment": lambda: f"allocation {'+' if f['allocation'] >= 0 else ''}"
+                             f"{rupiah(f['allocation'])}",
+        "reversal": lambda: f"would unpay {rupiah(f['reversed'])} for "
+                            f"{counted(f['participants'], 'participant')}, committed again "
+                            "until paid under a new SP2D",
+        "annulment": lambda: f"would release {rupiah(f['released'])} committed and "
+                             f"{counted(f['workers'], 'place')}",
+    }[p.kind]()
+
+
+def proposed_words(p: Proposal) -> str:
+    """What `enroll`, `premiums pay`, `program amend`, `premiums reverse` and `annul` say when
+    they propose instead of acting: what, the figures, and who may approve it."""
+    figures = {
+        "enrolment": lambda f: f"{counted(f['workers'], 'worker')}, would commit "
+                               f"{rupiah(f['committed'])}",
+        "payment": lambda f: f"{counted(f['participants'], 'participant')}, would pay "
+                             f"{rupiah(f['paid'])}",
+        "amendment": lambda f: "changes " + ", ".join(
+            f"{k} by {rupiah(v) if k == 'allocation' else count(v)}" for k, v in f.items() if v
+        ),
+        "reversal": lambda f: would_do(p),
+        "annulment": lambda f: would_do(p),
+    }[p.kind](p.figures)
+    return (
+        f"Proposed {KIND_NAMES[p.kind]} {p.short} for {p.program}: {what_it_does(p)} "
+        f"({figures}); {UNTIL_APPROVED.get(p.kind, 'nothing is committed or paid')} until "
+        f"another principal holding the role {p.approving_role} approves it: "
+        f"`jamsos proposals approve {p.short}`"
+    )
+
+
+def approved_words(p: Proposal, result: Any) -> str:
+    """What approving a proposal did, from what carrying its command out returned
+    (`approve_proposal`'s second value, which differs by kind)."""
+    if p.kind == "enrolment":
+        done = (f"enrolled {counted(result.workers, 'worker')} from {result.start} to "
+                f"{result.end}: {rupiah(result.committed)} committed")
+    elif p.kind == "payment":
+        participants, paid = result
+        done = f"paid {rupiah(paid)} for {counted(participants, 'participant')}"
+    elif p.kind == "reversal":
+        month, amount = result
+        done = (f"reversed the payment of {rupiah(amount.total)} in {month} under SP2D "
+                f"{p.terms['sp2d']}: {month} is unpaid again")
+    elif p.kind == "annulment":
+        done = (f"annulled the enrolment of {mask_nik(p.terms['nik'])}: "
+                f"{rupiah(result.total)} released")
+    else:
+        done = f"allocation {rupiah(result.allocation)}, quota {count(result.quota)}"
+    return f"Approved {KIND_NAMES[p.kind]} {p.short} of {p.proposer}: {done}"
+
+
+def proposal_row(p: Proposal) -> dict[str, Any]:
+    """A proposal as `proposals list` lists it: its short id, what it would do and change,
+    its fate (`decided_by` None while it is pending)."""
+    return {
+        "id": p.short,
+        "kind": p.kind,
+        "program": p.program,
+        "what": what_it_does(p),
+        "would_commit": would_commit(p),
+        "would_pay": would_pay(p),
+        "proposer": p.proposer,
+        "status": p.status,
+        "decided_by": p.decided_by,
+    }
+
+
+def proposal_shown(p: Proposal) -> dict[str, Any]:
+    """A proposal as `proposals show` shows it: the row with its whole id, its figures when
+    proposed, the role that may approve it, the proposer's note and the decision's reason."""
+    return {**proposal_row(p), "id": str(p.id), "figures": dict(p.figures),
+            "approving_role": p.approving_role, "note": p.note, "reason": p.reason}
