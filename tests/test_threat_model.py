@@ -15,15 +15,18 @@ import json
 import re
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 from role_helpers import acting
 from test_application import AHMAD, BUDI, EVERYONE, SITI
 
 from cli_helpers import admin_key, contents, key_for
-from jamsos_ledger.application import Ledger
+from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.cli import main
+from jamsos_ledger.domain.errors import NotAuthorised
+from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.principals import public_key_text
-from jamsos_ledger.domain.roles import APPROVER, AUDITOR, FINANCE, OPERATOR
+from jamsos_ledger.domain.roles import APPROVER, AUDITOR, FINANCE, OPERATOR, SERVICE
 
 ROOT = "ana.kominfo"
 OFFICE = {"clerk": {OPERATOR}, "kadis": {APPROVER}, "ppk": {FINANCE}, "bud": {FINANCE},
@@ -257,3 +260,47 @@ def test_an_auditors_key_writes_nothing_but_a_note(store_url: str) -> None:
                 "--about", payment)
     assert noted.exit_code == 0, noted.output
     assert trail(store_url)[-1]["event"] == "AuditNote.Written"
+
+
+def test_a_stolen_service_key_acts_for_anyone_until_revoked(store_url: str) -> None:
+    """The `service` role's key seals on behalf of whoever authenticated to the service, so a
+    thief holding it, with a jamsos of their own making (the application, with no front door),
+    acts as any active principal: they propose a payment as one finance officer and approve it
+    as the other, and `audit verify` finds nothing wrong. Only the seals say both went through
+    the service's key. Revoking that key stops it (nothing written)."""
+    office(store_url)
+    january = enrolled_and_paid_month(store_url)
+    assert run(store_url, "bud", "proposals", "approve", january).exit_code == 0
+    acting(store_url, "api", {SERVICE}).close()
+    stolen = key_for("api")
+    as_ppk = Ledger(store_url, key=KeySource(key=stolen, on_behalf_of="ppk"))
+    try:
+        proposal = as_ppk.propose_payment(month=Month(2026, 2), sp2d="SP2D/02", code="fe")
+    finally:
+        as_ppk.close()
+    as_bud = Ledger(store_url, key=KeySource(key=stolen, on_behalf_of="bud"))
+    try:
+        as_bud.approve_proposal(proposal.short)
+    finally:
+        as_bud.close()
+    shown = json.loads(run(store_url, "inspektorat", "program", "show", "--format",
+                           "json").stdout)
+    assert shown["paid"] == 2 * 2 * 16_800  # January and the thief's February
+    verified = run(store_url, "inspektorat", "audit", "verify")
+    assert verified.exit_code == 0, verified.output  # every seal is genuine: a stolen key's are
+    seals = Ledger(store_url)
+    try:
+        last = seals.recorder.select_seals(0, 10**9, 10**6)[-2:]  # type: ignore[attr-defined]
+    finally:
+        seals.close()
+    assert [(s.principal, s.on_behalf_of) for s in last] == [("api", "ppk"), ("api", "bud")]
+    assert run(store_url, ROOT, "principals", "revoke", "api", "--reason", "key stolen"
+               ).exit_code == 0
+    before = contents(store_url)
+    again = Ledger(store_url, key=KeySource(key=stolen, on_behalf_of="ppk"))
+    try:
+        with pytest.raises(NotAuthorised, match="revoked"):
+            again.propose_payment(month=Month(2026, 3), sp2d="SP2D/03", code="fe")
+    finally:
+        again.close()
+    assert contents(store_url) == before
