@@ -304,3 +304,60 @@ def test_a_stolen_service_key_acts_for_anyone_until_revoked(store_url: str) -> N
     finally:
         again.close()
     assert contents(store_url) == before
+
+
+def _own_jamsos(url: str, name: str) -> Ledger:
+    """A jamsos of the principal's own making: the application with the principal's real key,
+    but without the refusal of four eyes (`FourEyes`) or of the proposer's own approval, as a
+    clerk who edits the source or calls the library would run it."""
+    ledger = Ledger(url, key=KeySource(key=key_for(name)))
+    ledger._four_eyes = lambda *_: None  # type: ignore[method-assign]
+    return ledger
+
+
+def test_four_eyes_skipped_by_a_jamsos_of_ones_own_is_reported_by_verify(
+    store_url: str
+) -> None:
+    """A finance officer pays a month directly on a program under four eyes with a jamsos that
+    skips the proposal: every seal is genuine and the officer holds the finance role, but the
+    program's terms needed a second principal. `audit verify` names the position (exit 4)."""
+    office(store_url)
+    january = enrolled_and_paid_month(store_url)
+    assert run(store_url, "bud", "proposals", "approve", january).exit_code == 0
+    assert run(store_url, "inspektorat", "audit", "verify").exit_code == 0
+    alone = _own_jamsos(store_url, "ppk")
+    try:
+        alone.pay_premiums(month=Month(2026, 2), sp2d="SP2D/02", code="fe")
+        head = int(alone.recorder.max_notification_id() or 0)
+    finally:
+        alone.close()
+    verified = run(store_url, "inspektorat", "audit", "verify")
+    assert verified.exit_code == 4, verified.output
+    assert f"position {head}" in said(verified), said(verified)
+    assert "four eyes" in said(verified) and "'ppk'" in said(verified), said(verified)
+
+
+def test_a_proposal_approved_by_its_proposer_is_reported_by_verify(store_url: str) -> None:
+    """The proposer's own approval, written by a jamsos that skips the domain's refusal
+    (`SameEyes`), sealed with the proposer's real key and its role: `audit verify` exits 4."""
+    office(store_url)
+    january = enrolled_and_paid_month(store_url)
+    alone = Ledger(store_url, key=KeySource(key=key_for("ppk")))
+    genuine = alone.proposal
+
+    def someone_elses(ref: str) -> Any:
+        proposal = genuine(ref)
+        proposal.proposer = "someone else"  # what the domain compares, changed in memory
+        return proposal
+
+    try:
+        alone.proposal = someone_elses  # type: ignore[method-assign]
+        alone.approve_proposal(january)
+        head = int(alone.recorder.max_notification_id() or 0)
+    finally:
+        alone.close()
+    verified = run(store_url, "inspektorat", "audit", "verify")
+    assert verified.exit_code == 4, verified.output
+    said_ = said(verified)
+    assert "'ppk'" in said_ and "proposed" in said_, said_
+    assert any(f"position {p}" in said_ for p in range(head - 5, head + 1)), said_

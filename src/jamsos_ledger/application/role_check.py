@@ -10,6 +10,11 @@ small part of a verification. An event written without the role is reported like
 the first position, who wrote it and which role it needed. The roles are those held at that
 position: the principals' registry applied up to the transaction before (a role withdrawn
 earlier counts as not held, one granted earlier as held).
+
+Four eyes are checked over the history too, since a principal's own jamsos (their real key
+and role, but not this code) could skip them: on a program opened with four eyes on, every
+decree, payment, amendment, reversal or annulment must be written in the transaction of a
+proposal's approval, and no proposal approved by the principal who proposed it.
 """
 
 from __future__ import annotations
@@ -53,8 +58,56 @@ COMMAND_OF_EVENT: dict[str, str] = {
     get_topic(AuditNote.Written): "audit_note",
 }
 _PROPOSED = get_topic(Proposal.Proposed)
-_DECIDED = (get_topic(Proposal.Approved), get_topic(Proposal.Rejected))
+_APPROVED = get_topic(Proposal.Approved)
+_DECIDED = (_APPROVED, get_topic(Proposal.Rejected))
+_OPENED = get_topic(Program.Opened)
+# What a program under four eyes takes only from an approval (the proposals' kinds).
+FOUR_EYED = frozenset(get_topic(c) for c in (
+    Program.PremiumsCommitted, Program.PremiumPaid, Program.InvoicePaid,
+    Program.AllocationAmended, Program.QuotaAmended, Program.PaymentReversed,
+    Program.EnrolmentAnnulled,
+))
 TOPICS = (*COMMAND_OF_EVENT, _PROPOSED, *_DECIDED)
+
+
+class _FourEyes:
+    """Four eyes over the history, one transaction (one seal) at a time."""
+
+    def __init__(self) -> None:
+        self.programs: set[UUID] = set()  # opened with four eyes on
+        self.proposers: dict[UUID, str] = {}
+        self.transaction = -1
+        self.approved = False  # the current transaction approves a proposal
+        self.alone: tuple[int, str] | None = None  # its first decision taken without one
+
+    def next_transaction(self, index: int) -> tuple[int, str] | None:
+        """Start transaction `index`; what the one before did alone, if anything."""
+        if index == self.transaction:
+            return None
+        found = self.finished()
+        self.transaction, self.approved, self.alone = index, False, None
+        return found
+
+    def finished(self) -> tuple[int, str] | None:
+        return self.alone if self.alone is not None and not self.approved else None
+
+    def event(self, n: Any, event: Any, name: str) -> tuple[int, str] | None:
+        """Take an event in; a proposal approved by its own proposer is reported at once."""
+        oid = event.originator_id
+        if n.topic == _OPENED and getattr(event, "four_eyes", False):
+            self.programs.add(oid)
+        elif n.topic == _PROPOSED:
+            self.proposers[oid] = name
+        elif n.topic == _APPROVED:
+            if self.proposers.get(oid) == name:
+                return (n.id, f"Proposal.Approved written by {name!r}, who proposed it: four "
+                              "eyes need a second principal")
+            self.approved = True
+        elif n.topic in FOUR_EYED and oid in self.programs and self.alone is None:
+            self.alone = (n.id, f"{type(event).__qualname__} written by {name!r} on a program "
+                                "under four eyes, without the approval of a proposal in its "
+                                "transaction: four eyes need a second principal")
+        return None
 
 
 def _events(recorder: Any, upto: int) -> Iterator[Any]:
@@ -90,6 +143,7 @@ def check_roles(
     pending = iter(changes)
     upcoming = next(pending, None)
     kinds: dict[UUID, str] = {}
+    four_eyes = _FourEyes()
     i = 0  # the seal covering the current event: the first at or after its position
     for n in _events(recorder, upto):
         while ordered[i].position < n.id:
@@ -98,12 +152,16 @@ def check_roles(
                 directory.apply(upcoming[1])
                 upcoming = next(pending, None)
             i += 1
+        if (alone := four_eyes.next_transaction(i)) is not None:
+            return alone
         seal = ordered[i]
         name = seal.on_behalf_of or seal.principal
         principal = directory.get(name)
         if principal is None:
             continue  # the seal check reports who was no principal
         event = mapper.to_domain_event(n)
+        if (same := four_eyes.event(n, event, name)) is not None:
+            return same
         if n.topic == _PROPOSED:
             kinds[event.originator_id] = event.kind
             command = f"propose_{event.kind}"
@@ -122,7 +180,7 @@ def check_roles(
                 f"{type(event).__qualname__} written by {name!r}, who held {holds} then; it "
                 f"needs the role {' or '.join(sorted(needed))}",
             )
-    return None
+    return four_eyes.finished()
 
 
 __all__ = ["COMMAND_OF_EVENT", "check_roles"]
