@@ -200,6 +200,15 @@ def test_the_root_key_enrols_a_puppet_who_approves_and_the_log_shows_it(
     assert proposed["position"] < enrolment["position"] < decided["position"]
     listed = run(store_url, "inspektorat", "principals", "list").stdout
     assert "puppet" in listed and "BPKAD" in listed
+    # `audit verify` passes (every seal and role is genuine) but names the approval.
+    verified = run(store_url, "inspektorat", "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "Four eyes to check" in verified.output
+    notices = json.loads(run(store_url, "inspektorat", "audit", "verify", "--format",
+                             "json").stdout)["approved_by_proposers_principals"]
+    assert notices == [
+        f"position {decided['position']}: puppet approved the payment proposal of {ROOT}, "
+        f"who enrolled puppet at position {enrolment['position']}"]
 
 
 def test_an_operator_cannot_approve_or_reject_a_payment(store_url: str) -> None:
@@ -222,6 +231,10 @@ def test_an_operator_cannot_approve_or_reject_a_payment(store_url: str) -> None:
     assert direct.exit_code == 7, direct.output
     assert contents(store_url) == before
     assert run(store_url, "bud", "proposals", "approve", payment).exit_code == 0
+    # Proposers and approvers whom the root enrolled, none by the other: nothing to look at.
+    verified = json.loads(run(store_url, "inspektorat", "audit", "verify", "--format",
+                              "json").stdout)
+    assert verified["intact"] and verified["approved_by_proposers_principals"] == []
 
 
 def test_an_auditors_key_writes_nothing_but_a_note(store_url: str) -> None:
