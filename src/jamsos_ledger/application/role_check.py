@@ -105,8 +105,10 @@ class _FourEyes:
         if what is not None and by != change["name"]:
             self.made_by.setdefault(change["name"], {}).setdefault(by, (position, what))
 
-    def event(self, n: Any, event: Any, name: str) -> tuple[int, str] | None:
-        """Take an event in; a proposal approved by its own proposer is reported at once."""
+    def event(self, n: Any, event: Any, name: str, adopted: bool) -> tuple[int, str] | None:
+        """Take an event in; a proposal approved by its own proposer is reported at once.
+        `adopted`: written before seals and adopted by the root as it stood, in what the
+        seals see as one transaction: its decisions are not held to one approval each."""
         oid = event.originator_id
         if n.topic == _OPENED and getattr(event, "four_eyes", False):
             self.programs.add(oid)
@@ -124,7 +126,8 @@ class _FourEyes:
                 self.notices.append(
                     f"position {n.id}: {name} approved the {self.kinds.get(oid, '')} proposal "
                     f"of {proposer}, who {made[1]} {name} at position {made[0]}")
-        elif n.topic in FOUR_EYED and oid in self.programs and self.alone is None:
+        elif (n.topic in FOUR_EYED and oid in self.programs and self.alone is None
+              and not adopted):
             self.alone = (n.id, f"{type(event).__qualname__} written by {name!r} on a program "
                                 "under four eyes, without the approval of a proposal in its "
                                 "transaction: four eyes need a second principal")
@@ -185,7 +188,7 @@ def check_roles(
         if principal is None:
             continue  # the seal check reports who was no principal
         event = mapper.to_domain_event(n)
-        if (same := four_eyes.event(n, event, name)) is not None:
+        if (same := four_eyes.event(n, event, name, seal.kind == ROOT)) is not None:
             return same
         if n.topic == _PROPOSED:
             kinds[event.originator_id] = event.kind
