@@ -103,6 +103,13 @@ def verify_command(
             ("Root", "matches the fingerprint given" if root else
              "NOT PINNED: compare the key above with the one kept at creation, or give --root"),
         ]
+        if seals.own_approvers:
+            shown = seals.own_approvers[:5]
+            more = len(seals.own_approvers) - len(shown)
+            fields.append(("Four eyes to check", "approved by a principal the proposer made: "
+                           + "; ".join(shown)
+                           + (f"; and {count(more)} more (--format json lists them)"
+                              if more else "")))
         if seals.adopted_upto:
             fields.append(("Adopted", f"positions 1 to {count(seals.adopted_upto)} were "
                            "written before sealing, and adopted by the root as they stood"))

@@ -273,3 +273,32 @@ def test_the_readme_role_table_gives_no_role_a_command_it_may_not_run() -> None:
                                      if cli in clis))
             wrong += [f"{cli} in the row of {r}" for r in sorted(roles - allowing)]
     assert not wrong, "README's role table says more than the code allows:\n" + "\n".join(wrong)
+
+
+THREAT_MODEL = ROOT / "docs" / "threat-model.md"
+
+
+def _tests_defined() -> set[str]:
+    """Every test function defined under tests/ and property_tests/, by name."""
+    names: set[str] = set()
+    for folder in ("tests", "property_tests"):
+        for path in (ROOT / folder).glob("test_*.py"):
+            names.update(re.findall(r"^\s*(?:async\s+)?def (test_\w+)\(",
+                                    path.read_text(encoding="utf-8"), re.MULTILINE))
+    return names
+
+
+def test_every_test_the_threat_model_names_exists() -> None:
+    """docs/threat-model.md names, for each attack, the test that performs it: a test renamed
+    or removed must take the page with it, or the page would vouch for an attack nobody runs."""
+    named = set(re.findall(r"`(test_\w+)`", THREAT_MODEL.read_text(encoding="utf-8")))
+    assert len(named) >= 60, sorted(named)
+    missing = sorted(named - _tests_defined())
+    assert missing == [], f"docs/threat-model.md names tests that do not exist: {missing}"
+
+
+def test_the_readme_summarises_and_links_the_threat_model() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Threat model\n", 1)
+    assert len(section) == 2, "README.md has no '## Threat model' section"
+    assert "docs/threat-model.md" in section[1].split("\n## ", 1)[0]

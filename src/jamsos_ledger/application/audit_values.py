@@ -40,6 +40,7 @@ def verify_json(
         "root_pinned": pinned is not None,
         "adopted_up_to": seals.adopted_upto,
         "signers": seals.signers,
+        "approved_by_proposers_principals": seals.own_approvers,
         "unsealed": None
         if unsealed is None
         else {"position": unsealed.position, "detail": unsealed.detail},

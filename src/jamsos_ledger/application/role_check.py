@@ -10,6 +10,14 @@ small part of a verification. An event written without the role is reported like
 the first position, who wrote it and which role it needed. The roles are those held at that
 position: the principals' registry applied up to the transaction before (a role withdrawn
 earlier counts as not held, one granted earlier as held).
+
+Four eyes are checked over the history too, since a principal's own jamsos (their real key
+and role, but not this code) could skip them: on a program opened with four eyes on, every
+decree, payment, amendment, reversal or annulment must be written in the transaction of a
+proposal's approval, and no proposal approved by the principal who proposed it. What four
+eyes cannot refuse is also listed, as a notice rather than a finding: an approval by a
+principal whom the proposer (an administrator) enrolled, gave a new key or granted a role,
+such as a puppet the root administrator made to approve its own proposals.
 """
 
 from __future__ import annotations
@@ -53,8 +61,77 @@ COMMAND_OF_EVENT: dict[str, str] = {
     get_topic(AuditNote.Written): "audit_note",
 }
 _PROPOSED = get_topic(Proposal.Proposed)
-_DECIDED = (get_topic(Proposal.Approved), get_topic(Proposal.Rejected))
+_APPROVED = get_topic(Proposal.Approved)
+_DECIDED = (_APPROVED, get_topic(Proposal.Rejected))
+_OPENED = get_topic(Program.Opened)
+# What a program under four eyes takes only from an approval (the proposals' kinds).
+FOUR_EYED = frozenset(get_topic(c) for c in (
+    Program.PremiumsCommitted, Program.PremiumPaid, Program.InvoicePaid,
+    Program.AllocationAmended, Program.QuotaAmended, Program.PaymentReversed,
+    Program.EnrolmentAnnulled,
+))
 TOPICS = (*COMMAND_OF_EVENT, _PROPOSED, *_DECIDED)
+
+
+class _FourEyes:
+    """Four eyes over the history, one transaction (one seal) at a time."""
+
+    def __init__(self, notices: list[str] | None) -> None:
+        self.programs: set[UUID] = set()  # opened with four eyes on
+        self.proposers: dict[UUID, str] = {}
+        self.kinds: dict[UUID, str] = {}
+        # principal -> administrator -> (position, what they did): enrolled, rotated, granted
+        self.made_by: dict[str, dict[str, tuple[int, str]]] = {}
+        self.notices = notices
+        self.transaction = -1
+        self.approved = False  # the current transaction approves a proposal
+        self.alone: tuple[int, str] | None = None  # its first decision taken without one
+
+    def next_transaction(self, index: int) -> tuple[int, str] | None:
+        """Start transaction `index`; what the one before did alone, if anything."""
+        if index == self.transaction:
+            return None
+        found = self.finished()
+        self.transaction, self.approved, self.alone = index, False, None
+        return found
+
+    def finished(self) -> tuple[int, str] | None:
+        return self.alone if self.alone is not None and not self.approved else None
+
+    def registry_change(self, position: int, change: dict[str, Any], by: str) -> None:
+        """An administrator's enrolment, rotation or grant, sealed by `by`."""
+        what = {"enrolled": "enrolled", "rotated": "gave a new key to",
+                "granted": "granted a role to"}.get(change["kind"])
+        if what is not None and by != change["name"]:
+            self.made_by.setdefault(change["name"], {}).setdefault(by, (position, what))
+
+    def event(self, n: Any, event: Any, name: str, adopted: bool) -> tuple[int, str] | None:
+        """Take an event in; a proposal approved by its own proposer is reported at once.
+        `adopted`: written before seals and adopted by the root as it stood, in what the
+        seals see as one transaction: its decisions are not held to one approval each."""
+        oid = event.originator_id
+        if n.topic == _OPENED and getattr(event, "four_eyes", False):
+            self.programs.add(oid)
+        elif n.topic == _PROPOSED:
+            self.proposers[oid] = name
+            self.kinds[oid] = event.kind
+        elif n.topic == _APPROVED:
+            proposer = self.proposers.get(oid)
+            if proposer == name:
+                return (n.id, f"Proposal.Approved written by {name!r}, who proposed it: four "
+                              "eyes need a second principal")
+            self.approved = True
+            made = self.made_by.get(name, {}).get(proposer or "")
+            if made is not None and self.notices is not None:
+                self.notices.append(
+                    f"position {n.id}: {name} approved the {self.kinds.get(oid, '')} proposal "
+                    f"of {proposer}, who {made[1]} {name} at position {made[0]}")
+        elif (n.topic in FOUR_EYED and oid in self.programs and self.alone is None
+              and not adopted):
+            self.alone = (n.id, f"{type(event).__qualname__} written by {name!r} on a program "
+                                "under four eyes, without the approval of a proposal in its "
+                                "transaction: four eyes need a second principal")
+        return None
 
 
 def _events(recorder: Any, upto: int) -> Iterator[Any]:
@@ -75,10 +152,12 @@ def check_roles(
     seals: Sequence[Seal],
     changes: Sequence[tuple[int, dict[str, Any]]],
     upto: int,
+    notices: list[str] | None = None,
 ) -> tuple[int, str] | None:
     """The first event up to `upto` (the last position the seals cover) written by a principal
     without a role that allows it (its position and what is wrong), or None. The seals and
-    principal changes are those the seal check read and found valid."""
+    principal changes are those the seal check read and found valid. Approvals by a principal
+    the proposer enrolled or granted a role are appended to `notices`."""
     ordered = sorted(seals, key=lambda s: s.position)
     if not ordered or ordered[0].kind != ROOT:
         return None  # the seal check reports it
@@ -90,20 +169,27 @@ def check_roles(
     pending = iter(changes)
     upcoming = next(pending, None)
     kinds: dict[UUID, str] = {}
+    four_eyes = _FourEyes(notices)
     i = 0  # the seal covering the current event: the first at or after its position
     for n in _events(recorder, upto):
         while ordered[i].position < n.id:
             # The principal changes of the transactions before this one are in force.
             while upcoming is not None and upcoming[0] <= ordered[i].position:
                 directory.apply(upcoming[1])
+                four_eyes.registry_change(*upcoming, ordered[i].on_behalf_of
+                                          or ordered[i].principal)
                 upcoming = next(pending, None)
             i += 1
+        if (alone := four_eyes.next_transaction(i)) is not None:
+            return alone
         seal = ordered[i]
         name = seal.on_behalf_of or seal.principal
         principal = directory.get(name)
         if principal is None:
             continue  # the seal check reports who was no principal
         event = mapper.to_domain_event(n)
+        if (same := four_eyes.event(n, event, name, seal.kind == ROOT)) is not None:
+            return same
         if n.topic == _PROPOSED:
             kinds[event.originator_id] = event.kind
             command = f"propose_{event.kind}"
@@ -122,7 +208,7 @@ def check_roles(
                 f"{type(event).__qualname__} written by {name!r}, who held {holds} then; it "
                 f"needs the role {' or '.join(sorted(needed))}",
             )
-    return None
+    return four_eyes.finished()
 
 
 __all__ = ["COMMAND_OF_EVENT", "check_roles"]

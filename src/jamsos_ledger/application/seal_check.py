@@ -68,6 +68,8 @@ class SealReport:
             seals (0 for a ledger sealed from its creation).
         finding: the first problem, or None.
         signers: how many transactions each principal sealed.
+        own_approvers: approvals four eyes allowed by a principal the proposer enrolled, gave
+            a key or granted a role (`role_check`): not a finding, something to look at.
     """
 
     seals_checked: int = 0
@@ -76,6 +78,7 @@ class SealReport:
     adopted_upto: int = 0
     finding: SealFinding | None = None
     signers: dict[str, int] = field(default_factory=dict)
+    own_approvers: list[str] = field(default_factory=list)
 
     @property
     def root_fingerprint(self) -> str | None:
@@ -319,7 +322,8 @@ def verify_sealed(
     report = check_seals(seals, hashes, changes, head, pinned_root, chain.intact)
     if report.finding is None:
         # The role table over the history (`role_check`), where the seals hold.
-        found = check_roles(recorder, mapper, seals, changes, report.covered)
+        found = check_roles(recorder, mapper, seals, changes, report.covered,
+                            report.own_approvers)
         if found is not None:
             report.finding = SealFinding(*found)
     return chain, report
