@@ -287,3 +287,36 @@ def test_a_token_forged_in_the_log_itself_is_refused(store_url: str, tmp_path: P
         assert "issued by clerk, who was no administrator then" in logged, logged
     verified = jamsos(store_url, "audit", "verify")
     assert verified.exit_code == 4, verified.output
+
+
+def test_a_token_issued_before_tokens_were_sealed_is_refused_saying_what_to_do(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A store whose tokens table an earlier version made (no position of a sealed issuance)
+    keeps its rows, gains the column, and its tokens are refused with what to do: issue a
+    new one. `tokens list` shows them `not sealed`, and `tokens revoke` still tidies them."""
+    ok(store_url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+       "--quota", "100", "--one-key")
+    enrolled(store_url, "kadis")
+    old = "jst_" + uuid.uuid4().hex
+    hashed = hashlib.sha256(old.encode()).hexdigest()
+    now = datetime.now(UTC)
+    _tokens_sql(store_url, "CREATE TABLE {t} (digest TEXT PRIMARY KEY, token_id TEXT NOT NULL "
+                "UNIQUE, principal TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT "
+                "NULL, revoked_at TEXT, issued_by TEXT NOT NULL)", ())
+    _tokens_sql(store_url, "INSERT INTO {t} (digest, token_id, principal, issued_at, "
+                "expires_at, revoked_at, issued_by) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                (hashed, hashed[:12], "kadis", now.isoformat(),
+                 (now + timedelta(days=1)).isoformat(), "operator"))
+    with served(store_url, tmp_path) as s:
+        with s.client(old) as c:
+            refused = _problem(c.get("/api/v1/whoami"), 401)
+        assert refused["detail"] == tokens.UNSEALED_BEFORE
+        with s.client() as c:  # a token issued now, into the same table
+            assert c.get("/api/v1/whoami").status_code == 200
+        listed = {t["id"]: t["state"] for t in as_json(store_url, "tokens", "list")}
+        assert listed[hashed[:12]] == "not sealed"
+        assert "active" in listed.values()
+        assert f"Revoked token {hashed[:12]} of kadis" in ok(
+            store_url, "tokens", "revoke", hashed[:12]).output
+        assert "refused token " + hashed[:12] in s.log.read_text()

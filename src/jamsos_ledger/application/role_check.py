@@ -6,10 +6,10 @@ opening, amendments, commitments, releases and payments), every proposal and its
 every viewing of personal data, every auditor's note, every service token issued or revoked,
 and every worker event a command writes one at a time (corrections, coverage begun and ended,
 claims, benefits). The bulk events (registrations and ranks, written by imports and rankings)
-are left out, so the check stays a small part of a verification. An event written without the role is reported like a broken seal:
-the first position, who wrote it and which role it needed. The roles are those held at that
-position: the principals' registry applied up to the transaction before (a role withdrawn
-earlier counts as not held, one granted earlier as held).
+are left out, so the check stays a small part of a verification. An event written without the
+role is reported like a broken seal: the first position, who wrote it and which role it needed.
+The roles are those held at that position: the principals' registry applied up to the
+transaction before (a role withdrawn earlier counts as not held, one granted earlier as held).
 
 Four eyes are checked over the history too, since a principal's own jamsos (their real key
 and role, but not this code) could skip them: on a program opened with four eyes on, every
