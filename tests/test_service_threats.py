@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from eventsourcing.utils import get_topic
 from psycopg import sql
 from role_helpers import acting
 from test_seal_attacks import Intruder
@@ -320,3 +321,31 @@ def test_a_token_issued_before_tokens_were_sealed_is_refused_saying_what_to_do(
         assert f"Revoked token {hashed[:12]} of kadis" in ok(
             store_url, "tokens", "revoke", hashed[:12]).output
         assert "refused token " + hashed[:12] in s.log.read_text()
+
+
+def test_a_revocation_removed_from_the_log_is_caught_by_verify(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The one way left to revive a revoked token without a key: delete its sealed revocation
+    from the log, every chain hash recomputed, and clear the index too (either alone keeps it
+    refused). The service then honours it again, and `audit verify` reports the history as
+    not proven: detected, not prevented, like any event removed (threat model, §3)."""
+    ok(store_url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+       "--quota", "100", "--one-key")
+    intruder = Intruder(store_url, store_url.startswith("postgresql"))
+    with served(store_url, tmp_path) as s:
+        token = issue_token(store_url, "kadis")
+        ok(store_url, "tokens", "revoke", genuine_id(token))
+        issue_token(store_url, "clerk")  # a later transaction: the revocation is not the tail
+        ((position,),) = intruder.run("SELECT {pos} FROM {events} WHERE topic = ?",
+                                      get_topic(ServiceToken.Revoked))
+        intruder.run("DELETE FROM {events} WHERE {pos} = ?", position)
+        intruder.recompute_chain()
+        with s.client(token) as c:
+            _problem(c.get("/api/v1/whoami"), 401)  # the index still says revoked
+            _tokens_sql(store_url, "UPDATE {t} SET revoked_at = NULL WHERE token_id = ?",
+                        (genuine_id(token),))
+            assert c.get("/api/v1/whoami").json()["principal"] == "kadis"
+    verified = jamsos(store_url, "audit", "verify")
+    assert verified.exit_code == 4, verified.output
+    assert "not proven from position" in verified.stderr

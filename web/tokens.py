@@ -159,10 +159,16 @@ def authenticate(ledger: Ledger, token: str) -> Principal:
 
 
 def _checked(ledger: Ledger, row: tuple[object, ...]) -> tuple[TokenInfo, int | None]:
-    """A row of the index as the sealed events at its position say (the row's own values
-    only for what is shown of a token with no sealed issuance), and that position."""
+    """A row of the index as the sealed events at its position say, and that position.
+
+    The index can refuse a token, never allow one: a revocation or an earlier expiry it holds
+    counts too (someone who removes a sealed revocation from the log, which `audit verify`
+    reports, must also clear it here), while its principal, issuer and later expiry count
+    for nothing. Its own values are shown only for a token with no sealed issuance."""
     hashed, token_id, principal, issued, expires, revoked, by, position = row
     at = None if position is None else int(str(position))
+    noted_expiry = _when(expires) or now_utc()  # unreadable: expired
+    noted_revoked = None if revoked is None else _when(revoked) or now_utc()
     if at is None:
         problem = "issued before tokens were sealed: issue a new one"
     else:
@@ -172,9 +178,17 @@ def _checked(ledger: Ledger, row: tuple[object, ...]) -> tuple[TokenInfo, int | 
             problem = f"its issuance is not sealed by an administrator ({e})"
         else:
             return TokenInfo(sealed.token_id, sealed.principal, sealed.issued_at,
-                             sealed.expires_at, sealed.revoked_at, sealed.issued_by), at
-    return TokenInfo(
-        str(token_id), str(principal), datetime.fromisoformat(str(issued)),
-        datetime.fromisoformat(str(expires)),
-        None if revoked is None else datetime.fromisoformat(str(revoked)), str(by), problem,
-    ), at
+                             min(sealed.expires_at, noted_expiry),
+                             sealed.revoked_at or noted_revoked, sealed.issued_by), at
+    return TokenInfo(str(token_id), str(principal), _when(issued) or noted_expiry,
+                     noted_expiry, noted_revoked, str(by), problem), at
+
+
+def _when(value: object) -> datetime | None:
+    """A time the index holds, or None when it holds none readable (it is anyone's to
+    write)."""
+    try:
+        found = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
