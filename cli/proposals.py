@@ -28,6 +28,7 @@ from jamsos_ledger.cli.viewings import unmask_options, viewed
 from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
 
+SHOWN_WORKERS = 20
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
 COLUMNS = [
     Column("id", "Id"),
@@ -87,12 +88,15 @@ def show_command(
         echo_json(shown)
         return
     workers = shown["workers"]
+    # A decree of thousands: the first ones here, all of them with --format json.
+    listed = ", ".join(workers[:SHOWN_WORKERS]) + (
+        f" and {count(len(workers) - SHOWN_WORKERS)} more (--format json lists them all)"
+        if len(workers) > SHOWN_WORKERS else "")
     echo_fields(
         [
             ("Proposal", f"{KIND_NAMES[p.kind]} {p.short} for {p.program}"),
             ("What", what_it_does(p)),
-            *([("Workers", f"{counted(len(workers), 'worker')}: {', '.join(workers)}")]
-              if workers else []),
+            *([("Workers", f"{counted(len(workers), 'worker')}: {listed}")] if workers else []),
             ("Figures when proposed", ", ".join(f"{k} {v:,}".replace(",", ".")
                                                 for k, v in p.figures.items())),
             ("Proposed by", p.proposer + (f" ({p.note})" if p.note else "")),

@@ -21,6 +21,7 @@ from cli_helpers import as_json, enrolled, events, jamsos, key_for, ok
 from jamsos_ledger.application import KeySource, Ledger
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.proposals import Proposal
+from registration_file import generate_registrations
 
 
 def short_of(out: str) -> str:
@@ -193,3 +194,21 @@ def test_proposals_stored_before_the_terms_were_pinned(store_url: str, tmp_path:
                              {"participants": 2, "paid": 33_600})
     assert "paid Rp 33.600 for 2 participants" in ok(url, "proposals", "approve", pay,
                                                      actor="bud").stdout
+
+
+def test_a_large_decree_is_shown_in_part_and_listed_whole_in_json(
+    store_url: str, tmp_path: Path
+) -> None:
+    url = store_url
+    path = tmp_path / "registrasi.csv"
+    generate_registrations(path, 80, bad_rate=0, duplicate_rate=0)
+    ok(url, "program", "open", "--four-eyes", "--year", "2026", "--allocation", "2000000000",
+       "--quota", "100")
+    ok(url, "workers", "import", str(path))
+    ok(url, "workers", "prioritize")
+    pid = proposed(url, "enroll", "--top", "25", "--start", "2026-01", actor="ops")
+    table = " ".join(ok(url, "proposals", "show", pid).stdout.split())
+    assert "25 workers: " in table and "and 5 more (--format json lists them all)" in table
+    workers = as_json(url, "proposals", "show", pid)["workers"]
+    assert len(workers) == 25
+    assert all(re.fullmatch(r"\d{6}\*{8}\d{2}", n) for n in workers)
