@@ -181,6 +181,15 @@ def test_proposals_stored_before_the_terms_were_pinned(store_url: str, tmp_path:
 
     decree = proposed(url, "enroll", "--top", "2", "--start", "2026-01", actor="ops")
     ok(url, "proposals", "approve", decree, actor="kadis")
+    # An annulment whose release is not the one it showed (no command moves it while no
+    # month of the coverage is paid; the check guards the figures the approver saw).
+    annul = stored_the_old_way(url, "annulment", {"nik": NIKS["BUDI"], "reason": "in error"},
+                               {"workers": 1, "released": 16_800})
+    said = refused(url, annul, "kadis")
+    assert (f"annulling the enrolment of {mask_nik(NIKS['BUDI'])} would now release "
+            "Rp 201.600; the proposal was for Rp 16.800") in said
+    assert NIKS["BUDI"] not in said
+    ok(url, "proposals", "reject", annul, "--reason", "figures do not match", actor="kadis")
     # A payment proposed without --amount when the bill was one participant: pinned to the
     # figures it showed.
     pay = stored_the_old_way(url, "payment", {"month": "2026-01", "sp2d": "SP2D/01",
