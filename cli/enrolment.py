@@ -30,7 +30,8 @@ def enroll_command(
     The money and the places must carry the whole batch, or nothing is written. A program
     with four eyes on (the default; `program open --one-key` turns it off) takes it as a
     proposal, checked now, enrolling nobody until another principal approves it
-    (`jamsos proposals approve`).
+    (`jamsos proposals approve`). A proposal of --top N names the workers ranked first now
+    (`proposals show`, NIKs masked): its approval enrols those, not whoever ranks first then.
     """
     if bool(niks) == (top is not None):
         raise click.UsageError("give either --top N or one or more --nik, not both or neither")

@@ -50,7 +50,8 @@ def pay_command(
 
     A program with four eyes on (the default; `program open --one-key` turns it off) takes it
     as a proposal, checked now, paying nothing until another principal holding the role
-    finance approves it (`jamsos proposals approve`).
+    finance approves it (`jamsos proposals approve`). It pays the amount and participants it
+    showed: if the bill has changed by then, the approval is refused with both figures.
     """
     invoice = None if invoice_path is None else invoice_digest(invoice_path)
     if obj.program().four_eyes:

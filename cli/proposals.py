@@ -14,6 +14,7 @@ import click
 
 from jamsos_ledger.application.proposal_view import (
     approved_words,
+    named_workers,
     proposal_row,
     proposal_shown,
     proposed_words,
@@ -23,9 +24,11 @@ from jamsos_ledger.application.proposal_view import (
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import Column, echo_fields, echo_json, echo_recorded, render
-from jamsos_ledger.domain.money import count, rupiah
+from jamsos_ledger.cli.viewings import unmask_options, viewed
+from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
 
+SHOWN_WORKERS = 20
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
 COLUMNS = [
     Column("id", "Id"),
@@ -67,17 +70,33 @@ def list_command(obj: LedgerContext, status: str | None, fmt: str) -> None:
 @proposals.command("show")
 @click.argument("proposal_id", metavar="ID")
 @format_option("table", "json")
+@unmask_options
 @pass_ledger
-def show_command(obj: LedgerContext, proposal_id: str, fmt: str) -> None:
-    """One proposal: its terms, its figures when proposed, who proposed and decided it."""
+def show_command(
+    obj: LedgerContext, proposal_id: str, fmt: str, unmask: bool, reason: str | None
+) -> None:
+    """One proposal: its terms, the workers it enrols or annuls (NIKs masked), its figures
+    when proposed, who proposed and decided it.
+
+    With --unmask and --reason the NIKs are shown in full, to an auditor or operator, and the
+    viewing is recorded first (`jamsos audit viewings`)."""
     p = obj.ledger.proposal(proposal_id)
+    if unmask and named_workers(p):  # a payment or an amendment names nobody
+        viewed(obj, f"proposals show {p.short}", reason, named_workers(p))
+    shown = proposal_shown(p, unmask=unmask)
     if fmt == "json":
-        echo_json(proposal_shown(p))
+        echo_json(shown)
         return
+    workers = shown["workers"]
+    # A decree of thousands: the first ones here, all of them with --format json.
+    listed = ", ".join(workers[:SHOWN_WORKERS]) + (
+        f" and {count(len(workers) - SHOWN_WORKERS)} more (--format json lists them all)"
+        if len(workers) > SHOWN_WORKERS else "")
     echo_fields(
         [
             ("Proposal", f"{KIND_NAMES[p.kind]} {p.short} for {p.program}"),
             ("What", what_it_does(p)),
+            *([("Workers", f"{counted(len(workers), 'worker')}: {listed}")] if workers else []),
             ("Figures when proposed", ", ".join(f"{k} {v:,}".replace(",", ".")
                                                 for k, v in p.figures.items())),
             ("Proposed by", p.proposer + (f" ({p.note})" if p.note else "")),

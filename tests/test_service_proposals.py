@@ -5,6 +5,7 @@ committed. The dashboard lists the pending proposal."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,10 @@ def test_an_enrolment_is_proposed_and_approved_by_another(sqlite_url: str,
         assert as_json(sqlite_url, "report", "quota")["enrolled"] == 0
         listed = c.get("/api/v1/proposals?status=pending").json()["proposals"]
         assert [p["proposal"] for p in listed] == [body["proposal"]]
+        # The decree names the five ranked first now, masked (the approver approves them).
+        shown = c.get(f"/api/v1/proposals/{body['proposal']}").json()
+        assert len(shown["workers"]) == 5
+        assert all(re.fullmatch(r"\d{6}\*{8}\d{2}", n) for n in shown["workers"])
         page = c.get("/", cookies={"jamsos_session": s.token})
         assert f'data-proposal="{body["proposal"]}"' in page.text
         before = events(sqlite_url)

@@ -123,6 +123,9 @@ class ProposalShown(ProposalListed):
 
     id: str = Field(description="The proposal's whole id (`proposal` is its short one).")
     note: str = Field(description="The proposer's note.")
+    workers: list[str] = Field(description="The workers a decree enrols (those ranked first "
+                               "when it was proposed, for one of the top N) or an annulment "
+                               "annuls, by masked NIK; empty for other kinds.")
     reason: str | None = Field(description="Why it was rejected or withdrawn; null while "
                                "pending or once approved.")
 

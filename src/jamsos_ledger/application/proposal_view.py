@@ -23,11 +23,16 @@ def what_it_does(p: Proposal) -> str:
     """The proposal's terms in a few words (NIKs masked)."""
     t = p.terms
     if p.kind == "enrolment":
-        niks = ", ".join(mask_nik(n) for n in t["niks"][:3])
-        who = f"top {count(t['top'])}" if t["top"] else niks
-        more = f" and {len(t['niks']) - 3} more" if not t["top"] and len(t["niks"]) > 3 else ""
+        named = ", ".join(mask_nik(n) for n in t["niks"][:3])
+        more = f" and {len(t['niks']) - 3} more" if len(t["niks"]) > 3 else ""
+        who = f"{named}{more}"
+        if t["top"]:
+            # A decree of the top N names whom it enrols: those ranked first when proposed
+            # (one proposed before decrees named them names nobody, and is refused).
+            ranked = f": {who}" if t["niks"] else ", not named (propose it again)"
+            who = f"top {count(t['top'])} as ranked when proposed{ranked}"
         decree = f" under decree {t['decree']}" if t["decree"] else ""
-        return f"{who}{more} from {t['start']}{decree}"
+        return f"{who} from {t['start']}{decree}"
     if p.kind == "payment":
         return f"{t['month']} under SP2D {t['sp2d']}"
     if p.kind == "reversal":
@@ -133,8 +138,22 @@ def proposal_row(p: Proposal) -> dict[str, Any]:
     }
 
 
-def proposal_shown(p: Proposal) -> dict[str, Any]:
+def named_workers(p: Proposal) -> list[str]:
+    """The NIKs of the workers a proposal enrols or annuls, in clear: only for a viewing
+    recorded first (`--unmask --reason`); `proposal_shown` masks them otherwise."""
+    if p.kind == "enrolment":
+        return [str(n) for n in p.terms["niks"]]
+    if p.kind == "annulment":
+        return [str(p.terms["nik"])]
+    return []
+
+
+def proposal_shown(p: Proposal, *, unmask: bool = False) -> dict[str, Any]:
     """A proposal as `proposals show` shows it: the row with its whole id, its figures when
-    proposed, the role that may approve it, the proposer's note and the decision's reason."""
+    proposed, the workers it enrols or annuls (NIKs masked unless `unmask`, for a viewing
+    already recorded), the role that may approve it, the proposer's note and the decision's
+    reason."""
+    workers = named_workers(p)
     return {**proposal_row(p), "id": str(p.id), "figures": dict(p.figures),
+            "workers": workers if unmask else [mask_nik(n) for n in workers],
             "approving_role": p.approving_role, "note": p.note, "reason": p.reason}

@@ -7,6 +7,11 @@ it would commit or pay then. It reserves nothing. Its approval runs the command 
 the ledger as it is then, and saves the approval with the command's events in one transaction:
 two approvers racing on one proposal conflict on its version, and the loser, tried again,
 finds it approved. The role table (`roles`) is checked once per command, like every other.
+
+The approver approves what was proposed, not what the command would do by the time they look:
+a decree of the top N names the workers ranked first when it was proposed (a re-rank in
+between does not change whom it enrols), and a payment or an annulment whose amount is no
+longer the one proposed is refused at approval with both figures, and stays pending.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application.service import LedgerService, command
-from jamsos_ledger.domain.errors import InvalidInput, NotFound
+from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.proposals import KIND_NAMES, PENDING, Proposal
 from jamsos_ledger.domain.roles import held, require_role
 
@@ -49,6 +56,10 @@ class ProposingService(LedgerService):
         result = self._checked_only(
             lambda: self.enrol(program.code, start=start, niks=niks, top=top, decree=decree)
         )
+        if top is not None:
+            # The decree names the workers ranked first now: the approver approves them, not
+            # whoever ranks first on the day of approval (the ranking moves with DTSEN).
+            niks = [w.nik for w in self._top_candidates(program, top, start)]
         terms = {"start": str(start), "niks": list(niks), "top": top, "decree": decree}
         figures = {"workers": result.workers, "committed": result.committed}
         return self._propose("enrolment", program.code, terms, figures, note)
@@ -73,7 +84,9 @@ class ProposingService(LedgerService):
                 month=month, sp2d=sp2d, amount=amount, code=program.code, invoice=invoice
             )
         )
-        terms = {"month": str(month), "sp2d": sp2d, "amount": amount, "invoice": invoice}
+        # The amount and participants shown are pinned: the approver pays exactly these.
+        terms = {"month": str(month), "sp2d": sp2d, "amount": paid,
+                 "participants": participants, "invoice": invoice}
         figures = {"participants": participants, "paid": paid}
         return self._propose("payment", program.code, terms, figures, note)
 
@@ -167,6 +180,7 @@ class ProposingService(LedgerService):
             proposal = self.proposal(ref)
             principal = self.acting_principal()
             require_role(principal, proposal.approving_role, f"approving {proposal.describe()}")
+            self._as_proposed(proposal)
             proposal.approve(approver=self.actor, roles=held(principal))
             self.riding = proposal
             try:
@@ -176,17 +190,66 @@ class ProposingService(LedgerService):
 
         return self._retrying(attempt)
 
+    def _as_proposed(self, proposal: Proposal) -> None:
+        """Refuse, before anything is decided, a proposal that would no longer do what it said:
+        the approver approves what was proposed.
+
+        A payment's amount and participants, and an annulment's release, are checked by
+        running the command without writing anything; a decree proposed before decrees named
+        their workers (terms with --top and no NIKs) is refused outright, since it would
+        enrol whoever ranks first now. Each refusal leaves the proposal pending (reject it and
+        propose again). A reversal's amount cannot move (its SP2D's payment is recorded), nor
+        a decree's that names its workers (their months from its start to the program's end).
+        """
+        terms, figures = proposal.terms, proposal.figures
+        again = f"reject it (`jamsos proposals reject {proposal.short}`) and propose again"
+        if proposal.kind == "enrolment" and terms["top"] is not None and not terms["niks"]:
+            raise RuleViolation(
+                f"{proposal.describe()} was proposed as the top {count(terms['top'])} before "
+                "decrees named their workers: approving it would enrol whoever ranks first "
+                f"now, not necessarily those ranked first when it was proposed; {again} (the "
+                "new proposal names them); nothing was written"
+            )
+        if proposal.kind == "payment":
+            month = Month.parse(terms["month"])
+            # Terms stored before payments pinned their amount: the figures they showed.
+            amount = terms["amount"] if terms["amount"] is not None else figures["paid"]
+            participants = terms.get("participants", figures["participants"])
+            now = self._checked_only(lambda: self.pay_premiums(
+                month=month, sp2d=terms["sp2d"], code=proposal.program,
+                invoice=terms.get("invoice"),
+            ))
+            if now != (participants, amount):
+                raise RuleViolation(
+                    f"the bill for {month} is now {rupiah(now[1])} for "
+                    f"{counted(now[0], 'participant')}; the proposal was for {rupiah(amount)} "
+                    f"for {count(participants)}: {again}; nothing was paid"
+                )
+        if proposal.kind == "annulment":
+            released = self._checked_only(lambda: self.annul_enrolment(
+                terms["nik"], reason=terms["reason"], code=proposal.program
+            )).total
+            if released != figures["released"]:
+                raise RuleViolation(
+                    f"annulling the enrolment of {mask_nik(terms['nik'])} would now release "
+                    f"{rupiah(released)}; the proposal was for {rupiah(figures['released'])}: "
+                    f"{again}; nothing was annulled"
+                )
+
     def _carry_out(self, proposal: Proposal) -> Any:
-        """Run the proposal's command with its terms."""
+        """Run the proposal's command with its terms: a decree enrols the workers it names
+        (`_as_proposed` has refused one that names none), a payment pays the amount it
+        pinned (the domain refuses another bill, should it change meanwhile)."""
         terms = proposal.terms
         if proposal.kind == "enrolment":
             return self.enrol(
                 proposal.program, start=Month.parse(terms["start"]), niks=tuple(terms["niks"]),
-                top=terms["top"], decree=terms["decree"],
+                decree=terms["decree"],
             )
         if proposal.kind == "payment":
+            amount = terms["amount"] if terms["amount"] is not None else proposal.figures["paid"]
             return self.pay_premiums(
-                month=Month.parse(terms["month"]), sp2d=terms["sp2d"], amount=terms["amount"],
+                month=Month.parse(terms["month"]), sp2d=terms["sp2d"], amount=amount,
                 code=proposal.program, invoice=terms.get("invoice"),
             )
         if proposal.kind == "reversal":
