@@ -193,8 +193,7 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
              if program.four_eyes
              else "off (--one-key): one principal acts alone"
-             + (f"; why: {program.one_key_reason}" if program.one_key_reason
-                else "; no reason given")),
+             + (f"; why: {program.one_key_reason}" if program.one_key_reason else "")),
             ("Allocation", rupiah(f.allocation)),
             ("Committed", rupiah(f.committed)),
             ("Paid", rupiah(f.paid)),
