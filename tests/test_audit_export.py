@@ -138,3 +138,17 @@ def test_an_export_holds_personal_data_so_only_an_auditor_makes_it_for_a_reason(
     fingerprint = json.loads(root.stdout)["root_fingerprint"]
     assert _check(proof, fingerprint).exit_code == 0
     assert json.loads(ok(store_url, "audit", "verify", "--format", "json").stdout)["intact"]
+
+
+def test_a_read_only_copy_exports_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    """An auditor's read-only copy cannot record the export: so no file is made (exit 3)."""
+    _exported(sqlite_url, tmp_path)
+    path = sqlite_url[len("sqlite:///"):]
+    before = contents(sqlite_url)
+    other = tmp_path / "copy.json"
+    result = jamsos(f"sqlite:///{path}?mode=ro", "audit", "export", str(other), "--reason",
+                    "LHP BPK")
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert not other.exists() and list(tmp_path.glob("*copy*")) == []
+    assert contents(sqlite_url) == before
