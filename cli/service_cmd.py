@@ -70,7 +70,10 @@ def serve_command(
 
 @click.group("tokens")
 def tokens() -> None:
-    """Bearer tokens of the service: issue, list, revoke (kept as hashes in the store)."""
+    """Bearer tokens of the service: issue, list, revoke (kept as hashes in the store).
+
+    Issuing and revoking are sealed events of the ledger, an administrator's; the service
+    honours a token only when the seal over its issuance holds."""
 
 
 @tokens.command("issue")
@@ -96,7 +99,11 @@ def issue_command(obj: LedgerContext, principal: str, expires: str) -> None:
 @format_option("table", "json")
 @pass_ledger
 def list_command(obj: LedgerContext, fmt: str) -> None:
-    """List the tokens issued (their ids, never the tokens)."""
+    """List the tokens issued (their ids, never the tokens).
+
+    States: active, expired, revoked, or `not sealed`: a token the service refuses, issued
+    before tokens were sealed (issue a new one) or written into the store by someone who
+    holds no administrator's key."""
     from jamsos_ledger.web import tokens as store
 
     now = datetime.now(UTC)

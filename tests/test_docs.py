@@ -165,6 +165,8 @@ CLI_OF: dict[str, tuple[str, ...]] = {
     "withdraw_role": ("principals withdraw",),
     "rotate_key": ("principals rotate",),
     "revoke_key": ("principals revoke",),
+    "issue_token": ("tokens issue",),
+    "revoke_token": ("tokens revoke",),
     "register": ("workers import",),
     "correct_worker": ("workers correct",),
     "prioritize": ("workers prioritize",),

@@ -18,6 +18,7 @@ from jamsos_ledger.domain.audit_notes import AuditNote
 from jamsos_ledger.domain.model import Program, Reference, Worker
 from jamsos_ledger.domain.principals import PrincipalRegistry
 from jamsos_ledger.domain.proposals import Proposal
+from jamsos_ledger.domain.service_tokens import ServiceToken
 from jamsos_ledger.domain.viewings import Viewing
 
 # Each aggregate of the domain, with the module its topics were first stored under.
@@ -29,6 +30,7 @@ AGGREGATES: dict[type[Aggregate], str] = {
     Proposal: "jamsos_ledger.proposals",
     Viewing: "jamsos_ledger.viewings",
     AuditNote: "jamsos_ledger.domain.audit_notes",
+    ServiceToken: "jamsos_ledger.domain.service_tokens",
 }
 
 

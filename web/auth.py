@@ -24,10 +24,12 @@ def principal_of_token(service: ServiceLedger, token: str | None) -> Principal:
     with service.using() as ledger:
         try:
             return authenticate(ledger, token)
-        except Unauthenticated:
-            # Which of unknown, expired or revoked is not told: a guesser learns nothing.
-            raise ServiceProblem(401, "the token is not valid (unknown, expired or revoked)",
-                                 headers=CHALLENGE) from None
+        except Unauthenticated as e:
+            # Which of unknown, expired, revoked or unsealed is not told: a guesser learns
+            # nothing. Only a token issued before tokens were sealed is told to be replaced.
+            raise ServiceProblem(
+                401, e.detail or "the token is not valid (unknown, expired or revoked)",
+                headers=CHALLENGE) from None
 
 
 def api_principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:

@@ -1,9 +1,12 @@
 """The service's own tables, in the store's database beside the ledger's events.
 
-Two small tables the ledger itself never reads: the hashes of the bearer tokens
-(`tokens`) and the first answers to writes sent with an Idempotency-Key (`idempotency`).
-They are not events: a token is a credential of the front door, not a fact of the program,
-and an answer kept for retries is not a fact either. The SQL is written once, with `?`
+Two small tables the ledger itself never reads: an index of the bearer tokens (`tokens`:
+each token's digest and the position of its sealed issuance in the log, with copies of what
+that issuance says, for `tokens list`) and the first answers to writes sent with an
+Idempotency-Key (`idempotency`). The tokens' index proves nothing: a token counts only when
+the issuance at its position is sealed by an administrator and names its digest
+(`tokens.authenticate`), so a row written into it directly is refused. An answer kept for
+retries is not a fact of the program, so not an event either. The SQL is written once, with `?`
 placeholders and `{name}` for a table; on PostgreSQL the placeholders become `%s` and the
 tables are qualified by the store's schema.
 """
@@ -34,6 +37,9 @@ _SCHEMA = {
 # Columns added since a table was first made: added to a store that lacks them (nothing else
 # changes; the rows there keep NULL in them).
 _ADDED = {
+    # the position of the token's sealed issuance; NULL for a token issued before tokens
+    # were sealed, which is refused
+    TOKENS: (("position", "INTEGER"),),
     IDEMPOTENCY: (("attempt", "TEXT"), ("owner", "TEXT"), ("applied", "INTEGER")),
 }
 

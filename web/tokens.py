@@ -1,35 +1,53 @@
 """Bearer tokens: issued by an administrator from the CLI, kept only as hashes, expiring and
-revocable.
+revocable, and sealed.
 
-A token is 32 random bytes (256 bits, `secrets`), shown once when issued; the store keeps
+A token is 32 random bytes (256 bits, `secrets`), shown once when issued; the ledger keeps
 its SHA-256 digest, never the token. A 256-bit random secret needs no slow password hash: the
 digest cannot be reversed, and guessing one is hopeless. The token's short id (the first
 characters of the digest) names it in `tokens list` and `tokens revoke`.
+
+Issuing and revoking are sealed events of the ledger (`ServiceToken`, an administrator's
+commands `issue_token` and `revoke_token`), so a token is proven like a principal's key: the
+service's table of tokens is only an index (digest -> position of the issuance), and a token
+counts only when the issuance at that position is covered by an administrator's valid seal
+and names its digest (`service_tokens.sealed_token`). Whoever can write the database but
+holds no administrator's key cannot add a token, lift a revocation or move an expiry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from jamsos_ledger.application import Ledger
+from jamsos_ledger.application.service_tokens import NotSealed, sealed_token
 from jamsos_ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from jamsos_ledger.domain.service_tokens import ID_LENGTH, LONGEST
 from jamsos_ledger.web.principals import Principal, principal_named
 from jamsos_ledger.web.side_tables import TOKENS, ensure, execute
 
 PREFIX = "jst_"  # says what a leaked string is (a jamsos service token), for secret scanners
-ID_LENGTH = 12
-LONGEST = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+NOT_SEALED = "not sealed"  # the state `tokens list` shows for a token the service refuses
+# What a token issued by an earlier version (before tokens were sealed) is told, and the log.
+UNSEALED_BEFORE = ("the token was issued before tokens were sealed: an administrator issues "
+                   "a new one (`jamsos tokens issue`)")
+log = logging.getLogger("jamsos.tokens")
+
+__all__ = ["ID_LENGTH", "LONGEST", "PREFIX", "TokenInfo", "Unauthenticated", "authenticate",
+           "digest", "duration", "issue", "listed", "revoke"]
 
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """A token as listed: never the token itself."""
+    """A token as listed: never the token itself. Its principal, times and issuer are those
+    its sealed issuance records; `problem` says why it has none (then it is refused)."""
 
     token_id: str
     principal: str
@@ -37,8 +55,11 @@ class TokenInfo:
     expires_at: datetime
     revoked_at: datetime | None
     issued_by: str
+    problem: str | None = None
 
     def state(self, now: datetime) -> str:
+        if self.problem is not None:
+            return NOT_SEALED
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if now >= self.expires_at else "active"
@@ -63,65 +84,72 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+_COLUMNS = "digest, token_id, principal, issued_at, expires_at, revoked_at, issued_by, position"
+
+
 def issue(ledger: Ledger, principal: str, lifetime: timedelta) -> tuple[str, TokenInfo]:
-    """A new token for the principal: the token (shown once) and what the store keeps.
-    Only an administrator (proven by their key) issues one."""
-    issued_by = ledger.signing.require_administrator().name
-    who = principal_named(ledger, principal)
-    ensure(ledger, TOKENS)
+    """A new token for the principal: the token (shown once) and what the ledger keeps. Only
+    an administrator issues one; its issuance is a sealed event, then indexed."""
+    ensure(ledger, TOKENS)  # a store that cannot hold the index refuses before any write
     token = PREFIX + secrets.token_urlsafe(32)
     hashed = digest(token)
-    issued = now_utc()
-    info = TokenInfo(hashed[:ID_LENGTH], who.name, issued, issued + lifetime, None, issued_by)
+    sealed, position = ledger.issue_token(principal, hashed, lifetime)
+    info = TokenInfo(sealed.token_id, sealed.principal, sealed.created_on,
+                     datetime.fromisoformat(sealed.expires_at), None, sealed.issued_by)
     execute(
         ledger, TOKENS,
-        "INSERT INTO {t} (digest, token_id, principal, issued_at, expires_at, revoked_at, "
-        "issued_by) VALUES (?, ?, ?, ?, ?, NULL, ?)",
-        (hashed, info.token_id, info.principal, issued.isoformat(), info.expires_at.isoformat(),
-         issued_by),
+        f"INSERT INTO {{t}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+        (hashed, info.token_id, info.principal, info.issued_at.isoformat(),
+         info.expires_at.isoformat(), info.issued_by, position),
     )
     return token, info
 
 
 def listed(ledger: Ledger) -> list[TokenInfo]:
+    """Every token of the index, as its sealed events say (`not sealed` for one without)."""
     ensure(ledger, TOKENS)
-    rows = execute(
-        ledger, TOKENS,
-        "SELECT token_id, principal, issued_at, expires_at, revoked_at, issued_by FROM {t} "
-        "ORDER BY issued_at", (),
-    )
-    return [_info(r) for r in rows]
+    rows = execute(ledger, TOKENS, f"SELECT {_COLUMNS} FROM {{t}} ORDER BY issued_at", ())
+    return [_checked(ledger, r)[0] for r in rows]
 
 
 def revoke(ledger: Ledger, token_id: str) -> TokenInfo:
     """Revoke a token by its id: refused from now on (revoking twice changes nothing). Only
-    an administrator revokes one."""
-    ledger.signing.require_administrator()
+    an administrator revokes one; the revocation is a sealed event."""
     ensure(ledger, TOKENS)
-    execute(
-        ledger, TOKENS, "UPDATE {t} SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
-        (now_utc().isoformat(), token_id.strip()),
-    )
-    found = [t for t in listed(ledger) if t.token_id == token_id.strip()]
-    if not found:
+    wanted = token_id.strip()
+    rows = execute(ledger, TOKENS, f"SELECT {_COLUMNS} FROM {{t}} WHERE token_id = ?",
+                   (wanted,))
+    if not rows:
+        ledger.as_command("revoke_token", lambda: None)  # only an administrator learns so
         raise NotFound(f"no token with id {token_id!r} (see `jamsos tokens list`)")
-    return found[0]
+    with contextlib.suppress(NotFound):  # no sealed issuance: refused already; the index
+        ledger.revoke_token(str(rows[0][0]))  # says revoked too
+    execute(ledger, TOKENS,
+            "UPDATE {t} SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+            (now_utc().isoformat(), wanted))
+    return _checked(ledger, rows[0])[0]
 
 
 class Unauthenticated(Exception):
-    """No token, or one that is unknown, expired or revoked: which, never said to the caller."""
+    """No token, or one that is unknown, expired, revoked or unsealed: which, never said to
+    the caller, but for `detail`: what a token issued before tokens were sealed is told."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 def authenticate(ledger: Ledger, token: str) -> Principal:
-    """The principal a presented token speaks for, if it is known, unexpired, not revoked."""
-    rows = execute(
-        ledger, TOKENS,
-        "SELECT token_id, principal, issued_at, expires_at, revoked_at, issued_by FROM {t} "
-        "WHERE digest = ?", (digest(token),),
-    )
+    """The principal a presented token speaks for, if its issuance is sealed by an
+    administrator, it is unexpired, not revoked by a sealed act, and its principal active."""
+    rows = execute(ledger, TOKENS, f"SELECT {_COLUMNS} FROM {{t}} WHERE digest = ?",
+                   (digest(token),))
     if not rows:
         raise Unauthenticated("unknown token")
-    info = _info(rows[0])
+    info, position = _checked(ledger, rows[0])
+    if info.problem is not None:
+        log.warning("refused token %s: %s", info.token_id, info.problem)
+        raise Unauthenticated(info.problem, UNSEALED_BEFORE if position is None else None)
     if info.state(now_utc()) != "active":
         raise Unauthenticated(f"token {info.state(now_utc())}")
     try:
@@ -130,10 +158,37 @@ def authenticate(ledger: Ledger, token: str) -> Principal:
         raise Unauthenticated("principal not active") from None
 
 
-def _info(row: tuple[object, ...]) -> TokenInfo:
-    token_id, principal, issued, expires, revoked, by = row
-    return TokenInfo(
-        str(token_id), str(principal), datetime.fromisoformat(str(issued)),
-        datetime.fromisoformat(str(expires)),
-        None if revoked is None else datetime.fromisoformat(str(revoked)), str(by),
-    )
+def _checked(ledger: Ledger, row: tuple[object, ...]) -> tuple[TokenInfo, int | None]:
+    """A row of the index as the sealed events at its position say, and that position.
+
+    The index can refuse a token, never allow one: a revocation or an earlier expiry it holds
+    counts too (someone who removes a sealed revocation from the log, which `audit verify`
+    reports, must also clear it here), while its principal, issuer and later expiry count
+    for nothing. Its own values are shown only for a token with no sealed issuance."""
+    hashed, token_id, principal, issued, expires, revoked, by, position = row
+    at = None if position is None else int(str(position))
+    noted_expiry = _when(expires) or now_utc()  # unreadable: expired
+    noted_revoked = None if revoked is None else _when(revoked) or now_utc()
+    if at is None:
+        problem = "issued before tokens were sealed: issue a new one"
+    else:
+        try:
+            sealed = sealed_token(ledger, str(hashed), at)
+        except NotSealed as e:
+            problem = f"its issuance is not sealed by an administrator ({e})"
+        else:
+            return TokenInfo(sealed.token_id, sealed.principal, sealed.issued_at,
+                             min(sealed.expires_at, noted_expiry),
+                             sealed.revoked_at or noted_revoked, sealed.issued_by), at
+    return TokenInfo(str(token_id), str(principal), _when(issued) or noted_expiry,
+                     noted_expiry, noted_revoked, str(by), problem), at
+
+
+def _when(value: object) -> datetime | None:
+    """A time the index holds, or None when it holds none readable (it is anyone's to
+    write)."""
+    try:
+        found = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)

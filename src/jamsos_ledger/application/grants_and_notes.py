@@ -1,5 +1,5 @@
 """Principals enrolled, rotated, revoked, their roles granted and withdrawn by an administrator,
-and auditors' notes, in the service.
+the HTTP service's tokens issued and revoked, and auditors' notes, in the service.
 
 All are commands of the role table like every other (`roles.COMMAND_ROLES`): `enrol_principal`,
 `rotate_key`, `revoke_key`, `grant_role` and `withdraw_role` for an administrator, who writes
@@ -7,12 +7,14 @@ them as events of the principals' registry (`signing.PrincipalAdmin`, the rules 
 `principals.Directory`); `audit_note` for an auditor, whose only writes are these notes
 (`audit_notes.AuditNote`). A role granted or withdrawn counts from the next write on, for the
 service and for `audit verify` alike, which both read the principals from the registry's events
-in log order.
+in log order. `issue_token` and `revoke_token`, an administrator's too, record the service's
+bearer tokens as sealed `ServiceToken` events (`service_tokens` checks them when one is shown).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +29,7 @@ from jamsos_ledger.domain.model import Worker, worker_id
 from jamsos_ledger.domain.nik import NIK_LENGTH, mask_nik
 from jamsos_ledger.domain.principals import Principal
 from jamsos_ledger.domain.proposals import short_id
+from jamsos_ledger.domain.service_tokens import ServiceToken, token_aggregate_id
 
 _WRITTEN_TOPIC = get_topic(AuditNote.Written)
 
@@ -66,6 +69,41 @@ class GrantsAndNotesService(PersonalDataService):
         it does not hold, its last role (revoke it instead), or the administrator role of the
         ledger's last administrator. The principal as it stands after."""
         return self.principals.withdraw(name, list(roles), reason)
+
+    # -- the service's tokens --------------------------------------------------------------
+
+    @command("issue_token")
+    def issue_token(
+        self, principal: str, digest: str, lifetime: timedelta
+    ) -> tuple[ServiceToken, int]:
+        """Record a token's issuance for an active principal (its SHA-256 digest, never the
+        token): the token and the position of its issuance, which the service checks the
+        seal of whenever the token is presented (`service_tokens.sealed_token`)."""
+        who = self.signing.directory().active(principal.strip())
+        token = ServiceToken.issue(principal=who.name, digest=digest,
+                                   issued_at=datetime.now(UTC), lifetime=lifetime,
+                                   actor=self.actor)
+        recordings = self.save(token)
+        return token, int(recordings[-1].notification.id)
+
+    @command("revoke_token")
+    def revoke_token(self, digest: str, reason: str = "") -> ServiceToken:
+        """Record a token's revocation; NotFound when no token of that digest was issued under
+        seal. Revoking twice changes nothing (nothing written)."""
+
+        def attempt() -> ServiceToken:
+            try:
+                token: Any = self.repository.get(token_aggregate_id(digest))
+            except AggregateNotFoundError:
+                raise NotFound("no token of that digest was issued under seal") from None
+            assert isinstance(token, ServiceToken)
+            if token.revoked:
+                return token
+            token.revoke(reason=reason, actor=self.actor)
+            self.save(token)
+            return token
+
+        return self.retrying(attempt)
 
     # -- auditors' notes -------------------------------------------------------------------
 

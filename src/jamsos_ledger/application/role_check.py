@@ -3,13 +3,13 @@ a role that allowed the command that writes it (`roles.COMMAND_ROLES`).
 
 `audit verify` runs it once the seals held: every event of money and places (a program's
 opening, amendments, commitments, releases and payments), every proposal and its decision,
-every viewing of personal data, every auditor's note, and every worker event a command writes
-one at a time (corrections, coverage begun and ended, claims, benefits). The bulk events
-(registrations and ranks, written by imports and rankings) are left out, so the check stays a
-small part of a verification. An event written without the role is reported like a broken seal:
-the first position, who wrote it and which role it needed. The roles are those held at that
-position: the principals' registry applied up to the transaction before (a role withdrawn
-earlier counts as not held, one granted earlier as held).
+every viewing of personal data, every auditor's note, every service token issued or revoked,
+and every worker event a command writes one at a time (corrections, coverage begun and ended,
+claims, benefits). The bulk events (registrations and ranks, written by imports and rankings)
+are left out, so the check stays a small part of a verification. An event written without the
+role is reported like a broken seal: the first position, who wrote it and which role it needed.
+The roles are those held at that position: the principals' registry applied up to the
+transaction before (a role withdrawn earlier counts as not held, one granted earlier as held).
 
 Four eyes are checked over the history too, since a principal's own jamsos (their real key
 and role, but not this code) could skip them: on a program opened with four eyes on, every
@@ -40,6 +40,7 @@ from jamsos_ledger.domain.model import Program, Worker
 from jamsos_ledger.domain.principals import ADMINISTRATOR, Directory, Principal
 from jamsos_ledger.domain.proposals import Proposal
 from jamsos_ledger.domain.roles import APPROVING_ROLE, held, roles_needed
+from jamsos_ledger.domain.service_tokens import ServiceToken
 from jamsos_ledger.domain.viewings import Viewing
 from jamsos_ledger.stores.integrity import PAGE
 from jamsos_ledger.stores.seals import ROOT, Seal
@@ -66,6 +67,8 @@ COMMAND_OF_EVENT: dict[str, str] = {
     get_topic(Proposal.Withdrawn): "withdraw_proposal",
     get_topic(Viewing.Viewed): "unmask",
     get_topic(AuditNote.Written): "audit_note",
+    get_topic(ServiceToken.Issued): "issue_token",
+    get_topic(ServiceToken.Revoked): "revoke_token",
 }
 _PROPOSED = get_topic(Proposal.Proposed)
 _APPROVED = get_topic(Proposal.Approved)

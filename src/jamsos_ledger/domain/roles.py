@@ -51,6 +51,9 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "withdraw_role": frozenset({ADMINISTRATOR}),
     "rotate_key": frozenset({ADMINISTRATOR}),
     "revoke_key": frozenset({ADMINISTRATOR}),
+    # The HTTP service's bearer tokens: each speaks for a principal as its key would.
+    "issue_token": frozenset({ADMINISTRATOR}),
+    "revoke_token": frozenset({ADMINISTRATOR}),
     # operator (Disnaker, Dinsos)
     "register": frozenset({OPERATOR}),
     "correct_worker": frozenset({OPERATOR}),
