@@ -10,7 +10,7 @@ import click
 from jamsos_ledger.application.audit_export import check_proof, export_proof, program_figures
 from jamsos_ledger.cli.audit_integrity import DiscrepancyFound, _first_problem, _verified
 from jamsos_ledger.cli.context import LedgerContext, pass_ledger
-from jamsos_ledger.cli.errors import Malformed
+from jamsos_ledger.cli.errors import Malformed, recorded_so_far
 from jamsos_ledger.cli.output import echo_fields
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.domain.money import count, counted, rupiah
@@ -19,15 +19,40 @@ from jamsos_ledger.domain.principals import public_key_text
 
 @click.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    help="Why the whole trail is exported (required; recorded with who made the file, when "
+    "and its name: `jamsos audit viewings`).",
+)
 @overwrite_option()
 @pass_ledger
-def export_command(obj: LedgerContext, file: Path, overwrite: bool) -> None:
+def export_command(obj: LedgerContext, file: Path, reason: str | None, overwrite: bool) -> None:
     """Write one self-contained file (events, seals, principals, each program's figures with
     their position and digest) that `audit check` verifies on another machine. The ledger is
-    verified first: a history that does not verify is never exported."""
+    verified first: a history that does not verify is never exported.
+
+    The file holds every stored event as it is: every worker's NIK, name and birth date in
+    clear, unless the store's personal data are encrypted (JAMSOS_CIPHER_KEY). Personal data
+    protected by UU 27/2022, so only an auditor makes it (with their key), for a reason
+    (--reason), and the export is recorded as a viewing of everyone's data before the file is
+    written (`jamsos audit viewings`); that record is the file's last event, proven with it.
+    Keep the file as you would the register itself."""
+    if not reason or not reason.strip():
+        raise click.UsageError(
+            "audit export needs --reason: the file holds every worker's personal data as "
+            "stored, exported only for a reason, recorded with who made it (UU 27/2022)"
+        )
     out = output_file(file, option="FILE", overwrite=overwrite)
     assert out is not None
     ledger = obj.ledger
+    # The record first, in its own transaction: no file leaves without it, and it is the
+    # last event the file holds (the export is taken at the head verified after it).
+    viewing = ledger.record_export(reason=reason, file_name=file.name)
+    message = (f"recorded: {viewing.viewer} exported the whole trail, personal data of every "
+               f"worker included, to {file.name}: {viewing.reason}")
+    recorded_so_far().append(message)
+    click.echo(message[0].upper() + message[1:], err=True)
     report, seals = _verified(obj, None, None)
     problem = _first_problem(report, seals)
     if problem is not None:

@@ -3,6 +3,8 @@ that every part of it was sealed by the principal who wrote it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from jamsos_ledger.application.audit_values import verify_json
@@ -12,7 +14,7 @@ from jamsos_ledger.cli.errors import EXIT_DISCREPANCY, Malformed
 from jamsos_ledger.cli.options import format_option
 from jamsos_ledger.cli.output import echo_fields, echo_json, progress_bar
 from jamsos_ledger.domain.errors import InvalidInput
-from jamsos_ledger.domain.money import count, counted
+from jamsos_ledger.domain.money import count, counted, rupiah
 from jamsos_ledger.domain.principals import normal_fingerprint
 from jamsos_ledger.stores.integrity import Digest, VerifyReport
 
@@ -57,6 +59,26 @@ def _first_problem(report: VerifyReport, seals: SealReport) -> DiscrepancyFound 
     return None
 
 
+def one_key_line(p: dict[str, Any]) -> str:
+    """A program of one key in words: who opened it and why, and what was moved alone on it
+    by whom (`role_check`): a notice for the auditors, allowed by the program's terms."""
+    opened = (f"opened with four eyes off by {p['opened_by']} at position "
+              f"{count(p['opened_at'])} ({p['reason'] or 'no reason given'})")
+    moved = [text for n, text in (
+        (p["decrees"], f"{counted(p['decrees'], 'decree')} enrolling "
+                       f"{counted(p['workers_enrolled'], 'worker')}, committing "
+                       f"{rupiah(p['committed'])}"),
+        (p["payments"], f"{counted(p['payments'], 'payment')} of {rupiah(p['paid'])}"),
+        (p["reversals"], f"{counted(p['reversals'], 'reversal')} of {rupiah(p['reversed'])}"),
+        (p["annulments"], f"{counted(p['annulments'], 'annulment')} releasing "
+                          f"{rupiah(p['released'])}"),
+        (p["amendments"], counted(p["amendments"], "amendment")),
+    ) if n]
+    if not moved:
+        return f"{opened}; nothing moved alone on it yet"
+    return f"{opened}; alone, by {', '.join(p['principals'])}: {'; '.join(moved)}"
+
+
 @click.command("verify")
 @click.option(
     "--digest",
@@ -79,7 +101,11 @@ def verify_command(
     obj: LedgerContext, digest_text: str | None, root_text: str | None, fmt: str
 ) -> None:
     """Detect any stored event that was altered, removed, inserted or reordered, or that no
-    valid seal of a principal covers (exit 4)."""
+    valid seal of a principal covers (exit 4).
+
+    Also lists, as notices for the auditors (exit 0): approvals by a principal the proposer
+    enrolled or granted a role ("Four eyes to check"), and each program opened with one key
+    (four eyes off) with the money and places one principal moved alone on it ("One key")."""
     try:
         digest = None if digest_text is None else Digest.parse(digest_text)
         root = None if root_text is None else normal_fingerprint(root_text)
@@ -110,6 +136,8 @@ def verify_command(
                            + "; ".join(shown)
                            + (f"; and {count(more)} more (--format json lists them)"
                               if more else "")))
+        for p in seals.one_key_programs:
+            fields.append((f"One key: {p['program']}", one_key_line(p)))
         if seals.adopted_upto:
             fields.append(("Adopted", f"positions 1 to {count(seals.adopted_upto)} were "
                            "written before sealing, and adopted by the root as they stood"))

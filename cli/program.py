@@ -55,7 +55,14 @@ def program() -> None:
     "when a second principal approves them "
     "(`jamsos proposals`). --one-key lets one principal holding the role act alone, for a "
     "small office without a second officer. The choice is recorded in the program's terms "
-    "and shown by `program show`.",
+    "and shown by `program show`; `audit verify` lists what one principal moved alone on it.",
+)
+@click.option(
+    "--reason",
+    "one_key_reason",
+    metavar="TEXT",
+    help="With --one-key: why one key suffices (e.g. 'one officer at Disnaker, SK 12/2026'), "
+    "recorded in the program's terms and shown by `program show`.",
 )
 @pass_ledger
 def open_command(
@@ -72,6 +79,7 @@ def open_command(
     admin_name: str | None,
     admin_office: str,
     four_eyes: bool,
+    one_key_reason: str | None,
 ) -> None:
     """Open a program for a fiscal year (by default January to December); the first one
     creates the ledger, where --store says, and makes the holder of --key its administrator:
@@ -80,8 +88,13 @@ def open_command(
     By default the program has four eyes: `enroll`, `premiums pay`, `program amend`,
     `premiums reverse` and `annul` only propose, and a second principal approves
     (`jamsos proposals approve`). A small office opens it with --one-key instead, and that
-    choice is recorded.
+    choice is recorded, with its reason when given (--reason). Either way `audit verify` lists,
+    for auditors, every program of one key and the money and places one principal moved on it
+    alone.
     """
+    if one_key_reason is not None and four_eyes:
+        raise click.UsageError("--reason says why a program runs with one key: give it with "
+                               "--one-key (nothing was written)")
     ledger = obj.creating()
     root = None
     if ledger.signing.root_seal() is None and not ledger.recorder.max_notification_id():
@@ -99,10 +112,12 @@ def open_command(
         name=name,
         code=code,
         four_eyes=four_eyes,
+        one_key_reason=one_key_reason or "",
     )
     eyes = (
         "; four eyes on" if p.four_eyes
         else "; one key (four eyes off): one principal with the role acts alone"
+        + (f" ({p.one_key_reason})" if p.one_key_reason else "")
     )
     echo_recorded(
         f"Opened program {p.code} ({p.name}): {p.start} to {p.end}, allocation "
@@ -177,7 +192,8 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Priority", f.ruleset),
             ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
              if program.four_eyes
-             else "off (--one-key): one principal acts alone"),
+             else "off (--one-key): one principal acts alone"
+             + (f"; why: {program.one_key_reason}" if program.one_key_reason else "")),
             ("Allocation", rupiah(f.allocation)),
             ("Committed", rupiah(f.committed)),
             ("Paid", rupiah(f.paid)),

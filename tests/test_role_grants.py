@@ -381,7 +381,8 @@ def test_an_export_with_roles_granted_and_withdrawn_checks_offline(
     finally:
         root.close()
     exported = tmp_path / "export.json"
-    code, said = run(sqlite_url, "operator", "audit", "export", str(exported))
+    code, said = run(sqlite_url, "operator", "audit", "export", str(exported),
+                     "--reason", "BPK audit")
     assert code == 0, said
     principals = {p["name"]: p for p in json.loads(exported.read_text())["principals"]}
     assert FINANCE not in principals["root"]["roles"]

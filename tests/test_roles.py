@@ -56,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     "proposals": ALL,
     "record_viewing": {AUDITOR, OPERATOR},
     "viewings": {AUDITOR, ADMINISTRATOR},
+    "record_export": {AUDITOR},  # the whole trail in one file: personal data as stored
     "enrol_principal": {ADMINISTRATOR},
     "rotate_key": {ADMINISTRATOR},
     "grant_role": {ADMINISTRATOR},
@@ -122,6 +123,7 @@ def commands(ids: dict[str, str]) -> list[tuple[str, Callable[[Ledger], Any]]]:
         ("record_viewing", lambda g: g.record_viewing(what="workers show", reason="complaint",
                                                       niks=[BUDI.nik])),
         ("viewings", lambda g: g.viewings(BUDI.nik)),
+        ("record_export", lambda g: g.record_export(reason="LHP BPK", file_name="proof.json")),
         # Principals and their roles: a principal enrolled, its key rotated, a role granted
         # and withdrawn, and revoked.
         ("enrol_principal", lambda g: g.enrol_principal(
@@ -144,7 +146,8 @@ def head(ledger: Ledger) -> int:
 def test_the_table_covers_every_command_the_test_runs() -> None:
     for name, allowed in ALLOWED.items():
         table = {"proposals": "read", "record_viewing": "unmask",
-                 "viewings": "who_viewed", "audit_notes": "audit"}.get(name, name)
+                 "viewings": "who_viewed", "audit_notes": "audit",
+                 "record_export": "export_trail"}.get(name, name)
         assert COMMAND_ROLES[table] >= ({APPROVER} if name.endswith("_proposal")
                                         and name != "withdraw_proposal" else allowed)
 

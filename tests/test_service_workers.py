@@ -438,6 +438,32 @@ def test_a_program_is_opened_by_an_administrator_once(service: tuple[Served, lis
     assert events(s.url) == before + 1 == answer["position"]
 
 
+def test_a_program_of_one_key_keeps_its_reason_and_verify_lists_it(
+    service: tuple[Served, list[str]]
+) -> None:
+    """Over HTTP as with `program open --one-key --reason`: the reason only with four eyes
+    off (422, nothing written), kept in the terms, and the program in `audit verify`'s list of
+    programs opened with one key."""
+    s, _ = service
+    code = f"K-{uuid.uuid4().hex[:8]}"
+    body = {"year": 2027, "allocation": 500_000_000, "quota": 1_000, "code": code,
+            "four_eyes": False, "one_key_reason": "one officer at the Kecamatan"}
+    before = events(s.url)
+    with s.client() as c:
+        refused = _problem(c.post("/api/v1/programs", json={**body, "four_eyes": True}), 422)
+        assert "one key" in refused["detail"]
+        assert events(s.url) == before
+        opened = c.post("/api/v1/programs", json=body)
+        assert opened.status_code == 201, opened.text
+        assert opened.json()["four_eyes"] is False
+        assert opened.json()["one_key_reason"] == "one officer at the Kecamatan"
+        verified = c.get("/api/v1/audit/verify")
+    assert verified.status_code == 200, verified.text
+    listed = [p for p in verified.json()["one_key_programs"] if p["program"] == code]
+    assert [(p["reason"], p["decrees"], p["paid"]) for p in listed] == [
+        ("one officer at the Kecamatan", 0, 0)]
+
+
 def test_an_amendment_under_one_key_is_made_and_never_below_what_is_used(
     service: tuple[Served, list[str]]
 ) -> None:

@@ -374,3 +374,77 @@ def test_a_proposal_approved_by_its_proposer_is_reported_by_verify(store_url: st
     said_ = said(verified)
     assert "'ppk'" in said_ and "proposed" in said_, said_
     assert any(f"position {p}" in said_ for p in range(head - 5, head + 1)), said_
+
+
+def test_a_one_key_program_the_root_opens_and_runs_alone_is_listed_by_verify(
+    store_url: str,
+) -> None:
+    """What the root's key CAN do alone: open a second program with four eyes off (`--one-key`,
+    a small office's choice its terms allow) and enrol and pay on it by itself. Nothing refuses
+    it; `audit verify` passes (exit 0) but lists the program, who opened it and why, and what
+    one principal moved alone there (decrees, rupiah committed and paid, by whom). A program
+    under four eyes is never listed, nor what a second principal approved."""
+    office(store_url)
+    enrolled_and_paid_month(store_url)
+
+    def verified() -> dict[str, Any]:
+        result = run(store_url, "inspektorat", "audit", "verify", "--format", "json")
+        assert result.exit_code == 0, result.output
+        answer: dict[str, Any] = json.loads(result.stdout)
+        assert answer["intact"]
+        return answer
+
+    assert verified()["one_key_programs"] == []
+    before = contents(store_url)
+    refused = run(store_url, ROOT, "program", "open", "--year", "2026", "--allocation",
+                  "500000000", "--quota", "100", "--code", "side", "--reason", "satu petugas")
+    assert refused.exit_code == 2 and "--one-key" in refused.output, refused.output
+    assert contents(store_url) == before
+    opened = run(store_url, ROOT, "program", "open", "--one-key", "--year", "2026",
+                 "--allocation", "500000000", "--quota", "100", "--code", "side", "--reason",
+                 "Kecamatan office of one officer (SK 12/2026)")
+    assert opened.exit_code == 0, opened.output
+    shown = run(store_url, "inspektorat", "--program", "side", "program", "show")
+    assert "why: Kecamatan office of one officer (SK 12/2026)" in said(shown), shown.output
+    alone = run(store_url, ROOT, "--program", "side", "enroll", "--nik", AHMAD.nik,
+                "--start", "2026-01", "--decree", "KEP/S1")
+    assert alone.exit_code == 0, alone.output
+    paid = run(store_url, ROOT, "--program", "side", "premiums", "pay", "--month", "2026-01",
+               "--sp2d", "SP2D/S1")
+    assert paid.exit_code == 0, paid.output
+    # A second one-key program, without a reason, on which nothing moved.
+    quiet = run(store_url, ROOT, "program", "open", "--one-key", "--year", "2026",
+                "--allocation", "100000000", "--quota", "10", "--code", "quiet")
+    assert quiet.exit_code == 0, quiet.output
+    figures = json.loads(run(store_url, "inspektorat", "--program", "side", "program", "show",
+                             "--format", "json").stdout)
+    assert figures["paid"] > 0
+    # February's payment proposed by one finance officer and approved by another: two
+    # principals decided it, so it is not listed as moved alone.
+    proposer = acting(store_url, "ppk", {FINANCE})
+    try:
+        february = proposer.propose_payment(month=Month(2026, 2), sp2d="SP2D/S2", code="side")
+    finally:
+        proposer.close()
+    assert run(store_url, "bud", "proposals", "approve", february.short).exit_code == 0
+    after = json.loads(run(store_url, "inspektorat", "--program", "side", "program", "show",
+                           "--format", "json").stdout)
+    assert after["paid"] == 2 * figures["paid"]
+    listed = verified()["one_key_programs"]
+    opened_at = [e["position"] for e in trail(store_url) if e["event"] == "Program.Opened"]
+    assert listed == [
+        {"program": "side", "opened_at": opened_at[1], "opened_by": ROOT,
+         "reason": "Kecamatan office of one officer (SK 12/2026)",
+         "decrees": 1, "workers_enrolled": 1,
+         "committed": figures["committed"] + figures["paid"],
+         "payments": 1, "paid": figures["paid"], "reversals": 0, "reversed": 0,
+         "annulments": 0, "released": 0, "amendments": 0, "principals": [ROOT]},
+        {"program": "quiet", "opened_at": opened_at[2], "opened_by": ROOT, "reason": "",
+         "decrees": 0, "workers_enrolled": 0, "committed": 0, "payments": 0, "paid": 0,
+         "reversals": 0, "reversed": 0, "annulments": 0, "released": 0, "amendments": 0,
+         "principals": []},
+    ]
+    table = said(run(store_url, "inspektorat", "audit", "verify"))
+    assert "One key: side" in table and f"alone, by {ROOT}: 1 decree enrolling 1 worker" \
+        in table, table
+    assert "One key: quiet" in table and "(no reason given); nothing moved alone" in table

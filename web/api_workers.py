@@ -485,10 +485,16 @@ class OpenRequest(BaseModel):
                             "amendments are proposed and take effect only when a second "
                             "principal approves them; `false` lets one principal holding the "
                             "role act alone (a small office).")
+    one_key_reason: str = Field(default="", max_length=500,
+                                description="With `four_eyes` false: why one key suffices, "
+                                "kept in the program's terms (as `program open --one-key "
+                                "--reason`); `audit verify` lists what one principal moved "
+                                "alone on it.")
 
 
 class Opened(ProgramShown):
     four_eyes: bool
+    one_key_reason: str = ""
     fits: int = Field(description="Workers that fit for the whole period.")
 
 
@@ -505,9 +511,11 @@ def open_program(request: Request, who: Caller, body: OpenRequest,
         p = ledger.open_program(
             year=body.year, allocation=body.allocation, quota=body.quota, start=start,
             end=end, jkk_monthly=body.jkk_monthly, jkm_monthly=body.jkm_monthly,
-            name=body.name, code=body.code, four_eyes=body.four_eyes)
+            name=body.name, code=body.code, four_eyes=body.four_eyes,
+            one_key_reason=body.one_key_reason)
         return {**report_json(program_figures(p, ledger.recorder)),
-                "four_eyes": p.four_eyes, "fits": p.capacity(p.start)}
+                "four_eyes": p.four_eyes, "one_key_reason": p.one_key_reason,
+                "fits": p.capacity(p.start)}
 
     return _write(request, who, idempotency_key, body.model_dump(), body.code, run, status=201)
 

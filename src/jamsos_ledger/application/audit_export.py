@@ -10,7 +10,10 @@ themselves, and re-derives each program's figures from its events through the do
 comparing them with the figures the file states.
 
 The events' states are decoded with the ledger's codec (msgpack); a ledger whose personal
-data is encrypted (JAMSOS_CIPHER_KEY) needs the same key to check its figures.
+data is encrypted (JAMSOS_CIPHER_KEY) needs the same key to check its figures. Without that
+encryption the file holds every worker's NIK, name and birth date in clear (msgpack read by
+anyone): it is made only by an auditor, for a reason, and recorded as a viewing of everyone's
+personal data (`personal_data.record_export`) before it is written.
 """
 
 from __future__ import annotations
@@ -96,7 +99,10 @@ def export_proof(
         out.write(("{" if i == 0 else " ") + f"{json.dumps(name)}: "
                   f"{json.dumps(value, sort_keys=True)},\n")
     out.write(' "seals": [')
-    for i, s in enumerate(_seals(recorder)):
+    # Only the seals of what the file holds: a transaction committed after the verified head
+    # (another command's, or the record of this very export made meanwhile) is not in it, and
+    # its seal would sign events the file does not carry.
+    for i, s in enumerate(x for x in _seals(recorder) if x.position <= position):
         values = [_b64(v) if isinstance(v, bytes) else v for v in s.row()]
         out.write(("," if i else "") + "\n  " + json.dumps(dict(zip(COLUMNS, values, strict=True))))
     out.write('],\n "events": [')

@@ -41,6 +41,7 @@ def verify_json(
         "adopted_up_to": seals.adopted_upto,
         "signers": seals.signers,
         "approved_by_proposers_principals": seals.own_approvers,
+        "one_key_programs": seals.one_key_programs,
         "unsealed": None
         if unsealed is None
         else {"position": unsealed.position, "detail": unsealed.detail},

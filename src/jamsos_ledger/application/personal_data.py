@@ -3,7 +3,8 @@
 `record_viewing` is asked before a command shows a NIK, a name or a birth date in full: it
 checks the role (`unmask`: auditor or operator) and the reason, and records the viewing in its
 own transaction, so nothing is shown that is not in the trail (and a ledger that cannot be
-written, such as an auditor's read-only copy, shows nothing in clear). `viewings` answers who
+written, such as an auditor's read-only copy, shows nothing in clear). `record_export` does the
+same for `audit export`, whose file holds every worker's data as stored. `viewings` answers who
 looked at a person.
 """
 
@@ -16,9 +17,10 @@ from eventsourcing.utils import get_topic
 
 from jamsos_ledger.application.proposing import ProposingService
 from jamsos_ledger.application.service import command
-from jamsos_ledger.domain.errors import NotFound
+from jamsos_ledger.domain.errors import InvalidInput, NotFound
 from jamsos_ledger.domain.model import worker_id
 from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.texts import normal_spaces, text_problem
 from jamsos_ledger.domain.viewings import Viewing
 
 _VIEWED_TOPIC = get_topic(Viewing.Viewed)
@@ -39,6 +41,22 @@ class PersonalDataService(ProposingService):
             if missing:
                 raise NotFound(f"no worker with NIK {', '.join(missing)} is registered")
         viewing = Viewing.record(what=what, subjects=subjects, reason=reason, actor=self.actor)
+        self.save(viewing)
+        return viewing
+
+    @command("export_trail")
+    def record_export(self, *, reason: str, file_name: str) -> Viewing:
+        """Record, before the file is written, that the acting principal is exporting the
+        whole trail (`audit export`): every worker's personal data as stored, in clear unless
+        the store is encrypted. The file's name is kept with the viewing, so a copy found
+        later can be traced to who made it, when and why."""
+        name = normal_spaces(file_name)
+        problem = text_problem(name)
+        if not name or problem:
+            raise InvalidInput(f"the export's file name {problem or 'is empty'}; nothing was "
+                               "written")
+        viewing = Viewing.record(what=f"audit export to {name}", subjects=[], reason=reason,
+                                 actor=self.actor)
         self.save(viewing)
         return viewing
 

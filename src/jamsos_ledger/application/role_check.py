@@ -18,6 +18,13 @@ proposal's approval, and no proposal approved by the principal who proposed it. 
 eyes cannot refuse is also listed, as a notice rather than a finding: an approval by a
 principal whom the proposer (an administrator) enrolled, gave a new key or granted a role,
 such as a puppet the root administrator made to approve its own proposals.
+
+A program opened with one key (four eyes off, `program open --one-key`: a small office's
+recorded choice) lets one principal move its money and places alone, the root included. That
+is allowed by its terms, so it is no finding; but it is listed for the auditors, program by
+program: who opened it and why, and what was written alone there (outside the transaction of
+an approval by another principal): decrees and the rupiah they committed, payments and the
+rupiah paid, amendments, reversals and annulments, and the principals who wrote them.
 """
 
 from __future__ import annotations
@@ -74,13 +81,33 @@ FOUR_EYED = frozenset(get_topic(c) for c in (
     Program.EnrolmentAnnulled,
 ))
 TOPICS = (*COMMAND_OF_EVENT, _PROPOSED, *_DECIDED)
+_COMMITTED = get_topic(Program.PremiumsCommitted)
+_PAID = get_topic(Program.PremiumPaid)
+_REVERSED = get_topic(Program.PaymentReversed)
+_ANNULLED = get_topic(Program.EnrolmentAnnulled)
+_AMENDED = (get_topic(Program.AllocationAmended), get_topic(Program.QuotaAmended))
+
+
+def _one_key_program(position: int, event: Any, name: str) -> dict[str, Any]:
+    """A program opened with one key, as `audit verify` lists it: its opening, then what was
+    written alone on it (`_FourEyes.tally`)."""
+    return {"program": event.code, "opened_at": position, "opened_by": name,
+            "reason": getattr(event, "one_key_reason", "") or "",
+            "decrees": 0, "workers_enrolled": 0, "committed": 0,
+            "payments": 0, "paid": 0, "reversals": 0, "reversed": 0,
+            "annulments": 0, "released": 0, "amendments": 0, "principals": []}
 
 
 class _FourEyes:
     """Four eyes over the history, one transaction (one seal) at a time."""
 
-    def __init__(self, notices: list[str] | None) -> None:
+    def __init__(self, notices: list[str] | None,
+                 one_key: list[dict[str, Any]] | None = None) -> None:
         self.programs: set[UUID] = set()  # opened with four eyes on
+        # Opened with one key: what `audit verify` lists of each, in `one_key` when asked.
+        self.one_key: dict[UUID, dict[str, Any]] = {}
+        self.one_key_listed = one_key
+        self.moves: list[tuple[UUID, str, Any, str]] = []  # this transaction's, on those
         self.proposers: dict[UUID, str] = {}
         self.kinds: dict[UUID, str] = {}
         # principal -> administrator -> (position, what they did): enrolled, rotated, granted
@@ -95,8 +122,44 @@ class _FourEyes:
         if index == self.transaction:
             return None
         found = self.finished()
+        self.tally()
         self.transaction, self.approved, self.alone = index, False, None
         return found
+
+    def tally(self) -> None:
+        """Count the moves of the transaction that ends on programs of one key, unless it
+        approved a proposal (then a second principal decided them)."""
+        moves, self.moves = self.moves, []
+        if self.approved:
+            return
+        for oid, topic, event, name in moves:
+            listed = self.one_key[oid]
+            amount = int(getattr(event, "jkk", 0)) + int(getattr(event, "jkm", 0))
+            if topic == _COMMITTED:
+                listed["decrees"] += 1
+                listed["workers_enrolled"] += int(event.workers)
+                listed["committed"] += amount
+            elif topic == _PAID:
+                listed["payments"] += 1
+                listed["paid"] += amount
+            elif topic == _REVERSED:
+                listed["reversals"] += 1
+                listed["reversed"] += amount
+            elif topic == _ANNULLED:
+                listed["annulments"] += 1
+                listed["released"] += amount
+            elif topic in _AMENDED:
+                listed["amendments"] += 1
+            else:
+                continue  # an invoice paid: its money is the payment's, counted there
+            if name not in listed["principals"]:
+                listed["principals"] = sorted([*listed["principals"], name])
+
+    def listed(self) -> None:
+        """Hand the programs of one key to whoever asked, in the order they were opened."""
+        self.tally()
+        if self.one_key_listed is not None:
+            self.one_key_listed.extend(self.one_key.values())
 
     def finished(self) -> tuple[int, str] | None:
         return self.alone if self.alone is not None and not self.approved else None
@@ -113,8 +176,12 @@ class _FourEyes:
         `adopted`: written before seals and adopted by the root as it stood, in what the
         seals see as one transaction: its decisions are not held to one approval each."""
         oid = event.originator_id
+        if n.topic in FOUR_EYED and oid in self.one_key:
+            self.moves.append((oid, n.topic, event, name))
         if n.topic == _OPENED and getattr(event, "four_eyes", False):
             self.programs.add(oid)
+        elif n.topic == _OPENED:
+            self.one_key[oid] = _one_key_program(n.id, event, name)
         elif n.topic == _PROPOSED:
             self.proposers[oid] = name
             self.kinds[oid] = event.kind
@@ -156,11 +223,13 @@ def check_roles(
     changes: Sequence[tuple[int, dict[str, Any]]],
     upto: int,
     notices: list[str] | None = None,
+    one_key: list[dict[str, Any]] | None = None,
 ) -> tuple[int, str] | None:
     """The first event up to `upto` (the last position the seals cover) written by a principal
     without a role that allows it (its position and what is wrong), or None. The seals and
     principal changes are those the seal check read and found valid. Approvals by a principal
-    the proposer enrolled or granted a role are appended to `notices`."""
+    the proposer enrolled or granted a role are appended to `notices`; the programs opened
+    with one key, with what was moved alone on each, to `one_key` (when the history holds)."""
     ordered = sorted(seals, key=lambda s: s.position)
     if not ordered or ordered[0].kind != ROOT:
         return None  # the seal check reports it
@@ -172,7 +241,7 @@ def check_roles(
     pending = iter(changes)
     upcoming = next(pending, None)
     kinds: dict[UUID, str] = {}
-    four_eyes = _FourEyes(notices)
+    four_eyes = _FourEyes(notices, one_key)
     i = 0  # the seal covering the current event: the first at or after its position
     for n in _events(recorder, upto):
         while ordered[i].position < n.id:
@@ -211,7 +280,10 @@ def check_roles(
                 f"{type(event).__qualname__} written by {name!r}, who held {holds} then; it "
                 f"needs the role {' or '.join(sorted(needed))}",
             )
-    return four_eyes.finished()
+    found = four_eyes.finished()
+    if found is None:
+        four_eyes.listed()
+    return found
 
 
 __all__ = ["COMMAND_OF_EVENT", "check_roles"]

@@ -70,6 +70,9 @@ class SealReport:
         signers: how many transactions each principal sealed.
         own_approvers: approvals four eyes allowed by a principal the proposer enrolled, gave
             a key or granted a role (`role_check`): not a finding, something to look at.
+        one_key_programs: the programs opened with one key (four eyes off), each with what
+            one principal moved alone on it (`role_check`): allowed by their terms, listed
+            for the auditors.
     """
 
     seals_checked: int = 0
@@ -79,6 +82,7 @@ class SealReport:
     finding: SealFinding | None = None
     signers: dict[str, int] = field(default_factory=dict)
     own_approvers: list[str] = field(default_factory=list)
+    one_key_programs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def root_fingerprint(self) -> str | None:
@@ -323,7 +327,7 @@ def verify_sealed(
     if report.finding is None:
         # The role table over the history (`role_check`), where the seals hold.
         found = check_roles(recorder, mapper, seals, changes, report.covered,
-                            report.own_approvers)
+                            report.own_approvers, report.one_key_programs)
         if found is not None:
             report.finding = SealFinding(*found)
     return chain, report

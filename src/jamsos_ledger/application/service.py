@@ -481,10 +481,12 @@ class LedgerService(Application):
         code: str | None = None,
         ruleset_name: str = DEFAULT_RULESET,
         four_eyes: bool = True,
+        one_key_reason: str = "",
     ) -> Program:
         """Open a program for a fiscal year (by default January to December). By default
         (`four_eyes`) its decrees, payments and amendments need a second principal;
-        `four_eyes=False` lets the approving role act alone, a small office's recorded choice."""
+        `four_eyes=False` lets the approving role act alone, a small office's recorded choice
+        (why, `one_key_reason`, kept in the terms when given)."""
         code = code or str(year)
         taken = (
             f"program {code!r} is already open in this ledger; give another program of the "
@@ -505,6 +507,7 @@ class LedgerService(Application):
             ruleset_name=ruleset_name,
             actor=self.actor,
             four_eyes=four_eyes,
+            one_key_reason=one_key_reason,
         )
         self._save_or_refuse([program], taken)
         return program

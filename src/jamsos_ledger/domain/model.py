@@ -440,13 +440,21 @@ class Program(Aggregate):
         ruleset_name: str,
         actor: str,
         four_eyes: bool = True,
+        one_key_reason: str = "",
     ) -> Program:
         """Open a program; refuse terms that cannot be right. With `four_eyes` (the default:
         one key never moves public money alone) its decrees, payments and amendments take
         effect only when a second principal approves them (`proposals`); `four_eyes=False` is
-        a small office's explicit choice. Either way it is part of the terms, recorded when
-        the program is opened."""
+        a small office's explicit choice, with its reason (`one_key_reason`, optional) kept in
+        the terms. Either way it is part of the terms, recorded when the program is opened;
+        `audit verify` lists what was moved alone on a program of one key."""
         problems = []
+        one_key_reason = normal_spaces(one_key_reason)
+        if one_key_reason and four_eyes:
+            problems.append("a reason for one key is given only to a program opened with one "
+                            "key (four eyes off)")
+        if one_key_reason and (problem := text_problem(one_key_reason)):
+            problems.append(f"the reason for one key {problem}")
         if not code.strip() or any(c.isspace() for c in code):
             problems.append(f"program id must be a word without spaces, not {code!r}")
         for what, text in (("program id", code), ("program name", name)):
@@ -494,6 +502,7 @@ class Program(Aggregate):
             ruleset=ruleset_name,
             actor=actor,
             four_eyes=four_eyes,
+            one_key_reason=one_key_reason,
         )
 
     class Opened(Aggregate.Created):
@@ -509,6 +518,7 @@ class Program(Aggregate):
         ruleset: str
         actor: str
         four_eyes: bool
+        one_key_reason: str = ""
 
     @event(Opened)
     def __init__(
@@ -528,9 +538,13 @@ class Program(Aggregate):
         # Programs opened before four eyes existed recorded no choice: they read as off.
         # Only the commands' default is on; an event's missing field stays False.
         four_eyes: bool = False,
+        # Why a program runs with one key, when its opener said; none for those opened
+        # before it was asked.
+        one_key_reason: str = "",
     ) -> None:
         self.code = code
         self.four_eyes = four_eyes
+        self.one_key_reason = one_key_reason
         self.name = name
         self.year = year
         self.start = start

@@ -97,6 +97,10 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     # Personal data in clear (UU 27/2022): only those whose work needs it, for a reason.
     "unmask": frozenset({AUDITOR, OPERATOR}),
     "who_viewed": frozenset({AUDITOR, ADMINISTRATOR}),
+    # The offline proof (`audit export`) is the whole trail as stored: every NIK, name and
+    # birth date in it, in clear unless the store is encrypted. An audit command that shows
+    # personal data (UU 27/2022), so only a role that both audits and may unmask: the auditor.
+    "export_trail": frozenset({AUDITOR}),
     # An auditor writes nothing but their own notes (findings, questions, follow-ups), sealed
     # like every event and read with the other audit commands.
     "audit_note": frozenset({AUDITOR}),
