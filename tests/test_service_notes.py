@@ -123,6 +123,8 @@ def test_an_auditor_writes_a_note_once_and_it_is_listed_as_the_cli_lists_it(
         assert c.get(NOTES).json()["notes"] == listed.json()["notes"]
     logged = s.log.read_text(encoding="utf-8", errors="replace")
     assert NOTES in logged and nik not in logged
+    # Sealed for the auditor as the CLI's note would be: the history verifies.
+    assert as_json(s.url, "audit", "verify")["intact"]
 
 
 def test_a_note_refused_writes_nothing(ledger: tuple[Served, list[str]]) -> None:
