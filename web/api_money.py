@@ -2,10 +2,11 @@
 
 Claims' benefits, a proposal shown or withdrawn, a payment reversed, an enrolment annulled,
 BPJS's invoice reconciled and the premiums to recover; the audit trail, the viewings of
-personal data, the digest and the replay. Each handler calls the application service as the
-CLI's command does (the service checks the roles and the rules), and answers the keys of the
-CLI's `--format json` where the command has one, with the ledger's `position`. Writes go
-through `api._write`: once per `Idempotency-Key`, sealed for the token's principal.
+personal data, the digest and the replay, the auditors' notes; the principals. Each handler
+calls the application service as the CLI's command does (the service checks the roles and the
+rules), and answers the keys of the CLI's `--format json` where the command has one, with the
+ledger's `position`. Writes go through `api._write`: once per `Idempotency-Key`, sealed for the
+token's principal.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from jamsos_ledger.application.audit_values import reconciliation_json, recovery
 from jamsos_ledger.application.proposal_view import proposal_shown
 from jamsos_ledger.application.replay import replay, replay_json
 from jamsos_ledger.application.trail import audit_trail
+from jamsos_ledger.domain.audit_notes import MAX_NOTE, AuditNote
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.money import counted
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
+from jamsos_ledger.domain.principals import public_key_text
 from jamsos_ledger.domain.texts import normal_spaces
 from jamsos_ledger.domain.viewings import EVERYONE
 from jamsos_ledger.files.invoice_file import Invoice, read_invoice
@@ -47,6 +50,7 @@ from jamsos_ledger.web.api import (
     ProposalListed,
     Proposed,
     _month,
+    _read,
     _refusals,
     _temporary_file,
     _write,
@@ -419,6 +423,118 @@ def audit_replay(request: Request, who: Caller, as_of: AsOf = None) -> JSONRespo
 
     data = _read_as(request, who, run)
     return answered(data, int(data["position"]))
+
+
+# -- auditors' notes ------------------------------------------------------------------------
+
+About = Annotated[str | None, Field(
+    default=None, max_length=64,
+    description="What the note is about: a worker's NIK (16 digits; kept as the worker, never "
+    "shown in clear), a proposal's id as /api/v1/proposals gives it, or a position of the log "
+    "written #N (as /api/v1/audit/log numbers them). Left out: the ledger as a whole.")]
+
+
+class NoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The domain judges the text (its length once spaces run together, its characters): this
+    # bound only keeps a body from being large for nothing.
+    text: str = Field(min_length=1, max_length=10 * MAX_NOTE,
+                      description=f"The note: one paragraph of at most {MAX_NOTE} characters "
+                      "(spaces and line breaks run together).")
+    about: About
+
+
+class NoteRow(BaseModel):
+    time: str = Field(description="When it was written (ISO 8601).")
+    position: int = Field(description="The note's position in the log.")
+    author: str = Field(description="The auditor who wrote it (whose seal it bears).")
+    about: str = Field(description="What it is about, as people read it: `worker` with the "
+                       "NIK masked, `proposal` with its short id, `#N`, or \"\" for the "
+                       "ledger as a whole.")
+    text: str
+
+
+class NoteWritten(NoteRow):
+    """The note as `/audit/notes` lists it; `position` is both the note's and the log's."""
+
+
+class Notes(Position):
+    notes: list[NoteRow]
+
+
+def _note_row(ledger: Ledger, position: int, note: AuditNote) -> dict[str, Any]:
+    """A note as `audit notes --format json` gives it."""
+    return {"time": note.created_on.isoformat(), "position": position, "author": note.author,
+            "about": ledger.note_subject(note), "text": note.text}
+
+
+@router.post("/audit/notes", tags=["audit"], response_model=NoteWritten,
+             summary="Write an auditor's note into the ledger (as `audit note`)")
+def write_note(request: Request, who: Caller, body: NoteRequest,
+               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """A finding, a question, a follow-up, sealed like every event (auditors only: the one
+    thing an auditor writes). Its text or `about` refused: 422 or 404, nothing written."""
+    service = service_of(request)
+
+    def run(ledger: Ledger) -> dict[str, Any]:
+        note = ledger.write_note(body.text, body.about)
+        return _note_row(ledger, service.head(), note)
+
+    return _write(request, who, idempotency_key, body.model_dump(), None, run)
+
+
+@router.get("/audit/notes", tags=["audit"], response_model=Notes,
+            summary="Auditors' notes, oldest first (as `audit notes --format json`)")
+def list_notes(
+    request: Request, who: Caller,
+    about: Annotated[str | None, Query(max_length=64, description="Only the notes about this "
+                                       "worker (NIK), proposal (id) or position (#N).")] = None,
+) -> JSONResponse:
+    """Who wrote each, when, about what, NIKs masked (auditors and administrators)."""
+
+    def run(ledger: Ledger) -> dict[str, Any]:
+        rows = [_note_row(ledger, p, n) for p, n in ledger.audit_notes(about)]
+        return {"notes": rows, "position": service_of(request).head()}
+
+    data = _read_as(request, who, run)
+    return answered(data, data["position"])
+
+
+# -- principals ------------------------------------------------------------------------------
+
+
+class PrincipalRow(BaseModel):
+    name: str
+    office: str
+    roles: list[str] = Field(description="The roles it holds now (those it held, once revoked).")
+    withdrawn: list[str] = Field(description="The root's roles withdrawn from it.")
+    fingerprint: str = Field(description="Its key's fingerprint.")
+    public_key: str
+    root: bool = Field(description="The ledger's first administrator.")
+    revoked: bool
+
+
+class Principals(Position):
+    principals: list[PrincipalRow]
+
+
+@router.get("/principals", tags=["auth"], response_model=Principals,
+            summary="Every principal (as `principals list --format json`)")
+def list_principals(request: Request, who: Caller) -> JSONResponse:
+    """Who may write the ledger, as the history stands now: offices and keys, no personal
+    data (any caller, as any principal may run `principals list`)."""
+
+    def run(ledger: Ledger) -> dict[str, Any]:
+        rows = [{"name": p.name, "office": p.office,
+                 "roles": sorted(p.roles if p.revoked else p.held),
+                 "withdrawn": sorted(p.withdrawn) if p.root else [],
+                 "fingerprint": p.fingerprint, "public_key": public_key_text(p.public_key),
+                 "root": p.root, "revoked": p.revoked}
+                for p in ledger.signing.directory()]
+        return {"principals": rows, "position": service_of(request).head()}
+
+    data = _read(request, None, run)
+    return answered(data, data["position"])
 
 
 __all__ = ["router"]
