@@ -18,6 +18,7 @@ from uuid import UUID
 
 import click
 
+from jamsos_ledger.application.proposal_view import pending_rows, pending_totals
 from jamsos_ledger.cli.output import (
     Column,
     echo_csv,
@@ -28,6 +29,7 @@ from jamsos_ledger.cli.output import (
 )
 from jamsos_ledger.cli.output_files import OutputFile
 from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.proposals import Proposal
 from jamsos_ledger.projections.report_values import (
     BudgetReport,
     ClaimsReport,
@@ -137,9 +139,11 @@ def budget_summary(report: BudgetReport) -> dict[str, Any]:
 
 
 def show_budget(
-    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None
+    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None,
+    pending: Sequence[Proposal] | None = None,
 ) -> BudgetReport:
-    """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
+    """`report budget`: the figures, the months with their SP2D numbers, the forecast; in
+    JSON and CSV, the `pending` proposals given (the table lists them under itself)."""
     with views.reading():
         report = budget_report(views, program_id)
     if chart is not None:
@@ -147,11 +151,15 @@ def show_budget(
 
         save(budget_figure(report), chart)
     if fmt == "json":
-        echo_json(report_json(report))
+        shown = report_json(report)
+        echo_json(shown if pending is None else {**shown, "pending": pending_rows(pending)})
     elif fmt == "csv":
+        summary = budget_summary(report)
+        if pending is not None:
+            summary.update(pending_totals(pending))
         echo_csv(BUDGET_CSV_COLUMNS,
                  [{**report_json(m), "sp2d": " ".join(m.sp2d)} for m in report.months],
-                 budget_summary(report))
+                 summary)
     else:
         f = report.forecast
         echo_fields(
