@@ -326,8 +326,11 @@ def register_file(
                 out.write(chunk)
                 digest_parts.append(chunk)
         payload = {"file": fingerprint("file", "", b"".join(digest_parts).hex())}
-        return _write(request, who, idempotency_key, payload, None,
-                      lambda ledger: _import_file(ledger, path, ledger.actor))
+        def run(ledger: Ledger) -> dict[str, Any]:
+            ledger.check_role("register")  # a caller without the role: 403, the file unread
+            return _import_file(ledger, path, ledger.actor)
+
+        return _write(request, who, idempotency_key, payload, None, run)
 
 
 class EnrolRequest(BaseModel):
