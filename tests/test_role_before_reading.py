@@ -4,11 +4,14 @@ file, and nothing is written.
 
 Each command and each upload that reads a file is given a bad file by a principal without its
 role, then, to show the file is bad indeed, by one holding the role (exit 2, HTTP 422). On a
-real SQLite file and on PostgreSQL; the uploads against a real `jamsos serve` process.
+real SQLite file and on PostgreSQL; the uploads against a real `jamsos serve` process, which
+also refuses what the CLI refuses of the inputs that are not files (a DTSEN release not yet
+come, a date outside the ledger's calendar).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +147,18 @@ def test_an_upload_of_a_release_not_yet_come_is_refused(service: Served) -> None
     assert answer.status_code == 422, answer.text
     assert "2099-Q1 is of a quarter that has not come yet" in answer.json()["detail"]
     assert events(service.url) == before
+
+
+@pytest.mark.slow
+def test_a_date_outside_the_calendar_is_refused_as_the_cli_refuses_it(service: Served) -> None:
+    """`/premiums/due?today=` takes the dates `premiums due --today` takes: the ledger's
+    calendar, 1900 to 9999 (the service once had a range of its own, 2000 to 2200)."""
+    with service.client() as c:
+        refused = c.get("/api/v1/premiums/due", params={"today": "1899-12-31"})
+        assert refused.status_code == 422, refused.text
+        assert "outside the ledger's calendar (years 1900-9999)" in refused.json()["detail"]
+        for day in ("1900-01-01", "9999-12-31"):
+            answer = c.get("/api/v1/premiums/due", params={"today": day})
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == json.loads(ok(service.url, "premiums", "due", "--today",
+                                                  day, "--format", "json").stdout)
