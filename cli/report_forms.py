@@ -123,9 +123,13 @@ BUDGET_TABLE_COLUMNS = [
 ]
 
 
-def budget_summary(report: BudgetReport) -> dict[str, Any]:
+def budget_summary(
+    report: BudgetReport, pending: Sequence[Proposal] | None = None
+) -> dict[str, Any]:
     """The program's figures on every row of the budget's CSV, after the month's own: the
-    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`."""
+    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`;
+    then what the `pending` proposals would change, when given; the position last, as in
+    every report's CSV."""
     return {
         "allocation": report.allocation,
         "total_committed": report.committed,
@@ -134,6 +138,7 @@ def budget_summary(report: BudgetReport) -> dict[str, Any]:
         "available": report.available,
         "silpa": report.silpa,
         "enrolled": report.enrolled,
+        **(pending_totals(pending) if pending is not None else {}),
         **where_columns(report.position, report.digest),
     }
 
@@ -154,12 +159,9 @@ def show_budget(
         shown = report_json(report)
         echo_json(shown if pending is None else {**shown, "pending": pending_rows(pending)})
     elif fmt == "csv":
-        summary = budget_summary(report)
-        if pending is not None:
-            summary.update(pending_totals(pending))
         echo_csv(BUDGET_CSV_COLUMNS,
                  [{**report_json(m), "sp2d": " ".join(m.sp2d)} for m in report.months],
-                 summary)
+                 budget_summary(report, pending))
     else:
         f = report.forecast
         echo_fields(

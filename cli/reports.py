@@ -57,9 +57,9 @@ def budget_command(
 
     Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
-    CSV has one row a month, the program's figures and the position as its last columns, then
-    what the pending proposals would change once approved (`pending_proposals`,
-    `pending_commit`, `pending_pay`; each proposal: `proposals list --status pending`);
+    CSV has one row a month, then as its last columns the program's figures, what the pending
+    proposals would change once approved (`pending_proposals`, `pending_commit`,
+    `pending_pay`; each proposal: `proposals list --status pending`) and the position;
     JSON has the totals, `forecast`, the months under `months` and the proposals under
     `pending`. The table ends with the pending proposals (four eyes) and what each would
     commit, pay or release once approved. With --as-of no pending proposals are given.

@@ -225,7 +225,8 @@ def test_the_json_and_csv_give_the_pending_proposals_the_table_shows(
     rows = list(csv.DictReader(io.StringIO(ok(url, "report", "budget", "--format",
                                               "csv").stdout)))
     assert len(rows) == 12
-    assert list(rows[0])[-3:] == ["pending_proposals", "pending_commit", "pending_pay"]
+    assert list(rows[0])[-5:] == ["pending_proposals", "pending_commit", "pending_pay",
+                                  "position", "digest"]
     assert {(r["pending_proposals"], r["pending_commit"], r["pending_pay"]) for r in rows} == {
         ("1", str(5 * 12 * 16_800), "0")}
     table = ok(url, "report", "budget").stdout
