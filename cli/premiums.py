@@ -53,8 +53,11 @@ def pay_command(
     finance approves it (`jamsos proposals approve`). It pays the amount and participants it
     showed: if the bill has changed by then, the approval is refused with both figures.
     """
+    four_eyes = obj.program().four_eyes
+    # Before the invoice is read: a principal without the role learns that (exit 7).
+    obj.ledger.check_role("propose_payment" if four_eyes else "pay_premiums")
     invoice = None if invoice_path is None else invoice_digest(invoice_path)
-    if obj.program().four_eyes:
+    if four_eyes:
         said_proposed(obj.ledger.propose_payment(
             month=month, sp2d=sp2d, amount=amount, code=obj.program_code, invoice=invoice
         ))

@@ -190,7 +190,8 @@ def show_command(obj: LedgerContext, fmt: str) -> None:
             ("Premium", f"{rupiah(f.premium_monthly)} a month: JKK {rupiah(f.jkk_monthly)} + "
                         f"JKM {rupiah(f.jkm_monthly)}"),
             ("Priority", f.ruleset),
-            ("Four eyes", "on: decrees, payments and amendments by proposal and approval"
+            ("Four eyes", "on: decrees, payments, amendments, reversals and annulments by "
+                          "proposal and approval"
              if program.four_eyes
              else "off (--one-key): one principal acts alone"
              + (f"; why: {program.one_key_reason}" if program.one_key_reason else "")),

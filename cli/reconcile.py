@@ -56,6 +56,7 @@ def reconcile_command(obj: LedgerContext, month: Month, path: Path, fmt: str) ->
     `premiums pay --invoice` with the same file then pays what it agreed. A bad invoice is
     refused whole (exit 2), every bad line named, nothing recorded.
     """
+    obj.ledger.check_role("reconcile_invoice")  # before the file is read: exit 7 without it
     invoice = read_invoice(path, month)
     result = obj.ledger.reconcile_invoice(
         month=month, lines=invoice.lines, invoice=invoice.digest, code=obj.program_code

@@ -19,15 +19,19 @@ from jamsos_ledger.cli.errors import Malformed
 from jamsos_ledger.cli.output import echo_recorded, progress_bar
 from jamsos_ledger.cli.output_files import output_file, overwrite_option
 from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.months import today_in_jakarta
 from jamsos_ledger.domain.registers import release_problem
 from jamsos_ledger.domain.rules import DEFAULT_RULESET, RULESETS
+from jamsos_ledger.files.invoice_file import INVOICE
 from jamsos_ledger.files.office_files import FileKind
 from jamsos_ledger.files.registers_files import DEATHS, DECILES_FILE, read_deaths, read_deciles
 from jamsos_ledger.files.registrations import REGISTRATIONS
 from jamsos_ledger.files.templates import write_template
 
 # Every input file a template can be written of, by the name `workers template` takes.
-TEMPLATES: dict[str, FileKind] = {k.name: k for k in (REGISTRATIONS, DEATHS, DECILES_FILE)}
+TEMPLATES: dict[str, FileKind] = {
+    k.name: k for k in (REGISTRATIONS, DEATHS, DECILES_FILE, INVOICE)
+}
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _FORMS = ("CSV (comma or semicolon; UTF-8, with or without BOM, or Windows-1252) or an Excel "
           "workbook (.xlsx, its first sheet)")
@@ -53,6 +57,7 @@ def deaths_command(obj: LedgerContext, file: Path) -> None:
     and deaths before the coverage started are listed, never guessed at. Running the same
     file again ends nobody twice.
     """
+    obj.ledger.check_role("record_deaths")  # before the file is read: exit 7 without it
     deaths = read_deaths(file)
     result, program = record_deaths(obj.ledger, deaths, code=obj.program_code)
     echo_recorded(
@@ -87,7 +92,7 @@ def _echo_reported(reported: list[Reported], what: str) -> None:
 @click.argument("file", type=_FILE)
 @click.option("--release", required=True, metavar="YYYY-QN",
               help="The DTSEN release the deciles come from, e.g. 2026-Q2 (recorded with each "
-              "correction and each new rank).")
+              "correction and each new rank); not a quarter that has not begun.")
 @click.option("--ruleset", type=click.Choice(sorted(RULESETS)), default=DEFAULT_RULESET,
               show_default=True, help="The priority rule set to rank under afterwards.")
 @pass_ledger
@@ -107,8 +112,9 @@ def deciles_command(obj: LedgerContext, file: Path, release: str, ruleset: str) 
     the eligibility line are listed (an enrolled worker's coverage is not ended by it).
     NIKs the ledger does not know are listed, never guessed at.
     """
-    problem = release_problem(release.strip())
-    if problem:  # before the file is read or the store opened
+    obj.ledger.check_role("update_deciles")  # before the file is read: exit 7 without it
+    problem = release_problem(release.strip(), today_in_jakarta())
+    if problem:  # before the file is read
         raise Malformed(f"--release: {problem}; nothing was recorded")
     lines = read_deciles(file)
     with progress_bar(None, f"Ranking workers under {ruleset}") as advance:
@@ -145,10 +151,12 @@ def _echo_deciles(result: DecilesResult) -> None:
 def template_command(kind: str, file: Path, overwrite: bool) -> None:
     """Write an empty template of an input file: FILE.csv or FILE.xlsx.
 
-    KIND is the file: registrations (`workers import`), deaths (`workers deaths`) or deciles
-    (`workers deciles`). The template holds the header row, with the columns' Indonesian
-    names; in a workbook the NIK column is formatted as text, so that the spreadsheet keeps
-    every digit. An existing FILE is never replaced without --overwrite.
+    KIND is the file: registrations (`workers import`), deaths (`workers deaths`), deciles
+    (`workers deciles`) or invoice (BPJS's invoice of a month, as `premiums reconcile
+    --invoice` reads it, for an invoice typed or put together by hand). The template holds
+    the header row, with the columns' Indonesian names; in a workbook the NIK and KPJ columns
+    are formatted as text, so that the spreadsheet keeps every digit. An existing FILE is
+    never replaced without --overwrite.
     """
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".xlsx"):

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import click
 
+from jamsos_ledger.application.proposal_view import pending_rows, pending_totals
 from jamsos_ledger.cli.output import (
     Column,
     echo_csv,
@@ -28,6 +29,7 @@ from jamsos_ledger.cli.output import (
 )
 from jamsos_ledger.cli.output_files import OutputFile
 from jamsos_ledger.domain.money import count, counted, rupiah
+from jamsos_ledger.domain.proposals import Proposal
 from jamsos_ledger.projections.report_values import (
     BudgetReport,
     ClaimsReport,
@@ -121,9 +123,13 @@ BUDGET_TABLE_COLUMNS = [
 ]
 
 
-def budget_summary(report: BudgetReport) -> dict[str, Any]:
+def budget_summary(
+    report: BudgetReport, pending: Sequence[Proposal] | None = None
+) -> dict[str, Any]:
     """The program's figures on every row of the budget's CSV, after the month's own: the
-    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`."""
+    month's `committed`, `paid` and `overpaid` keep their names, the program's are `total_`;
+    then what the `pending` proposals would change, when given; the position last, as in
+    every report's CSV."""
     return {
         "allocation": report.allocation,
         "total_committed": report.committed,
@@ -132,14 +138,17 @@ def budget_summary(report: BudgetReport) -> dict[str, Any]:
         "available": report.available,
         "silpa": report.silpa,
         "enrolled": report.enrolled,
+        **(pending_totals(pending) if pending is not None else {}),
         **where_columns(report.position, report.digest),
     }
 
 
 def show_budget(
-    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None
+    views: Views, program_id: UUID, fmt: str, chart: OutputFile | None,
+    pending: Sequence[Proposal] | None = None,
 ) -> BudgetReport:
-    """`report budget`: the figures, the months with their SP2D numbers, the forecast."""
+    """`report budget`: the figures, the months with their SP2D numbers, the forecast; in
+    JSON and CSV, the `pending` proposals given (the table lists them under itself)."""
     with views.reading():
         report = budget_report(views, program_id)
     if chart is not None:
@@ -147,11 +156,12 @@ def show_budget(
 
         save(budget_figure(report), chart)
     if fmt == "json":
-        echo_json(report_json(report))
+        shown = report_json(report)
+        echo_json(shown if pending is None else {**shown, "pending": pending_rows(pending)})
     elif fmt == "csv":
         echo_csv(BUDGET_CSV_COLUMNS,
                  [{**report_json(m), "sp2d": " ".join(m.sp2d)} for m in report.months],
-                 budget_summary(report))
+                 budget_summary(report, pending))
     else:
         f = report.forecast
         echo_fields(

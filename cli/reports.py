@@ -57,15 +57,21 @@ def budget_command(
 
     Each month shows what was planned, what was paid (with its SP2D numbers) and what is still
     to pay; the forecast says what will be left unspent at year end (SiLPA) if nothing changes.
-    CSV has one row a month, the program's figures and the position as its last columns;
-    JSON has the totals, `forecast` and the months under `months`. The table ends with the
-    pending proposals (four eyes) and what each would commit, pay or release once approved.
+    CSV has one row a month, then as its last columns the program's figures, what the pending
+    proposals would change once approved (`pending_proposals`, `pending_commit`,
+    `pending_pay`; each proposal: `proposals list --status pending`) and the position;
+    JSON has the totals, `forecast`, the months under `months` and the proposals under
+    `pending`. The table ends with the pending proposals (four eyes) and what each would
+    commit, pay or release once approved. With --as-of no pending proposals are given.
     """
     drawn = chart_file(chart, overwrite)
     p = obj.program()
+    # The proposals waiting now (as of a moment past, none are listed: what waited then is
+    # not what a script reading the figures of then could act on).
+    pending = obj.ledger.pending(p.code) if as_of is None else None
     with report_views(obj.ledger, as_of, p) as views:
         _as_of_header(fmt, as_of)
-        show_budget(views, p.id, fmt, drawn)
+        show_budget(views, p.id, fmt, drawn, pending)
     if fmt == "table" and as_of is None:
         echo_pending(obj, p.code)
 

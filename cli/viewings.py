@@ -47,10 +47,11 @@ def viewed(obj: LedgerContext, what: str, reason: str | None, niks: Sequence[str
         )
     viewing = obj.ledger.record_viewing(what=what, reason=reason, niks=niks)
     whose = ", ".join(mask_nik(n) for n in niks) if niks else "every worker in it"
-    message = (f"recorded: {viewing.viewer} viewed the personal data of {whose} in clear "
-               f"({what}): {viewing.reason}")
+    message = (f"{viewing.viewer} viewed the personal data of {whose} in clear ({what}): "
+               f"{viewing.reason}")
+    # What was recorded, as a failure afterwards repeats it ("recorded: ...; but ...").
     recorded_so_far().append(message)
-    click.echo(message[0].upper() + message[1:], err=True)
+    click.echo(f"Recorded: {message}", err=True)
 
 
 COLUMNS = [

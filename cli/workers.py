@@ -78,6 +78,7 @@ def import_command(
     # Checked before the store is touched: a --rejects file that could not be written (the
     # ledger, the registration file, an existing file) refuses the import, nothing written.
     rejects_file = output_file(rejects, option="--rejects", inputs=[file], overwrite=overwrite)
+    obj.ledger.check_role("register")  # before the file is read: exit 7 without the role
     result, registrations = import_registrations(
         file,
         lambda: obj.ledger,

@@ -121,6 +121,7 @@ def test_rejects_imports_the_good_rows_and_sets_the_bad_ones_aside(
 def test_a_file_that_cannot_be_read_is_refused_even_with_rejects(
     sqlite_url: str, tmp_path: Path
 ) -> None:
+    new_ledger(sqlite_url)  # the role is checked, in the ledger, before the file is read
     path = tmp_path / "dinsos.csv"
     path.write_text(HEADER.replace(",", "\t") + "\n" + good(1).replace(",", "\t") + "\n")
     result = jamsos(sqlite_url, "workers", "import", str(path), "--rejects",

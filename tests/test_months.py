@@ -84,3 +84,36 @@ def test_months_are_values() -> None:
     assert len({Month(2026, 1), Month.parse("2026-01"), FEB}) == 2
     with pytest.raises(AttributeError):
         JAN.month = 2  # type: ignore[misc]
+
+
+def test_every_date_lies_in_the_ledgers_calendar() -> None:
+    """The bound every reader of dates asks (`date_problem`), the same as a month's."""
+    from jamsos_ledger.domain.months import CALENDAR_YEARS, date_problem
+
+    assert date_problem(date(1900, 1, 1)) is None and date_problem(date(9999, 12, 31)) is None
+    for day in (date(1899, 12, 31), date(1850, 1, 1), date(1, 1, 1)):
+        said = date_problem(day)
+        assert said is not None and said.startswith(f"{day.isoformat()} is outside the ledger's")
+        with pytest.raises(ValueError):
+            Month.of(day)
+    assert (CALENDAR_YEARS.start, CALENDAR_YEARS.stop) == (1900, 10_000)
+
+
+@pytest.mark.parametrize(("release", "today", "refused"), [
+    ("2026-Q1", date(2026, 3, 31), False),
+    ("2026-Q2", date(2026, 3, 31), True),  # the quarter begins tomorrow
+    ("2026-Q2", date(2026, 4, 1), False),
+    ("2026-Q4", date(2026, 12, 31), False),
+    ("2027-Q1", date(2026, 12, 31), True),
+    ("2099-Q1", date(2026, 12, 6), True),
+    ("2014-Q1", date(2026, 12, 6), False),
+])
+def test_a_dtsen_release_of_a_quarter_not_begun_is_refused(
+    release: str, today: date, refused: bool
+) -> None:
+    from jamsos_ledger.domain.registers import release_problem
+
+    said = release_problem(release, today)
+    assert (said is not None) == refused, said
+    if refused:
+        assert said is not None and "has not come yet" in said and today.isoformat() in said

@@ -38,13 +38,17 @@ def test_kabupaten_bekasi_nik_is_good_too() -> None:
     [
         "327501410190001",  # 15 digits
         "32750141019000011",  # 17 digits
-        "",
     ],
 )
 def test_a_nik_has_sixteen_digits(nik: str) -> None:
     (problem,) = nik_problems(nik, None, None)
     assert "16 digits" in problem
     assert f"has {len(nik)} characters" in problem
+
+
+def test_an_empty_nik_is_said_to_be_empty() -> None:
+    """Not "this one has 0 characters": an empty cell is named as such."""
+    assert nik_problems("", None, None) == ["the NIK is empty: a NIK has 16 digits"]
 
 
 @pytest.mark.parametrize(

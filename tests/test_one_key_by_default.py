@@ -68,7 +68,8 @@ def test_the_root_key_alone_only_proposes_and_cannot_approve(
                 "--quota", "10000").stdout
     assert "; four eyes on" in opened
     shown = ok(url, "program", "show").stdout
-    assert re.search(r"Four eyes\s*│\s*on: decrees, payments and amendments", shown), shown
+    assert re.search(r"Four eyes\s*│\s*on: decrees, payments, amendments, reversals and annulments",
+                     shown), shown
     ok(url, "workers", "import", str(path))
     ok(url, "workers", "prioritize")
     untouched = figures(url)

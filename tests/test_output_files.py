@@ -167,6 +167,20 @@ def test_a_payment_whose_output_fails_says_it_was_recorded(ledger: str, tmp_path
     assert budget["paid"] == 33_600  # exactly what the message says was recorded
 
 
+def test_a_viewing_whose_output_fails_says_once_that_it_was_recorded(
+    ledger: str, tmp_path: Path
+) -> None:
+    """The viewing of personal data is recorded before anything is shown: when the output then
+    fails, the message says so once ("recorded: X viewed ..."), not "recorded: recorded: ..."."""
+    with open("/dev/full", "w") as full:
+        shown = run(ledger, "workers", "show", "3275014203850001", "--unmask", "--reason",
+                    "checking a claim", cwd=tmp_path, stdout=full)
+    assert shown.returncode == 5, shown.stderr
+    assert "Recorded: " in shown.stderr and "viewed the personal data of" in shown.stderr
+    assert "Error: recorded: " in shown.stderr
+    assert "recorded: recorded" not in shown.stderr.lower(), shown.stderr
+
+
 @pytest.mark.parametrize("stdout", ["full", "closed pipe", "closed"])
 @pytest.mark.parametrize("command", [["report", "budget"], ["audit", "log"], ["--help"]])
 def test_a_reading_command_whose_output_fails_says_nothing_was_recorded(

@@ -230,7 +230,7 @@ def test_a_registration_workbook_is_imported_and_a_nik_as_number_refused(
 
 
 def test_templates_are_written_once_and_read_back(sqlite_url: str, tmp_path: Path) -> None:
-    for kind in ("registrations", "deaths", "deciles"):
+    for kind in ("registrations", "deaths", "deciles", "invoice"):
         for suffix in ("csv", "xlsx"):
             path = tmp_path / f"{kind}.{suffix}"
             assert ok(sqlite_url, "workers", "template", kind, str(path)).stdout == (
@@ -240,17 +240,31 @@ def test_templates_are_written_once_and_read_back(sqlite_url: str, tmp_path: Pat
             assert again.exit_code == 2 and "exists already" in again.stderr
             assert path.read_bytes() == kept
             ok(sqlite_url, "workers", "template", kind, str(path), "--overwrite")
-    # A template read back is a file with a header and no rows: each reader says so.
-    for kind, command in (("deaths", "deaths"), ("deciles", "deciles")):
+    # A template read back is a file with a header and no rows: each reader says so (in a
+    # ledger: the role is checked before a file is read).
+    ok(sqlite_url, "program", "open", "--one-key", "--year", "2026", "--allocation",
+       "1000000000", "--quota", "10")
+    commands = {"deaths": ["workers", "deaths"],
+                "deciles": ["workers", "deciles", "--release", "2026-Q2"],
+                "invoice": ["premiums", "reconcile", "--month", "2026-04", "--invoice"],
+                "registrations": ["workers", "import"]}
+    for kind, command in commands.items():
         for suffix in ("csv", "xlsx"):
-            extra = ["--release", "2026-Q2"] if kind == "deciles" else []
-            result = jamsos(sqlite_url, "workers", command, str(tmp_path / f"{kind}.{suffix}"),
-                            *extra)
+            result = jamsos(sqlite_url, *command, str(tmp_path / f"{kind}.{suffix}"))
             assert result.exit_code == 2 and "has a header but no rows" in result.stderr, (
                 kind, suffix, result.output)
     header = (tmp_path / "registrations.csv").read_bytes()
     assert header == ("\ufeffNIK,Nama,Tanggal Lahir,Jenis Kelamin,Kecamatan,Kelurahan,"
                       "Pekerjaan,Desil,Sumber\r\n").encode()
+    invoice = (tmp_path / "invoice.csv").read_bytes()
+    assert invoice == "\ufeffNIK,KPJ,Nama,Bulan,JKK,JKM,Status\r\n".encode()
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "invoice.xlsx").active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]] == ["NIK", "KPJ", "Nama", "Bulan", "JKK", "JKM", "Status"]
+    # NIK and KPJ are identifiers of digits: text cells, so that no digit is lost.
+    assert [sheet.column_dimensions[c].number_format for c in "ABC"] == ["@", "@", "General"]
     wrong = jamsos(sqlite_url, "workers", "template", "deaths", str(tmp_path / "d.txt"))
     assert wrong.exit_code == 2 and "as .csv or .xlsx, not .txt" in wrong.stderr
     assert not (tmp_path / "d.txt").exists()

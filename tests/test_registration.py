@@ -186,8 +186,21 @@ def test_a_file_mixing_utf8_and_another_encoding_is_refused_with_both_lines(
                      + f"{row(2, name='Pekerja Müller')}\n".encode("cp1252"))
     with pytest.raises(RegistrationFileError) as refused:
         read_registrations(path)
-    assert "mixes encodings: line 2 is UTF-8 text, line 3 is not (byte 0xFC)" in str(
+    assert "mixes encodings: line 2 is UTF-8 text, line 3 is not (byte 0xFC on line 3)" in str(
         refused.value)
+
+
+def test_a_line_mixing_utf8_and_another_encoding_is_named_once(tmp_path: Path) -> None:
+    """Text pasted into a UTF-8 line from a Windows-1252 file: one line holds both, and the
+    message says so (not "line 2 is UTF-8 text, line 2 is not")."""
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(f"{HEADER}\n".encode() + row(1, name="Pekerja Söze").encode()
+                     + " Müller".encode("cp1252") + f"\n{row(2)}\n".encode())
+    with pytest.raises(RegistrationFileError) as refused:
+        read_registrations(path)
+    said = str(refused.value)
+    assert "line 2 holds both UTF-8 text and text that is not (byte 0xFC on line 2)" in said
+    assert "line 2 is UTF-8 text, line 2 is not" not in said
 
 
 @pytest.mark.parametrize(

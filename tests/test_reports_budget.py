@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -189,3 +190,48 @@ def test_a_report_as_of_a_moment_states_the_position_it_stood_at(
     # Nothing paid then: 9 x 201.600 committed; the figures stand at the enrolment's events.
     assert (before["paid"], before["committed"], before["position"]) == (0, 1_814_400, then)
     assert as_json(url, "report", "budget")["position"] == events(url)
+
+
+def test_the_json_and_csv_give_the_pending_proposals_the_table_shows(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Under four eyes, a decree and a payment proposed and waiting: the table lists them, the
+    JSON under `pending` (as `proposals list`), the CSV their totals as its last columns; the
+    figures themselves count neither until approved."""
+    from registration_file import generate_registrations
+
+    path = tmp_path / "registrasi.csv"
+    generate_registrations(path, 6, bad_rate=0, duplicate_rate=0)
+    url = store_url
+    ok(url, "program", "open", "--year", "2026", "--allocation", "2000000000", "--quota",
+       "100", "--four-eyes")
+    ok(url, "workers", "import", str(path), actor="ops")
+    ok(url, "workers", "prioritize", actor="ops")
+    empty = json.loads(ok(url, "report", "budget", "--format", "json").stdout)
+    assert empty["pending"] == []
+    proposed = ok(url, "enroll", "--top", "5", "--start", "2026-01", "--decree", "KEP/1",
+                  actor="ops").stdout
+    decree = re.search(r"Proposed [a-z ]+ ([0-9a-f]{8}) ", proposed)
+    assert decree, proposed
+    data = json.loads(ok(url, "report", "budget", "--format", "json").stdout)
+    assert data["committed"] == 0  # not in the figures until approved
+    assert data["pending"] == [{
+        "id": decree.group(1), "kind": "enrolment", "program": "2026",
+        "what": "top 5 from 2026-01 under decree KEP/1", "would_commit": 5 * 12 * 16_800,
+        "would_pay": 0, "proposer": "ops", "status": "pending", "decided_by": None,
+    }]
+    # The same view as `proposals list` (and the API's budget, as every report).
+    assert data["pending"] == json.loads(ok(url, "proposals", "list", "--format", "json").stdout)
+    rows = list(csv.DictReader(io.StringIO(ok(url, "report", "budget", "--format",
+                                              "csv").stdout)))
+    assert len(rows) == 12
+    assert list(rows[0])[-5:] == ["pending_proposals", "pending_commit", "pending_pay",
+                                  "position", "digest"]
+    assert {(r["pending_proposals"], r["pending_commit"], r["pending_pay"]) for r in rows} == {
+        ("1", str(5 * 12 * 16_800), "0")}
+    table = ok(url, "report", "budget").stdout
+    assert "Pending proposals (1)" in table and "would commit Rp 1.008.000" in table
+    # As of a moment, the report is of then: no proposals pending now are given.
+    past = json.loads(ok(url, "report", "budget", "--format", "json", "--as-of",
+                         "2099-12-31").stdout)
+    assert "pending" not in past

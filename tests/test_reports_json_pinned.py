@@ -42,7 +42,10 @@ PINNED = Path(__file__).with_name("pinned_reports.json")
 # Keys added to the reports' JSON after the pin was taken; each has its own tests.
 # `audit replay` re-checks the program's rules over the history since: its rules, what they
 # looked at and what broke them.
-ADDED = {"digest", "rules", "rule_events", "breaches_total", "breaches"}
+# `report budget` gives the proposals pending (JSON `pending`, CSV their totals as the last
+# columns): tests/test_reports_budget.py.
+ADDED = {"digest", "rules", "rule_events", "breaches_total", "breaches", "pending",
+         "pending_proposals", "pending_commit", "pending_pay"}
 # Lines added to the reports' tables after the pin was taken: under every report, and under
 # the reports that said no position before.
 # ... and `program show` says whether four eyes are on.
@@ -206,4 +209,8 @@ def test_report_json_of_a_value_is_what_the_command_prints(store_url: str, tmp_p
         ledger.close()
     for command, value in values.items():
         printed = json.loads(ok(store_url, *command, "--format", "json").stdout)
+        if command == ("report", "budget"):
+            # The proposals pending are not of the report's values: both front doors add them
+            # (`proposal_view.pending_rows`); this ledger has none.
+            assert printed.pop("pending") == []
         assert json.loads(json.dumps(report_json(value))) == printed, command

@@ -129,8 +129,9 @@ def _token_with(url: str, name: str, role: str) -> str:
 
 
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
-    """A report's figures, without where in the log it was computed."""
-    return {k: v for k, v in report.items() if k not in ("position", "digest")}
+    """A report's figures, without where in the log it was computed (nor, of the budget, the
+    proposals pending, which are not in its figures)."""
+    return {k: v for k, v in report.items() if k not in ("position", "digest", "pending")}
 
 
 def _key() -> dict[str, str]:
@@ -457,7 +458,10 @@ def test_under_four_eyes_a_reversal_and_an_annulment_are_proposed(money: Money) 
                                                      "reason": "paid twice"})
         assert reversal.status_code == 200, reversal.text
         assert (reversal.json()["kind"], reversal.json()["status"]) == ("reversal", "pending")
-        assert _figures(as_json(s.url, "--program", "2027", "report", "budget")) == budget
+        pending = as_json(s.url, "--program", "2027", "report", "budget")
+        assert _figures(pending) == budget
+        assert [(p["kind"], p["would_pay"]) for p in pending["pending"]] == [
+            ("reversal", -budget["paid"])]
         approved = other.post(f"/api/v1/proposals/{reversal.json()['proposal']}/approve")
         assert approved.status_code == 200, approved.text
         assert as_json(s.url, "--program", "2027", "report", "budget")["paid"] == 0

@@ -28,7 +28,7 @@ from jamsos_ledger.application.importing import import_registrations
 from jamsos_ledger.application.proposal_view import proposal_row
 from jamsos_ledger.domain.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
 from jamsos_ledger.domain.model import END_REASONS, SCHEMES, Program
-from jamsos_ledger.domain.months import Month, today_in_jakarta
+from jamsos_ledger.domain.months import Month, date_problem, today_in_jakarta
 from jamsos_ledger.projections import GROUPINGS
 from jamsos_ledger.web import reports
 from jamsos_ledger.web.auth import api_principal, bearer
@@ -206,8 +206,9 @@ def premiums_due(
     min_position: MinPosition = None,
 ) -> JSONResponse:
     day = today or today_in_jakarta()
-    if not date(2000, 1, 1) <= day <= date(2200, 12, 31):
-        raise ServiceProblem(422, f"today {day.isoformat()}: a date from 2000 to 2200")
+    outside = date_problem(day)  # the calendar of every date the ledger is given, as the CLI's
+    if outside:
+        raise ServiceProblem(422, f"today: {outside}")
 
     def run(lg: Ledger) -> tuple[list[dict[str, Any]], int]:
         rows = reports.premiums_due(lg, _program(lg, program), day)
@@ -326,8 +327,11 @@ def register_file(
                 out.write(chunk)
                 digest_parts.append(chunk)
         payload = {"file": fingerprint("file", "", b"".join(digest_parts).hex())}
-        return _write(request, who, idempotency_key, payload, None,
-                      lambda ledger: _import_file(ledger, path, ledger.actor))
+        def run(ledger: Ledger) -> dict[str, Any]:
+            ledger.check_role("register")  # a caller without the role: 403, the file unread
+            return _import_file(ledger, path, ledger.actor)
+
+        return _write(request, who, idempotency_key, payload, None, run)
 
 
 class EnrolRequest(BaseModel):

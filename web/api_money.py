@@ -268,6 +268,7 @@ def reconcile(
                    "file": fingerprint("file", "", b"".join(parts).hex())}
 
         def run(ledger: Ledger) -> dict[str, Any]:
+            ledger.check_role("reconcile_invoice")  # without the role: 403, the file unread
             invoice = _invoice(path, billed)
             result = ledger.reconcile_invoice(month=billed, lines=invoice.lines,
                                               invoice=invoice.digest, code=program)

@@ -35,6 +35,7 @@ from jamsos_ledger.application.worker_view import worker_json
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.model import CORRECTABLE, Program
 from jamsos_ledger.domain.money import MAX_RUPIAH, MAX_WORKERS
+from jamsos_ledger.domain.months import today_in_jakarta
 from jamsos_ledger.domain.registers import release_problem
 from jamsos_ledger.domain.rules import (
     DEFAULT_JKK_MONTHLY,
@@ -297,6 +298,7 @@ def deaths(
     with _uploaded(file) as (path, digest):
 
         def run(ledger: Ledger) -> dict[str, Any]:
+            ledger.check_role("record_deaths")  # a caller without the role: 403, file unread
             result, after = record_deaths(ledger, _as_sent(read_deaths, path), code=program)
             return _deaths_json(result, after)
 
@@ -342,7 +344,7 @@ def deciles(
                                      "columns NIK, Desil (1-10), Nama (optional).")],
     release: Annotated[str, Form(max_length=32, description="The DTSEN release the deciles "
                                  "come from, e.g. 2026-Q2 (recorded with each correction "
-                                 "and each new rank).")],
+                                 "and each new rank); not a quarter that has not begun.")],
     ruleset: Annotated[Literal[tuple(sorted(RULESETS))], Form(  # type: ignore[valid-type]
         description="The priority rule set to rank under afterwards.")] = DEFAULT_RULESET,
     idempotency_key: IdempotencyKey = None,
@@ -350,12 +352,13 @@ def deciles(
     """A file with any bad row is refused whole (422, every bad row named), nothing recorded.
     Each changed decile is recorded as a correction naming the release (one transaction),
     then every eligible worker is ranked again."""
-    problem = release_problem(release.strip())
-    if problem:  # before the file is read, as the CLI checks --release
-        raise ServiceProblem(422, f"release: {problem}; nothing was recorded")
     with _uploaded(file) as (path, digest):
 
         def run(ledger: Ledger) -> dict[str, Any]:
+            ledger.check_role("update_deciles")  # a caller without the role: 403, file unread
+            problem = release_problem(release.strip(), today_in_jakarta())
+            if problem:  # before the file is read, as the CLI checks --release
+                raise InvalidInput(f"release: {problem}; nothing was recorded")
             lines = _as_sent(read_deciles, path)
             return _deciles_json(update_deciles(ledger, lines, release=release.strip(),
                                                 ruleset_name=ruleset))
@@ -481,8 +484,9 @@ class OpenRequest(BaseModel):
                              description="Name of the program, e.g. 'SIGAP 2026'.")
     code: str | None = Field(default=None, max_length=64,
                              description="Its id for `program` [default: the year].")
-    four_eyes: bool = Field(default=True, description="Enrolment decrees, monthly payments and "
-                            "amendments are proposed and take effect only when a second "
+    four_eyes: bool = Field(default=True, description="Enrolment decrees, monthly payments, "
+                            "amendments, reversals of payments and annulments of enrolments "
+                            "are proposed and take effect only when a second "
                             "principal approves them; `false` lets one principal holding the "
                             "role act alone (a small office).")
     one_key_reason: str = Field(default="", max_length=500,

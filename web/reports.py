@@ -17,6 +17,7 @@ from uuid import UUID
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.as_of import report_views
 from jamsos_ledger.application.moments import parse_when
+from jamsos_ledger.application.proposal_view import pending_rows
 from jamsos_ledger.domain.model import Program
 from jamsos_ledger.projections.premiums_due import premiums_due_report
 from jamsos_ledger.projections.report_values import report_json
@@ -53,8 +54,11 @@ def _views(ledger: Ledger, program: Program, when: datetime | None) -> Iterator[
 
 
 def budget(ledger: Ledger, program: Program, when: datetime | None = None) -> dict[str, Any]:
+    """`report budget --format json`: with the proposals pending now, unless as of a moment."""
+    pending = None if when is not None else ledger.pending(program.code)
     with _views(ledger, program, when) as views:
-        return report_json(budget_report(views, program.id))
+        shown = report_json(budget_report(views, program.id))
+    return shown if pending is None else {**shown, "pending": pending_rows(pending)}
 
 
 def quota(ledger: Ledger, program: Program, when: datetime | None = None) -> dict[str, Any]:

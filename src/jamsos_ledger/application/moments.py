@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, time
 
 from jamsos_ledger.domain.errors import InvalidInput
-from jamsos_ledger.domain.months import JAKARTA
+from jamsos_ledger.domain.months import JAKARTA, date_problem
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _END_OF_DAY = time(23, 59, 59, 999_999)
@@ -25,7 +25,7 @@ def parse_when(text: str) -> datetime:
             day = date.fromisoformat(value)
         except ValueError:
             raise InvalidInput(f"{text!r} is not a date of the calendar (YYYY-MM-DD)") from None
-        return datetime.combine(day, _END_OF_DAY, tzinfo=JAKARTA)
+        return _in_calendar(text, datetime.combine(day, _END_OF_DAY, tzinfo=JAKARTA))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -46,6 +46,15 @@ def parse_when(text: str) -> datetime:
         raise InvalidInput(
             f"{text!r} is outside the calendar (years 1 to 9999 in UTC and in Asia/Jakarta)"
         ) from None
+    return _in_calendar(text, moment)
+
+
+def _in_calendar(text: str, moment: datetime) -> datetime:
+    """The moment, refused when its day (in Asia/Jakarta) is outside the ledger's calendar
+    (`months.CALENDAR_YEARS`), as every date the ledger is given is."""
+    outside = date_problem(moment.astimezone(JAKARTA).date())
+    if outside:
+        raise InvalidInput(f"{text!r}: {outside}")
     return moment
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from jamsos_ledger.application.service import LedgerService
 from jamsos_ledger.domain.errors import InvalidInput, NotFound
 from jamsos_ledger.domain.model import Program, Worker
-from jamsos_ledger.domain.months import Month
+from jamsos_ledger.domain.months import Month, today_in_jakarta
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.registers import death_problem, release_problem
 from jamsos_ledger.domain.rules import DEFAULT_RULESET, ruleset
@@ -126,10 +127,13 @@ def update_deciles(
     release: str,
     ruleset_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    today: date | None = None,
 ) -> DecilesResult:
     """Record each changed decile as a correction naming the DTSEN release (one transaction),
-    then rank every eligible worker again in one batch; each new rank records the release."""
-    problem = release_problem(release)
+    then rank every eligible worker again in one batch; each new rank records the release.
+    `today` (the city's date, by default) is the day a release of a later quarter is refused
+    on."""
+    problem = release_problem(release, today or today_in_jakarta())
     if problem:
         raise InvalidInput(problem)
     name = ruleset_name or DEFAULT_RULESET

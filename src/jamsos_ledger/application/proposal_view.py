@@ -8,6 +8,7 @@ NIKs of its terms are masked, so a view may go to any role.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jamsos_ledger.domain.money import count, counted, rupiah
@@ -157,3 +158,21 @@ def proposal_shown(p: Proposal, *, unmask: bool = False) -> dict[str, Any]:
     return {**proposal_row(p), "id": str(p.id), "figures": dict(p.figures),
             "workers": workers if unmask else [mask_nik(n) for n in workers],
             "approving_role": p.approving_role, "note": p.note, "reason": p.reason}
+
+
+def pending_rows(pending: Sequence[Proposal]) -> list[dict[str, Any]]:
+    """The pending proposals as `report budget --format json` lists them under `pending` (and
+    the API's budget): each as `proposals list` shows it, with what it would commit and pay
+    once approved (not counted in the report's figures until then)."""
+    return [proposal_row(p) for p in pending]
+
+
+def pending_totals(pending: Sequence[Proposal]) -> dict[str, int]:
+    """What the pending proposals would change once all approved, as the last columns of
+    `report budget --format csv` (the proposals themselves: `proposals list --status
+    pending`)."""
+    return {
+        "pending_proposals": len(pending),
+        "pending_commit": sum(would_commit(p) for p in pending),
+        "pending_pay": sum(would_pay(p) for p in pending),
+    }

@@ -131,10 +131,7 @@ def command(
         def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             if self.checked_command is not None:
                 return method(self, *args, **kwargs)
-            # Reading needs no key: the store's own access guards it. A store opened read-only
-            # refuses every write itself (and says so) before a key is asked for.
-            if not open_to_all(name) and not self.store.read_only:
-                require(self.acting_principal(), name)
+            self.check_role(name)
             self.checked_command = name
             try:
                 return method(self, *args, **kwargs)
@@ -365,6 +362,17 @@ class LedgerService(Application):
             return self.signing.directory().active(on_behalf_of)
         return principal
 
+    def check_role(self, name: str) -> None:
+        """Refuse (RoleRefused) the acting principal a command of the role table it holds no
+        role for. Each `@command` method asks it first; a front door that reads an input file
+        for a command asks it before reading the file, so that a principal without the role
+        learns that (exit 7, HTTP 403), not what is wrong with a file it may not give.
+
+        Reading needs no key: the store's own access guards it. A store opened read-only
+        refuses every write itself (and says so) before a key is asked for."""
+        if not open_to_all(name) and not self.store.read_only:
+            require(self.acting_principal(), name)
+
     @property
     def actor(self) -> str:
         """Who writes: the principal whose key seals this command's writes (NotAuthorised
@@ -484,9 +492,9 @@ class LedgerService(Application):
         one_key_reason: str = "",
     ) -> Program:
         """Open a program for a fiscal year (by default January to December). By default
-        (`four_eyes`) its decrees, payments and amendments need a second principal;
-        `four_eyes=False` lets the approving role act alone, a small office's recorded choice
-        (why, `one_key_reason`, kept in the terms when given)."""
+        (`four_eyes`) its decrees, payments, amendments, reversals and annulments need a second
+        principal; `four_eyes=False` lets the approving role act alone, a small office's
+        recorded choice (why, `one_key_reason`, kept in the terms when given)."""
         code = code or str(year)
         taken = (
             f"program {code!r} is already open in this ledger; give another program of the "

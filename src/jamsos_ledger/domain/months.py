@@ -16,6 +16,24 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # without summer time, so a fixed offset is exact and needs no time-zone database.
 JAKARTA = timezone(timedelta(hours=7), "WIB")
 
+# The years of the ledger's calendar: every month it counts in, and so every date it is given
+# (a birth, a death, an invoice's month, a day typed on the command line), falls in one. From
+# 1900, where the spreadsheets the offices use begin their dates (Excel's 1900 date system) and
+# before which no worker of a program run since 2014 was born; to 9999, the last year of the
+# calendar. A date outside is refused where it is read, with its line and field, never met
+# later by a rule that counts months.
+CALENDAR_YEARS = range(1900, 10000)
+
+
+def date_problem(day: date) -> str | None:
+    """Why a date is outside the ledger's calendar (`CALENDAR_YEARS`), or None."""
+    if day.year not in CALENDAR_YEARS:
+        return (
+            f"{day.isoformat()} is outside the ledger's calendar (years "
+            f"{CALENDAR_YEARS.start}-{CALENDAR_YEARS.stop - 1}): is the year mistyped?"
+        )
+    return None
+
 
 def today_in_jakarta() -> date:
     """Today's date in the city."""
@@ -37,8 +55,10 @@ class Month:
     def __post_init__(self) -> None:
         if not 1 <= self.month <= 12:
             raise ValueError(f"month must be 1-12, not {self.month}")
-        if not 1900 <= self.year <= 9999:
-            raise ValueError(f"year must be 1900-9999, not {self.year}")
+        if self.year not in CALENDAR_YEARS:
+            raise ValueError(
+                f"year must be {CALENDAR_YEARS.start}-{CALENDAR_YEARS.stop - 1}, not {self.year}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> Month:

@@ -23,6 +23,8 @@ def nik_problems(nik: str, birth_date: date | None, sex: str | None) -> list[str
     """
     # The NIK itself is never repeated in a reason: messages and logs show no whole NIK, and a
     # mistyped NIK is still someone's (UU 27/2022). The line and the field find the row.
+    if not nik:
+        return [f"the NIK is empty: a NIK has {NIK_LENGTH} digits"]
     if len(nik) != NIK_LENGTH:
         return [f"NIK must have {NIK_LENGTH} digits, this one has {len(nik)} characters"]
     if not nik.isascii() or not nik.isdigit():

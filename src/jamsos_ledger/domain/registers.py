@@ -18,10 +18,25 @@ from jamsos_ledger.domain.months import Month
 _RELEASE = re.compile(r"^(20\d\d)-Q([1-4])$")
 
 
-def release_problem(release: str) -> str | None:
-    """Why a DTSEN release name is not one (DTSEN is released quarterly: `2026-Q2`)."""
-    if not _RELEASE.match(release):
+def release_problem(release: str, today: date) -> str | None:
+    """Why a DTSEN release name is not one that can be recorded on `today` (the city's date).
+
+    DTSEN is released quarterly and named by its quarter (`2026-Q2`, see above), so a release
+    of a quarter that has not begun cannot have been published: recording one would date the
+    deciles, and the ranks worked out from them, by a release that does not exist (a typo of
+    the year, most often), as a death in the future is refused for the same reason.
+    """
+    match = _RELEASE.match(release)
+    if match is None:
         return f"a DTSEN release is named by its year and quarter, e.g. 2026-Q2, not {release!r}"
+    quarter = (int(match.group(1)), int(match.group(2)))
+    current = (today.year, (today.month - 1) // 3 + 1)
+    if quarter > current:
+        return (
+            f"the DTSEN release {release} is of a quarter that has not come yet (today is "
+            f"{today.isoformat()} in Asia/Jakarta, in {current[0]}-Q{current[1]}); a release "
+            "cannot be recorded before its quarter"
+        )
     return None
 
 

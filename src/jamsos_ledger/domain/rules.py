@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from jamsos_ledger.domain.money import rupiah
+from jamsos_ledger.domain.months import date_problem
 
 # Non-wage-earner (BPU) premiums, per participant per month (PP 44/2015 as amended by
 # PP 82/2019; Permenaker 5/2021): JKK is 1% of declared monthly income, declared income at
@@ -50,8 +51,12 @@ def age_problem(birth_date: date, day: date, when: str, *, upper: bool = True) -
     """Why someone born on `birth_date` cannot be a BPU participant on `day`, or None.
 
     `when` says what the day is (e.g. "when registered on 2026-12-02"), for the message;
-    `upper=False` leaves out the upper limit (a registration: see above).
+    `upper=False` leaves out the upper limit (a registration: see above). A birth date
+    outside the ledger's calendar (`months.CALENDAR_YEARS`) is refused as such.
     """
+    outside = date_problem(birth_date)
+    if outside:
+        return f"birth date {outside}"
     if birth_date > day:
         return f"birth date {birth_date.isoformat()} has not come yet {when}"
     age = age_on(birth_date, day)

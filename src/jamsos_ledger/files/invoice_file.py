@@ -127,8 +127,8 @@ def _line(
     else:
         try:
             billed = Month.parse(row["month"])
-        except ValueError:
-            problems.append(Problem(number, "month", f"{row['month']!r} is not a month"))
+        except ValueError as e:  # no such month, or outside the calendar: the domain says
+            problems.append(Problem(number, "month", f"{row['month']!r} is not a month: {e}"))
         if billed is not None and billed != month:
             problems.append(Problem(number, "month",
                                     f"bills {billed}, the invoice is for {month}"))

@@ -192,15 +192,9 @@ def decoded(data: bytes, name: str) -> tuple[str, str]:
         )
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError as e:
-        bad_line = data.count(b"\n", 0, e.start) + 1
-        utf8 = _UTF8_SEQUENCE.search(data)
-        if utf8 is not None:
-            good_line = data.count(b"\n", 0, utf8.start()) + 1
-            raise OfficeFileError(
-                f"{name} mixes encodings: line {good_line} is UTF-8 text, line {bad_line} is not "
-                f"(byte 0x{data[e.start]:02X}); save the whole file again as CSV UTF-8"
-            ) from None
+    except UnicodeDecodeError:
+        if _UTF8_SEQUENCE.search(data) is not None:
+            raise OfficeFileError(_mixed_encodings(data, name)) from None
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as e:
@@ -209,6 +203,48 @@ def decoded(data: bytes, name: str) -> tuple[str, str]:
             f"{name} line {line}: byte 0x{data[e.start]:02X} is neither UTF-8 nor Windows-1252 "
             "text; save the file as CSV UTF-8"
         ) from None
+
+
+def _mixed_encodings(data: bytes, name: str) -> str:
+    """What a file partly UTF-8 and partly not is refused with: which lines are which (a
+    line may hold both, when text was pasted into it from elsewhere)."""
+    utf8: list[int] = []
+    other: list[int] = []
+    first_byte: int | None = None  # the first byte that is not UTF-8, for the message
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            other.append(number)
+            first_byte = line[e.start] if first_byte is None else first_byte
+        if _UTF8_SEQUENCE.search(line):
+            utf8.append(number)
+    parts = []
+    only_utf8 = [n for n in utf8 if n not in other]
+    only_other = [n for n in other if n not in utf8]
+    both = [n for n in other if n in utf8]
+    if only_utf8:
+        parts.append(f"{_lines(only_utf8)} {'is' if len(only_utf8) == 1 else 'are'} UTF-8 text")
+    if only_other:
+        parts.append(f"{_lines(only_other)} {'is' if len(only_other) == 1 else 'are'} not")
+    if both:
+        parts.append(f"{_lines(both)} {'holds' if len(both) == 1 else 'hold'} both UTF-8 text "
+                     "and text that is not")
+    return (
+        f"{name} mixes encodings: {', '.join(parts)} (byte 0x{first_byte or 0:02X} on line "
+        f"{other[0]}); save the whole file again as CSV UTF-8"
+    )
+
+
+def _lines(numbers: Sequence[int], shown: int = 5) -> str:
+    """`line 3`, `lines 2, 4 and 7`, `lines 2, 3, 4, 5, 6 and 12 more`."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    listed = ", ".join(map(str, numbers[:shown]))
+    if len(numbers) > shown:
+        return f"lines {listed} and {len(numbers) - shown} more"
+    head, last = listed.rsplit(", ", 1)
+    return f"lines {head} and {last}"
 
 
 def delimiter_of(header: str, name: str, kind: FileKind) -> str:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from jamsos_ledger.domain.errors import InvalidInput
 from jamsos_ledger.domain.money import count, counted
-from jamsos_ledger.domain.months import today_in_jakarta
+from jamsos_ledger.domain.months import date_problem, today_in_jakarta
 from jamsos_ledger.domain.nik import nik_problems
 from jamsos_ledger.domain.rules import DECILES
 from jamsos_ledger.files.office_files import FileColumn, FileKind, Problem, Table, read_table
@@ -70,6 +70,10 @@ def read_deaths(path: str | Path, *, today: date | None = None) -> list[Death]:
         died = _date(text)
         if died is None:
             problems.append(Problem(line, "date_of_death", f"not a date YYYY-MM-DD: {text!r}"))
+            return None
+        outside = date_problem(died)
+        if outside:
+            problems.append(Problem(line, "date_of_death", outside))
             return None
         if died > on:
             problems.append(Problem(line, "date_of_death",

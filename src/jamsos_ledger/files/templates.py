@@ -1,9 +1,10 @@
-"""Empty templates of the input files, for the offices to fill (`jamsos workers template`).
+"""Empty templates of the input files, for the offices to fill (`jamsos workers template`):
+registrations, deaths, deciles and BPJS's invoice.
 
 A template heads its columns with their Indonesian names, which every reader takes. The CSV
 template is UTF-8 with a byte-order mark, so that Excel opens it with its letters right; the
-workbook's NIK column is formatted as text, so that a NIK typed or pasted keeps its 16 digits
-(as a number Excel would keep 15).
+workbook's NIK (and KPJ) column is formatted as text, so that a NIK typed or pasted keeps its
+16 digits (as a number Excel would keep 15).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pathlib import Path
 from jamsos_ledger.files.office_files import NIK, FileKind
 
 TEXT = "@"  # Excel's number format "Text"
+# Columns of digits that are identifiers, not numbers: a NIK (16 digits, more than Excel keeps
+# of a number) and a BPJS KPJ (11 digits, whose leading zeros a number would drop).
+_TEXT_COLUMNS = frozenset({NIK, "kpj"})
 
 
 def write_template(path: Path, kind: FileKind, form: str) -> None:
@@ -41,7 +45,7 @@ def write_template(path: Path, kind: FileKind, form: str) -> None:
         )
         letter = get_column_letter(number)
         sheet.column_dimensions[letter].width = max(14, len(column.indonesian) + 4)
-        if column.name == NIK:
+        if column.name in _TEXT_COLUMNS:
             sheet.column_dimensions[letter].number_format = TEXT
     sheet.freeze_panes = "A2"
     workbook.save(path)
