@@ -118,8 +118,8 @@ def service(office: tuple[str, Path]) -> Iterator[Served]:
         yield s
 
 
-def _post(s: Served, principal: str, path: str, form: dict[str, str]) -> Any:
-    with s.client(issue_token(s.url, principal)) as c:
+def _post(s: Served, token: str, path: str, form: dict[str, str]) -> Any:
+    with s.client(token) as c:
         return c.post(path, data=form, files={"file": ("bad.csv", BAD, "text/csv")})
 
 
@@ -129,12 +129,15 @@ def _post(s: Served, principal: str, path: str, form: dict[str, str]) -> Any:
 def test_an_upload_checks_the_role_before_reading_its_file(
     service: Served, path: str, form: dict[str, str], refused: str, allowed: str
 ) -> None:
+    # Tokens are issued first: an issuance is a sealed event of its own.
+    refused_token = issue_token(service.url, refused)
+    allowed_token = issue_token(service.url, allowed)
     before = events(service.url)
-    answer = _post(service, refused, path, form)
+    answer = _post(service, refused_token, path, form)
     assert answer.status_code == 403, answer.text
     assert answer.headers["content-type"].startswith(PROBLEM)
     assert "bad.csv" not in answer.json()["detail"]  # the file was never read
-    shown = _post(service, allowed, path, form)
+    shown = _post(service, allowed_token, path, form)
     assert shown.status_code == 422 and "bad.csv" in shown.json()["detail"], shown.text
     assert events(service.url) == before
 
@@ -142,8 +145,9 @@ def test_an_upload_checks_the_role_before_reading_its_file(
 @pytest.mark.slow
 def test_an_upload_of_a_release_not_yet_come_is_refused(service: Served) -> None:
     """As `workers deciles --release 2099-Q1`: 422 naming the release, nothing written."""
+    token = issue_token(service.url, "clerk")
     before = events(service.url)
-    answer = _post(service, "clerk", "/api/v1/deciles", {"release": "2099-Q1"})
+    answer = _post(service, token, "/api/v1/deciles", {"release": "2099-Q1"})
     assert answer.status_code == 422, answer.text
     assert "2099-Q1 is of a quarter that has not come yet" in answer.json()["detail"]
     assert events(service.url) == before
