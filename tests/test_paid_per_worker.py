@@ -12,6 +12,7 @@ nothing is overpaid.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,12 @@ def test_a_billed_worker_who_dies_was_paid_for_the_month_after(
     assert (february["participants"], february["amount"]) == (1, PREMIUM)
     ok(url, "audit", "replay")
     ok(url, "audit", "verify")
+    # The trail names whom each payment left out, masked.
+    trail = [json.loads(line) for line in
+             ok(url, "audit", "log", "--format", "jsonl").stdout.splitlines()]
+    paid = [e["changes"]["left_out"] for e in trail if e["event"] == "Program.InvoicePaid"]
+    assert paid == [[UNBILLED[:6] + "********" + UNBILLED[14:]]] * 2
+    assert UNBILLED not in json.dumps(trail)
 
 
 def test_the_unbilled_worker_who_dies_was_never_paid_for(
