@@ -69,6 +69,7 @@ def books(url: str) -> dict[str, Any]:
         "overpaid": budget["overpaid"],
         "february": (february["active"], february["paid_participants"],
                      february["committed"], february["overpaid"]),
+        "status": february["status"],
     }
 
 
@@ -86,6 +87,7 @@ def test_a_billed_worker_who_dies_was_paid_for_the_month_after(
     assert after["committed"] == before["committed"] - 10 * PREMIUM
     assert after["paid"] == before["paid"]
     assert after["february"] == (2, 2, PREMIUM, PREMIUM)
+    assert after["status"] == "part paid"  # his February is still to pay
     # The recovery is listed with the next reconciliation of February's invoice.
     data = as_json(url, "premiums", "reconcile", "--month", "2026-02", "--invoice",
                    str(invoice(tmp_path, 2)))
