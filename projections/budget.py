@@ -21,6 +21,8 @@ from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 PROGRAMS = "budget_programs"
 MONTHS = "budget_months"
 PAYMENTS = "budget_payments"
+# The covered workers a payment under an invoice left unpaid, by month (`Program.left_out`).
+LEFT_OUT = "budget_left_out"
 
 _TOPICS = {
     get_topic(cls)
@@ -31,6 +33,7 @@ _TOPICS = {
         Program.PremiumsCommitted,
         Program.CoverageReleased,
         Program.PremiumPaid,
+        Program.InvoicePaid,
         Program.PaymentReversed,
         Program.EnrolmentAnnulled,
     )
@@ -49,15 +52,21 @@ class _ProgramState:
     row: dict[str, Any]
     active: dict[str, int] = field(default_factory=dict)
     paid: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, set[str]] = field(default_factory=dict)
     new: bool = False
+
+    def no_longer_covered(self, worker_id: UUID, first: Month, last: Month) -> None:
+        for month in months_between(first, last):
+            self.left_out.get(str(month), set()).discard(str(worker_id))
 
 
 class BudgetProjection:
     """Tables `budget_programs`, `budget_months` and `budget_payments`."""
 
     name = "budget"
-    version = 1
-    tables = (PROGRAMS, MONTHS, PAYMENTS)
+    # 2: the workers a payment under an invoice left unpaid (`budget_left_out`).
+    version = 2
+    tables = (PROGRAMS, MONTHS, PAYMENTS, LEFT_OUT)
     indexes = ()
 
     def create(self, cursor: ViewCursor, db: ViewDatabase) -> None:
@@ -80,6 +89,11 @@ class BudgetProjection:
             "position BIGINT PRIMARY KEY, program_id TEXT NOT NULL, month TEXT NOT NULL, "
             "sp2d TEXT NOT NULL, participants BIGINT NOT NULL, jkk BIGINT NOT NULL, "
             "jkm BIGINT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)"
+        )
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table(LEFT_OUT)} ("
+            "program_id TEXT NOT NULL, month TEXT NOT NULL, worker_id TEXT NOT NULL, "
+            "PRIMARY KEY (program_id, month, worker_id))"
         )
 
     def wants(self, topic: str) -> bool:
@@ -120,10 +134,15 @@ class BudgetProjection:
                     state.active[str(month)] += e.workers
             elif isinstance(e, Program.CoverageReleased):
                 row["enrolled"] -= 1
-                for month in months_between(e.last_month + 1, Month.parse(row["end_month"])):
+                end = Month.parse(row["end_month"])
+                for month in months_between(e.last_month + 1, end):
                     state.active[str(month)] -= 1
+                state.no_longer_covered(e.worker_id, e.last_month + 1, end)
+            elif isinstance(e, Program.InvoicePaid):
+                state.left_out[str(e.month)] = {str(w) for w in e.left_out or ()}
             elif isinstance(e, Program.PremiumPaid):
                 state.paid[str(e.month)] += e.participants
+                state.left_out.pop(str(e.month), None)
                 payments[(str(pid), e.sp2d)] = (
                     position, str(pid), str(e.month), e.sp2d, e.participants, e.jkk, e.jkm,
                     e.timestamp.isoformat(), e.actor
@@ -136,6 +155,7 @@ class BudgetProjection:
                 row["enrolled"] -= 1
                 for month in months_between(e.start, e.last_month):
                     state.active[str(month)] -= 1
+                state.no_longer_covered(e.worker_id, e.start, e.last_month)
         for pid, state in states.items():
             self._write(cursor, db, pid, state)
         cursor.executemany(
@@ -161,6 +181,12 @@ class BudgetProjection:
         for month, active, paid in cursor.fetchall():
             state.active[month] = int(active)
             state.paid[month] = int(paid)
+        cursor.execute(
+            f"SELECT month, worker_id FROM {db.table(LEFT_OUT)} WHERE program_id = ?",
+            (str(pid),),
+        )
+        for month, worker in cursor.fetchall():
+            state.left_out.setdefault(month, set()).add(worker)
         return state
 
     def _write(self, cursor: ViewCursor, db: ViewDatabase, pid: UUID, state: _ProgramState) -> None:
@@ -169,7 +195,9 @@ class BudgetProjection:
         totals = dict.fromkeys(_MONEY, 0)
         month_rows = []
         for month, active in state.active.items():
-            books = MonthBooks.of(active, state.paid[month], premium)
+            books = MonthBooks.of(
+                active, state.paid[month], premium, len(state.left_out.get(month, ()))
+            )
             money = month_columns(books)
             for key, value in money.items():
                 totals[key] += value
@@ -194,6 +222,12 @@ class BudgetProjection:
             f"INSERT INTO {db.table(MONTHS)} (program_id, month, active, paid_participants, "
             f"{', '.join(_MONEY)}) VALUES ({', '.join('?' * (4 + len(_MONEY)))})",
             month_rows,
+        )
+        cursor.execute(f"DELETE FROM {db.table(LEFT_OUT)} WHERE program_id = ?", (str(pid),))
+        cursor.executemany(
+            f"INSERT INTO {db.table(LEFT_OUT)} (program_id, month, worker_id) VALUES (?, ?, ?)",
+            [(str(pid), month, worker) for month, workers in sorted(state.left_out.items())
+             for worker in sorted(workers)],
         )
 
 

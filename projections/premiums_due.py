@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from jamsos_ledger.domain.billing import Bill, unpaid_bills, years_without_holidays
+from jamsos_ledger.domain.model import unpaid_participants
 from jamsos_ledger.domain.months import Month
 from jamsos_ledger.projections.report_values import BillDue, PremiumsDueReport
 from jamsos_ledger.projections.reporting import position
@@ -17,8 +18,11 @@ def premiums_due(views: Views, program_id: UUID, today: date) -> tuple[list[Bill
     """The program's unpaid bills of the months up to `today`'s, and the log position they were
     read at (one read of the projections: months and position agree)."""
     with views.reading() as reading:
+        left_out = reading.budget_left_out(program_id)
         months = [
-            (Month.parse(b["month"]), int(b["active"]), int(b["paid_participants"]),
+            (Month.parse(b["month"]),
+             unpaid_participants(int(b["active"]), int(b["paid_participants"]),
+                                 left_out.get(str(b["month"]), 0)),
              int(b["committed_jkk"]), int(b["committed_jkm"]))
             for b in reading.budget_months(program_id)
         ]

@@ -69,15 +69,17 @@ def where_computed(views: Views) -> tuple[int, Digest | None]:
 # -- budget ------------------------------------------------------------------------------
 
 
-def month_status(active: int, paid: int) -> str:
-    """A month's state of payment, in a word."""
+def month_status(active: int, paid: int, committed: int, overpaid: int) -> str:
+    """A month's state of payment, in a word, from its books: a month paid under an invoice
+    that left a covered worker out is part paid even when as many were paid as are covered
+    (a worker paid for has died since)."""
     if active == 0 and paid == 0:
         return "no participants"
     if paid == 0:
         return "unpaid"
-    if paid < active:
+    if committed > 0:
         return "part paid"
-    return "overpaid" if paid > active else "paid"
+    return "overpaid" if overpaid > 0 else "paid"
 
 
 def budget_report(views: Views, program_id: UUID) -> BudgetReport:
@@ -105,7 +107,8 @@ def budget_report(views: Views, program_id: UUID) -> BudgetReport:
             paid_participants=paid_participants,
             **kinds,
             **split,
-            status=month_status(active, paid_participants),
+            status=month_status(active, paid_participants, kinds["committed"],
+                                kinds["overpaid"]),
             sp2d=tuple(sp2ds.get(m["month"], [])),
             forecast=kinds["committed"],
             cumulative_paid=cumulative_paid,

@@ -17,7 +17,13 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from jamsos_ledger.domain.model import available_money, places_left
 from jamsos_ledger.projections.benefits import BENEFITS, BenefitsProjection
-from jamsos_ledger.projections.budget import MONTHS, PAYMENTS, PROGRAMS, BudgetProjection
+from jamsos_ledger.projections.budget import (
+    LEFT_OUT,
+    MONTHS,
+    PAYMENTS,
+    PROGRAMS,
+    BudgetProjection,
+)
 from jamsos_ledger.projections.database import ViewCursor, ViewDatabase
 from jamsos_ledger.projections.group_counts import GROUPED, REGISTERED
 from jamsos_ledger.projections.priority import PriorityProjection
@@ -267,6 +273,15 @@ class Views:
             f"SELECT * FROM {self.db.table(MONTHS)} WHERE program_id = ? ORDER BY month",
             (str(program_id),),
         )
+
+    def budget_left_out(self, program_id: UUID) -> dict[str, int]:
+        """By month, how many covered workers a payment under an invoice left unpaid."""
+        rows = self._rows(
+            f"SELECT month, COUNT(*) AS n FROM {self.db.table(LEFT_OUT)} "
+            "WHERE program_id = ? GROUP BY month",
+            (str(program_id),),
+        )
+        return {str(r["month"]): int(r["n"]) for r in rows}
 
     def payments(self, program_id: UUID) -> list[dict[str, Any]]:
         return self._rows(

@@ -89,6 +89,9 @@ def strategy_for(annotation: Any, where: str) -> st.SearchStrategy[Any]:
         return st.one_of(
             *(st.none() if m is type(None) else strategy_for(m, where) for m in members)
         )
+    if typing.get_origin(annotation) is list:  # e.g. the workers an invoice left out
+        (member,) = typing.get_args(annotation)
+        return st.lists(strategy_for(member, where), max_size=5)
     if annotation in STRATEGIES:
         return STRATEGIES[annotation]
     raise TypeError(f"{where} has a field of type {annotation!r}: teach this test to make one")

@@ -48,10 +48,11 @@ def test_a_small_year_on_sqlite_is_measured_and_written_as_json(tmp_path: Path) 
     assert all(r["extra"]["median_ms"] > 0 for r in run["reports"].values())
 
     fold = run["anchors"]["raw-fold"]
-    # Every projection table, and as many events as the replay read; its rows were counted
+    # Every projection table (budget_left_out stays empty: the seed pays no invoice), and as
+    # many events as the replay read; its rows were counted
     # against the ledger's own by the anchor itself (a difference fails the run, exit 2).
     assert fold["events"] == run["phases"]["replay"]["events"]
-    assert fold["extra"]["tables"] == 13 and fold["extra"]["rows"] > 2 * 400, fold
+    assert fold["extra"]["tables"] == 14 and fold["extra"]["rows"] > 2 * 400, fold
 
     checks = {c["target"]: c for c in data["checks"]}
     counted = {t for t, c in checks.items() if c["counted"] and c["unit"] == "x"}

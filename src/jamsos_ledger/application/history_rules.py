@@ -165,7 +165,7 @@ class HistoryRules:
         # Every SP2D and decree used, as people read them.
         self.references: set[tuple[str, str]] = set()
         # A payment of what an invoice agreed, awaiting its `InvoicePaid` (the next event).
-        self.paying_as_agreed: tuple[int, Program, Any, str] | None = None
+        self.paying_as_agreed: tuple[int, Program, Any, str, set[UUID]] | None = None
         self.result = HistoryCheck()
 
     # -- the log --------------------------------------------------------------------------
@@ -276,16 +276,19 @@ class HistoryRules:
         reconciled invoice agreed (`Program.pay` with an invoice), as the `InvoicePaid` event
         that must come next in the same program says; that event is awaited."""
         reconciled = program.reconciled.get(event.month)
-        if reconciled is None or event.participants != min(unpaid, reconciled[1]):
+        if reconciled is None:
             return False
-        self.paying_as_agreed = (self.result.position, program, event, reconciled[0])
+        participants, left_out = program.agreed_payment(event.month)
+        if event.participants != participants:
+            return False
+        self.paying_as_agreed = (self.result.position, program, event, reconciled[0], left_out)
         return True
 
     def _as_agreed(self, following: Any) -> None:
         """The event after a payment made as an invoice agreed: its `InvoicePaid`, naming the
         month, the SP2D and the invoice reconciled; anything else breaks the bill rule."""
         assert self.paying_as_agreed is not None
-        position, program, payment, invoice = self.paying_as_agreed
+        position, program, payment, invoice, left_out = self.paying_as_agreed
         self.paying_as_agreed = None
         if (
             isinstance(following, Program.InvoicePaid)
@@ -293,6 +296,13 @@ class HistoryRules:
             and (following.month, following.sp2d, following.invoice)
             == (payment.month, payment.sp2d, invoice)
         ):
+            if set(following.left_out or ()) != left_out:
+                self._breach(position, "bill", program, payment, (
+                    f"{payment.month}: paid under SP2D {payment.sp2d} as the invoice agreed, "
+                    f"leaving {counted(len(following.left_out or ()), 'covered worker')} "
+                    f"unpaid; the invoice left {counted(len(left_out), 'covered worker')} "
+                    "out"
+                ))
             return
         self._breach(position, "bill", program, payment, (
             f"{payment.month}: paid {counted(payment.participants, 'participant')} under SP2D "

@@ -140,18 +140,18 @@ class Bill:
 
 
 def unpaid_bills(
-    months: list[tuple[Month, int, int, int, int]], today: date
+    months: list[tuple[Month, int, int, int]], today: date
 ) -> list[Bill]:
     """The bills of months up to `today`'s month with participants not yet paid for.
 
-    `months` holds (month, active, paid participants, committed JKK, committed JKM) rows, as
-    the budget projection keeps them. The bill of today's month is included: it falls due next
-    month.
+    `months` holds (month, participants not yet paid for, committed JKK, committed JKM) rows,
+    as the budget projection keeps them (`model.unpaid_participants`: a covered worker an
+    invoice paid for the month left out is among them). The bill of today's month is
+    included: it falls due next month.
     """
     this_month = Month.of(today)
     bills = []
-    for month, active, paid, jkk, jkm in months:
-        unpaid = active - paid
+    for month, unpaid, jkk, jkm in months:
         if month > this_month or unpaid <= 0:
             continue
         bills.append(Bill(

@@ -366,18 +366,22 @@ def _reason_problem(reason: str, needed: str) -> None:
         raise InvalidInput(needed)
 
 
-def unpaid_participants(active: int, paid: int) -> int:
+def unpaid_participants(active: int, paid: int, left_out: int = 0) -> int:
     """Participants covered in a month and not yet paid for: their premium is committed.
 
-    A month paid for more participants than are now covered (coverage ended after the bill)
-    holds an overpayment, which offsets the premiums of workers enrolled into it later.
+    `left_out`: covered workers a payment of the month under a reconciled invoice did not pay
+    (BPJS did not bill them, or billed them wrongly): known by name, still owed, never offset.
+    The others are counted: a month paid for more of them than are now covered (coverage
+    ended after the bill) holds an overpayment, which offsets the premiums of workers enrolled
+    into it later.
     """
-    return max(0, active - paid)
+    return left_out + max(0, active - left_out - paid)
 
 
-def overpaid_participants(active: int, paid: int) -> int:
-    """Participants paid for in a month who are no longer covered in it."""
-    return max(0, paid - active)
+def overpaid_participants(active: int, paid: int, left_out: int = 0) -> int:
+    """Participants paid for in a month who are no longer covered in it (those `left_out` of
+    its payment were not paid for, so they never absorb a payment)."""
+    return max(0, paid - (active - left_out))
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,14 +405,14 @@ class MonthBooks:
     overpaid: Premium
 
     @classmethod
-    def of(cls, active: int, paid: int, premium: Premium) -> MonthBooks:
+    def of(cls, active: int, paid: int, premium: Premium, left_out: int = 0) -> MonthBooks:
         return cls(
             active=active,
             paid_participants=paid,
             planned=premium.times(active),
-            committed=premium.times(unpaid_participants(active, paid)),
+            committed=premium.times(unpaid_participants(active, paid, left_out)),
             paid=premium.times(paid),
-            overpaid=premium.times(overpaid_participants(active, paid)),
+            overpaid=premium.times(overpaid_participants(active, paid, left_out)),
         )
 
 
@@ -417,7 +421,9 @@ class Program(Aggregate):
 
     The books are participant counts per month: `active[i]` workers are covered in the i-th
     month of the period and `paid[i]` of them have been paid for. Money follows from the
-    counts and the rates, so it can never drift from who is covered.
+    counts and the rates, so it can never drift from who is covered. A month paid under a
+    reconciled invoice is paid for the workers the invoice agreed: the covered workers it left
+    out are kept by name (`left_out[i]`), so whose month was paid is known (`paid_for`).
     """
 
     @staticmethod
@@ -566,6 +572,10 @@ class Program(Aggregate):
         # The last covered month of each worker whose coverage ended after later months
         # were paid, in the order they ended: who may hold an overpayment to recover.
         self.ended_after_payment: dict[UUID, Month] = {}
+        # By month index: the covered workers a payment under an invoice left unpaid, and the
+        # covered workers the invoice reconciled last for a month did not agree.
+        self.left_out: dict[int, set[UUID]] = {}
+        self.reconciled_left_out: dict[Month, set[UUID]] = {}
 
     # -- figures -------------------------------------------------------------------------
 
@@ -575,14 +585,35 @@ class Program(Aggregate):
 
     def month_books(self, month: Month) -> MonthBooks:
         i = self.slot(month)
-        return MonthBooks.of(self.active[i], self.paid[i], self.premium)
+        return MonthBooks.of(self.active[i], self.paid[i], self.premium, self._left(i))
+
+    def _left(self, i: int) -> int:
+        """How many covered workers of the i-th month a payment left unpaid, by name."""
+        return len(self.left_out.get(i, ()))
+
+    def _unpaid(self, i: int, active_change: int = 0) -> int:
+        return unpaid_participants(self.active[i] + active_change, self.paid[i], self._left(i))
+
+    def _overpaid(self, i: int) -> int:
+        return overpaid_participants(self.active[i], self.paid[i], self._left(i))
+
+    def paid_for(self, worker_id: UUID, month: Month) -> bool:
+        """Whether a worker covered in `month` is paid for it: the one definition every figure
+        of a worker's month uses (ending, annulment, overpayment). A month paid in full (no
+        invoice) is paid for every participant; paid under a reconciled invoice, for those it
+        agreed: a covered worker BPJS did not bill is not paid for that month, and stays owed
+        until BPJS bills him and the city pays (Perpres 109/2013: the premium of each
+        participant, as billed). While counted participants of the month wait for payment, a
+        worker not known by name counts among them (his premium stands for theirs)."""
+        i = self.slot(month)
+        left = self.left_out.get(i, set())
+        return worker_id not in left and max(
+            0, self.active[i] - len(left) - self.paid[i]) == 0
 
     @property
     def committed(self) -> Premium:
         """Premiums promised to covered workers for months not yet paid (the encumbrance)."""
-        return self.premium.times(
-            sum(unpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True))
-        )
+        return self.premium.times(sum(self._unpaid(i) for i in range(self.months)))
 
     @property
     def paid_total(self) -> Premium:
@@ -592,9 +623,7 @@ class Program(Aggregate):
     @property
     def overpaid(self) -> Premium:
         """Premiums paid for months after coverage ended: to offset or recover."""
-        return self.premium.times(
-            sum(overpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True))
-        )
+        return self.premium.times(sum(self._overpaid(i) for i in range(self.months)))
 
     @property
     def available(self) -> int:
@@ -619,11 +648,8 @@ class Program(Aggregate):
         Months already paid for ended workers (overpaid) offset new commitments first.
         """
         first = self.slot(start)
-        active = self.active
         months = sum(
-            unpaid_participants(active[i] + workers, self.paid[i])
-            - unpaid_participants(active[i], self.paid[i])
-            for i in range(first, self.months)
+            self._unpaid(i, workers) - self._unpaid(i) for i in range(first, self.months)
         )
         return self.premium.times(months)
 
@@ -818,8 +844,10 @@ class Program(Aggregate):
                 f"in {coverage.start}"
             )
         self.slot(month)
-        released = self.premium.times(self._released_months(month, coverage.end))
-        overpaid = self.premium.times(self._overpaid_months_after(month, coverage.end))
+        after = [month + k for k in range(1, coverage.end - month + 1)]
+        paid = sum(1 for m in after if self.paid_for(worker.id, m))
+        released = self.premium.times(len(after) - paid)
+        overpaid = self.premium.times(paid)
         self._coverage_released(
             worker_id=worker.id,
             last_month=month,
@@ -831,17 +859,6 @@ class Program(Aggregate):
             actor=actor,
         )
         worker._coverage_ended(program_id=self.id, month=month, reason=reason, actor=actor)
-
-    def _released_months(self, last: Month, end: Month) -> int:
-        """Unpaid participant-months no longer needed when one worker's coverage stops."""
-        first = last - self.start + 1
-        stop = end - self.start + 1
-        return sum(1 for i in range(first, stop) if self.active[i] > self.paid[i])
-
-    def _overpaid_months_after(self, last: Month, end: Month) -> int:
-        first = last - self.start + 1
-        stop = end - self.start + 1
-        return sum(1 for i in range(first, stop) if self.active[i] <= self.paid[i])
 
     class CoverageReleased(Aggregate.Event):
         worker_id: UUID
@@ -868,6 +885,7 @@ class Program(Aggregate):
         self.enrolled -= 1
         for i in range(last_month - self.start + 1, self.months):
             self.active[i] -= 1
+        self._no_longer_covered(worker_id, last_month + 1, self.end)
         if overpaid_jkk or overpaid_jkm:
             self.ended_after_payment[worker_id] = last_month
 
@@ -896,8 +914,15 @@ class Program(Aggregate):
                 f"nothing to pay for {month} in {self.code}: {count(self.active[i])} "
                 f"participants covered, {count(self.paid[i])} already paid{already}"
             )
+        left_out: set[UUID] = set()
         if invoice is not None:
-            unpaid = min(unpaid, self._agreed(month, invoice))
+            self._agreed(month, invoice)
+            unpaid, left_out = self.agreed_payment(month)
+            if unpaid <= 0:
+                raise RuleViolation(
+                    f"the invoice reconciled for {month} agrees only participants already paid "
+                    "for: nothing to pay"
+                )
             bill = self.premium.times(unpaid)
         if amount is not None and amount != bill.total:
             raise RuleViolation(
@@ -908,16 +933,36 @@ class Program(Aggregate):
             month=month, sp2d=sp2d, participants=unpaid, jkk=bill.jkk, jkm=bill.jkm, actor=actor
         )
         if invoice is not None:
-            self._invoice_paid(month=month, sp2d=sp2d, invoice=invoice, actor=actor)
+            self._invoice_paid(month=month, sp2d=sp2d, invoice=invoice, actor=actor,
+                               left_out=sorted(left_out) or None)
         return bill
 
     def bill(self, month: Month) -> tuple[int, Premium]:
         """The bill of a month: its participants covered and not yet paid for, and their
         premium at the program's rates. A payment of the month pays exactly this: nothing when
         it is 0 (a month is never paid twice)."""
-        i = self.slot(month)
-        unpaid = unpaid_participants(self.active[i], self.paid[i])
+        unpaid = self._unpaid(self.slot(month))
         return unpaid, self.premium.times(unpaid)
+
+    def agreed_payment(self, month: Month) -> tuple[int, set[UUID]]:
+        """What paying the month as the invoice reconciled last for it agreed pays: the
+        participants, and the covered workers it leaves unpaid afterwards, by name.
+
+        Those already left out and now agreed are paid; so are counted participants waiting
+        for payment, as many as the invoice agreed besides. A month with no payment standing
+        leaves unpaid every covered worker the invoice did not agree; otherwise those left out
+        before stay so unless agreed now.
+        """
+        i = self.slot(month)
+        reconciled = self.reconciled.get(month)
+        agreed = 0 if reconciled is None else reconciled[1]
+        not_agreed = self.reconciled_left_out.get(month, set())
+        left = self.left_out.get(i, set())
+        now_agreed = len(left - not_agreed)
+        waiting = max(0, self.active[i] - len(left) - self.paid[i])
+        participants = now_agreed + min(waiting, max(0, agreed - now_agreed))
+        after = set(not_agreed) if self.paid[i] <= 0 else left & not_agreed
+        return participants, after
 
     def _agreed(self, month: Month, invoice: str) -> int:
         """The participants the invoice reconciled for `month` agreed; refuse another one."""
@@ -945,10 +990,26 @@ class Program(Aggregate):
         sp2d: str
         invoice: str
         actor: str
+        # The covered workers the payment left unpaid (`agreed_payment`); absent from events
+        # recorded before it was: nobody is known by name, the month's counts say it all.
+        left_out: list[UUID] | None = None
 
     @event(InvoicePaid)
-    def _invoice_paid(self, month: Month, sp2d: str, invoice: str, actor: str) -> None:
-        pass
+    def _invoice_paid(
+        self, month: Month, sp2d: str, invoice: str, actor: str,
+        left_out: list[UUID] | None = None,
+    ) -> None:
+        i = month - self.start
+        if left_out:
+            self.left_out[i] = set(left_out)
+        else:
+            self.left_out.pop(i, None)
+
+    def _no_longer_covered(self, worker_id: UUID, first: Month, last: Month) -> None:
+        """A worker whose coverage of these months ends is left out of their payment no more."""
+        for k in range(max(0, first - self.start), min(self.months, last - self.start + 1)):
+            self.left_out.get(k, set()).discard(worker_id)
+            self.reconciled_left_out.get(self.start + k, set()).discard(worker_id)
 
     # -- BPJS's invoice, reconciled before it is paid ------------------------------------
 
@@ -963,6 +1024,7 @@ class Program(Aggregate):
             billed_jkk=result.billed.jkk, billed_jkm=result.billed.jkm,
             agreed=len(result.agreed), agreed_jkk=agreed.jkk, agreed_jkm=agreed.jkm,
             differences=sum(counts.values()), actor=actor,
+            left_out=list(result.left_out) or None,
         )
 
     class InvoiceReconciled(Aggregate.Event):
@@ -976,13 +1038,17 @@ class Program(Aggregate):
         agreed_jkm: int
         differences: int
         actor: str
+        # The covered workers it did not agree; absent from events recorded before it was.
+        left_out: list[UUID] | None = None
 
     @event(InvoiceReconciled)
     def _invoice_reconciled(
         self, month: Month, invoice: str, lines: int, billed_jkk: int, billed_jkm: int,
         agreed: int, agreed_jkk: int, agreed_jkm: int, differences: int, actor: str,
+        left_out: list[UUID] | None = None,
     ) -> None:
         self.reconciled[month] = (invoice, agreed)
+        self.reconciled_left_out[month] = set(left_out or ())
 
     def recoveries(self) -> dict[UUID, Premium]:
         """Premiums paid for months after a worker's coverage ended, by worker: to recover
@@ -990,7 +1056,7 @@ class Program(Aggregate):
         are put to the workers who ended before it, in the order they ended, so the amounts
         add up to the books' overpayment, and a month whose payment was reversed or offset
         by a later enrolment holds none."""
-        left = [overpaid_participants(a, p) for a, p in zip(self.active, self.paid, strict=True)]
+        left = [self._overpaid(i) for i in range(self.months)]
         found: dict[UUID, Premium] = {}
         for wid, last in self.ended_after_payment.items():
             months = 0
@@ -1016,7 +1082,7 @@ class Program(Aggregate):
         but each of them keeps counting towards BPJS's three months unpaid."""
         last = min(month, self.end + 1) - self.start
         return [self.start + i for i in range(max(0, last))
-                if unpaid_participants(self.active[i], self.paid[i]) > 0]
+                if self._unpaid(i) > 0]
 
     class PremiumPaid(Aggregate.Event):
         month: Month
@@ -1031,6 +1097,8 @@ class Program(Aggregate):
         self, month: Month, sp2d: str, participants: int, jkk: int, jkm: int, actor: str
     ) -> None:
         self.paid[month - self.start] += participants
+        # Paid in full, unless the invoice paid next says whom it left out.
+        self.left_out.pop(month - self.start, None)
         self.payments.append((month, sp2d))
         self.paid_under[reference_key(sp2d)] = (month, participants)
 
@@ -1096,10 +1164,8 @@ class Program(Aggregate):
         """Annul an enrolment recorded in error, before its first paid month: its place and the
         commitment of its months are released, and the worker may be enrolled again.
 
-        Participant counts are what the books hold, so a month counts as paid for the worker
-        once it has been paid and none of its participants is waiting for payment; where some
-        are waiting, the worker's premium stands for theirs, as an overpayment offsets new
-        enrolments. A coverage already ended, or with a claim, is not annulled.
+        A month counts as paid for the worker as `paid_for` says. A coverage already ended, or
+        with a claim, is not annulled.
         """
         _reason_problem(reason, "an annulment needs a reason (the decree or letter)")
         coverage = worker.coverages.get(self.id)
@@ -1117,7 +1183,7 @@ class Program(Aggregate):
             )
         for month in (coverage.start + i for i in range(coverage.last - coverage.start + 1)):
             i = self.slot(month)
-            if self.paid[i] > 0 and self.paid[i] >= self.active[i]:
+            if self.paid_for(worker.id, month):
                 sp2ds = ", ".join(self.live_payments(month)) or "-"
                 raise RuleViolation(
                     f"{refused}: {month}, covered from {coverage.start}, is paid "
@@ -1128,8 +1194,7 @@ class Program(Aggregate):
                 )
         first, stop = coverage.start - self.start, coverage.last - self.start + 1
         released = self.premium.times(sum(
-            unpaid_participants(self.active[i], self.paid[i])
-            - unpaid_participants(self.active[i] - 1, self.paid[i])
+            1 if worker.id in self.left_out.get(i, ()) else self._unpaid(i) - self._unpaid(i, -1)
             for i in range(first, stop)
         ))
         self._enrolment_annulled(
@@ -1156,6 +1221,7 @@ class Program(Aggregate):
         self.enrolled -= 1
         for i in range(start - self.start, last_month - self.start + 1):
             self.active[i] -= 1
+        self._no_longer_covered(worker_id, start, last_month)
 
 
 def _registered_fields(registration: Registration) -> dict[str, Any]:

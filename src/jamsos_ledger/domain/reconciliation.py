@@ -119,6 +119,8 @@ class Reconciliation:
         lines: lines read.
         billed: what the invoice bills in all (active lines).
         agreed: workers covered, billed once at the program's rates: what is paid.
+        left_out: workers covered and not agreed (not billed, or billed wrongly): a payment of
+            the invoice leaves their month unpaid, still owed when BPJS bills it right.
         differences: everything else, line by line.
         kpj: the KPJ number the invoice gives each registered worker.
     """
@@ -128,6 +130,7 @@ class Reconciliation:
     billed: Premium
     premium: Premium
     agreed: list[UUID] = field(default_factory=list)
+    left_out: list[UUID] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
     kpj: dict[UUID, str] = field(default_factory=dict)
 
@@ -188,6 +191,8 @@ def reconcile(
         else:
             billed_ids.add(worker.worker_id)
             result.agreed.append(worker.worker_id)
+    agreed_ids = set(result.agreed)
+    result.left_out = [p.worker_id for p in covered if p.worker_id not in agreed_ids]
     for participant in covered:
         if participant.worker_id not in billed_ids:
             result.differences.append(Difference(
