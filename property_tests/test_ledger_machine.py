@@ -1216,7 +1216,10 @@ class LedgerMachine(RuleBasedStateMachine):
             p.paid[when] += participants
             p.payments[fresh[0]] = (when, participants)
             m.used["sp2d"].add(fresh[0])
-            agreed_now = [n for n in billed if n not in not_agreed]
+            # Coverage ends once: a worker whose coverage was ended already (a death earlier
+            # in the history, in a month after this one) cannot die again.
+            agreed_now = [n for n in billed
+                          if n not in not_agreed and p.coverage[n].ended is None]
             if then_end and agreed_now and p.coverage[agreed_now[0]].start < when:
                 self.end_after_payment(code, p, agreed_now[0], when + -1)
 
