@@ -259,7 +259,9 @@ def _change_problem(directory: Directory, change: dict[str, Any]) -> str | None:
             return None
         directory.active(name)
         if change["kind"] == "rotated":
-            parse_public_key(change["public_key"])
+            problem = directory.rotation_problem(name, parse_public_key(change["public_key"]))
+            if problem is not None:
+                return f"a change of principal {name!r} that could not be made: {problem}"
     except (LedgerError, KeyError, TypeError) as e:
         return f"a change of principal {name!r} that could not be made: {e}"
     return None

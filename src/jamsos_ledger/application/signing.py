@@ -331,12 +331,9 @@ class PrincipalAdmin:
 
         def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
             current = directory.active(name)
-            holder = directory.holding(raw)
-            if holder is not None:
-                raise RuleViolation(
-                    f"that key is {holder.name}'s already: a new key is a new one; nothing "
-                    "was written"
-                )
+            problem = directory.rotation_problem(name, raw)
+            if problem is not None:
+                raise RuleViolation(f"{problem}; nothing was written")
             registry.key_rotated(name=current.name, public_key=public_key_text(raw),
                                  actor=actor)
 
