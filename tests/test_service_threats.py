@@ -377,3 +377,28 @@ def test_a_caller_without_the_role_learns_that_first_on_a_ledger_of_two_programs
                 refused = _problem(c.post(path, json=body), 403)
                 assert "inspektorat holds auditor" in refused["detail"], (path, refused)
         assert events(s.url) == before
+
+
+def test_a_revoked_service_key_refuses_a_read_without_speaking_of_writing(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The service's own key revoked: a role-checked read (`/audit/viewings`) is refused and
+    says nothing was read (no write was asked for); a write still says nothing was written."""
+    ok(store_url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+       "--quota", "100", "--one-key")
+    acting(store_url, "inspektorat", {AUDITOR}).close()
+    with served(store_url, tmp_path) as s:
+        auditor = issue_token(s.url, "inspektorat")
+        with s.client(auditor) as c:
+            assert c.get("/api/v1/audit/viewings").status_code == 200
+            ok(s.url, "principals", "revoke", "jamsos-service", "--reason", "key leaked")
+            before = events(s.url)
+            response = c.get("/api/v1/audit/viewings")
+            assert response.status_code == 403, response.text
+            read = response.json()["detail"]
+            assert "who was revoked: nothing was read" in read, read
+            assert "written" not in read, read
+            response = c.post("/api/v1/audit/notes", json={"text": "a finding"})
+            assert response.status_code == 403, response.text
+            assert "who was revoked: nothing was written" in response.json()["detail"]
+        assert events(s.url) == before
