@@ -37,13 +37,15 @@ def export_command(obj: LedgerContext, file: Path, reason: str | None, overwrite
     protected by UU 27/2022, so only an auditor makes it (with their key), for a reason
     (--reason), and the export is recorded as a viewing of everyone's data before the file is
     written (`jamsos audit viewings`); that record is the file's last event, proven with it.
-    Keep the file as you would the register itself."""
+    The file is written with mode 0600 (readable by its owner only, like a key file),
+    whatever the umask, and replacing a file (--overwrite) makes it 0600 too. Keep the file
+    as you would the register itself."""
     if not reason or not reason.strip():
         raise click.UsageError(
             "audit export needs --reason: the file holds every worker's personal data as "
             "stored, exported only for a reason, recorded with who made it (UU 27/2022)"
         )
-    out = output_file(file, option="FILE", overwrite=overwrite)
+    out = output_file(file, option="FILE", overwrite=overwrite, private=True)
     assert out is not None
     ledger = obj.ledger
     # The record first, in its own transaction: no file leaves without it, and it is the

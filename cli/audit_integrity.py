@@ -104,7 +104,8 @@ def verify_command(
     valid seal of a principal covers (exit 4).
 
     Also lists, as notices for the auditors (exit 0): approvals by a principal the proposer
-    enrolled or granted a role ("Four eyes to check"), and each program opened with one key
+    enrolled, re-keyed or granted a role, or by the administrator who did so to the proposer
+    ("Four eyes to check"), and each program opened with one key
     (four eyes off) with the money and places one principal moved alone on it ("One key")."""
     try:
         digest = None if digest_text is None else Digest.parse(digest_text)
@@ -132,7 +133,7 @@ def verify_command(
         if seals.own_approvers:
             shown = seals.own_approvers[:5]
             more = len(seals.own_approvers) - len(shown)
-            fields.append(("Four eyes to check", "approved by a principal the proposer made: "
+            fields.append(("Four eyes to check", "approver and proposer, one made by the other: "
                            + "; ".join(shown)
                            + (f"; and {count(more)} more (--format json lists them)"
                               if more else "")))

@@ -47,6 +47,8 @@ class OutputFile:
         target: where it goes, every symbolic link resolved.
         overwrite: whether an existing file may be replaced (`--overwrite`).
         temporary: the file it is written into first, in the same folder.
+        private: written with mode 0600 (owner only), whatever the umask or the replaced
+            file's mode: a file of personal data, like a key file.
     """
 
     path: Path
@@ -54,6 +56,7 @@ class OutputFile:
     target: Path
     overwrite: bool
     temporary: Path | None = field(default=None, repr=False)
+    private: bool = False
 
     def __str__(self) -> str:
         return str(self.path)
@@ -67,7 +70,7 @@ class OutputFile:
         temporary = self.temporary
         try:
             result = fill(temporary)
-            _make_durable(temporary, self.target)
+            _make_durable(temporary, self.target, private=self.private)
             self._move_into_place(temporary)
         except OSError as e:
             raise OutputFileFailed(self.option, self.path, _reason(e)) from e
@@ -105,6 +108,7 @@ def output_file(
     option: str,
     inputs: Iterable[Path] = (),
     overwrite: bool = False,
+    private: bool = False,
 ) -> OutputFile | None:
     """Check and reserve a file the running command will write, before it touches the store.
 
@@ -129,7 +133,8 @@ def output_file(
                 "(nothing was written)"
             )
     _check_replaceable(path, target, option, overwrite)
-    out = OutputFile(path=path, option=option, target=target, overwrite=overwrite)
+    out = OutputFile(path=path, option=option, target=target, overwrite=overwrite,
+                     private=private)
     out.temporary = _reserve(path, target, option)
     claimed.append(out)
     ctx.call_on_close(out.discard)
@@ -220,11 +225,13 @@ def _reserve(path: Path, target: Path, option: str) -> Path:
     return Path(name)
 
 
-def _make_durable(temporary: Path, target: Path) -> None:
-    """Give the complete file the permissions a new file would have (or the replaced one's),
-    and push it to the disk before it takes the target's name."""
+def _make_durable(temporary: Path, target: Path, *, private: bool = False) -> None:
+    """Give the complete file the permissions a new file would have (or the replaced one's;
+    0600 when `private`: the temporary file is 0600 from its creation, so personal data are
+    never readable by others, not even while written), and push it to the disk before it takes
+    the target's name."""
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        mode = 0o600 if private else stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)

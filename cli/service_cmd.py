@@ -101,9 +101,10 @@ def issue_command(obj: LedgerContext, principal: str, expires: str) -> None:
 def list_command(obj: LedgerContext, fmt: str) -> None:
     """List the tokens issued (their ids, never the tokens).
 
-    States: active, expired, revoked, or `not sealed`: a token the service refuses, issued
-    before tokens were sealed (issue a new one) or written into the store by someone who
-    holds no administrator's key."""
+    States: active, expired, revoked, `principal revoked` (the token is live but its
+    principal was revoked: the service refuses it), or `not sealed`: a token the service
+    refuses, issued before tokens were sealed (issue a new one) or written into the store by
+    someone who holds no administrator's key."""
     from jamsos_ledger.web import tokens as store
 
     now = datetime.now(UTC)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,3 +154,21 @@ def test_a_read_only_copy_exports_nothing(sqlite_url: str, tmp_path: Path) -> No
     assert "Traceback" not in result.output
     assert not other.exists() and list(tmp_path.glob("*copy*")) == []
     assert contents(sqlite_url) == before
+
+
+def test_an_export_is_readable_by_its_owner_only_like_a_key_file(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Every NIK and name in one file: written 0600 whatever the umask, and a file it
+    replaces (--overwrite) of mode 0644 is 0600 afterwards; the help says so."""
+    umask = os.umask(0o022)
+    try:
+        proof, _ = _exported(store_url, tmp_path)
+        assert stat.S_IMODE(proof.stat().st_mode) == 0o600
+        proof.chmod(0o644)
+        ok(store_url, "audit", "export", str(proof), "--reason", "again", "--overwrite")
+        assert stat.S_IMODE(proof.stat().st_mode) == 0o600
+    finally:
+        os.umask(umask)
+    shown = " ".join(ok(store_url, "audit", "export", "--help").stdout.split())
+    assert "mode 0600" in shown, shown

@@ -144,3 +144,25 @@ def test_an_enrolment_is_annulled_only_before_its_own_first_paid_month(
     assert after["committed"] == before["committed"] - 12 * PREMIUM
     assert after["overpaid"] == 0 and after["february"] == (2, 2, 0, 0)
     ok(url, "audit", "replay")
+
+
+def test_a_refused_annulment_names_only_the_payments_that_paid_for_that_worker(
+    february_paid_as_agreed: str, tmp_path: Path
+) -> None:
+    """January was paid under S1 for the two billed workers; BPJS then bills the third, and
+    S1b pays his January. His annulment is refused naming S1b only: S1 left him out."""
+    url = february_paid_as_agreed
+    path = tmp_path / "tagihan-1b.csv"
+    path.write_text(
+        "\n".join([HEADER] + [
+            f"{n},{26040000000 + i:011d},Pekerja {i},2026-01,10000,6800,aktif"
+            for i, n in enumerate([*BILLED, UNBILLED], start=1)]) + "\n", encoding="utf-8")
+    ok(url, "premiums", "reconcile", "--month", "2026-01", "--invoice", str(path))
+    paid = ok(url, "premiums", "pay", "--month", "2026-01", "--sp2d", "S1b", "--invoice",
+              str(path))
+    assert "for 1 participant" in paid.stdout, paid.stdout
+    refused = jamsos(url, "annul", "--nik", UNBILLED, "--reason", "KEP-2 koreksi")
+    assert refused.exit_code == 1, refused.output
+    said = " ".join(refused.stderr.split())
+    assert "2026-01, covered from 2026-01, is paid" in said, said
+    assert "SP2D S1b)" in said and "S1," not in said, said

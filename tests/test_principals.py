@@ -50,6 +50,10 @@ def test_the_directory_follows_enrolment_rotation_and_revocation() -> None:
     assert not d.active("budi").is_administrator
     d.apply({"kind": "rotated", "name": "budi", "public_key": public_key_text(bytes(32))})
     assert d.holding(KEY_B) is None
+    # A key rotated away is never anyone's again, nor the rotating principal's.
+    assert "was budi's until it was rotated away" in d.enrolment_problems(
+        "cici", "X", [OPERATOR], KEY_B)[0]
+    assert "was budi's until" in (d.rotation_problem("budi", KEY_B) or "")
     d.apply({"kind": "revoked", "name": "budi", "reason": "left"})
     with pytest.raises(RuleViolation, match="revoked"):
         d.active("budi")

@@ -369,6 +369,43 @@ def test_after_a_rotation_the_old_key_is_refused_and_the_history_still_verifies(
     assert_unproven_from(history, history.intruder.head(), "a key it did not hold")
 
 
+def test_a_key_once_held_is_never_enrolled_or_rotated_to_again(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a rotation "the old one signs nothing more": no principal gets it again, nor the
+    key of a revoked one (exit 1, nothing written). An administrator's own jamsos that skips
+    the check is caught by `audit verify` (exit 4)."""
+    budi_old = public_key_text(key_for("budi").public_key)
+    budi_new = new_key_file(_tmp_key_path())
+    assert jamsos(history.url, "principals", "rotate", "budi", "--public-key",
+                  public_key_text(budi_new.public_key)).exit_code == 0
+    n = history.intruder.head()
+    keu = public_key_text(history.keu.public_key)
+    for args, words in (
+        (("enrol", "dodi", "--office", "Disnaker", "--role", "operator", "--public-key",
+          budi_old), "that key was budi's until it was rotated away"),
+        (("enrol", "dodi", "--office", "BPKAD", "--role", "finance", "--public-key", keu),
+         "that key is keu's already (revoked)"),
+        (("rotate", "budi", "--public-key", budi_old),
+         "that key was budi's until it was rotated away"),
+    ):
+        refused = jamsos(history.url, "principals", *args)
+        assert refused.exit_code == 1, refused.output
+        said = " ".join(refused.stderr.split())
+        assert words in said and "nothing was written" in said, said
+        assert history.intruder.head() == n
+    # The root's key, in a jamsos that does not check: the enrolment is sealed, verify names it.
+    monkeypatch.setattr("jamsos_ledger.domain.principals.Directory.key_problem",
+                        lambda *_: None)
+    ledger = _forger(history, key_for("operator"), "ana", admin=True)
+    try:
+        ledger.principals.enrol("dodi", "Disnaker", [OPERATOR], budi_old)
+    finally:
+        ledger.close()
+    monkeypatch.undo()
+    assert_unproven_from(history, n + 1, "that key was budi's until it was rotated away")
+
+
 @pytest.mark.parametrize("write", ["one command", "an import"])
 def test_a_an_appended_event_is_never_sealed_over_by_the_next_honest_write(
     history: History, tmp_path: Any, write: str

@@ -349,3 +349,56 @@ def test_a_revocation_removed_from_the_log_is_caught_by_verify(
     verified = jamsos(store_url, "audit", "verify")
     assert verified.exit_code == 4, verified.output
     assert "not proven from position" in verified.stderr
+
+
+def test_a_caller_without_the_role_learns_that_first_on_a_ledger_of_two_programs(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The role is checked before the program is resolved: an auditor writing without naming
+    one of two programs is refused for the role (403), not told to choose a program (422);
+    for every write that takes a program. Nothing is written."""
+    for code in ("a", "b"):
+        ok(store_url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+           "--quota", "100", "--code", code)
+    acting(store_url, "inspektorat", {AUDITOR}).close()
+    with served(store_url, tmp_path) as s:
+        auditor = issue_token(s.url, "inspektorat")
+        before = events(s.url)
+        with s.client(auditor) as c:
+            for path, body in (
+                ("/api/v1/program/amendments", {"quota": 90, "reason": "APBD-P"}),
+                ("/api/v1/enrolments", {"start": "2026-02", "top": 1, "decree": "KEP/9"}),
+                ("/api/v1/endings", {"nik": "3275014203850001", "month": "2026-02",
+                                     "reason": "moved"}),
+                ("/api/v1/payments", {"month": "2026-02", "sp2d": "SP2D/02"}),
+                ("/api/v1/reversals", {"sp2d": "SP2D/01", "reason": "bounced"}),
+                ("/api/v1/annulments", {"nik": "3275014203850001", "reason": "in error"}),
+            ):
+                refused = _problem(c.post(path, json=body), 403)
+                assert "inspektorat holds auditor" in refused["detail"], (path, refused)
+        assert events(s.url) == before
+
+
+def test_a_revoked_service_key_refuses_a_read_without_speaking_of_writing(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The service's own key revoked: a role-checked read (`/audit/viewings`) is refused and
+    says nothing was read (no write was asked for); a write still says nothing was written."""
+    ok(store_url, "program", "open", "--year", "2026", "--allocation", "1000000000",
+       "--quota", "100", "--one-key")
+    acting(store_url, "inspektorat", {AUDITOR}).close()
+    with served(store_url, tmp_path) as s:
+        auditor = issue_token(s.url, "inspektorat")
+        with s.client(auditor) as c:
+            assert c.get("/api/v1/audit/viewings").status_code == 200
+            ok(s.url, "principals", "revoke", "jamsos-service", "--reason", "key leaked")
+            before = events(s.url)
+            response = c.get("/api/v1/audit/viewings")
+            assert response.status_code == 403, response.text
+            read = response.json()["detail"]
+            assert "who was revoked: nothing was read" in read, read
+            assert "written" not in read, read
+            response = c.post("/api/v1/audit/notes", json={"text": "a finding"})
+            assert response.status_code == 403, response.text
+            assert "who was revoked: nothing was written" in response.json()["detail"]
+        assert events(s.url) == before

@@ -6,6 +6,7 @@ revoke them, what a token's issuance must be to count (`service_tokens.sealed_to
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from jamsos_ledger.application.service_tokens import NotSealed, sealed_token
 from jamsos_ledger.domain.errors import InvalidInput, RoleRefused
 from jamsos_ledger.domain.roles import OPERATOR
 from jamsos_ledger.domain.service_tokens import ServiceToken
+from jamsos_ledger.web import tokens
 
 
 def _digest() -> str:
@@ -128,3 +130,32 @@ def test_an_issuance_sealed_by_a_principal_of_its_own_accord_is_reported(
     assert verified.exit_code == 4, verified.output
     assert "ServiceToken.Issued written by 'clerk'" in verified.stderr, verified.stderr
     assert "needs the role administrator" in verified.stderr
+
+
+def test_a_token_of_a_revoked_principal_is_listed_so_and_refused(store_url: str) -> None:
+    """The service refuses a live token once its principal is revoked: `tokens list` says
+    `principal revoked`, never active."""
+    _admin(store_url).close()
+    acting(store_url, "kadis", {OPERATOR}).close()
+    admin = Ledger(store_url, key=KeySource(key=admin_key()))
+    try:
+        token, info = tokens.issue(admin, "kadis", timedelta(days=1))
+        assert tokens.authenticate(admin, token).name == "kadis"
+    finally:
+        admin.close()
+
+    def state() -> str:
+        listed = jamsos(store_url, "tokens", "list", "--format", "json")
+        assert listed.exit_code == 0, listed.output
+        return {t["id"]: t["state"] for t in json.loads(listed.stdout)}[info.token_id]
+
+    assert state() == "active"
+    revoked = jamsos(store_url, "principals", "revoke", "kadis", "--reason", "left the office")
+    assert revoked.exit_code == 0, revoked.output
+    assert state() == "principal revoked"
+    admin = Ledger(store_url, key=KeySource(key=admin_key()))
+    try:
+        with pytest.raises(tokens.Unauthenticated, match="principal not active"):
+            tokens.authenticate(admin, token)
+    finally:
+        admin.close()

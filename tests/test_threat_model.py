@@ -211,6 +211,46 @@ def test_the_root_key_enrols_a_puppet_who_approves_and_the_log_shows_it(
         f"who enrolled puppet at position {enrolment['position']}"]
 
 
+def test_the_root_key_enrols_a_puppet_who_proposes_and_approves_it_and_verify_shows_it(
+        store_url: str) -> None:
+    """The reverse puppet: the root enrols `pfin` (finance) with a key it holds, pfin proposes
+    a payment and the root approves it: one person moved the money. Nothing refuses it, but
+    `audit verify` names the approval, saying the approver made the proposer; the same for
+    an office principal the root enrolled (and granted finance) who proposes a reversal."""
+    office(store_url)
+    enrolled_and_paid_month(store_url)
+    puppet = public_key_text(key_for("pfin").public_key)
+    made = run(store_url, ROOT, "principals", "enrol", "pfin", "--office", "BPKAD", "--role",
+               "finance", "--public-key", puppet)
+    assert made.exit_code == 0, made.output
+    payment = proposal_id(run(store_url, "pfin", "premiums", "pay", "--month", "2026-02",
+                              "--sp2d", "SP2D/02"))
+    approved = run(store_url, ROOT, "proposals", "approve", payment)
+    assert approved.exit_code == 0, approved.output  # the attack succeeds: say so plainly
+    granted = run(store_url, ROOT, "principals", "grant", "clerk", "--role", "finance")
+    assert granted.exit_code == 0, granted.output
+    reversal = proposal_id(run(store_url, "clerk", "premiums", "reverse", "--sp2d",
+                               "SP2D/02", "--reason", "SP2D bounced"))
+    assert run(store_url, ROOT, "proposals", "approve", reversal).exit_code == 0
+    log = trail(store_url)
+    enrolment = next(e for e in log if e["event"] == "PrincipalRegistry.Enrolled"
+                     and "pfin" in json.dumps(e["changes"]))
+    clerk = next(e for e in log if e["event"] == "PrincipalRegistry.Enrolled"
+                 and "clerk" in json.dumps(e["changes"]))
+    decided = [e for e in log if e["event"] == "Proposal.Approved"]
+    verified = run(store_url, "inspektorat", "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "Four eyes to check" in verified.output
+    assert "whom ana.kominfo enrolled" in said(verified), said(verified)
+    notices = json.loads(run(store_url, "inspektorat", "audit", "verify", "--format",
+                             "json").stdout)["approved_by_proposers_principals"]
+    assert notices == [
+        f"position {decided[-2]['position']}: {ROOT} approved the payment proposal of pfin, "
+        f"whom {ROOT} enrolled at position {enrolment['position']}",
+        f"position {decided[-1]['position']}: {ROOT} approved the reversal proposal of "
+        f"clerk, whom {ROOT} enrolled at position {clerk['position']}"]
+
+
 def test_an_operator_cannot_approve_or_reject_a_payment(store_url: str) -> None:
     """Acting alone on money: the clerk (operator) and the head of office (approver) may not
     decide a payment (exit 7); the finance officer who proposed it may not approve it (exit 1);

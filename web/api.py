@@ -26,7 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from jamsos_ledger.application import Ledger
 from jamsos_ledger.application.importing import import_registrations
 from jamsos_ledger.application.proposal_view import proposal_row
-from jamsos_ledger.domain.errors import InvalidInput, LedgerError, NotAuthorised, RuleViolation
+from jamsos_ledger.domain.errors import (
+    InvalidInput,
+    LedgerError,
+    NotAuthorised,
+    RoleRefused,
+    RuleViolation,
+)
 from jamsos_ledger.domain.model import END_REASONS, SCHEMES, Program
 from jamsos_ledger.domain.months import Month, date_problem, today_in_jakarta
 from jamsos_ledger.projections import GROUPINGS
@@ -120,6 +126,21 @@ def _figures(ledger: Ledger, code: str | None) -> dict[str, Any]:
     return {"program": p.code, "allocation": p.allocation, "committed": p.committed.total,
             "paid": p.paid_total.total, "available": p.available, "quota": p.quota,
             "places_left": p.places_left}
+
+
+def role_first(ledger: Ledger, *commands: str) -> None:
+    """Refuse (403) a caller who holds a role for none of `commands` (the proposal and the
+    direct command a write may become), before the program is resolved: a caller without the
+    role learns that, not which programs the ledger holds or what else is wrong."""
+    refused: RoleRefused | None = None
+    for command in commands:
+        try:
+            ledger.check_role(command)
+            return
+        except RoleRefused as e:
+            refused = refused or e
+    if refused is not None:
+        raise refused
 
 
 @contextmanager
@@ -398,6 +419,7 @@ def enrol(request: Request, who: Caller, body: EnrolRequest,
     niks = [n.strip() for n in body.niks]
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "propose_enrolment", "enrol")
         if ledger.program(body.program).four_eyes:  # as `enroll` does: a proposal
             return proposal_json(ledger.propose_enrolment(
                 body.program, start=start, niks=niks, top=body.top, decree=body.decree))
@@ -429,6 +451,7 @@ def end(request: Request, who: Caller, body: EndRequest,
     month = _month(body.month, "month")
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "end_coverage")
         before = ledger.program(body.program)
         after = ledger.end_coverage(body.nik.strip(), month=month, reason=body.reason,
                                     code=before.code)
@@ -468,6 +491,7 @@ def pay(request: Request, who: Caller, body: PayRequest,
     month = _month(body.month, "month")
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "propose_payment", "pay_premiums")
         if ledger.program(body.program).four_eyes:  # as `premiums pay` does: a proposal
             return proposal_json(ledger.propose_payment(
                 month=month, sp2d=body.sp2d, amount=body.amount, code=body.program))

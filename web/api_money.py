@@ -56,6 +56,7 @@ from jamsos_ledger.web.api import (
     _write,
     answered,
     proposal_json,
+    role_first,
     service_of,
 )
 from jamsos_ledger.web.idempotency import fingerprint
@@ -199,6 +200,7 @@ def reverse(request: Request, who: Caller, body: ReversalRequest,
     history beside its reversal. Under four eyes, proposed instead."""
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "propose_reversal", "reverse_payment")
         if ledger.program(body.program).four_eyes:
             return proposal_json(ledger.propose_reversal(sp2d=body.sp2d, reason=body.reason,
                                                          code=body.program))
@@ -230,6 +232,7 @@ def annul(request: Request, who: Caller, body: AnnulmentRequest,
     nik = body.nik.strip()
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "propose_annulment", "annul_enrolment")
         if ledger.program(body.program).four_eyes:
             return proposal_json(ledger.propose_annulment(nik, reason=body.reason,
                                                           code=body.program))

@@ -61,6 +61,7 @@ from jamsos_ledger.web.api import (
     _write,
     answered,
     proposal_json,
+    role_first,
     service_of,
 )
 from jamsos_ledger.web.idempotency import fingerprint
@@ -565,6 +566,7 @@ def amend_program(request: Request, who: Caller, body: AmendRequest,
         raise ServiceProblem(422, "give allocation, quota or both")
 
     def run(ledger: Ledger) -> dict[str, Any]:
+        role_first(ledger, "propose_amendment", "amend_program")
         before = ledger.program(body.program)
         if before.four_eyes:  # as `program amend` does: a proposal
             return proposal_json(ledger.propose_amendment(

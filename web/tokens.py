@@ -21,7 +21,7 @@ import hashlib
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from jamsos_ledger.application import Ledger
@@ -35,6 +35,7 @@ PREFIX = "jst_"  # says what a leaked string is (a jamsos service token), for se
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 NOT_SEALED = "not sealed"  # the state `tokens list` shows for a token the service refuses
+PRINCIPAL_REVOKED = "principal revoked"  # a live token whose principal is revoked: refused
 # What a token issued by an earlier version (before tokens were sealed) is told, and the log.
 UNSEALED_BEFORE = ("the token was issued before tokens were sealed: an administrator issues "
                    "a new one (`jamsos tokens issue`)")
@@ -56,13 +57,18 @@ class TokenInfo:
     revoked_at: datetime | None
     issued_by: str
     problem: str | None = None
+    # Its principal was revoked (or is no principal): the service refuses the token (401)
+    # though the token itself is neither revoked nor expired, so it is never shown active.
+    principal_revoked: bool = False
 
     def state(self, now: datetime) -> str:
         if self.problem is not None:
             return NOT_SEALED
         if self.revoked_at is not None:
             return "revoked"
-        return "expired" if now >= self.expires_at else "active"
+        if now >= self.expires_at:
+            return "expired"
+        return PRINCIPAL_REVOKED if self.principal_revoked else "active"
 
 
 def duration(text: str) -> timedelta:
@@ -106,10 +112,14 @@ def issue(ledger: Ledger, principal: str, lifetime: timedelta) -> tuple[str, Tok
 
 
 def listed(ledger: Ledger) -> list[TokenInfo]:
-    """Every token of the index, as its sealed events say (`not sealed` for one without)."""
+    """Every token of the index, as its sealed events say (`not sealed` for one without), and
+    whether its principal is still active (`authenticate` refuses it otherwise)."""
     ensure(ledger, TOKENS)
     rows = execute(ledger, TOKENS, f"SELECT {_COLUMNS} FROM {{t}} ORDER BY issued_at", ())
-    return [_checked(ledger, r)[0] for r in rows]
+    directory = ledger.signing.directory()
+    found = [_checked(ledger, r)[0] for r in rows]
+    active = {p.name for p in directory if not p.revoked}
+    return [replace(t, principal_revoked=t.principal not in active) for t in found]
 
 
 def revoke(ledger: Ledger, token_id: str) -> TokenInfo:

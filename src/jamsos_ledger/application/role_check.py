@@ -17,7 +17,10 @@ decree, payment, amendment, reversal or annulment must be written in the transac
 proposal's approval, and no proposal approved by the principal who proposed it. What four
 eyes cannot refuse is also listed, as a notice rather than a finding: an approval by a
 principal whom the proposer (an administrator) enrolled, gave a new key or granted a role,
-such as a puppet the root administrator made to approve its own proposals.
+such as a puppet the root administrator made to approve its own proposals; and the reverse,
+an approval by the administrator who enrolled, re-keyed or granted a role to the proposer (a
+puppet that proposes what its maker approves). Chains (an administrator who made another who
+made the puppet) are not followed: only the direct link is listed.
 
 A program opened with one key (four eyes off, `program open --one-key`: a small office's
 recorded choice) lets one principal move its money and places alone, the root included. That
@@ -191,11 +194,20 @@ class _FourEyes:
                 return (n.id, f"Proposal.Approved written by {name!r}, who proposed it: four "
                               "eyes need a second principal")
             self.approved = True
+            kind = self.kinds.get(oid, "")
             made = self.made_by.get(name, {}).get(proposer or "")
             if made is not None and self.notices is not None:
                 self.notices.append(
-                    f"position {n.id}: {name} approved the {self.kinds.get(oid, '')} proposal "
+                    f"position {n.id}: {name} approved the {kind} proposal "
                     f"of {proposer}, who {made[1]} {name} at position {made[0]}")
+            # The reverse: the approver made the proposer (a puppet that proposes for the
+            # administrator who then approves it): one person decided it just the same.
+            made = self.made_by.get(proposer or "", {}).get(name)
+            if made is not None and self.notices is not None:
+                whom = ("whom" if made[1] == "enrolled" else "to whom")
+                self.notices.append(
+                    f"position {n.id}: {name} approved the {kind} proposal of {proposer}, "
+                    f"{whom} {name} {made[1].removesuffix(' to')} at position {made[0]}")
         elif (n.topic in FOUR_EYED and oid in self.programs and self.alone is None
               and not adopted):
             self.alone = (n.id, f"{type(event).__qualname__} written by {name!r} on a program "

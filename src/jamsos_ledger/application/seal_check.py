@@ -69,7 +69,8 @@ class SealReport:
         finding: the first problem, or None.
         signers: how many transactions each principal sealed.
         own_approvers: approvals four eyes allowed by a principal the proposer enrolled, gave
-            a key or granted a role (`role_check`): not a finding, something to look at.
+            a key or granted a role, or by the administrator who did so to the proposer
+            (`role_check`; each notice says which way): not a finding, something to look at.
         one_key_programs: the programs opened with one key (four eyes off), each with what
             one principal moved alone on it (`role_check`): allowed by their terms, listed
             for the auditors.
@@ -258,7 +259,9 @@ def _change_problem(directory: Directory, change: dict[str, Any]) -> str | None:
             return None
         directory.active(name)
         if change["kind"] == "rotated":
-            parse_public_key(change["public_key"])
+            problem = directory.rotation_problem(name, parse_public_key(change["public_key"]))
+            if problem is not None:
+                return f"a change of principal {name!r} that could not be made: {problem}"
     except (LedgerError, KeyError, TypeError) as e:
         return f"a change of principal {name!r} that could not be made: {e}"
     return None

@@ -63,7 +63,7 @@ from jamsos_ledger.domain.months import Month
 from jamsos_ledger.domain.nik import mask_nik
 from jamsos_ledger.domain.principals import Principal, PrincipalRegistry
 from jamsos_ledger.domain.reconciliation import InvoiceLine, Reconciliation, reconcile
-from jamsos_ledger.domain.roles import open_to_all, require
+from jamsos_ledger.domain.roles import READING, open_to_all, require
 from jamsos_ledger.domain.rules import (
     DECILES,
     DEFAULT_JKK_MONTHLY,
@@ -350,11 +350,11 @@ class LedgerService(Application):
             objs = (*objs, self.riding)
         return super().save(*objs, **kwargs)
 
-    def acting_principal(self) -> Principal:
+    def acting_principal(self, reading: bool = False) -> Principal:
         """The principal this command acts as, with its roles now: the holder of the key that
         seals it, or the principal a `service` principal acts for (NotAuthorised when the key
-        is missing, no principal's, or revoked)."""
-        self.signing.ready()
+        is missing, no principal's, or revoked; worded for a read when `reading`)."""
+        self.signing.ready(reading=reading)
         principal = self.signing.principal
         assert principal is not None
         on_behalf_of = self.signing.source.on_behalf_of
@@ -371,7 +371,7 @@ class LedgerService(Application):
         Reading needs no key: the store's own access guards it. A store opened read-only
         refuses every write itself (and says so) before a key is asked for."""
         if not open_to_all(name) and not self.store.read_only:
-            require(self.acting_principal(), name)
+            require(self.acting_principal(reading=name in READING), name)
 
     @property
     def actor(self) -> str:

@@ -157,10 +157,12 @@ class Signing:
 
     # -- who writes ----------------------------------------------------------------------
 
-    def ready(self) -> Sealer:
+    def ready(self, reading: bool = False) -> Sealer:
         """The sealer of this command's writes: its key, matched to a principal now; the
         ledger's root made first when the ledger holds nothing at all. NotAuthorised
-        (nothing written) otherwise."""
+        (nothing written) otherwise; `reading`: the command only reads (a role-checked read
+        such as `audit viewings`), so a refusal says nothing was read, not written."""
+        done = "nothing was read" if reading else "nothing was written"
         if self.sealer is not None:
             return self.sealer
         if self.service.store.read_only:
@@ -183,19 +185,18 @@ class Signing:
             raise NotAuthorised(
                 f"the key {key.path} (fingerprint {key.fingerprint}) is no principal's in this "
                 "ledger: an administrator enrols its public key (`jamsos key show` prints it) "
-                "with `jamsos principals enrol`; nothing was written"
+                f"with `jamsos principals enrol`; {done}"
             )
         if holder.revoked:
             raise NotAuthorised(
-                f"the key {key.path} is that of {holder.name}, who was revoked: nothing was "
-                "written"
+                f"the key {key.path} is that of {holder.name}, who was revoked: {done}"
             )
         on_behalf_of = self.source.on_behalf_of
         if on_behalf_of is not None:
             if not holder.holds(SERVICE):
                 raise NotAuthorised(
                     f"{holder.name} acts only for itself: only a principal with the "
-                    f"{SERVICE!r} role may seal on behalf of another; nothing was written"
+                    f"{SERVICE!r} role may seal on behalf of another; {done}"
                 )
             try:
                 directory.active(on_behalf_of)
@@ -331,12 +332,9 @@ class PrincipalAdmin:
 
         def change(registry: PrincipalRegistry, directory: Directory, actor: str) -> None:
             current = directory.active(name)
-            holder = directory.holding(raw)
-            if holder is not None:
-                raise RuleViolation(
-                    f"that key is {holder.name}'s already: a new key is a new one; nothing "
-                    "was written"
-                )
+            problem = directory.rotation_problem(name, raw)
+            if problem is not None:
+                raise RuleViolation(f"{problem}; nothing was written")
             registry.key_rotated(name=current.name, public_key=public_key_text(raw),
                                  actor=actor)
 

@@ -566,6 +566,8 @@ class Program(Aggregate):
         self.decrees: list[str] = []
         # Participants each payment paid for, by the SP2D as people read it; reversed ones.
         self.paid_under: dict[str, tuple[Month, int]] = {}
+        # Whom each payment under an invoice left out, by its SP2D (`_invoice_paid`).
+        self.left_out_under: dict[str, set[UUID]] = {}
         self.reversed: set[str] = set()
         # The invoice of each month reconciled last, and the participants it agreed.
         self.reconciled: dict[Month, tuple[str, int]] = {}
@@ -1004,6 +1006,9 @@ class Program(Aggregate):
             self.left_out[i] = set(left_out)
         else:
             self.left_out.pop(i, None)
+        # Whom this payment did not pay for, by its SP2D: a refusal names only the payments
+        # that paid for a worker (`annul_enrolment`).
+        self.left_out_under[reference_key(sp2d)] = set(left_out or ())
 
     def _no_longer_covered(self, worker_id: UUID, first: Month, last: Month) -> None:
         """A worker whose coverage of these months ends is left out of their payment no more."""
@@ -1184,7 +1189,11 @@ class Program(Aggregate):
         for month in (coverage.start + i for i in range(coverage.last - coverage.start + 1)):
             i = self.slot(month)
             if self.paid_for(worker.id, month):
-                sp2ds = ", ".join(self.live_payments(month)) or "-"
+                # Only the payments that paid for this worker: not one under an invoice that
+                # left them out (`InvoicePaid.left_out`, kept by SP2D).
+                sp2ds = ", ".join(
+                    ref for ref in self.live_payments(month)
+                    if worker.id not in self.left_out_under.get(reference_key(ref), ())) or "-"
                 raise RuleViolation(
                     f"{refused}: {month}, covered from {coverage.start}, is paid "
                     f"({count(self.paid[i])} of {count(self.active[i])} participants, SP2D "

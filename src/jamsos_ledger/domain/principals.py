@@ -165,8 +165,12 @@ class Directory:
 
     def __init__(self, root: Principal | None = None) -> None:
         self.by_name: dict[str, Principal] = {}
+        # Every key any principal ever held -> whose: a key rotated away or revoked is never
+        # enrolled or rotated to again, so a seal under it names one principal only.
+        self.ever_held: dict[bytes, str] = {}
         if root is not None:
             self.by_name[root.name] = replace(root, root=True)
+            self.ever_held[root.public_key] = root.name
 
     @property
     def root(self) -> Principal | None:
@@ -178,6 +182,27 @@ class Directory:
     def holding(self, public_key: bytes) -> Principal | None:
         """The principal whose current key this is, revoked or not."""
         return next((p for p in self.by_name.values() if p.public_key == public_key), None)
+
+    def key_problem(self, public_key: bytes) -> str | None:
+        """Why this key cannot be a principal's new key: another's current key (revoked or
+        not), or one that any principal held before and rotated away. The old key signs nothing
+        more (README "Principals"), so it is never handed to anyone again."""
+        holder = self.holding(public_key)
+        if holder is not None:
+            return (f"that key is {holder.name}'s already"
+                    + (" (revoked)" if holder.revoked else "")
+                    + ": each principal has its own, and a key is never used again")
+        held_by = self.ever_held.get(public_key)
+        if held_by is not None:
+            return (f"that key was {held_by}'s until it was rotated away: a key any principal "
+                    "ever held is never used again")
+        return None
+
+    def rotation_problem(self, name: str, public_key: bytes) -> str | None:
+        """Why the active principal `name` cannot take this key (NotFound, RuleViolation when
+        it is no active principal)."""
+        self.active(name)
+        return self.key_problem(public_key)
 
     def __iter__(self) -> Any:
         return iter(self.by_name.values())
@@ -193,12 +218,14 @@ class Directory:
                 roles=frozenset(change["roles"]),
                 public_key=parse_public_key(change["public_key"]),
             )
+            self.ever_held.setdefault(self.by_name[name].public_key, name)
             return
         current = self.by_name.get(name)
         if current is None:
             return  # refused by the registry when written; verification names the event
         if kind == "rotated":
             self.by_name[name] = replace(current, public_key=parse_public_key(change["public_key"]))
+            self.ever_held.setdefault(self.by_name[name].public_key, name)
         elif kind == "revoked":
             self.by_name[name] = replace(current, revoked=True)
         elif kind == "granted":
@@ -276,9 +303,9 @@ class Directory:
         if name in self.by_name:
             problems.append(f"a principal named {name!r} is enrolled already")
         problems += role_problems(roles)
-        holder = self.holding(public_key)
-        if holder is not None:
-            problems.append(f"that key is {holder.name}'s already: each principal has its own")
+        problem = self.key_problem(public_key)
+        if problem is not None:
+            problems.append(problem)
         return problems
 
     def active(self, name: str) -> Principal:

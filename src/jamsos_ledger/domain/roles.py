@@ -106,6 +106,10 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "audit_note": frozenset({AUDITOR}),
 }
 
+# The commands of the table that only read (a viewing in clear, `unmask`, and `export_trail`
+# are recorded, so they write): a refusal of one says nothing of writing.
+READING = frozenset({"read", "capacity", "audit", "who_viewed"})
+
 # The role that approves (or rejects) each kind of proposal, never the proposer alone: the head
 # of office signs the decree and the amendment; BPKAD pays an SP2D that another of its officers
 # proposed (PP 12/2019 and Permendagri 77/2020 keep who commits and who pays apart).
