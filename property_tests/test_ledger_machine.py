@@ -1223,7 +1223,9 @@ class LedgerMachine(RuleBasedStateMachine):
             p.paid[when] += participants
             p.payments[fresh[0]] = (when, participants)
             m.used["sp2d"].add(fresh[0])
-            agreed_now = [n for n in agreed_now if p.covered(n, when)]
+            # Still covered, and not ending later already (an ending is not moved earlier).
+            agreed_now = [n for n in agreed_now
+                          if p.covered(n, when) and p.coverage[n].ended is None]
             if then_end and agreed_now and p.coverage[agreed_now[0]].start < when:
                 self.end_after_payment(code, p, agreed_now[0], when + -1)
 
