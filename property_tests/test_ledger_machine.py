@@ -1142,16 +1142,19 @@ class LedgerMachine(RuleBasedStateMachine):
                           st.booleans()),
         pay=st.booleans(),
         then_end=st.booleans(),
+        gone=st.sampled_from(["", "died", "annulled"]),
     )
     def reconcile_invoice(
         self, pick: int, month: int, defects: tuple[int, bool, bool, bool, bool], pay: bool,
-        then_end: bool,
+        then_end: bool, gone: str = "",
     ) -> None:
         """BPJS's invoice of a month made from the model's participants with defects (some
         left out, one at a wrong amount, one twice, a registered worker not covered, an
         unknown NIK); what it agrees is paid with it, under the budget's invariants.
         `then_end`: a worker it agreed dies the month before, once paid (a death reported
-        late): whose month was paid must be known, or the books count the wrong worker."""
+        late): whose month was paid must be known, or the books count the wrong worker.
+        `gone`: before the payment, a worker it agreed dies the month before or has his
+        enrolment annulled: the payment pays only the agreed workers still covered."""
         code, p = self.program(pick, busy=True)
         if p is None:
             return
@@ -1197,6 +1200,10 @@ class LedgerMachine(RuleBasedStateMachine):
         fresh = [f"SP2D-{i:03d}" for i in range(1, 9) if f"SP2D-{i:03d}" not in m.used["sp2d"]]
         if not pay or not fresh:
             return
+        agreed_now = [n for n in billed if n not in not_agreed]
+        if gone and agreed_now:
+            self.no_longer_covered(code, p, agreed_now[0], when, gone)
+        agreed = sum(1 for n in agreed_now if p.covered(n, when))
         left = p.left[when]
         now_agreed = len(left - not_agreed)
         waiting = max(0, p.active[when] - len(left) - p.paid[when])
@@ -1216,19 +1223,31 @@ class LedgerMachine(RuleBasedStateMachine):
             p.paid[when] += participants
             p.payments[fresh[0]] = (when, participants)
             m.used["sp2d"].add(fresh[0])
-            # Coverage ends once: a worker whose coverage was ended already (a death earlier
-            # in the history, in a month after this one) cannot die again.
-            agreed_now = [n for n in billed
-                          if n not in not_agreed and p.coverage[n].ended is None]
+            # Still covered, and not ending later already (an ending is not moved earlier).
+            agreed_now = [n for n in agreed_now
+                          if p.covered(n, when) and p.coverage[n].ended is None]
             if then_end and agreed_now and p.coverage[agreed_now[0]].start < when:
                 self.end_after_payment(code, p, agreed_now[0], when + -1)
 
+    def no_longer_covered(self, code: str, p: ProgramModel, nik: str, when: Month,
+                          how: str) -> None:
+        """Between an invoice's reconciliation and its payment, a worker it agreed dies the
+        month before `when` or has his enrolment annulled (when the rules allow either)."""
+        cover = p.coverage[nik]
+        if how == "died" and cover.start < when and cover.ended is None:
+            self.end_after_payment(code, p, nik, when + -1)
+        elif how == "annulled" and cover.ended is None and p.paid_month_of(nik) is None and not [
+                r for c, r in self.model.claims if c == code and self.model.claimed_by[r] == nik]:
+            got = self.app.annul_enrolment(nik, code=code, reason="KEP salah sebut")
+            assert got.total == PREMIUM * p.annul(nik), got
+
     @precondition(lambda self: any(p.coverage for p in self.model.programs.values()))
-    @rule(pick=program_picks)
-    def invoice_leaving_one_out_then_a_death(self, pick: int) -> None:
-        """The reviewer's case, drawn at random too rarely to count on: a month never paid,
+    @rule(pick=program_picks, gone=st.sampled_from(["", "died", "annulled"]))
+    def invoice_leaving_one_out_then_a_death(self, pick: int, gone: str) -> None:
+        """The reviewers' cases, drawn at random too rarely to count on: a month never paid,
         its invoice leaving the first covered worker out, paid as agreed, then the first
-        worker it agreed dies the month before (`reconcile_invoice` with those choices)."""
+        worker it agreed dies the month before (`reconcile_invoice` with those choices); or,
+        with `gone`, that worker dies the month before or is annulled before the payment."""
         _, p = self.program(pick, busy=True)
         if p is None:
             return
@@ -1241,7 +1260,7 @@ class LedgerMachine(RuleBasedStateMachine):
         month = next((m for m in p.period if fits(m)), None)
         if month is not None:
             self.reconcile_invoice(pick, p.period.index(month), (1, False, False, False, False),
-                                   True, True)
+                                   True, not gone, gone)
 
     def end_after_payment(self, code: str, p: ProgramModel, nik: str, last: Month) -> None:
         """End a covered worker's coverage after `last`: each later month paid for the worker

@@ -166,3 +166,109 @@ def test_a_refused_annulment_names_only_the_payments_that_paid_for_that_worker(
     said = " ".join(refused.stderr.split())
     assert "2026-01, covered from 2026-01, is paid" in said, said
     assert "SP2D S1b)" in said and "S1," not in said, said
+
+
+# -- a payment under an invoice pays only the agreed workers still covered when it is paid ----
+
+FOUR = [nik(1, "P"), nik(2, "L"), nik(3, "P"), nik(4, "L")]  # A, B, C, D
+
+
+def billing(folder: Path, month: str, niks: list[str], name: str) -> Path:
+    """An invoice of `month` billing `niks` at the program's rates."""
+    lines = [HEADER] + [
+        f"{n},{26050000000 + i:011d},Pekerja {i},{month},10000,6800,aktif"
+        for i, n in enumerate(niks, start=1)
+    ]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def four_enrolled(store_url: str, tmp_path: Path) -> str:
+    ok(store_url, "program", "open", "--one-key", "--year", "2026", "--allocation", "2000000",
+       "--quota", "10")
+    ok(store_url, "workers", "import", str(registrations(tmp_path)))
+    ok(store_url, "workers", "prioritize")
+    ok(store_url, "enroll", *[a for n in FOUR for a in ("--nik", n)], "--start", "2026-01",
+       "--decree", "K1")
+    return store_url
+
+
+def agreeing(url: str, books: dict[str, Any], due: list[dict[str, Any]], month: str,
+             committed_months: int) -> None:
+    """The budget, the premiums due and the replayed history agree: one participant paid for
+    `month`, nothing overpaid, `committed_months` worker-months committed."""
+    assert (books["paid"], books["overpaid"]) == (PREMIUM, 0), books
+    assert books["committed"] == committed_months * PREMIUM, books
+    row = next(m for m in books["months"] if m["month"] == month)
+    assert (row["paid_participants"], row["overpaid"]) == (1, 0), row
+    assert row["committed"] == (row["active"] - 1) * PREMIUM, row
+    owed = next(b for b in due if b["month"] == month)
+    assert (owed["participants"], owed["amount"]) == (row["active"] - 1,
+                                                      (row["active"] - 1) * PREMIUM), owed
+    ok(url, "audit", "replay")
+    ok(url, "audit", "verify")
+
+
+def test_an_agreed_worker_annulled_after_the_reconciliation_is_not_paid_for(
+    four_enrolled: str, tmp_path: Path
+) -> None:
+    url = four_enrolled
+    path = billing(tmp_path, "2026-01", FOUR[:2], "inv1.csv")  # C and D left out
+    ok(url, "premiums", "reconcile", "--month", "2026-01", "--invoice", str(path))
+    ok(url, "annul", "--nik", FOUR[1], "--reason", "KEP-2 named him in error")
+    paid = ok(url, "premiums", "pay", "--month", "2026-01", "--sp2d", "S1", "--invoice",
+              str(path)).stdout
+    assert "Paid Rp 16.800 for 1 participant" in paid, paid
+    # January: A paid, C and D still owed; February to December: A, C and D.
+    agreeing(url, as_json(url, "report", "budget"),
+             as_json(url, "premiums", "due", "--today", "2026-02-01"), "2026-01", 2 + 3 * 11)
+
+
+def test_an_agreed_worker_dead_before_the_month_is_not_paid_for(
+    four_enrolled: str, tmp_path: Path
+) -> None:
+    url = four_enrolled
+    path = billing(tmp_path, "2026-02", [FOUR[0], FOUR[3]], "inv2.csv")  # B and C left out
+    ok(url, "premiums", "reconcile", "--month", "2026-02", "--invoice", str(path))
+    deaths = tmp_path / "meninggal.csv"
+    deaths.write_text(f"NIK,Tanggal Meninggal\n{FOUR[3]},2026-01-20\n", encoding="utf-8")
+    ok(url, "workers", "deaths", str(deaths))
+    paid = ok(url, "premiums", "pay", "--month", "2026-02", "--sp2d", "S2", "--invoice",
+              str(path)).stdout
+    assert "Paid Rp 16.800 for 1 participant" in paid, paid
+    # January: all four owed; February: B and C; March to December: A, B and C.
+    agreeing(url, as_json(url, "report", "budget"),
+             as_json(url, "premiums", "due", "--today", "2026-03-01"), "2026-02",
+             4 + 2 + 3 * 10)
+
+
+def test_an_annulment_between_proposal_and_approval_refuses_the_payment(
+    store_url: str, tmp_path: Path
+) -> None:
+    from test_outside_registers import NIKS
+    from test_proposals_as_proposed import opened, proposed, refused, short_of
+
+    url = store_url
+    opened(url, tmp_path)
+    decree = proposed(url, "enroll", "--nik", NIKS["BUDI"], "--nik", NIKS["SITI"], "--nik",
+                      NIKS["AGUS"], "--start", "2026-05", "--decree", "KEP/1", actor="ops")
+    ok(url, "proposals", "approve", decree, actor="kadis")
+    path = billing(tmp_path, "2026-05", [NIKS["BUDI"], NIKS["SITI"]], "inv5.csv")
+    ok(url, "premiums", "reconcile", "--month", "2026-05", "--invoice", str(path), actor="ppk")
+    pay = short_of(ok(url, "premiums", "pay", "--month", "2026-05", "--sp2d", "SP2D/05",
+                      "--invoice", str(path), actor="ppk").stdout)
+    annul = proposed(url, "annul", "--nik", NIKS["SITI"], "--reason", "KEP/2 named her in "
+                     "error", actor="ops")
+    ok(url, "proposals", "approve", annul, actor="kadis")
+    said = refused(url, pay, "bud")
+    assert ("the bill for 2026-05 is now Rp 16.800 for 1 participant; the proposal was for "
+            "Rp 33.600 for 2") in said, said
+    ok(url, "proposals", "reject", pay, "--reason", "the bill moved", actor="bud")
+    again = proposed(url, "premiums", "pay", "--month", "2026-05", "--sp2d", "SP2D/05b",
+                     "--invoice", str(path), actor="ppk")
+    assert "paid Rp 16.800 for 1 participant" in ok(url, "proposals", "approve", again,
+                                                    actor="bud").stdout
+    assert as_json(url, "report", "budget")["overpaid"] == 0
+    ok(url, "audit", "replay")

@@ -206,7 +206,7 @@ def _entry(position: int, event: Any, labels: _Labels) -> TrailEntry:
             changes["program"] = None if value is None else labels.program(value)
         elif name == "worker_id":
             changes["worker"] = labels.worker(value)
-        elif name == "left_out":  # the covered workers an invoice did not agree, or its payment
+        elif name in ("left_out", "agreed_workers"):  # workers an invoice left out or agreed
             changes[name] = None if value is None else [labels.worker(w) for w in value]
         elif name == "about" and isinstance(event, AuditNote.Written) \
                 and event.about_kind == WORKER:

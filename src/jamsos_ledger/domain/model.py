@@ -578,6 +578,9 @@ class Program(Aggregate):
         # covered workers the invoice reconciled last for a month did not agree.
         self.left_out: dict[int, set[UUID]] = {}
         self.reconciled_left_out: dict[Month, set[UUID]] = {}
+        # The workers the invoice reconciled last for a month agreed who are still covered in
+        # it (None: an invoice reconciled before agreed workers were recorded by name).
+        self.reconciled_agreed: dict[Month, set[UUID] | None] = {}
 
     # -- figures -------------------------------------------------------------------------
 
@@ -954,11 +957,23 @@ class Program(Aggregate):
         for payment, as many as the invoice agreed besides. A month with no payment standing
         leaves unpaid every covered worker the invoice did not agree; otherwise those left out
         before stay so unless agreed now.
+
+        Only agreed workers still covered in the month when it is paid count: an enrolment
+        annulled, or a coverage ended before the month, after the reconciliation leaves no
+        premium owed for that worker's month (Perpres 109/2013: the premium is owed for a
+        participant), so the payment does not pay it, and he is not left out either.
         """
         i = self.slot(month)
         reconciled = self.reconciled.get(month)
         agreed = 0 if reconciled is None else reconciled[1]
         not_agreed = self.reconciled_left_out.get(month, set())
+        named = self.reconciled_agreed.get(month)
+        if named is not None:
+            agreed = len(named)
+        elif not_agreed:
+            # Not known by name: no more of them can be covered than the covered workers the
+            # invoice did not leave out.
+            agreed = min(agreed, max(0, self.active[i] - len(not_agreed)))
         left = self.left_out.get(i, set())
         now_agreed = len(left - not_agreed)
         waiting = max(0, self.active[i] - len(left) - self.paid[i])
@@ -1015,6 +1030,7 @@ class Program(Aggregate):
         for k in range(max(0, first - self.start), min(self.months, last - self.start + 1)):
             self.left_out.get(k, set()).discard(worker_id)
             self.reconciled_left_out.get(self.start + k, set()).discard(worker_id)
+            (self.reconciled_agreed.get(self.start + k) or set()).discard(worker_id)
 
     # -- BPJS's invoice, reconciled before it is paid ------------------------------------
 
@@ -1029,7 +1045,7 @@ class Program(Aggregate):
             billed_jkk=result.billed.jkk, billed_jkm=result.billed.jkm,
             agreed=len(result.agreed), agreed_jkk=agreed.jkk, agreed_jkm=agreed.jkm,
             differences=sum(counts.values()), actor=actor,
-            left_out=list(result.left_out) or None,
+            left_out=list(result.left_out) or None, agreed_workers=list(result.agreed),
         )
 
     class InvoiceReconciled(Aggregate.Event):
@@ -1045,15 +1061,18 @@ class Program(Aggregate):
         actor: str
         # The covered workers it did not agree; absent from events recorded before it was.
         left_out: list[UUID] | None = None
+        # The workers it agreed, by name; absent from events recorded before it was.
+        agreed_workers: list[UUID] | None = None
 
     @event(InvoiceReconciled)
     def _invoice_reconciled(
         self, month: Month, invoice: str, lines: int, billed_jkk: int, billed_jkm: int,
         agreed: int, agreed_jkk: int, agreed_jkm: int, differences: int, actor: str,
-        left_out: list[UUID] | None = None,
+        left_out: list[UUID] | None = None, agreed_workers: list[UUID] | None = None,
     ) -> None:
         self.reconciled[month] = (invoice, agreed)
         self.reconciled_left_out[month] = set(left_out or ())
+        self.reconciled_agreed[month] = None if agreed_workers is None else set(agreed_workers)
 
     def recoveries(self) -> dict[UUID, Premium]:
         """Premiums paid for months after a worker's coverage ended, by worker: to recover
